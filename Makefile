@@ -1,0 +1,65 @@
+# The two commands: `make run` (set up everything, seed demo data, serve) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := .make
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := app
+# `make run` is a developer's machine; production sets PORTAL_ENV=production and SECRET_KEY.
+run seed: export PORTAL_ENV ?= development
+
+.PHONY: run serve test install assets translations messages migrate seed clean
+
+run: install assets translations
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo --if-empty
+	$(BIN)/flask demo-logins
+	$(BIN)/flask run --host $(HOST) --port $(PORT)
+
+serve: install assets translations
+	$(BIN)/flask db upgrade
+	$(BIN)/gunicorn --workers 3 --bind $(HOST):$(PORT) app:app
+
+test: install assets translations
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(STAMP)/venv
+
+$(STAMP)/venv: pyproject.toml
+	@mkdir -p $(STAMP)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# Front-end packages from the npm registry, copied under static/vendor/ (git-ignored): no CDN at run time.
+assets: $(STAMP)/assets
+
+$(STAMP)/assets: package.json package-lock.json
+	@mkdir -p $(STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf static/vendor && mkdir -p static/vendor/bootstrap static/vendor/bootstrap-icons/fonts static/vendor/htmx
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css static/vendor/bootstrap/
+	cp node_modules/bootstrap-icons/font/bootstrap-icons.min.css static/vendor/bootstrap-icons/
+	cp node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff2 node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff static/vendor/bootstrap-icons/fonts/
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx/
+	@touch $@
+
+translations: install
+	$(BIN)/pybabel compile --use-fuzzy -q -d translations 2>/dev/null || $(BIN)/pybabel compile -q -d translations
+
+# After changing strings: extract, merge into every catalogue, then translate the new entries.
+messages: install
+	$(BIN)/pybabel extract -F pyproject.toml -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+
+migrate: install
+	$(BIN)/flask db upgrade
+
+seed: install
+	$(BIN)/flask seed-demo
+
+clean:
+	rm -rf $(VENV) $(STAMP) node_modules static/vendor

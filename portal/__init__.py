@@ -1,0 +1,70 @@
+"""The after-sales service portal (售后服务门户): application factory."""
+from pathlib import Path
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config as config_module
+from .extensions import csrf, db, login_manager, migrate
+
+BLUEPRINTS = (
+    "portal.home",
+    "portal.auth",
+    "portal.account",
+    "portal.clients",
+    "portal.sites",
+    "portal.users",
+    "portal.settings",
+)
+
+
+def create_app(config=None):
+    app = Flask(__name__, template_folder="../templates", static_folder="../static", instance_relative_config=True)
+    app.config.update(config_module.from_env())
+    app.config.from_prefixed_env()
+    app.config.update(config or {})
+    check_config(app)
+
+    if app.config["PROXY_HOPS"]:
+        n = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    register_extensions(app)
+    register_blueprints(app)
+    return app
+
+
+def check_config(app):
+    """Refuse to start outside development and tests with the built-in secret key."""
+    dev = app.config["PORTAL_ENV"] == "development" or app.config.get("TESTING")
+    if not dev and app.config["SECRET_KEY"] == config_module.DEV_SECRET:
+        raise RuntimeError(
+            "SECRET_KEY is not set. Set it in the environment (e.g. python -c 'import secrets; "
+            "print(secrets.token_hex(32))'), or set PORTAL_ENV=development on a developer's machine."
+        )
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///"):  # the embedded default lives in instance/: make sure it exists
+        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def register_extensions(app):
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    # Models must be imported before migrations or create_all look at the metadata.
+    from . import cli, errors, i18n, models, security  # noqa: F401
+    from .auth import gate
+
+    i18n.init_app(app)  # before the sign-in gate, so that ?lang= also applies to the sign-in page
+    gate.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+
+
+def register_blueprints(app):
+    from importlib import import_module
+
+    for name in BLUEPRINTS:
+        app.register_blueprint(import_module(name).bp)

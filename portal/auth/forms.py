@@ -1,0 +1,24 @@
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, HiddenField, PasswordField, StringField
+from wtforms.validators import InputRequired
+
+from ..forms import Form, MaxLength, Required, new_password_fields
+
+
+class LoginForm(Form):
+    email = StringField(
+        _l("E-mail"),
+        validators=[Required(_l("Enter your e-mail address.")), MaxLength(254)],
+        render_kw={"autocomplete": "username", "type": "email", "autofocus": True},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[InputRequired(message=_l("Enter your password."))],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField(_l("Keep me signed in on this device (14 days)"))
+    next = HiddenField()
+
+
+class InvitationForm(Form):
+    password, confirm = new_password_fields()

@@ -1,0 +1,60 @@
+"""Sign-in required by default: every endpoint not listed here needs a signed-in, active user."""
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, request, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..extensions import db, login_manager
+from ..htmx import is_htmx
+from .models import User
+
+PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.invitation", "home.healthz"})
+
+
+@login_manager.user_loader
+def load_user(user_id):
+    """The session (or remember-me cookie) holds ``id:token``; a replaced token ends that session."""
+    id_, _, token = user_id.partition(":")
+    if not id_.isdigit() or not token:
+        return None
+    user = db.session.get(User, int(id_))
+    if user is None or not user.active or user.session_token != token:
+        return None
+    return user
+
+
+def is_safe_next(target):
+    """Only a path on this site: no scheme, no host, no protocol-relative ``//`` or ``/\\`` tricks."""
+    if not target or any(c in target for c in "\r\n\t\\") or not target.startswith("/"):
+        return False
+    if target.startswith("//"):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+@login_manager.unauthorized_handler
+def unauthorized():
+    target = request.full_path.rstrip("?") if request.method == "GET" else None
+    if not is_safe_next(target) or target == "/":
+        target = None
+    login = url_for("auth.login", next=target)
+    if is_htmx():
+        # A redirect would be swapped into the page; tell htmx to navigate instead.
+        return "", 401, {"HX-Redirect": login}
+    flash(_l("Please sign in to see this page."), "info")
+    return redirect(login)
+
+
+def require_login():
+    if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+def init_app(app):
+    login_manager.session_protection = "basic"
+    app.before_request(require_login)

@@ -1,0 +1,43 @@
+"""Commands: ``flask seed-demo`` (demo data, run by ``make run`` on an empty database), ``flask demo-logins``."""
+import click
+import sqlalchemy as sa
+
+from .extensions import db
+
+DEMO_PASSWORD = "portal-demo-2026"
+DEMO_ACCOUNTS = [
+    ("manager@vendor.example.com", "vendor_manager", "全部客户 / all clients"),
+    ("agent@vendor.example.com", "vendor_agent", "全部客户 / all clients"),
+    ("admin@edu.example.com", "client_admin", "示范区教育局 / Demo District Education Bureau"),
+    ("it@edu.example.com", "client_staff", "示范区教育局 / Demo District Education Bureau"),
+    ("school1@edu.example.com", "site_admin", "示范区第一中学 / Demo District No. 1 Middle School"),
+    ("admin@info.example.com", "client_admin", "示范市信息中心 / Demo City Information Centre"),
+]
+
+
+def print_logins():
+    click.echo("\nDemo accounts (password: %s):" % DEMO_PASSWORD)
+    for email, role, scope in DEMO_ACCOUNTS:
+        click.echo(f"  {email:<30} {role:<15} {scope}")
+    click.echo("")
+
+
+def init_app(app):
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
+    def seed_demo(if_empty):
+        """Create the demo vendor, two clients with their sites, and the demo accounts."""
+        from .auth.models import User
+        from .demo import seed
+
+        if if_empty and db.session.scalar(sa.select(sa.func.count(User.id))):
+            click.echo("The database already has users: demo data not added.")
+            return
+        seed()
+        db.session.commit()
+        click.echo("Demo data created.")
+
+    @app.cli.command("demo-logins")
+    def demo_logins():
+        """Print the demo accounts and their password."""
+        print_logins()

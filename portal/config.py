@@ -1,0 +1,66 @@
+"""Configuration, read from the environment when the application is created.
+
+Every variable is listed in the README. Any ``FLASK_*`` variable overrides the key of
+the same name (``FLASK_SQLALCHEMY_ECHO=true``), via ``app.config.from_prefixed_env()``.
+"""
+import os
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_SECRET = "dev-only-not-secret"
+
+
+def _bool(value, default=False):
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_url(url=None):
+    """Normalise a database URL: plain ``postgres(ql)://`` URLs get the psycopg 3 driver."""
+    url = url or f"sqlite:///{ROOT / 'instance' / 'portal.sqlite'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def from_env(env=None):
+    env = os.environ if env is None else env
+    https = _bool(env.get("PORTAL_HTTPS"))
+    remember_days = min(int(env.get("PORTAL_REMEMBER_DAYS", "14")), 14)
+    return {
+        "PORTAL_ENV": env.get("PORTAL_ENV", "production"),
+        "SECRET_KEY": env.get("SECRET_KEY") or DEV_SECRET,
+        "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL")),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Cookies: HttpOnly and SameSite=Lax always, Secure when served over HTTPS.
+        "PORTAL_HTTPS": https,
+        "SESSION_COOKIE_NAME": "portal_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": https,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "REMEMBER_COOKIE_NAME": "portal_remember",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=remember_days),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": https,
+        "PREFERRED_URL_SCHEME": "https" if https else "http",
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "WTF_CSRF_SSL_STRICT": https,
+        # Language and time: Chinese first, times stored in UTC and shown in this zone.
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": env.get("PORTAL_TIMEZONE", "Asia/Shanghai"),
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
+        # Accounts.
+        "PASSWORD_MIN_LENGTH": int(env.get("PORTAL_PASSWORD_MIN_LENGTH", "10")),
+        "PASSWORD_MAX_LENGTH": 256,
+        "LOGIN_MAX_FAILURES": 5,
+        "LOGIN_LOCK_MINUTES": 15,
+        "INVITATION_HOURS": 72,
+        "PAGE_SIZE": 25,
+        # Behind a reverse proxy that sets X-Forwarded-For/-Proto/-Host, trust this many hops.
+        "PROXY_HOPS": int(env.get("PORTAL_PROXY_HOPS", "0")),
+    }

@@ -1,0 +1,75 @@
+"""Shared form pieces: the base form, and validators with messages in the user's language."""
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import PasswordField
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
+
+__all__ = [
+    "Form",
+    "Required",
+    "EmailAddress",
+    "MaxLength",
+    "Optional",
+    "PasswordPolicy",
+    "new_password_fields",
+    "strip",
+]
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class Form(FlaskForm):
+    """Every form trims surrounding white space from text."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            if unbound_field.field_class is not PasswordField:
+                options.setdefault("filters", []).append(strip)
+            return unbound_field.bind(form=form, **options)
+
+
+def Required(message=None):
+    return DataRequired(message=message or _l("This field is required."))
+
+
+def EmailAddress():
+    return Email(message=_l("Enter a valid e-mail address, like name@example.com."), check_deliverability=False)
+
+
+def MaxLength(n):
+    return Length(max=n, message=_l("Use at most %(max)d characters.", max=n))
+
+
+class PasswordPolicy:
+    """At least ``PASSWORD_MIN_LENGTH`` characters (any Unicode), at most ``PASSWORD_MAX_LENGTH``."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field):
+        low = current_app.config["PASSWORD_MIN_LENGTH"]
+        high = current_app.config["PASSWORD_MAX_LENGTH"]
+        value = field.data or ""
+        if len(value) < low:
+            raise ValidationError(_l("Use at least %(min)d characters.", min=low))
+        if len(value) > high:
+            raise ValidationError(_l("Use at most %(max)d characters.", max=high))
+
+
+def new_password_fields():
+    """The pair of fields for choosing a password: the password and its confirmation."""
+    password = PasswordField(
+        _l("New password"),
+        validators=[InputRequired(message=_l("Choose a password.")), PasswordPolicy()],
+        description=_l("Any language, spaces allowed: a short sentence makes a good password."),
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[
+            InputRequired(message=_l("Type the password again.")),
+            EqualTo("password", message=_l("The two passwords are not the same.")),
+        ],
+    )
+    return password, confirm

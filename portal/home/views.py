@@ -1,0 +1,71 @@
+import sqlalchemy as sa
+from flask import g, jsonify, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from ..extensions import db
+from ..nav import items_for
+from ..auth.models import User
+from ..orgs.models import Client, Site, Vendor
+from ..roles import Role
+from . import bp
+
+
+def current_vendor():
+    """The vendor row, loaded once per request (the layout shows its name and hotline)."""
+    if "vendor" not in g:
+        try:
+            g.vendor = Vendor.current()
+        except sa.exc.SQLAlchemyError:  # the error page must render even when the database is down
+            db.session.rollback()
+            g.vendor = Vendor(name_zh="", name_en="")
+    return g.vendor
+
+
+@bp.app_context_processor
+def layout_context():
+    return {"vendor": current_vendor(), "nav_items": items_for(current_user)}
+
+
+def count(query):
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+
+
+def organisation_stats(user):
+    """A few counts for the home page, each one query, each a link to its list."""
+    if user.role == Role.VENDOR_MANAGER:
+        return [
+            (_("Clients"), count(sa.select(Client.id)), url_for("clients.index")),
+            (_("Sites"), count(sa.select(Site.id)), url_for("clients.index")),
+            (_("Active users"), count(sa.select(User.id).where(User.active.is_(True))), url_for("users.index")),
+        ]
+    if user.role == Role.VENDOR_AGENT:
+        return [
+            (_("Clients"), count(sa.select(Client.id)), url_for("clients.index")),
+            (_("Sites"), count(sa.select(Site.id)), url_for("sites.index")),
+        ]
+    if user.role == Role.CLIENT_ADMIN:
+        return [
+            (_("Sites"), count(Site.scoped(user)), url_for("sites.index")),
+            (_("Active users"), count(User.scoped(user, User.active.is_(True))), url_for("users.index")),
+        ]
+    if user.role == Role.CLIENT_STAFF:
+        return [(_("Sites"), count(Site.scoped(user)), url_for("sites.index"))]
+    return []
+
+
+@bp.get("/")
+def index():
+    vendor = current_vendor()
+    team = vendor.team if vendor.id else []
+    return render_template("home/index.html", team=team, stats=organisation_stats(current_user))
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(sa.select(1))
+    except sa.exc.SQLAlchemyError:
+        db.session.rollback()
+        return jsonify(status="error", database="unavailable"), 503
+    return jsonify(status="ok", database="ok")

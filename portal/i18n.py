@@ -1,0 +1,116 @@
+"""Chinese and English: choosing the language and time zone, and formatting for the active locale.
+
+The language is, in order: ``?lang=`` on this request (then remembered), the signed-in user's
+preference, the ``portal_lang`` cookie, the browser's ``Accept-Language``, and Chinese.
+"""
+from decimal import Decimal
+
+from flask import current_app, g, has_request_context, request
+from babel.dates import get_timezone_location
+from flask_babel import format_currency, format_decimal, get_locale
+from flask_login import current_user
+from markupsafe import Markup
+
+from .extensions import babel, db
+
+LANGUAGES = {"zh": "zh_Hans_CN", "en": "en"}
+DEFAULT = "zh_Hans_CN"
+COOKIE = "portal_lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+# The time zones a site may be in: China's, first the one that covers almost every client.
+ZONES = ("Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei")
+
+
+def select_locale():
+    if not has_request_context():
+        return DEFAULT
+    if g.get("lang_choice"):
+        return g.lang_choice
+    if current_user.is_authenticated and current_user.locale in LANGUAGES.values():
+        return current_user.locale
+    if request.cookies.get(COOKIE) in LANGUAGES.values():
+        return request.cookies[COOKIE]
+    for tag, _quality in request.accept_languages:
+        lang = tag.replace("_", "-").split("-")[0].lower()
+        if lang in LANGUAGES:
+            return LANGUAGES[lang]
+    return DEFAULT
+
+
+def select_timezone():
+    """The user's site's time zone for a school administrator; otherwise the deployment's."""
+    if has_request_context() and current_user.is_authenticated and current_user.site is not None:
+        return current_user.site.timezone
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def remember_choice():
+    """``?lang=zh|en`` on any page: use it now, and keep it (the user's preference, and a cookie)."""
+    choice = LANGUAGES.get(request.args.get("lang", ""))
+    if choice is None:
+        return
+    g.lang_choice = choice
+    if current_user.is_authenticated and current_user.locale != choice:
+        current_user.locale = choice
+        db.session.commit()
+
+
+def set_cookie(response):
+    if g.get("lang_choice"):
+        response.set_cookie(
+            COOKIE,
+            g.lang_choice,
+            max_age=COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
+
+
+def html_lang():
+    """The value of ``<html lang>``: a BCP 47 tag."""
+    return "zh-CN" if is_chinese() else "en"
+
+
+def is_chinese():
+    locale = get_locale()
+    return locale is None or locale.language == "zh"
+
+
+def money(amount, currency="CNY"):
+    """An amount of money, formatted for the active locale (¥1,234.50 / ¥1,234.50 with CNY sign)."""
+    if amount is None:
+        return ""
+    return format_currency(Decimal(amount), currency)
+
+
+def number(value):
+    return "" if value is None else format_decimal(value)
+
+
+def zone_label(zone):
+    """A time zone as people name it, in the active language ("中国（乌鲁木齐）时间", "China (Urumqi) Time")."""
+    try:
+        return get_timezone_location(zone, locale=get_locale() or DEFAULT)
+    except LookupError:
+        return zone
+
+
+def lang_url(code):
+    """The current URL with ``lang=code``, keeping every other query argument."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [code]
+    from urllib.parse import urlencode
+
+    return Markup.escape(request.path + "?" + urlencode(args, doseq=True))
+
+
+def init_app(app):
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.before_request(remember_choice)
+    app.after_request(set_cookie)
+    app.jinja_env.filters["currencyformat"] = money
+    app.jinja_env.filters["numberformat"] = number
+    app.jinja_env.filters["zonelabel"] = zone_label
+    app.jinja_env.globals.update(html_lang=html_lang, lang_url=lang_url, is_chinese=is_chinese)

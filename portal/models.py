@@ -1,0 +1,3 @@
+"""Every model, imported in one place so that Alembic and ``create_all`` see the whole schema."""
+from .auth.models import Invitation, LoginFailure, User  # noqa: F401
+from .orgs.models import Client, Site, TeamMember, Vendor  # noqa: F401

@@ -1,0 +1,31 @@
+"""The main navigation, by role: one list that the layout renders and the tests read."""
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from .roles import ALL, CLIENT, Role, USER_ADMINS, VENDOR
+
+
+@dataclass(frozen=True)
+class NavItem:
+    endpoint: str
+    label: str
+    icon: str
+    roles: frozenset
+    section: str  # the blueprint whose pages light this item up
+
+
+NAV = (
+    NavItem("home.index", _l("Home"), "house", ALL, "home"),
+    NavItem("clients.index", _l("Clients"), "buildings", VENDOR, "clients"),
+    NavItem("sites.index", _l("Sites"), "geo-alt", CLIENT - {Role.SITE_ADMIN}, "sites"),
+    NavItem("sites.mine", _l("My school"), "geo-alt", frozenset({Role.SITE_ADMIN}), "sites"),
+    NavItem("users.index", _l("Users"), "people", USER_ADMINS, "users"),
+    NavItem("settings.index", _l("Settings"), "gear", frozenset({Role.VENDOR_MANAGER}), "settings"),
+)
+
+
+def items_for(user):
+    if not user.is_authenticated:
+        return []
+    return [item for item in NAV if user.role in item.roles]

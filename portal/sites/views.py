@@ -1,0 +1,87 @@
+import sqlalchemy as sa
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import joinedload
+
+from ..auth.models import User
+from ..extensions import db
+from ..htmx import render
+from ..orgs.forms import SiteForm
+from ..orgs.models import Client, Site
+from ..orgs.services import like, site_name_taken
+from ..roles import ALL, VENDOR, Role
+from ..scoping import roles_required
+from . import bp
+
+
+@bp.get("/")
+@roles_required(*VENDOR, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
+def index():
+    q = request.args.get("q", "").strip()
+    client_id = request.args.get("client", type=int) if current_user.is_vendor else None
+    query = Site.scoped(current_user).options(joinedload(Site.client)).order_by(Site.client_id, Site.name_zh)
+    if client_id:
+        query = query.where(Site.client_id == client_id)
+    if q:
+        query = query.where(
+            sa.or_(Site.name_zh.ilike(like(q)), Site.name_en.ilike(like(q)), Site.address.ilike(like(q)))
+        )
+    page = db.paginate(
+        query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"], error_out=False
+    )
+    clients = db.session.scalars(sa.select(Client).order_by(Client.name_zh)).all() if current_user.is_vendor else []
+    return render("sites/index.html", fragment="sites/_table.html", page=page, q=q, client_id=client_id, clients=clients)
+
+
+@bp.get("/mine")
+@roles_required(Role.SITE_ADMIN)
+def mine():
+    return redirect(url_for("sites.show", site_id=current_user.site_id))
+
+
+@bp.get("/<int:site_id>")
+@roles_required(*ALL)
+def show(site_id):
+    site = Site.get_or_404(site_id, current_user)
+    admins = db.session.scalars(
+        sa.select(User).where(User.site_id == site.id, User.active.is_(True)).order_by(User.name)
+    ).all()
+    return render_template("sites/show.html", site=site, admins=admins)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.VENDOR_MANAGER)
+def new():
+    client_id = request.args.get("client", type=int)
+    if client_id is None:
+        abort(404)
+    client = db.get_or_404(Client, client_id)
+    form = SiteForm()
+    if form.validate_on_submit():
+        if site_name_taken(client.id, form.name_zh.data):
+            form.name_zh.errors.append(_("This client already has a site with this name."))
+        else:
+            site = Site(client_id=client.id)
+            form.populate_obj(site)
+            db.session.add(site)
+            db.session.commit()
+            flash(_("Site %(name)s is added.", name=site.name), "success")
+            return redirect(url_for("clients.show", client_id=client.id))
+    return render_template("sites/form.html", form=form, site=None, client=client)
+
+
+@bp.route("/<int:site_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.VENDOR_MANAGER)
+def edit(site_id):
+    site = db.get_or_404(Site, site_id)
+    form = SiteForm(obj=site)
+    if form.validate_on_submit():
+        if site_name_taken(site.client_id, form.name_zh.data, exclude_id=site.id):
+            form.name_zh.errors.append(_("This client already has a site with this name."))
+        else:
+            form.populate_obj(site)
+            db.session.commit()
+            flash(_("Site %(name)s is saved.", name=site.name), "success")
+            return redirect(url_for("sites.show", site_id=site.id))
+    return render_template("sites/form.html", form=form, site=site, client=site.client)
