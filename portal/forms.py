@@ -3,6 +3,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import PasswordField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "PasswordPolicy",
     "new_password_fields",
     "strip",
+    "SelectChoice",
 ]
 
 

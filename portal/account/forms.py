@@ -2,9 +2,9 @@ from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired
 
-from ..forms import Form, MaxLength, Optional, Required, new_password_fields
+from ..forms import Form, SelectChoice, MaxLength, Optional, Required, new_password_fields
 
-LANGUAGE_CHOICES = [("zh_Hans_CN", "中文（简体）"), ("en", "English")]
+LANGUAGE_CHOICES = [SelectChoice("zh_Hans_CN", "中文（简体）"), SelectChoice("en", "English")]
 
 
 class ProfileForm(Form):

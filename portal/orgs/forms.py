@@ -3,14 +3,14 @@ from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange
 
-from ..forms import EmailAddress, Form, MaxLength, Optional, Required
+from ..forms import EmailAddress, Form, SelectChoice, MaxLength, Optional, Required
 
 from ..i18n import ZONES, zone_label
 
 
 def timezone_choices(current=None):
     zones = ZONES if current in (None, *ZONES) else (*ZONES, current)
-    return [(z, zone_label(z)) for z in zones]
+    return [SelectChoice(z, zone_label(z)) for z in zones]
 
 
 class ClientForm(Form):

@@ -4,7 +4,7 @@ from wtforms import SelectField, StringField
 
 from ..extensions import db
 from ..i18n import is_chinese
-from ..forms import EmailAddress, Form, MaxLength, Optional, Required
+from ..forms import EmailAddress, Form, SelectChoice, MaxLength, Optional, Required
 from ..orgs.models import Client, Site
 from ..roles import CLIENT, LABELS, Role
 
@@ -44,16 +44,16 @@ class UserForm(Form):
         if admin.is_vendor:
             roles = list(Role)
             clients = db.session.execute(sa.select(Client.id, Client.name_zh, Client.name_en).order_by(Client.name_zh))
-            self.client.choices = [("", _l("— none (vendor staff) —"))] + [
-                (c.id, _name(c)) for c in clients
+            self.client.choices = [SelectChoice("", _l("— none (vendor staff) —"))] + [
+                SelectChoice(c.id, _name(c)) for c in clients
             ]
             sites = db.session.execute(
                 sa.select(Site.id, Site.name_zh, Site.name_en, Client.name_zh.label("client_zh"), Client.name_en.label("client_en"))
                 .join(Client)
                 .order_by(Client.name_zh, Site.name_zh)
             )
-            self.site.choices = [("", _l("— none —"))] + [
-                (s.id, f"{_pick(s.client_zh, s.client_en)} · {_name(s)}") for s in sites
+            self.site.choices = [SelectChoice("", _l("— none —"))] + [
+                SelectChoice(s.id, _name(s), optgroup=_pick(s.client_zh, s.client_en)) for s in sites
             ]
         else:
             roles = [r for r in Role if r in CLIENT]
@@ -61,8 +61,8 @@ class UserForm(Form):
             sites = db.session.execute(
                 sa.select(Site.id, Site.name_zh, Site.name_en).where(Site.client_id == admin.client_id).order_by(Site.name_zh)
             )
-            self.site.choices = [("", _l("— none —"))] + [(s.id, _name(s)) for s in sites]
-        self.role.choices = [("", _l("— choose —"))] + [(r.value, LABELS[r]) for r in roles]
+            self.site.choices = [SelectChoice("", _l("— none —"))] + [SelectChoice(s.id, _name(s)) for s in sites]
+        self.role.choices = [SelectChoice("", _l("— choose —"))] + [SelectChoice(r.value, LABELS[r]) for r in roles]
 
     def target_client_id(self):
         return self.client.data if self.admin.is_vendor else self.admin.client_id

@@ -1,0 +1,111 @@
+"""Fixtures: a fresh application and database per test, on SQLite or, with TEST_DATABASE_URL, PostgreSQL.
+
+No test holds an application context while it uses the test client: each request gets its own
+context, as in production (a context held open would share ``g`` and the session between requests).
+"""
+import os
+
+import pytest
+import sqlalchemy as sa
+from flask_login import FlaskLoginClient
+
+from portal import create_app
+from portal.extensions import db
+
+from .factories import Factory, World
+
+DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+TEST_CONFIG = {
+    "TESTING": True,
+    "PORTAL_ENV": "test",
+    "SECRET_KEY": "test-secret",
+    "WTF_CSRF_ENABLED": False,
+    "SQLALCHEMY_DATABASE_URI": DATABASE_URL,
+    "SERVER_NAME": None,
+}
+
+
+def make_app(**overrides):
+    app = create_app({**TEST_CONFIG, **overrides})
+    app.test_client_class = FlaskLoginClient
+    return app
+
+
+def reset_database(app):
+    """Leave the database empty: on PostgreSQL, truncate every table; SQLite in memory just goes away."""
+    with app.app_context():
+        db.session.remove()
+        if db.engine.dialect.name == "postgresql":
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            with db.engine.begin() as conn:
+                conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_schema():
+    """Once per run: drop whatever a previous run (or a migration test) left, create the schema."""
+    app = make_app()
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+        db.create_all()
+        db.engine.dispose()
+    yield
+
+
+@pytest.fixture
+def app():
+    app = make_app()
+    with app.app_context():
+        db.create_all()  # a no-op on PostgreSQL, where the schema exists; a new in-memory SQLite needs it
+    yield app
+    reset_database(app)
+
+
+@pytest.fixture
+def make(app):
+    return Factory(app)
+
+
+@pytest.fixture
+def world(make):
+    return World(make)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class QueryCounter:
+    def __init__(self):
+        self.statements = []
+
+    def __call__(self, conn, cursor, statement, *args):
+        self.statements.append(statement)
+
+    @property
+    def count(self):
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    """``with count_queries() as counter: ...`` counts the SQL statements the block sends."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        counter = QueryCounter()
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", counter)
+        try:
+            yield counter
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", counter)
+
+    return counting

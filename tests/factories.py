@@ -1,0 +1,92 @@
+"""``make_*`` helpers: each saves its object in its own application context and returns it detached,
+with its columns loaded (ids, e-mails, tokens), ready for ``app.test_client(user=...)``."""
+import itertools
+
+from portal.auth.models import User
+from portal.extensions import db
+from portal.orgs.models import Client, Site, TeamMember, Vendor
+
+PASSWORD = "correct horse battery staple"
+_seq = itertools.count(1)
+
+
+class Factory:
+    def __init__(self, app):
+        self.app = app
+
+    def save(self, *objects):
+        with self.app.app_context():
+            db.session.add_all(objects)
+            db.session.commit()
+            for obj in objects:
+                db.session.refresh(obj)
+            db.session.expunge_all()
+        return objects[0] if len(objects) == 1 else objects
+
+    def vendor(self, **kw):
+        vendor = Vendor(
+            name_zh=kw.pop("name_zh", "测试供应商"), name_en=kw.pop("name_en", "Test Vendor"),
+            hotline=kw.pop("hotline", "400-000-0000"), **kw,
+        )
+        return self.save(vendor)
+
+    def team_member(self, vendor, **kw):
+        n = next(_seq)
+        return self.save(
+            TeamMember(vendor_id=vendor.id, name=kw.pop("name", f"工程师{n}"), role_zh=kw.pop("role_zh", "技术工程师"),
+                       role_en=kw.pop("role_en", "Engineer"), phone=kw.pop("phone", "138 0000 0000"), **kw)
+        )
+
+    def client(self, **kw):
+        n = next(_seq)
+        return self.save(Client(name_zh=kw.pop("name_zh", f"客户{n}"), name_en=kw.pop("name_en", f"Client {n}"), **kw))
+
+    def site(self, client, **kw):
+        n = next(_seq)
+        return self.save(
+            Site(client_id=client.id, name_zh=kw.pop("name_zh", f"学校{n}"), name_en=kw.pop("name_en", f"School {n}"), **kw)
+        )
+
+    def user(self, role, client=None, site=None, password=None, **kw):
+        n = next(_seq)
+        user = User(
+            email=kw.pop("email", f"user{n}@example.com"),
+            name=kw.pop("name", f"用户{n}"),
+            role=role,
+            client_id=client.id if client else (site.client_id if site else None),
+            site_id=site.id if site else None,
+            **kw,
+        )
+        if password:
+            user.set_password(password)
+        return self.save(user)
+
+
+class World:
+    """Two clients (A with two sites, B with one) and a user of every role: the access tests' cast."""
+
+    def __init__(self, make):
+        self.vendor = make.vendor()
+        self.member = make.team_member(self.vendor)
+        self.a = make.client(name_zh="甲教育局", name_en="Bureau A")
+        self.a_site1 = make.site(self.a, name_zh="甲一中", name_en="A School 1")
+        self.a_site2 = make.site(self.a, name_zh="甲二中", name_en="A School 2")
+        self.b = make.client(name_zh="乙信息中心", name_en="Centre B")
+        self.b_site = make.site(self.b, name_zh="乙机房", name_en="B Data Room")
+        self.manager = make.user("vendor_manager", email="manager@test.example")
+        self.agent = make.user("vendor_agent", email="agent@test.example")
+        self.a_admin = make.user("client_admin", client=self.a, email="admin@a.example")
+        self.a_staff = make.user("client_staff", client=self.a, email="staff@a.example")
+        self.a_school = make.user("site_admin", client=self.a, site=self.a_site1, email="school@a.example")
+        self.a_school2 = make.user("site_admin", client=self.a, site=self.a_site2, email="school2@a.example")
+        self.b_admin = make.user("client_admin", client=self.b, email="admin@b.example")
+        self.b_staff = make.user("client_staff", client=self.b, email="staff@b.example")
+
+    def by_role(self):
+        return {
+            "vendor_manager": self.manager,
+            "vendor_agent": self.agent,
+            "client_admin": self.a_admin,
+            "client_staff": self.a_staff,
+            "site_admin": self.a_school,
+        }

@@ -1,0 +1,164 @@
+"""Every route, every role: anonymous, allowed, wrong role (403), another client's or site's object (404).
+
+The table names every endpoint of the application; a route missing from it fails the first test.
+"""
+from dataclasses import dataclass
+from typing import Callable
+
+import pytest
+
+from portal.roles import ALL, CLIENT, USER_ADMINS, VENDOR, Role
+
+MANAGER = frozenset({Role.VENDOR_MANAGER})
+CLIENT_USERS_WITH_LISTS = VENDOR | {Role.CLIENT_ADMIN, Role.CLIENT_STAFF}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    roles: frozenset  # who may use it; empty for public pages
+    url: Callable  # url(world, obj) -> str
+    own: Callable | None = None  # the object of the signed-in user's own client/site
+    foreign: Callable | None = None  # (world, role) -> an object the role must not see
+
+
+def fixed(path):
+    return Route("GET", ALL, lambda w, o: path)
+
+
+ROUTES = {
+    "static": None,  # files, not pages
+    "home.healthz": Route("GET", frozenset(), lambda w, o: "/healthz"),
+    "auth.login": Route("GET", frozenset(), lambda w, o: "/login"),
+    "auth.invitation": Route("GET", frozenset(), lambda w, o: "/invite/not-a-token"),
+    "auth.logout": Route("POST", ALL, lambda w, o: "/logout"),
+    "home.index": fixed("/"),
+    "account.profile": fixed("/account/"),
+    "account.password": fixed("/account/password"),
+    "clients.index": Route("GET", VENDOR, lambda w, o: "/clients/"),
+    "clients.new": Route("GET", MANAGER, lambda w, o: "/clients/new"),
+    "clients.show": Route("GET", VENDOR, lambda w, o: f"/clients/{o.id}", own=lambda w: w.a),
+    "clients.edit": Route("GET", MANAGER, lambda w, o: f"/clients/{o.id}/edit", own=lambda w: w.a),
+    "sites.index": Route("GET", CLIENT_USERS_WITH_LISTS, lambda w, o: "/sites/"),
+    "sites.mine": Route("GET", frozenset({Role.SITE_ADMIN}), lambda w, o: "/sites/mine"),
+    "sites.show": Route(
+        "GET", ALL, lambda w, o: f"/sites/{o.id}", own=lambda w: w.a_site1,
+        foreign=lambda w, role: w.a_site2 if role == Role.SITE_ADMIN else w.b_site,
+    ),
+    "sites.new": Route("GET", MANAGER, lambda w, o: f"/sites/new?client={o.id}", own=lambda w: w.a),
+    "sites.edit": Route("GET", MANAGER, lambda w, o: f"/sites/{o.id}/edit", own=lambda w: w.a_site1),
+    "users.index": Route("GET", USER_ADMINS, lambda w, o: "/users/"),
+    "users.new": Route("GET", USER_ADMINS, lambda w, o: "/users/new"),
+    "users.show": Route("GET", USER_ADMINS, lambda w, o: f"/users/{o.id}", own=lambda w: w.a_staff,
+                        foreign=lambda w, role: w.b_staff),
+    "users.edit": Route("GET", USER_ADMINS, lambda w, o: f"/users/{o.id}/edit", own=lambda w: w.a_staff,
+                        foreign=lambda w, role: w.b_staff),
+    "users.invite": Route("POST", USER_ADMINS, lambda w, o: f"/users/{o.id}/invite", own=lambda w: w.a_staff,
+                          foreign=lambda w, role: w.b_staff),
+    "users.deactivate": Route("POST", USER_ADMINS, lambda w, o: f"/users/{o.id}/deactivate",
+                              own=lambda w: w.a_staff, foreign=lambda w, role: w.b_staff),
+    "users.activate": Route("POST", USER_ADMINS, lambda w, o: f"/users/{o.id}/activate", own=lambda w: w.a_staff,
+                            foreign=lambda w, role: w.b_staff),
+    "settings.index": Route("GET", MANAGER, lambda w, o: "/settings/"),
+    "settings.team_new": Route("GET", MANAGER, lambda w, o: "/settings/team/new"),
+    "settings.team_edit": Route("GET", MANAGER, lambda w, o: f"/settings/team/{o.id}/edit", own=lambda w: w.member),
+    "settings.team_delete": Route("POST", MANAGER, lambda w, o: f"/settings/team/{o.id}/delete",
+                                  own=lambda w: w.member),
+}
+PAGES = {name: r for name, r in ROUTES.items() if r is not None}
+PROTECTED = {name: r for name, r in PAGES.items() if r.roles}
+
+
+def url_of(world, route):
+    return route.url(world, route.own(world) if route.own else None)
+
+
+def request(client, route, url):
+    return client.get(url) if route.method == "GET" else client.post(url)
+
+
+def test_every_route_is_in_the_table(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints - ROUTES.keys() == set(), "add these routes to ROUTES with who may use them"
+    assert ROUTES.keys() - endpoints == set(), "these routes no longer exist"
+
+
+@pytest.mark.parametrize("name", sorted(PROTECTED))
+def test_anonymous_is_sent_to_sign_in(app, world, name):
+    route = PROTECTED[name]
+    response = request(app.test_client(), route, url_of(world, route))
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("name", sorted(PROTECTED))
+def test_htmx_request_without_session_gets_401_and_a_redirect_header(app, world, name):
+    route = PROTECTED[name]
+    url = url_of(world, route)
+    response = (app.test_client().get if route.method == "GET" else app.test_client().post)(
+        url, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 401
+    assert response.headers["HX-Redirect"].startswith("/login")
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in PAGES.items() if not r.roles))
+def test_public_pages_answer_without_sign_in(app, world, name):
+    route = PAGES[name]
+    response = request(app.test_client(), route, url_of(world, route))
+    assert response.status_code in (200, 404)  # an unknown invitation token is a 404 page
+    assert "/login" not in response.headers.get("Location", "")
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("name", sorted(PROTECTED))
+def test_role_access(app, world, name, role):
+    route = PROTECTED[name]
+    user = world.by_role()[role]
+    response = request(app.test_client(user=user), route, url_of(world, route))
+    if role in route.roles:
+        assert response.status_code in (200, 302), response.status_code
+        if response.status_code == 302 and name != "auth.logout":
+            assert not response.headers["Location"].startswith("/login")
+    else:
+        assert response.status_code == 403
+
+
+FOREIGN_CASES = [
+    (name, role)
+    for name, route in sorted(PROTECTED.items())
+    if route.foreign
+    for role in route.roles
+    if role in CLIENT
+]
+
+
+@pytest.mark.parametrize(("name", "role"), FOREIGN_CASES)
+def test_another_clients_or_sites_object_is_404(app, world, name, role):
+    route = PROTECTED[name]
+    user = world.by_role()[role]
+    response = request(app.test_client(user=user), route, route.url(world, route.foreign(world, role)))
+    assert response.status_code == 404
+
+
+def test_site_admin_sees_own_site_but_not_the_neighbouring_school(app, world):
+    client = app.test_client(user=world.a_school)
+    assert client.get(f"/sites/{world.a_site1.id}").status_code == 200
+    assert client.get(f"/sites/{world.a_site2.id}").status_code == 404
+    assert client.get(f"/sites/{world.b_site.id}").status_code == 404
+    assert client.get("/sites/mine").headers["Location"] == f"/sites/{world.a_site1.id}"
+
+
+def test_vendor_staff_see_every_client(app, world):
+    for user in (world.manager, world.agent):
+        client = app.test_client(user=user)
+        assert client.get(f"/sites/{world.b_site.id}").status_code == 200
+        assert client.get(f"/clients/{world.b.id}").status_code == 200
+
+
+def test_client_lists_hold_only_own_client(app, world):
+    body = app.test_client(user=world.a_admin).get("/users/").get_data(as_text=True)
+    assert "staff@a.example" in body and "school@a.example" in body
+    assert "admin@b.example" not in body and "manager@test.example" not in body
+    body = app.test_client(user=world.a_staff).get("/sites/").get_data(as_text=True)
+    assert "甲一中" in body and "甲二中" in body and "乙机房" not in body
