@@ -1,6 +1,6 @@
 import math
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
@@ -15,6 +15,8 @@ def start_session(user, remember=False):
     """A new session at sign-in: nothing from before (CSRF token included) carries over."""
     session.clear()
     login_user(user, remember=remember, duration=current_app.config["REMEMBER_COOKIE_DURATION"])
+    if user.locale:
+        g.lang_choice = user.locale  # this browser follows the user's language, after sign-out too
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -65,11 +65,12 @@ class UserForm(Form):
         self.role.choices = [SelectChoice("", _l("— choose —"))] + [SelectChoice(r.value, LABELS[r]) for r in roles]
 
     def target_client_id(self):
+        """A vendor manager picks the client; a client admin's users always belong to the admin's client."""
         return self.client.data if self.admin.is_vendor else self.admin.client_id
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
-        if not self.role.data:
+        if self.role.errors:  # no role, or one this admin may not give
             return False
         role = Role(self.role.data)
         client_id = self.target_client_id()

@@ -1,0 +1,163 @@
+"""Chinese and English: choosing the language, rendering every page in both, and a complete catalogue."""
+import re
+import subprocess
+import sys
+from datetime import datetime, timezone
+from decimal import Decimal
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+from flask_babel import force_locale
+
+from portal.auth.models import User
+from portal.extensions import db
+from portal.i18n import money
+
+from .test_access import PAGES, url_of
+
+ROOT = Path(__file__).resolve().parent.parent
+CATALOGUE = ROOT / "translations" / "zh_Hans_CN" / "LC_MESSAGES" / "messages.po"
+
+
+def html_lang(response):
+    return re.search(r'<html lang="([^"]+)"', response.get_data(as_text=True)).group(1)
+
+
+class TestChoosingTheLanguage:
+    def test_first_visit_falls_back_to_chinese(self, client):
+        assert html_lang(client.get("/login")) == "zh-CN"
+
+    @pytest.mark.parametrize(
+        ("header", "lang"),
+        [("en-US,en;q=0.9", "en"), ("zh-CN,en;q=0.9", "zh-CN"), ("zh-TW", "zh-CN"), ("fr-FR,en;q=0.5", "en"),
+         ("de-DE", "zh-CN")],
+    )
+    def test_accept_language(self, client, header, lang):
+        assert html_lang(client.get("/login", headers={"Accept-Language": header})) == lang
+
+    def test_query_argument_wins_and_is_remembered_in_a_cookie(self, client):
+        response = client.get("/login?lang=en", headers={"Accept-Language": "zh-CN"})
+        assert html_lang(response) == "en"
+        cookie = client.get_cookie("portal_lang")
+        assert cookie.value == "en" and cookie.http_only
+        assert html_lang(client.get("/login", headers={"Accept-Language": "zh-CN"})) == "en"
+        assert html_lang(client.get("/login?lang=zh")) == "zh-CN"
+        assert html_lang(client.get("/login", headers={"Accept-Language": "en"})) == "zh-CN"
+
+    def test_unknown_language_is_ignored(self, client):
+        assert html_lang(client.get("/login?lang=fr")) == "zh-CN"
+        assert client.get_cookie("portal_lang") is None
+
+    def test_signed_in_choice_is_the_users_preference(self, app, world):
+        browser = app.test_client(user=world.a_staff)
+        assert html_lang(browser.get("/?lang=en")) == "en"
+        with app.app_context():
+            assert db.session.get(User, world.a_staff.id).locale == "en"
+        # Another browser, Chinese by its header: the preference follows the user.
+        elsewhere = app.test_client(user=world.a_staff)
+        assert html_lang(elsewhere.get("/", headers={"Accept-Language": "zh-CN"})) == "en"
+
+    def test_preference_from_the_account_page(self, app, world):
+        browser = app.test_client(user=world.a_staff)
+        data = {"name": "孙磊", "phone": "", "locale": "en"}
+        response = browser.post("/account/", data=data, follow_redirects=True)
+        assert html_lang(response) == "en" and "Your details are saved." in response.get_data(as_text=True)
+
+    def test_language_switch_keeps_the_other_query_arguments(self, app, world):
+        body = app.test_client(user=world.manager).get("/users/?q=a&role=client_admin").get_data(as_text=True)
+        assert 'href="/users/?q=a&amp;role=client_admin&amp;lang=en"' in body
+
+
+ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{1,}")
+ALLOWED = {"email", "e-mail", "csv", "xlsx", "id", "ok", "cny", "it", "en", "english", "sla", "qr"}
+
+
+class VisibleText(HTMLParser):
+    SKIP = {"script", "style", "code", "pre"}
+
+    def __init__(self):
+        super().__init__()
+        self.depth, self.chunks = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        self.depth += tag in self.SKIP
+        placeholder = dict(attrs).get("placeholder")
+        if placeholder:
+            self.chunks.append(placeholder)
+
+    def handle_endtag(self, tag):
+        self.depth -= tag in self.SKIP and self.depth > 0
+
+    def handle_data(self, data):
+        if not self.depth:
+            self.chunks.append(data)
+
+
+def english_left(body):
+    parser = VisibleText()
+    parser.feed(body)
+    text = re.sub(r"\S+@\S+|https?://\S+|\d[\w.:/-]*", " ", " ".join(parser.chunks))
+    return sorted({w for w in ENGLISH_WORD.findall(text) if w.lower() not in ALLOWED and not w.isupper()})
+
+
+GET_PAGES = sorted(name for name, route in PAGES.items() if route.method == "GET")
+
+
+@pytest.mark.parametrize("name", GET_PAGES)
+def test_every_page_renders_in_both_languages(app, world, name):
+    route = PAGES[name]
+    user = world.by_role()[min(route.roles, key=list(world.by_role()).index)] if route.roles else None
+    browser = app.test_client(user=user) if user else app.test_client()
+    url = url_of(world, route)
+    for lang, tag in (("en", "en"), ("zh", "zh-CN")):
+        response = browser.get(url + ("&" if "?" in url else "?") + f"lang={lang}", follow_redirects=True)
+        body = response.get_data(as_text=True)
+        if "text/html" not in response.content_type:
+            continue  # /healthz answers JSON
+        assert html_lang(response) == tag
+        assert re.search(r"<title>\s*\S", body), "every page has a title"
+        if lang == "zh":
+            assert english_left(body) == [], f"untranslated on {url}"
+
+
+def test_error_pages_in_both_languages(app, world):
+    browser = app.test_client(user=world.a_staff)
+    assert "Not found" in browser.get("/sites/999999?lang=en").get_data(as_text=True)
+    body = browser.get("/sites/999999?lang=zh").get_data(as_text=True)
+    assert "未找到" in body and english_left(body) == []
+    body = browser.get("/settings/?lang=zh").get_data(as_text=True)
+    assert "无权访问" in body
+
+
+def test_dates_times_and_money_follow_the_locale_and_the_time_zone(app):
+    moment = datetime(2026, 1, 31, 17, 30, tzinfo=timezone.utc)  # 01:30 on 1 February in Shanghai
+    with app.test_request_context():
+        from flask_babel import format_datetime
+
+        with force_locale("zh_Hans_CN"):
+            assert format_datetime(moment, "medium") == "2026年2月1日 01:30:00"
+            assert money(Decimal("12345.5")) == "¥12,345.50"
+        with force_locale("en"):
+            assert format_datetime(moment, "medium") == "Feb 1, 2026, 1:30:00\u202fAM"
+            assert money(Decimal("12345.5")) == "CN¥12,345.50"
+
+
+def test_the_chinese_catalogue_is_complete():
+    catalogue = read_po(CATALOGUE.open("rb"), locale="zh_Hans_CN")
+    untranslated = [m.id for m in catalogue if m.id and not all(m.string if isinstance(m.string, tuple) else [m.string])]
+    fuzzy = [m.id for m in catalogue if m.id and m.fuzzy]
+    assert untranslated == [] and fuzzy == []
+
+
+def test_every_string_in_the_code_is_in_the_catalogue(tmp_path):
+    pot = tmp_path / "messages.pot"
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "pyproject.toml", "-k", "_l",
+         "-k", "lazy_gettext", "-o", str(pot), "."],
+        cwd=ROOT, check=True, capture_output=True,
+    )
+    extracted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(pot.open("rb")) if m.id}
+    translated = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(CATALOGUE.open("rb")) if m.id}
+    assert extracted - translated == set(), "run `make messages` and translate the new entries"
