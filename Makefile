@@ -48,7 +48,7 @@ $(STAMP)/assets: package.json package-lock.json
 	@touch $@
 
 translations: install
-	$(BIN)/pybabel compile --use-fuzzy -q -d translations 2>/dev/null || $(BIN)/pybabel compile -q -d translations
+	$(BIN)/pybabel compile --directory translations >/dev/null
 
 # After changing strings: extract, merge into every catalogue, then translate the new entries.
 messages: install

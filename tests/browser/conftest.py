@@ -1,0 +1,84 @@
+"""A live portal (demo data) on a local port, and Debian's Chromium driven by Playwright.
+
+Where Chromium is not installed the browser tests skip, saying so; with PORTAL_REQUIRE_BROWSER=1
+(as `.ci/run` sets) they fail instead, so that CI can never pass without running them.
+"""
+import os
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from portal.extensions import db
+
+from ..conftest import DATABASE_URL, make_app, reset_database
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def chromium_path():
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    path = chromium_path()
+    if path is None:
+        if os.environ.get("PORTAL_REQUIRE_BROWSER") == "1":
+            pytest.fail("Chromium is required here (PORTAL_REQUIRE_BROWSER=1): apt-get install chromium")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium); browser tests skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """The portal with the demo data, served by a thread on 127.0.0.1 (a file database on SQLite)."""
+    url = DATABASE_URL
+    if url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'portal.sqlite'}"
+    app = make_app(SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=True, TESTING=False, PORTAL_ENV="test")
+    with app.app_context():
+        from portal.demo import seed
+
+        db.create_all()
+        seed()
+        db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(5)
+        reset_database(app)
+
+
+@pytest.fixture
+def context(browser):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 800})
+    context.set_default_timeout(10_000)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def page(context):
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    return page

@@ -1,0 +1,104 @@
+"""The main flows, as their users walk them, in Chromium."""
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+PASSWORD = "portal-demo-2026"
+
+
+def sign_in(page, base, email, password=PASSWORD):
+    page.goto(f"{base}/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.click("form button[type=submit]")
+
+
+def test_school_administrator_signs_in_switches_language_and_signs_out(page, live_server):
+    sign_in(page, live_server, "school1@edu.example.com")
+    page.wait_for_url(f"{live_server}/")
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
+    assert page.locator("h1").inner_text().startswith("周敏")
+    assert "示范区第一中学" in page.inner_text("main")
+    # Their school, and only theirs, is one tap away.
+    page.click("nav.portal-nav >> text=我的学校")
+    assert "示范区第一中学" in page.inner_text("h1")
+
+    page.click("text=EN")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert "Demo District No. 1 Middle School" in page.inner_text("h1")
+    page.goto(f"{live_server}/")  # the choice sticks
+    assert page.inner_text("h1").startswith("Welcome")
+
+    page.click("button:has-text('Sign out')")
+    page.wait_for_url(re.compile(r"/login"))
+    assert "You are signed out" in page.inner_text("main")
+    page.goto(f"{live_server}/")
+    assert "/login" in page.url
+    assert page.console_errors == []
+
+
+def test_manager_invites_a_user_who_sets_a_password(browser, page, live_server):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, live_server, "manager@vendor.example.com")
+    page.goto(f"{live_server}/users/new?lang=en")
+    page.fill("#name", "Wang Fang")
+    page.fill("#email", "wang.fang@edu.example.com")
+    page.select_option("#role", "client_staff")
+    page.select_option("#client", label="Demo District Education Bureau")
+    page.click("button:has-text('Create and get the invitation link')")
+    link = page.input_value("#invite-url")
+    assert "/invite/" in link
+    assert "Invited" in page.inner_text("main")
+
+    newcomer = browser.new_context(locale="en-US")
+    try:
+        other = newcomer.new_page()
+        other.goto(link)
+        other.fill("#password", "short")
+        other.fill("#confirm", "short")
+        other.click("button[type=submit]")
+        assert "Use at least 10 characters." in other.inner_text("main")
+        other.fill("#password", "a long and happy password")
+        other.fill("#confirm", "a long and happy password")
+        other.click("button[type=submit]")
+        other.wait_for_url(f"{live_server}/")
+        assert "Welcome, Wang Fang" in other.inner_text("main")
+        other.goto(link)
+        assert "not valid" in other.inner_text("h1")
+    finally:
+        newcomer.close()
+    assert page.console_errors == []
+
+
+def test_client_admin_searches_users_as_they_type(page, live_server):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, live_server, "admin@edu.example.com")
+    page.goto(f"{live_server}/users/")
+    rows = page.locator("#user-table tbody tr")
+    table = page.inner_text("#user-table")
+    assert "it@edu.example.com" in table and "admin@info.example.com" not in table  # the bureau's own only
+    assert rows.count() > 1
+    page.fill("#q", "school1")  # no submit: htmx fetches the table
+    expect(rows).to_have_count(1)  # (waits; no eval, which the Content-Security-Policy forbids)
+    assert "school1@edu.example.com" in page.inner_text("#user-table")
+    assert "q=school1" in page.url  # the address follows, so the filter can be shared or reloaded
+    assert page.console_errors == [], "htmx must run under the Content-Security-Policy"
+
+
+def test_core_flow_works_without_javascript(browser, live_server):
+    context = browser.new_context(java_script_enabled=False, locale="zh-CN")
+    try:
+        page = context.new_page()
+        sign_in(page, live_server, "it@edu.example.com")
+        page.wait_for_url(f"{live_server}/")
+        page.click("nav.portal-nav >> text=使用单位")
+        page.fill("#q", "实验")
+        page.click("form[role=search] button[type=submit]")
+        assert "示范区实验小学" in page.inner_text("#site-table")
+        assert "示范区第一中学" not in page.inner_text("#site-table")
+        page.click("button:has-text('退出')")
+        page.wait_for_url(re.compile(r"/login"))
+    finally:
+        context.close()
