@@ -209,3 +209,21 @@ class TestSettings:
         body = post(app, world.manager, "/settings/team/new", {"name": "a", "role_zh": "b", "phone": "1", "position": "abc"}
                     ).get_data(as_text=True)
         assert "Not a valid integer value." in body and 'value="abc"' in body
+
+
+def test_profile_ignores_fields_it_does_not_offer(app, world):
+    data = {"name": "新名字", "phone": "123", "locale": "en", "role": "vendor_manager", "client_id": world.b.id,
+            "email": "hijack@example.com", "active": "", "site_id": world.b_site.id}
+    assert app.test_client(user=world.a_school).post("/account/", data=data).status_code == 302
+    with app.app_context():
+        user = db.session.get(User, world.a_school.id)
+        assert (user.name, user.phone, user.locale) == ("新名字", "123", "en")
+        assert (user.role, user.client_id, user.site_id, user.email, user.active) == (
+            "site_admin", world.a.id, world.a_site1.id, "school@a.example", True)
+
+
+def test_profile_validation_keeps_input(app, world):
+    body = app.test_client(user=world.a_staff).post(
+        "/account/", data={"name": "", "phone": "9" * 51, "locale": "xx"}, headers=EN).get_data(as_text=True)
+    assert "Enter your name." in body and "Use at most 50 characters." in body and "Not a valid choice" in body
+    assert 'value="' + "9" * 51 + '"' in body
