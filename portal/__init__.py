@@ -15,6 +15,10 @@ BLUEPRINTS = (
     "portal.sites",
     "portal.users",
     "portal.settings",
+    "portal.contracts",
+    "portal.catalog",
+    "portal.equipment",
+    "portal.warranty",
 )
 
 

@@ -61,6 +61,10 @@ def from_env(env=None):
         "LOGIN_LOCK_MINUTES": 15,
         "INVITATION_HOURS": 72,
         "PAGE_SIZE": 25,
+        # Warranty: a unit is "expiring" this many days before its end date.
+        "WARRANTY_EXPIRING_DAYS": int(env.get("PORTAL_EXPIRING_DAYS", "90")),
+        "IMPORT_MAX_ROWS": 20_000,
+        "MAX_CONTENT_LENGTH": int(env.get("PORTAL_MAX_UPLOAD_MB", "50")) * 1024 * 1024,
         # Behind a reverse proxy that sets X-Forwarded-For/-Proto/-Host, trust this many hops.
         "PROXY_HOPS": int(env.get("PORTAL_PROXY_HOPS", "0")),
     }

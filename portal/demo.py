@@ -1,8 +1,29 @@
-"""Demo data: a vendor with its service team, two clients with their sites, one account per role."""
+"""Demo data: a vendor with its service team, two clients with their sites, one account per role, contracts,
+a catalogue of models and a few hundred units in every warranty state (dates relative to today)."""
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
 from .auth.models import User
+from .catalog.models import EquipmentModel
 from .cli import DEMO_PASSWORD
+from .contracts.models import Contract
+from .equipment import warranty
+from .equipment.models import Equipment, WarrantyExtension
 from .extensions import db
 from .orgs.models import Client, Site, TeamMember, Vendor
+
+MODELS = [
+    ("希沃", "F86EA", "touch", "86 英寸交互智能平板", "86-inch interactive panel"),
+    ("联想", "M730e", "computer", "启天台式计算机", "Qitian desktop computer"),
+    ("海康威视", "DS-2CD3T47", "security", "400 万像素网络摄像机", "4 MP network camera"),
+    ("华为", "S5735-L24T4S", "network", "24 口千兆交换机", "24-port gigabit switch"),
+    ("爱普生", "CB-FH52", "projector", "高清投影机", "Full HD projector"),
+    ("戴尔", "P2422H", "display", "24 英寸显示器", "24-inch monitor"),
+    ("山特", "C3KS", "other", "3kVA 在线式不间断电源", "3 kVA online UPS"),
+]
 
 EDU_SCHOOLS = [
     ("示范区第一中学", "Demo District No. 1 Middle School", "示范区学府路 1 号"),
@@ -68,4 +89,85 @@ def seed():
         )
         user.set_password(DEMO_PASSWORD)
         db.session.add(user)
+    db.session.flush()
+    seed_equipment(edu, info, manager_id=db.session.scalar(db.select(User.id).where(User.role == "vendor_manager")))
+
+
+def today():
+    return datetime.now(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()
+
+
+def seed_equipment(edu, info, manager_id=None):
+    now = today()
+    models = {}
+    for maker, number, category, zh, en in MODELS:
+        models[number] = EquipmentModel(manufacturer=maker, model_number=number, category=category, name_zh=zh, name_en=en)
+    db.session.add_all(models.values())
+
+    three_years = warranty.add_months(now, -36) + timedelta(days=40)
+    contracts = {
+        "old": Contract(client_id=edu.id, number="HT-2023-017", title="智慧教室建设项目", price=Decimal("2860000.00"),
+                        signed_on=three_years - timedelta(days=75), accepted_on=three_years, warranty_months=36),
+        "year": Contract(client_id=info.id, number="HT-2025-042", title="数据中心网络改造项目", price=Decimal("1480000.00"),
+                         signed_on=warranty.add_months(now, -13), accepted_on=warranty.add_months(now, -11) + timedelta(days=20),
+                         warranty_months=12),
+        "new": Contract(client_id=edu.id, number="HT-2026-008", title="计算机教室更新项目", price=Decimal("936000.00"),
+                        signed_on=now - timedelta(days=70), accepted_on=now - timedelta(days=20), warranty_months=36),
+        "pending": Contract(client_id=edu.id, number="HT-2026-015", title="校园安防补充采购", price=Decimal("318000.00"),
+                            signed_on=now - timedelta(days=30), accepted_on=None, warranty_months=36),
+    }
+    db.session.add_all(contracts.values())
+    db.session.flush()
+
+    units = []
+
+    def unit(contract, site, number, serial, price, building, room, **extra):
+        units.append(Equipment(
+            client_id=contract.client_id, site_id=site.id, contract_id=contract.id, model_id=models[number].id,
+            serial=serial, asset_tag=f"ZC-{len(units) + 1:05d}", building=building, room=room, unit_price=Decimal(price),
+            installed_on=(contract.accepted_on or now) - timedelta(days=7), **extra,
+        ))
+        return units[-1]
+
+    for s, site in enumerate(edu.sites, start=1):
+        # The old project was accepted school by school (分批验收): the warranties end over several months.
+        phase = {"warranty_start": three_years + timedelta(days=35 * s - 60)}
+        for i in range(1, 13):  # classroom panels; some from an earlier batch, already out of warranty
+            extra = {"warranty_start": three_years - timedelta(days=120)} if i % 6 == 0 else phase
+            unit(contracts["old"], site, "F86EA", f"F86{s:02d}{i:04d}", "23800.00", "教学楼", f"{100 * (1 + i // 5) + i}", **extra)
+        for i in range(1, 16):
+            unit(contracts["old"], site, "M730e", f"M7{s:02d}{i:05d}", "5200.00", "实验楼", "计算机教室一", **phase)
+        for i in range(1, 5):
+            unit(contracts["old"], site, "DS-2CD3T47", f"HK{s:02d}{i:06d}", "1600.00", "校门", f"{i} 号杆", **phase)
+        for i in range(1, 3):
+            unit(contracts["old"], site, "S5735-L24T4S", f"HW{s:02d}{i:06d}", "4300.00", "行政楼", "弱电间", **phase)
+        for i in range(1, 3):
+            unit(contracts["old"], site, "CB-FH52", f"EP{s:02d}{i:06d}", "6800.00", "报告厅", "", **phase,
+                 status="under_repair" if i == 2 and s == 2 else "in_service")
+        for i in range(1, 9):
+            unit(contracts["new"], site, "M730e", f"MN{s:02d}{i:05d}", "5600.00", "实验楼", "计算机教室二")
+        for i in range(1, 5):
+            unit(contracts["pending"], site, "DS-2CD3T47", f"HP{s:02d}{i:06d}", "1750.00", "操场", f"{i} 号杆")
+    for s, site in enumerate(info.sites, start=1):
+        for i in range(1, 11):
+            unit(contracts["year"], site, "S5735-L24T4S", f"HX{s:02d}{i:06d}", "4300.00", "机房", f"A{i:02d} 机柜",
+                 **({"warranty_months": 36} if i % 4 == 0 else {}))
+        for i in range(1, 9):
+            unit(contracts["year"], site, "P2422H", f"DL{s:02d}{i:06d}", "1450.00", "监控中心", "")
+        for i in range(1, 5):
+            unit(contracts["year"], site, "C3KS", f"ST{s:02d}{i:06d}", "8900.00", "机房", "配电区")
+    db.session.add_all(units)
+    db.session.flush()
+
+    # Unresolved faults extended a few warranties by 60 days each, visibly.
+    extended = [u for u in units if u.contract_id == contracts["old"].id and u.serial.endswith("0003")][:4]
+    for u in extended:
+        db.session.add(WarrantyExtension(equipment_id=u.id, days=60, created_by_id=manager_id,
+                                         reason="故障未能及时修复，按承诺质保期顺延 60 天"))
+        u.extension_days = 60
+    by_id = {c.id: c for c in contracts.values()}
+    for u in units:
+        c = by_id[u.contract_id]
+        u.warranty_end = warranty.warranty_end(u.warranty_start or c.accepted_on, u.warranty_months or c.warranty_months,
+                                               u.extension_days or 0)
     db.session.flush()

@@ -15,8 +15,17 @@ __all__ = [
     "PasswordPolicy",
     "new_password_fields",
     "strip",
+    "optional_id",
     "SelectChoice",
 ]
+
+
+def optional_id(value):
+    """Coerce a select's value to an id; the empty choice (or anything not a number) is None."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def strip(value):

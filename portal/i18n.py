@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from flask import current_app, g, has_request_context, request
 from babel.dates import get_timezone_location
-from flask_babel import format_currency, format_decimal, get_locale
+from flask_babel import format_currency, format_decimal, format_percent, get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -68,6 +68,15 @@ def set_cookie(response):
     return response
 
 
+def local_today():
+    """Today's date where the user is (the deployment's or their site's time zone), not in UTC."""
+    from datetime import datetime
+
+    from flask_babel import get_timezone
+
+    return datetime.now(get_timezone()).date()
+
+
 def html_lang():
     """The value of ``<html lang>``: a BCP 47 tag."""
     return "zh-CN" if is_chinese() else "en"
@@ -113,4 +122,5 @@ def init_app(app):
     app.jinja_env.filters["currencyformat"] = money
     app.jinja_env.filters["numberformat"] = number
     app.jinja_env.filters["zonelabel"] = zone_label
+    app.jinja_env.filters["percentformat"] = lambda value: format_percent(value)
     app.jinja_env.globals.update(html_lang=html_lang, lang_url=lang_url, is_chinese=is_chinese)

@@ -17,6 +17,10 @@ class NavItem:
 
 NAV = (
     NavItem("home.index", _l("Home"), "house", ALL, "home"),
+    NavItem("equipment.index", _l("Equipment"), "pc-display", ALL, "equipment"),
+    NavItem("warranty.index", _l("Warranty"), "shield-check", ALL, "warranty"),
+    NavItem("contracts.index", _l("Contracts"), "file-earmark-text", ALL, "contracts"),
+    NavItem("catalog.index", _l("Models"), "box-seam", VENDOR, "catalog"),
     NavItem("clients.index", _l("Clients"), "buildings", VENDOR, "clients"),
     NavItem("sites.index", _l("Sites"), "geo-alt", CLIENT - {Role.SITE_ADMIN}, "sites"),
     NavItem("sites.mine", _l("My school"), "geo-alt", frozenset({Role.SITE_ADMIN}), "sites"),

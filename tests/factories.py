@@ -1,8 +1,15 @@
 """``make_*`` helpers: each saves its object in its own application context and returns it detached,
 with its columns loaded (ids, e-mails, tokens), ready for ``app.test_client(user=...)``."""
 import itertools
+import json
+from datetime import date
+from decimal import Decimal
 
 from portal.auth.models import User
+from portal.catalog.models import EquipmentModel
+from portal.contracts.models import Contract
+from portal.equipment import warranty
+from portal.equipment.models import Equipment, ImportBatch
 from portal.extensions import db
 from portal.orgs.models import Client, Site, TeamMember, Vendor
 
@@ -62,6 +69,33 @@ class Factory:
         return self.save(user)
 
 
+    def contract(self, client, **kw):
+        n = next(_seq)
+        kw.setdefault("accepted_on", date(2025, 1, 15))
+        return self.save(Contract(client_id=client.id, number=kw.pop("number", f"HT-{n:04d}"), title=kw.pop("title", f"项目{n}"),
+                                  price=kw.pop("price", Decimal("100000.00")), warranty_months=kw.pop("warranty_months", 36),
+                                  **kw))
+
+    def model(self, **kw):
+        n = next(_seq)
+        return self.save(EquipmentModel(manufacturer=kw.pop("manufacturer", "希沃"), model_number=kw.pop("model_number", f"M{n}"),
+                                        category=kw.pop("category", "touch"), name_zh=kw.pop("name_zh", f"平板{n}"),
+                                        name_en=kw.pop("name_en", f"Panel {n}"), **kw))
+
+    def unit(self, contract, site, model, **kw):
+        n = next(_seq)
+        unit = Equipment(client_id=contract.client_id, site_id=site.id, contract_id=contract.id, model_id=model.id,
+                         serial=kw.pop("serial", f"SN{n:06d}"), **kw)
+        start = unit.warranty_start or contract.accepted_on
+        unit.warranty_end = warranty.warranty_end(start, unit.warranty_months or contract.warranty_months,
+                                                  unit.extension_days or 0)
+        return self.save(unit)
+
+    def batch(self, user, header, rows):
+        return self.save(ImportBatch(user_id=user.id, filename="x.csv", row_count=len(rows),
+                                     payload=json.dumps({"header": header, "rows": rows})))
+
+
 class World:
     """Two clients (A with two sites, B with one) and a user of every role: the access tests' cast."""
 
@@ -81,6 +115,17 @@ class World:
         self.a_school2 = make.user("site_admin", client=self.a, site=self.a_site2, email="school2@a.example")
         self.b_admin = make.user("client_admin", client=self.b, email="admin@b.example")
         self.b_staff = make.user("client_staff", client=self.b, email="staff@b.example")
+        # Equipment: a contract per client, units at both of A's schools and at B.
+        self.model = make.model(manufacturer="希沃", model_number="F86EA")
+        self.contract_a = make.contract(self.a, number="HT-A-1")
+        self.contract_a2 = make.contract(self.a, number="HT-A-2")  # units at A's second school only
+        self.contract_b = make.contract(self.b, number="HT-B-1")
+        self.unit_a1 = make.unit(self.contract_a, self.a_site1, self.model, serial="A1-0001")
+        self.unit_a2 = make.unit(self.contract_a2, self.a_site2, self.model, serial="A2-0001")
+        self.unit_b = make.unit(self.contract_b, self.b_site, self.model, serial="B-0001")
+        header, row = ["serial"], [["X"]]
+        self.batches = {role: make.batch(user, header, row) for role, user in self.by_role().items()}
+        self.b_batch = make.batch(self.b_admin, header, row)
 
     def by_role(self):
         return {

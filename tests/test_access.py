@@ -10,6 +10,7 @@ import pytest
 from portal.roles import ALL, CLIENT, USER_ADMINS, VENDOR, Role
 
 MANAGER = frozenset({Role.VENDOR_MANAGER})
+EDITORS = VENDOR | {Role.CLIENT_ADMIN, Role.CLIENT_STAFF}
 CLIENT_USERS_WITH_LISTS = VENDOR | {Role.CLIENT_ADMIN, Role.CLIENT_STAFF}
 
 
@@ -18,7 +19,7 @@ class Route:
     method: str
     roles: frozenset  # who may use it; empty for public pages
     url: Callable  # url(world, obj) -> str
-    own: Callable | None = None  # the object of the signed-in user's own client/site
+    own: Callable | None = None  # (world, role) -> the object of the signed-in user's own client/site
     foreign: Callable | None = None  # (world, role) -> an object the role must not see
 
 
@@ -37,40 +38,64 @@ ROUTES = {
     "account.password": fixed("/account/password"),
     "clients.index": Route("GET", VENDOR, lambda w, o: "/clients/"),
     "clients.new": Route("GET", MANAGER, lambda w, o: "/clients/new"),
-    "clients.show": Route("GET", VENDOR, lambda w, o: f"/clients/{o.id}", own=lambda w: w.a),
-    "clients.edit": Route("GET", MANAGER, lambda w, o: f"/clients/{o.id}/edit", own=lambda w: w.a),
+    "clients.show": Route("GET", VENDOR, lambda w, o: f"/clients/{o.id}", own=lambda w, r: w.a),
+    "clients.edit": Route("GET", MANAGER, lambda w, o: f"/clients/{o.id}/edit", own=lambda w, r: w.a),
     "sites.index": Route("GET", CLIENT_USERS_WITH_LISTS, lambda w, o: "/sites/"),
     "sites.mine": Route("GET", frozenset({Role.SITE_ADMIN}), lambda w, o: "/sites/mine"),
     "sites.show": Route(
-        "GET", ALL, lambda w, o: f"/sites/{o.id}", own=lambda w: w.a_site1,
+        "GET", ALL, lambda w, o: f"/sites/{o.id}", own=lambda w, r: w.a_site1,
         foreign=lambda w, role: w.a_site2 if role == Role.SITE_ADMIN else w.b_site,
     ),
-    "sites.new": Route("GET", MANAGER, lambda w, o: f"/sites/new?client={o.id}", own=lambda w: w.a),
-    "sites.edit": Route("GET", MANAGER, lambda w, o: f"/sites/{o.id}/edit", own=lambda w: w.a_site1),
+    "sites.new": Route("GET", MANAGER, lambda w, o: f"/sites/new?client={o.id}", own=lambda w, r: w.a),
+    "sites.edit": Route("GET", MANAGER, lambda w, o: f"/sites/{o.id}/edit", own=lambda w, r: w.a_site1),
     "users.index": Route("GET", USER_ADMINS, lambda w, o: "/users/"),
     "users.new": Route("GET", USER_ADMINS, lambda w, o: "/users/new"),
-    "users.show": Route("GET", USER_ADMINS, lambda w, o: f"/users/{o.id}", own=lambda w: w.a_staff,
+    "users.show": Route("GET", USER_ADMINS, lambda w, o: f"/users/{o.id}", own=lambda w, r: w.a_staff,
                         foreign=lambda w, role: w.b_staff),
-    "users.edit": Route("GET", USER_ADMINS, lambda w, o: f"/users/{o.id}/edit", own=lambda w: w.a_staff,
+    "users.edit": Route("GET", USER_ADMINS, lambda w, o: f"/users/{o.id}/edit", own=lambda w, r: w.a_staff,
                         foreign=lambda w, role: w.b_staff),
-    "users.invite": Route("POST", USER_ADMINS, lambda w, o: f"/users/{o.id}/invite", own=lambda w: w.a_staff,
+    "users.invite": Route("POST", USER_ADMINS, lambda w, o: f"/users/{o.id}/invite", own=lambda w, r: w.a_staff,
                           foreign=lambda w, role: w.b_staff),
     "users.deactivate": Route("POST", USER_ADMINS, lambda w, o: f"/users/{o.id}/deactivate",
-                              own=lambda w: w.a_staff, foreign=lambda w, role: w.b_staff),
-    "users.activate": Route("POST", USER_ADMINS, lambda w, o: f"/users/{o.id}/activate", own=lambda w: w.a_staff,
+                              own=lambda w, r: w.a_staff, foreign=lambda w, role: w.b_staff),
+    "users.activate": Route("POST", USER_ADMINS, lambda w, o: f"/users/{o.id}/activate", own=lambda w, r: w.a_staff,
                             foreign=lambda w, role: w.b_staff),
+    "contracts.index": fixed("/contracts/"),
+    "contracts.show": Route("GET", ALL, lambda w, o: f"/contracts/{o.id}", own=lambda w, r: w.contract_a,
+                            foreign=lambda w, role: w.contract_a2 if role == Role.SITE_ADMIN else w.contract_b),
+    "contracts.new": Route("GET", MANAGER, lambda w, o: "/contracts/new"),
+    "contracts.edit": Route("GET", MANAGER, lambda w, o: f"/contracts/{o.id}/edit", own=lambda w, r: w.contract_a),
+    "catalog.index": Route("GET", VENDOR, lambda w, o: "/models/"),
+    "catalog.new": Route("GET", VENDOR, lambda w, o: "/models/new"),
+    "catalog.edit": Route("GET", VENDOR, lambda w, o: f"/models/{o.id}/edit", own=lambda w, r: w.model),
+    "equipment.index": fixed("/equipment/"),
+    "equipment.export": Route("GET", ALL, lambda w, o: "/equipment/export.csv"),
+    "equipment.labels": Route("GET", ALL, lambda w, o: f"/equipment/labels?id={o.id}", own=lambda w, r: w.unit_a1),
+    "equipment.show": Route("GET", ALL, lambda w, o: f"/equipment/{o.id}", own=lambda w, r: w.unit_a1,
+                            foreign=lambda w, role: w.unit_a2 if role == Role.SITE_ADMIN else w.unit_b),
+    "equipment.new": Route("GET", EDITORS, lambda w, o: "/equipment/new"),
+    "equipment.edit": Route("GET", EDITORS, lambda w, o: f"/equipment/{o.id}/edit", own=lambda w, r: w.unit_a1,
+                            foreign=lambda w, role: w.unit_b),
+    "equipment.extend": Route("POST", VENDOR, lambda w, o: f"/equipment/{o.id}/extensions", own=lambda w, r: w.unit_a1),
+    "equipment.import_template": Route("GET", EDITORS, lambda w, o: "/equipment/import/template.xlsx"),
+    "equipment.import_file": Route("GET", EDITORS, lambda w, o: "/equipment/import"),
+    "equipment.import_preview": Route("GET", EDITORS, lambda w, o: f"/equipment/import/{o.id}",
+                                      own=lambda w, r: w.batches.get(r, w.b_batch), foreign=lambda w, role: w.b_batch),
+    "equipment.import_confirm": Route("POST", EDITORS, lambda w, o: f"/equipment/import/{o.id}",
+                                      own=lambda w, r: w.batches.get(r, w.b_batch), foreign=lambda w, role: w.b_batch),
+    "warranty.index": fixed("/warranty/"),
     "settings.index": Route("GET", MANAGER, lambda w, o: "/settings/"),
     "settings.team_new": Route("GET", MANAGER, lambda w, o: "/settings/team/new"),
-    "settings.team_edit": Route("GET", MANAGER, lambda w, o: f"/settings/team/{o.id}/edit", own=lambda w: w.member),
+    "settings.team_edit": Route("GET", MANAGER, lambda w, o: f"/settings/team/{o.id}/edit", own=lambda w, r: w.member),
     "settings.team_delete": Route("POST", MANAGER, lambda w, o: f"/settings/team/{o.id}/delete",
-                                  own=lambda w: w.member),
+                                  own=lambda w, r: w.member),
 }
 PAGES = {name: r for name, r in ROUTES.items() if r is not None}
 PROTECTED = {name: r for name, r in PAGES.items() if r.roles}
 
 
-def url_of(world, route):
-    return route.url(world, route.own(world) if route.own else None)
+def url_of(world, route, role=None):
+    return route.url(world, route.own(world, role) if route.own else None)
 
 
 def request(client, route, url):
@@ -115,7 +140,7 @@ def test_public_pages_answer_without_sign_in(app, world, name):
 def test_role_access(app, world, name, role):
     route = PROTECTED[name]
     user = world.by_role()[role]
-    response = request(app.test_client(user=user), route, url_of(world, route))
+    response = request(app.test_client(user=user), route, url_of(world, route, role))
     if role in route.roles:
         assert response.status_code in (200, 302), response.status_code
         if response.status_code == 302 and name != "auth.logout":

@@ -4,17 +4,9 @@ from wtforms import SelectField, StringField
 
 from ..extensions import db
 from ..i18n import is_chinese
-from ..forms import EmailAddress, Form, SelectChoice, MaxLength, Optional, Required
+from ..forms import EmailAddress, Form, SelectChoice, optional_id, MaxLength, Optional, Required
 from ..orgs.models import Client, Site
 from ..roles import CLIENT, LABELS, Role
-
-
-def _coerce_id(value):
-    """Select values are ids; an empty choice or anything that is not a number means none."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 class UserForm(Form):
@@ -30,10 +22,10 @@ class UserForm(Form):
     name = StringField(_l("Name"), validators=[Required(), MaxLength(100)])
     phone = StringField(_l("Phone"), validators=[Optional(), MaxLength(50)], render_kw={"type": "tel"})
     role = SelectField(_l("Role"), validators=[Required(_l("Choose a role."))])
-    client = SelectField(_l("Client"), coerce=_coerce_id, validate_choice=False)
+    client = SelectField(_l("Client"), coerce=optional_id, validate_choice=False)
     site = SelectField(
         _l("Site"),
-        coerce=_coerce_id,
+        coerce=optional_id,
         validate_choice=False,
         description=_l("Required for a school administrator, who sees this site only."),
     )

@@ -28,3 +28,11 @@
   document.addEventListener("DOMContentLoaded", function () { enableCopy(document); });
   document.addEventListener("htmx:afterSwap", function (event) { enableCopy(event.target); });
 })();
+
+// Label sheets: a print button, shown only where JavaScript runs (Ctrl+P works everywhere).
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll(".js-print").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
+});

@@ -1,0 +1,43 @@
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField
+from wtforms.validators import NumberRange
+
+from ..forms import Form, MaxLength, Optional, Required, optional_id
+
+
+class ContractForm(Form):
+    client = SelectField(_l("Client"), coerce=optional_id, validators=[Required(_l("Choose the client."))])
+    number = StringField(_l("Contract number"), validators=[Required(), MaxLength(64)])
+    title = StringField(_l("Title"), validators=[Required(), MaxLength(200)])
+    signed_on = DateField(_l("Signed on"), validators=[Optional()])
+    accepted_on = DateField(
+        _l("Accepted on"),
+        validators=[Optional()],
+        description=_l("The date of final acceptance (验收合格日期): every unit's warranty starts here."),
+    )
+    price = DecimalField(
+        _l("Transaction price (CNY)"),
+        places=2,
+        validators=[Required(), NumberRange(min=Decimal("0"), message=_l("The price cannot be negative."))],
+    )
+    warranty_months = IntegerField(
+        _l("Warranty term (months)"),
+        default=36,
+        validators=[Required(), NumberRange(min=1, max=240, message=_l("Use a number of months from 1 to 240."))],
+    )
+    renewal_percent = DecimalField(
+        _l("Renewal rate (percent of the price per year)"),
+        places=2,
+        default=Decimal("8"),
+        validators=[Required(), NumberRange(min=Decimal("0"), max=Decimal("100"),
+                                            message=_l("Use a percentage from 0 to 100."))],
+    )
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if self.signed_on.data and self.accepted_on.data and self.accepted_on.data < self.signed_on.data:
+            self.accepted_on.errors.append(_l("Acceptance cannot come before signing."))
+            ok = False
+        return ok

@@ -1,0 +1,115 @@
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import joinedload
+
+from ..equipment import services as equipment_services
+from ..equipment.models import Equipment
+from ..equipment.warranty import LISTED_STATES
+from ..extensions import db
+from ..forms import SelectChoice
+from ..htmx import render
+from ..orgs.models import Client
+from ..orgs.services import like
+from ..roles import ALL, Role
+from ..scoping import roles_required
+from . import bp
+from .forms import ContractForm
+from .models import Contract
+
+
+@bp.get("/")
+@roles_required(*ALL)
+def index():
+    q = request.args.get("q", "").strip()
+    query = Contract.scoped(current_user).options(joinedload(Contract.client)).order_by(Contract.signed_on.desc(), Contract.id.desc())
+    if q:
+        query = query.where(sa.or_(Contract.number.ilike(like(q)), Contract.title.ilike(like(q))))
+    page = db.paginate(query, page=request.args.get("page", 1, type=int),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    ids = [c.id for c in page.items]
+    counts = dict(db.session.execute(
+        Equipment.scoped(current_user, Equipment.contract_id.in_(ids))
+        .with_only_columns(Equipment.contract_id, sa.func.count()).group_by(Equipment.contract_id)
+    ).all()) if ids else {}
+    return render("contracts/index.html", fragment="contracts/_table.html", page=page, q=q, counts=counts)
+
+
+@bp.get("/<int:contract_id>")
+@roles_required(*ALL)
+def show(contract_id):
+    contract = Contract.get_or_404(contract_id, current_user)
+    by_state = dict(db.session.execute(
+        Equipment.scoped(current_user, Equipment.contract_id == contract.id)
+        .with_only_columns(equipment_services.state_case().label("state"), sa.func.count())
+        .group_by(sa.literal_column("state"))
+    ).all())
+    return render_template("contracts/show.html", contract=contract, by_state=by_state,
+                           units=sum(by_state.values()), states=LISTED_STATES)
+
+
+def _client_choices():
+    clients = db.session.scalars(sa.select(Client).order_by(Client.name_zh))
+    return [SelectChoice("", _("— choose —"))] + [SelectChoice(c.id, c.name) for c in clients]
+
+
+def _save(form, contract):
+    contract.client_id = form.client.data
+    for name in ("number", "title", "signed_on", "accepted_on", "price", "warranty_months"):
+        setattr(contract, name, getattr(form, name).data)
+    contract.renewal_rate = (form.renewal_percent.data / Decimal(100)).quantize(Decimal("0.0001"))
+
+
+def _number_taken(number, exclude_id=None):
+    q = sa.select(Contract.id).where(Contract.number == number)
+    if exclude_id:
+        q = q.where(Contract.id != exclude_id)
+    return db.session.scalar(q.limit(1)) is not None
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(Role.VENDOR_MANAGER)
+def new():
+    form = ContractForm()
+    form.client.choices = _client_choices()
+    if not form.is_submitted() and request.args.get("client", type=int):
+        form.client.data = request.args.get("client", type=int)
+    if form.validate_on_submit():
+        if _number_taken(form.number.data):
+            form.number.errors.append(_("A contract with this number already exists."))
+        else:
+            contract = Contract()
+            _save(form, contract)
+            db.session.add(contract)
+            db.session.commit()
+            flash(_("Contract %(number)s is created.", number=contract.number), "success")
+            return redirect(url_for("contracts.show", contract_id=contract.id))
+    return render_template("contracts/form.html", form=form, contract=None)
+
+
+@bp.route("/<int:contract_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.VENDOR_MANAGER)
+def edit(contract_id):
+    contract = db.get_or_404(Contract, contract_id)
+    form = ContractForm(data={
+        "client": contract.client_id, "number": contract.number, "title": contract.title,
+        "signed_on": contract.signed_on, "accepted_on": contract.accepted_on, "price": contract.price,
+        "warranty_months": contract.warranty_months, "renewal_percent": contract.renewal_rate * 100,
+    })
+    form.client.choices = _client_choices()
+    if form.validate_on_submit():
+        has_units = db.session.scalar(sa.select(Equipment.id).where(Equipment.contract_id == contract.id).limit(1))
+        if _number_taken(form.number.data, exclude_id=contract.id):
+            form.number.errors.append(_("A contract with this number already exists."))
+        elif has_units and form.client.data != contract.client_id:
+            form.client.errors.append(_("This contract has units registered: its client cannot change."))
+        else:
+            _save(form, contract)
+            equipment_services.refresh_contract(contract)
+            db.session.commit()
+            flash(_("Contract %(number)s is saved.", number=contract.number), "success")
+            return redirect(url_for("contracts.show", contract_id=contract.id))
+    return render_template("contracts/form.html", form=form, contract=contract)

@@ -1,0 +1,90 @@
+"""The equipment list's filters, read from the query string, applied to a scoped query, and written back to URLs.
+
+One object serves the list, the CSV/XLSX export and the label sheet, so they always agree.
+"""
+from dataclasses import asdict, dataclass
+
+import sqlalchemy as sa
+
+from ..catalog.models import Category, EquipmentModel
+from ..orgs.services import like
+from .models import Equipment, Status
+from .services import state_filter
+from .warranty import LISTED_STATES, WarrantyState
+
+SORTS = {
+    "end": (Equipment.warranty_end.asc().nulls_last(), Equipment.id),
+    "-end": (Equipment.warranty_end.desc().nulls_last(), Equipment.id.desc()),
+    "serial": (Equipment.serial, Equipment.id),
+    "new": (Equipment.id.desc(),),
+}
+
+
+def _int(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@dataclass
+class EquipmentFilter:
+    q: str = ""
+    site: int | None = None
+    contract: int | None = None
+    model: int | None = None
+    category: str = ""
+    status: str = ""
+    state: str = ""
+    sort: str = "end"
+
+    @classmethod
+    def from_args(cls, args):
+        category = args.get("category", "")
+        status = args.get("status", "")
+        state = args.get("state", "")
+        sort = args.get("sort", "end")
+        return cls(
+            q=args.get("q", "").strip()[:100],
+            site=_int(args.get("site")),
+            contract=_int(args.get("contract")),
+            model=_int(args.get("model")),
+            category=category if category in Category.__members__.values() else "",
+            status=status if status in Status.__members__.values() else "",
+            state=state if state in LISTED_STATES else "",
+            sort=sort if sort in SORTS else "end",
+        )
+
+    def apply(self, query):
+        """Narrow a (scoped) select of Equipment. Scoping is the caller's: this only narrows further."""
+        if self.q:
+            pattern = like(self.q)
+            query = query.where(sa.or_(
+                Equipment.serial.ilike(pattern), Equipment.asset_tag.ilike(pattern),
+                Equipment.building.ilike(pattern), Equipment.room.ilike(pattern),
+            ))
+        if self.site:
+            query = query.where(Equipment.site_id == self.site)
+        if self.contract:
+            query = query.where(Equipment.contract_id == self.contract)
+        if self.model:
+            query = query.where(Equipment.model_id == self.model)
+        if self.category:
+            query = query.where(Equipment.model_id.in_(
+                sa.select(EquipmentModel.id).where(EquipmentModel.category == self.category)))
+        if self.status:
+            query = query.where(Equipment.status == self.status)
+        if self.state:
+            query = state_filter(query, WarrantyState(self.state))
+        return query.order_by(*SORTS[self.sort])
+
+    def args(self, **changes):
+        """The filter as query arguments (empty ones left out), e.g. for pagination and export links."""
+        values = {**asdict(self), **changes}
+        if values.get("sort") == "end":
+            values.pop("sort")
+        return {k: v for k, v in values.items() if v not in (None, "")}
+
+    @property
+    def active(self):
+        return bool(self.args(sort="end"))

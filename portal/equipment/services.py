@@ -1,0 +1,98 @@
+"""Registering units and keeping their derived warranty end right. Views call these and commit once."""
+import sqlalchemy as sa
+from flask import current_app
+
+from ..contracts.models import Contract
+from ..extensions import db
+from ..i18n import local_today
+from . import warranty
+from .models import Equipment, WarrantyExtension
+from .warranty import WarrantyState
+
+
+class SerialTaken(Exception):
+    pass
+
+
+def refresh_warranty(unit, contract=None):
+    """Derive the unit's end date from its start, term and extensions (the one place that sets it)."""
+    contract = contract or db.session.get(Contract, unit.contract_id)
+    days = sum(e.days for e in unit.extensions) if unit.id is not None else unit.extension_days or 0
+    unit.extension_days = days
+    unit.warranty_end = warranty.warranty_end(unit.effective_start(contract), unit.effective_months(contract), days)
+    return unit
+
+
+def refresh_contract(contract):
+    """After a contract's acceptance date or term changes, re-derive the end date of each of its units."""
+    units = db.session.scalars(sa.select(Equipment).where(Equipment.contract_id == contract.id))
+    for unit in units:
+        unit.warranty_end = warranty.warranty_end(
+            unit.effective_start(contract), unit.effective_months(contract), unit.extension_days
+        )
+    db.session.flush()
+
+
+def serial_taken(model_id, serial, exclude_id=None):
+    q = sa.select(Equipment.id).where(Equipment.model_id == model_id, Equipment.serial == serial)
+    if exclude_id is not None:
+        q = q.where(Equipment.id != exclude_id)
+    return db.session.scalar(q.limit(1)) is not None
+
+
+FIELDS = ("site_id", "model_id", "serial", "asset_tag", "building", "room", "installed_on", "warranty_start",
+          "warranty_months", "unit_price", "status")
+
+
+def save_unit(unit, contract, **values):
+    """Create or update a unit: the client comes from the contract, never from the form."""
+    if serial_taken(values["model_id"], values["serial"], exclude_id=unit.id):
+        raise SerialTaken(values["serial"])
+    unit.contract_id = contract.id
+    unit.client_id = contract.client_id
+    for name in FIELDS:
+        setattr(unit, name, values.get(name))
+    unit.asset_tag, unit.building, unit.room = unit.asset_tag or "", unit.building or "", unit.room or ""
+    if unit.id is None:
+        db.session.add(unit)
+    refresh_warranty(unit, contract)
+    db.session.flush()
+    return unit
+
+
+def extend_warranty(unit, days, reason, by=None, cause_kind=None, cause_id=None):
+    """Add days to a unit's warranty, visibly: the extension is kept with its reason, who and when."""
+    extension = WarrantyExtension(equipment=unit, days=days, reason=reason, created_by_id=by.id if by else None,
+                                  cause_kind=cause_kind, cause_id=cause_id)
+    db.session.add(extension)
+    db.session.flush()
+    refresh_warranty(unit)
+    db.session.flush()
+    return extension
+
+
+def state_filter(query, wanted, today=None):
+    """Narrow a select of Equipment to the units in the ``wanted`` warranty state today."""
+    today = today or local_today()
+    days = current_app.config["WARRANTY_EXPIRING_DAYS"]
+    if wanted == WarrantyState.PENDING:
+        return query.where(Equipment.warranty_end.is_(None))
+    low, high = warranty.end_bounds(wanted, today, days)
+    if low is not None:
+        query = query.where(Equipment.warranty_end >= low)
+    if high is not None:
+        query = query.where(Equipment.warranty_end <= high)
+    return query
+
+
+def state_case(today=None):
+    """A SQL expression giving each unit's warranty state, for counting by state in one query."""
+    today = today or local_today()
+    days = current_app.config["WARRANTY_EXPIRING_DAYS"]
+    _, expiring_high = warranty.end_bounds(WarrantyState.EXPIRING, today, days)
+    return sa.case(
+        (Equipment.warranty_end.is_(None), WarrantyState.PENDING.value),
+        (Equipment.warranty_end < today, WarrantyState.EXPIRED.value),
+        (Equipment.warranty_end <= expiring_high, WarrantyState.EXPIRING.value),
+        else_=WarrantyState.IN_WARRANTY.value,
+    )

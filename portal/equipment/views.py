@@ -1,0 +1,268 @@
+import json
+from datetime import date, datetime, timedelta
+
+import segno
+import sqlalchemy as sa
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _, ngettext
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..catalog.models import Category, EquipmentModel
+from ..contracts.models import Contract
+from ..extensions import db
+from ..htmx import render
+from ..i18n import local_today
+from ..orgs.models import Site
+from ..roles import ALL, VENDOR, Role
+from ..scoping import roles_required
+from ..types import utcnow
+from . import bp, io, services
+from .filters import EquipmentFilter
+from .forms import EquipmentForm, ExtensionForm, ImportForm
+from .models import Equipment, ImportBatch, Status, WarrantyExtension
+from .warranty import LISTED_STATES
+
+EDITORS = (*VENDOR, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
+LABELS_MAX = 240  # ten A4 sheets of 24 labels
+
+
+def expiring_days():
+    return current_app.config["WARRANTY_EXPIRING_DAYS"]
+
+
+def list_query(filters):
+    return filters.apply(Equipment.scoped(current_user)).options(
+        joinedload(Equipment.model), joinedload(Equipment.site), joinedload(Equipment.contract)
+    )
+
+
+def filter_choices():
+    """The options of the list's filters: the user's sites, the catalogue's models, categories, states."""
+    sites = db.session.scalars(Site.scoped(current_user).order_by(Site.client_id, Site.name_zh)).all()
+    models = db.session.scalars(sa.select(EquipmentModel).order_by(EquipmentModel.manufacturer,
+                                                                   EquipmentModel.model_number)).all()
+    return {"sites": sites if current_user.site_id is None else [], "models": models,
+            "categories": list(Category), "statuses": list(Status), "states": LISTED_STATES}
+
+
+@bp.get("/")
+@roles_required(*ALL)
+def index():
+    filters = EquipmentFilter.from_args(request.args)
+    page = db.paginate(list_query(filters), page=request.args.get("page", 1, type=int),
+                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    return render("equipment/index.html", fragment="equipment/_table.html", page=page, filters=filters,
+                  today=local_today(), expiring_days=expiring_days(), **filter_choices())
+
+
+@bp.get("/export.<any(csv, xlsx):fmt>")
+@roles_required(*ALL)
+def export(fmt):
+    filters = EquipmentFilter.from_args(request.args)
+    query = list_query(filters).options(joinedload(Equipment.contract).joinedload(Contract.client))
+    today, days = local_today(), expiring_days()
+    rows = (io.export_row(unit, today, days) for unit in db.session.scalars(query.execution_options(yield_per=1000)))
+    headers = io.export_headers()
+    stamp = today.isoformat()
+    if fmt == "csv":
+        body, mimetype = io.to_csv(headers, rows), "text/csv; charset=utf-8"
+    else:
+        body = io.to_xlsx(headers, rows, _("Equipment"))
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f"attachment; filename=equipment-{stamp}.{fmt}"})
+
+
+def qr_code(unit, scale=4):
+    """The unit's page as a QR code, inline SVG (no script, no external image): scanning it opens the unit."""
+    url = url_for("equipment.show", unit_id=unit.id, _external=True)
+    return Markup(segno.make(url, error="m").svg_inline(scale=scale, omitsize=True, dark="#1b2a3a"))
+
+
+def unit_page(unit_id, form, status=200):
+    unit = db.first_or_404(
+        Equipment.scoped(current_user, Equipment.id == unit_id).options(
+            joinedload(Equipment.model), joinedload(Equipment.site), joinedload(Equipment.contract),
+            selectinload(Equipment.extensions).joinedload(WarrantyExtension.created_by),
+        )
+    )
+    today = local_today()
+    return render_template("equipment/show.html", unit=unit, qr=qr_code(unit), today=today,
+                           expiring_days=expiring_days(), state=unit.warranty_state(today, expiring_days()),
+                           form=form), status
+
+
+@bp.get("/<int:unit_id>")
+@roles_required(*ALL)
+def show(unit_id):
+    return unit_page(unit_id, ExtensionForm())
+
+
+def _values(form):
+    return {
+        "site_id": form.site.data, "model_id": form.model.data, "serial": form.serial.data,
+        "asset_tag": form.asset_tag.data, "building": form.building.data, "room": form.room.data,
+        "installed_on": form.installed_on.data, "warranty_start": form.warranty_start.data,
+        "warranty_months": form.warranty_months.data, "unit_price": form.unit_price.data,
+        "status": form.status.data,
+    }
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def new():
+    form = EquipmentForm(current_user)
+    if not form.is_submitted():
+        form.contract.data = request.args.get("contract", type=int)
+        form.site.data = request.args.get("site", type=int)
+    if form.validate_on_submit():
+        contract = Contract.get_or_404(form.contract.data, current_user)
+        try:
+            unit = services.save_unit(Equipment(), contract, **_values(form))
+        except services.SerialTaken:
+            form.serial.errors.append(_("A unit of this model with this serial number is already registered."))
+        else:
+            db.session.commit()
+            flash(_("Unit %(serial)s is registered.", serial=unit.serial), "success")
+            return redirect(url_for("equipment.show", unit_id=unit.id))
+    return render_template("equipment/form.html", form=form, unit=None)
+
+
+@bp.route("/<int:unit_id>/edit", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def edit(unit_id):
+    unit = Equipment.get_or_404(unit_id, current_user)
+    data = {name: getattr(unit, name) for name in services.FIELDS}
+    data.update(contract=unit.contract_id, site=unit.site_id, model=unit.model_id)
+    form = EquipmentForm(current_user, data=data)
+    if form.validate_on_submit():
+        contract = Contract.get_or_404(form.contract.data, current_user)
+        try:
+            services.save_unit(unit, contract, **_values(form))
+        except services.SerialTaken:
+            form.serial.errors.append(_("A unit of this model with this serial number is already registered."))
+        else:
+            db.session.commit()
+            flash(_("Unit %(serial)s is saved.", serial=unit.serial), "success")
+            return redirect(url_for("equipment.show", unit_id=unit.id))
+    return render_template("equipment/form.html", form=form, unit=unit)
+
+
+@bp.post("/<int:unit_id>/extensions")
+@roles_required(*VENDOR)
+def extend(unit_id):
+    unit = Equipment.get_or_404(unit_id, current_user)
+    form = ExtensionForm()
+    if form.validate_on_submit():
+        services.extend_warranty(unit, form.days.data, form.reason.data, by=current_user)
+        db.session.commit()
+        flash(_("The warranty is extended by %(days)d days.", days=form.days.data), "success")
+        return redirect(url_for("equipment.show", unit_id=unit.id))
+    return unit_page(unit.id, form)
+
+
+@bp.get("/labels")
+@roles_required(*ALL)
+def labels():
+    """A printable A4 sheet: the selected units (``?id=…``), or else the units of the current filter."""
+    ids = [i for i in request.args.getlist("id", type=int)][:LABELS_MAX]
+    if ids:
+        query = Equipment.scoped(current_user, Equipment.id.in_(ids)).options(
+            joinedload(Equipment.model)).order_by(Equipment.id)
+    else:
+        query = list_query(EquipmentFilter.from_args(request.args))
+    units = db.session.scalars(query.limit(LABELS_MAX)).all()
+    codes = {unit.id: qr_code(unit, scale=2) for unit in units}
+    return render_template("equipment/labels.html", units=units, codes=codes, limit=LABELS_MAX)
+
+
+# ---------------------------------------------------------------- import
+
+
+@bp.get("/import/template.<any(csv, xlsx):fmt>")
+@roles_required(*EDITORS)
+def import_template(fmt):
+    headers, example = io.template_rows()
+    if fmt == "csv":
+        body, mimetype = io.to_csv(headers, [example]), "text/csv; charset=utf-8"
+    else:
+        body = io.to_xlsx(headers, [example], _("Equipment"))
+        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(body, mimetype=mimetype,
+                    headers={"Content-Disposition": f"attachment; filename=equipment-template.{fmt}"})
+
+
+def _jsonable(value):
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if value is None or isinstance(value, (int, float, str)):
+        return value
+    return str(value)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@roles_required(*EDITORS)
+def import_file():
+    form = ImportForm()
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            header, rows = io.read_rows(upload.filename, upload.read(), current_app.config["IMPORT_MAX_ROWS"])
+        except io.FileProblem as problem:
+            form.file.errors.append(str(problem))
+            return render_template("equipment/import.html", form=form)
+        importer = io.Importer(current_user)
+        clean = importer.validate(header, rows)
+        if clean is None:
+            return render_template("equipment/import.html", form=form, errors=importer.errors[:500],
+                                   error_count=len(importer.errors), filename=upload.filename)
+        db.session.execute(sa.delete(ImportBatch).where(ImportBatch.created_at < utcnow() - timedelta(days=1)))
+        payload = json.dumps({"header": [_jsonable(h) for h in header],
+                              "rows": [[_jsonable(c) for c in r] for r in rows]}, ensure_ascii=False)
+        batch = ImportBatch(user_id=current_user.id, filename=upload.filename[:255], row_count=len(clean),
+                            payload=payload)
+        db.session.add(batch)
+        db.session.commit()
+        return redirect(url_for("equipment.import_preview", batch_id=batch.id))
+    return render_template("equipment/import.html", form=form)
+
+
+def _batch_or_404(batch_id):
+    batch = db.session.get(ImportBatch, batch_id)
+    if batch is None or batch.user_id != current_user.id:
+        abort(404)
+    return batch
+
+
+@bp.get("/import/<int:batch_id>")
+@roles_required(*EDITORS)
+def import_preview(batch_id):
+    batch = _batch_or_404(batch_id)
+    data = json.loads(batch.payload)
+    importer = io.Importer(current_user)
+    clean = importer.validate(data["header"], data["rows"]) or []
+    sites = {s.id: s for s in db.session.scalars(Site.scoped(current_user))}
+    models = {m.id: m for m in db.session.scalars(sa.select(EquipmentModel))}
+    return render_template("equipment/import_preview.html", batch=batch, rows=clean[:50], sites=sites,
+                           models=models, errors=importer.errors[:500], error_count=len(importer.errors))
+
+
+@bp.post("/import/<int:batch_id>")
+@roles_required(*EDITORS)
+def import_confirm(batch_id):
+    batch = _batch_or_404(batch_id)
+    data = json.loads(batch.payload)
+    importer = io.Importer(current_user)
+    clean = importer.validate(data["header"], data["rows"])
+    if clean is None:  # something changed since the preview (e.g. a serial registered meanwhile)
+        flash(_("The file is no longer valid: see the problems below."), "danger")
+        return redirect(url_for("equipment.import_preview", batch_id=batch.id))
+    count = io.insert_rows(clean)
+    db.session.delete(batch)
+    db.session.commit()
+    flash(ngettext("%(num)d unit is imported.", "%(num)d units are imported.", count), "success")
+    return redirect(url_for("equipment.index", sort="new"))
