@@ -10,7 +10,7 @@ export FLASK_APP := app
 # `make run` is a developer's machine; production sets PORTAL_ENV=production and SECRET_KEY.
 run seed: export PORTAL_ENV ?= development
 
-.PHONY: run serve test install assets translations messages migrate seed clean
+.PHONY: run serve test bench install assets translations messages migrate seed clean
 
 run: install assets translations
 	$(BIN)/flask db upgrade
@@ -24,6 +24,10 @@ serve: install assets translations
 
 test: install assets translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks only (the 10,000-row import), with pytest-benchmark's timing table.
+bench: install assets translations
+	$(BIN)/python -m pytest tests/benchmarks --benchmark-only $(PYTEST_ARGS)
 
 install: $(STAMP)/venv
 

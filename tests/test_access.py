@@ -71,6 +71,8 @@ ROUTES = {
     "equipment.index": fixed("/equipment/"),
     "equipment.export": Route("GET", ALL, lambda w, o: "/equipment/export.csv"),
     "equipment.labels": Route("GET", ALL, lambda w, o: f"/equipment/labels?id={o.id}", own=lambda w, r: w.unit_a1),
+    "equipment.qr": Route("GET", ALL, lambda w, o: f"/equipment/{o.id}/qr.svg", own=lambda w, r: w.unit_a1,
+                          foreign=lambda w, role: w.unit_a2 if role == Role.SITE_ADMIN else w.unit_b),
     "equipment.show": Route("GET", ALL, lambda w, o: f"/equipment/{o.id}", own=lambda w, r: w.unit_a1,
                             foreign=lambda w, role: w.unit_a2 if role == Role.SITE_ADMIN else w.unit_b),
     "equipment.new": Route("GET", EDITORS, lambda w, o: "/equipment/new"),

@@ -1,3 +1,4 @@
+import io as io_module
 import json
 from datetime import date, datetime, timedelta
 
@@ -174,8 +175,20 @@ def labels():
     else:
         query = list_query(EquipmentFilter.from_args(request.args))
     units = db.session.scalars(query.limit(LABELS_MAX)).all()
-    codes = {unit.id: qr_code(unit, scale=2) for unit in units}
-    return render_template("equipment/labels.html", units=units, codes=codes, limit=LABELS_MAX)
+    return render_template("equipment/labels.html", units=units, limit=LABELS_MAX)
+
+
+@bp.get("/<int:unit_id>/qr.svg")
+@roles_required(*ALL)
+def qr(unit_id):
+    """The unit's QR code as an image, for label sheets (cached by the browser: it never changes)."""
+    unit = Equipment.get_or_404(unit_id, current_user)
+    url = url_for("equipment.show", unit_id=unit.id, _external=True)
+    out = io_module.BytesIO()
+    segno.make(url, error="m").save(out, kind="svg", scale=4, border=0, dark="#000", xmldecl=False)
+    response = Response(out.getvalue(), mimetype="image/svg+xml")
+    response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 # ---------------------------------------------------------------- import

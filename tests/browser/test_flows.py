@@ -102,3 +102,34 @@ def test_core_flow_works_without_javascript(browser, live_server):
         page.wait_for_url(re.compile(r"/login"))
     finally:
         context.close()
+
+
+def test_it_staff_registers_a_unit_finds_it_and_prints_its_label(page, live_server):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, live_server, "it@edu.example.com")
+    page.goto(f"{live_server}/equipment/new")
+    page.select_option("#contract", label="HT-2023-017 · 智慧教室建设项目")
+    page.select_option("#site", label="示范区第一中学")
+    page.select_option("#model", label="希沃 F86EA · 86 英寸交互智能平板")
+    page.fill("#serial", "WEB-20261122")
+    page.fill("#building", "教学楼")
+    page.fill("#room", "302")
+    page.click("button:has-text('保存')")
+    assert "设备 WEB-20261122 已登记。" in page.inner_text("main")
+    assert "质保到期日" in page.inner_text("main")
+
+    page.click("nav.portal-nav >> text=设备")
+    page.fill("#q", "WEB-2026")  # typing is enough: htmx refreshes the table
+    rows = page.locator("#equipment-table tbody tr")
+    expect(rows).to_have_count(1)
+    assert "教学楼 302" in rows.first.inner_text()
+    rows.first.locator("input[type=checkbox]").check()
+    page.click("button:has-text('打印所选设备的标签')")
+    page.wait_for_url(re.compile(r"/equipment/labels\?id=\d+"))
+    label = page.locator("article.label")
+    expect(label).to_have_count(1)
+    assert "WEB-20261122" in label.inner_text() and "400-800-1234" in label.inner_text()
+    qr = label.locator("img.label-qr")
+    expect(qr).to_have_count(1)
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0") is True
+    assert page.console_errors == []
