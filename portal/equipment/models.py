@@ -58,6 +58,7 @@ class Equipment(ClientScoped, db.Model):
         # The lists filter by client or site and sort or filter by the warranty end.
         sa.Index("ix_equipment_client_end", "client_id", "warranty_end"),
         sa.Index("ix_equipment_site_end", "site_id", "warranty_end"),
+        sa.Index("ix_equipment_end", "warranty_end"),  # the vendor's list: every client, by warranty end
         sa.Index("ix_equipment_serial", "serial"),
         sa.Index("ix_equipment_asset_tag", "asset_tag"),
     )

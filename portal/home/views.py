@@ -6,6 +6,10 @@ from flask_login import current_user
 from ..extensions import db
 from ..nav import items_for
 from ..auth.models import User
+from ..equipment.models import Equipment
+from ..equipment.services import state_case
+from ..equipment.warranty import LISTED_STATES
+from ..i18n import local_today
 from ..orgs.models import Client, Site, Vendor
 from ..roles import Role
 from . import bp
@@ -54,11 +58,23 @@ def organisation_stats(user):
     return []
 
 
+def warranty_glance(user):
+    """How many of the user's units are in each warranty state (one query), for the home page."""
+    today = local_today()
+    rows = db.session.execute(
+        Equipment.scoped(user).with_only_columns(state_case(today).label("state"), sa.func.count())
+        .group_by(sa.literal_column("state"))
+    ).all()
+    counts = dict(rows)
+    return [(state, counts.get(state.value, 0)) for state in LISTED_STATES] if counts else []
+
+
 @bp.get("/")
 def index():
     vendor = current_vendor()
     team = vendor.team if vendor.id else []
-    return render_template("home/index.html", team=team, stats=organisation_stats(current_user))
+    return render_template("home/index.html", team=team, stats=organisation_stats(current_user),
+                           glance=warranty_glance(current_user))
 
 
 @bp.get("/healthz")
