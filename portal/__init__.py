@@ -19,6 +19,8 @@ BLUEPRINTS = (
     "portal.catalog",
     "portal.equipment",
     "portal.warranty",
+    "portal.renewals",
+    "portal.parts",
 )
 
 

@@ -170,4 +170,34 @@ def seed_equipment(edu, info, manager_id=None):
         c = by_id[u.contract_id]
         u.warranty_end = warranty.warranty_end(u.warranty_start or c.accepted_on, u.warranty_months or c.warranty_months,
                                                u.extension_days or 0)
+        u.covered_until = u.warranty_end
     db.session.flush()
+
+    seed_renewals(edu, models, contracts, units, manager_id, now)
+
+
+PARTS = [
+    ("触控笔", "Stylus", "300.00", "330.00", ["F86EA"]),
+    ("电源适配器", "Power adapter", "150.00", "165.00", ["M730e", "P2422H"]),
+    ("HDMI 高清线（5 米）", "HDMI cable (5 m)", "200.00", "220.00", []),
+    ("平板遥控器", "Panel remote control", "80.00", "88.00", ["F86EA"]),
+    ("投影机灯泡", "Projector lamp", "1200.00", "1320.00", ["CB-FH52"]),
+]
+
+
+def seed_renewals(edu, models, contracts, units, manager_id, now):
+    """The price list, and two quotes: one waiting for the vendor, one issued and waiting for the client."""
+    from .renewals.models import SparePart
+    from .renewals import services
+
+    for zh, en, price, market, fits in PARTS:
+        db.session.add(SparePart(name_zh=zh, name_en=en, unit_price=Decimal(price), market_price=Decimal(market),
+                                 models=[models[n] for n in fits]))
+    admin = db.session.scalar(db.select(User).where(User.email == "admin@edu.example.com"))
+    expiring = [u for u in units if u.contract_id == contracts["old"].id and u.serial.startswith("EP")][:4]
+    services.request_quote(admin, edu.id, 1, units=expiring, note="报告厅投影机即将过保，请报续保价格。", today=now)
+    panels = [u for u in units if u.contract_id == contracts["old"].id and u.serial.startswith("F8601")][:6]
+    quote = services.request_quote(admin, edu.id, 2, units=panels, today=now)
+    services.issue(quote, db.session.get(User, manager_id), now + timedelta(days=30), "含每季度巡检一次。", today=now)
+    db.session.flush()
+

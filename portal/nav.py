@@ -20,6 +20,8 @@ NAV = (
     NavItem("equipment.index", _l("Equipment"), "pc-display", ALL, "equipment"),
     NavItem("warranty.index", _l("Warranty"), "shield-check", ALL, "warranty"),
     NavItem("contracts.index", _l("Contracts"), "file-earmark-text", ALL, "contracts"),
+    NavItem("renewals.index", _l("Renewals"), "arrow-repeat", ALL - {Role.SITE_ADMIN}, "renewals"),
+    NavItem("parts.index", _l("Price list"), "tags", ALL, "parts"),
     NavItem("catalog.index", _l("Models"), "box-seam", VENDOR, "catalog"),
     NavItem("clients.index", _l("Clients"), "buildings", VENDOR, "clients"),
     NavItem("sites.index", _l("Sites"), "geo-alt", CLIENT - {Role.SITE_ADMIN}, "sites"),

@@ -89,7 +89,25 @@ class Factory:
         start = unit.warranty_start or contract.accepted_on
         unit.warranty_end = warranty.warranty_end(start, unit.warranty_months or contract.warranty_months,
                                                   unit.extension_days or 0)
+        unit.covered_until = warranty.covered_until(unit.warranty_end, unit.renewed_until)
         return self.save(unit)
+
+    def quote(self, client, units=(), status="requested", **kw):
+        from portal.renewals.models import QuoteLine, RenewalQuote
+        from portal.renewals.pricing import line_price
+
+        n = next(_seq)
+        lines = [QuoteLine(equipment_id=u.id, contract_id=u.contract_id, description=u.serial, basis=u.unit_price,
+                           rate=Decimal("0.08"), years=1, discount=Decimal(0),
+                           amount=line_price(u.unit_price, Decimal("0.08"), 1).amount) for u in units]
+        return self.save(RenewalQuote(number=kw.pop("number", f"XB-2026-{n:04d}"), client_id=client.id, years=1,
+                                      status=status, lines=lines, **kw))
+
+    def line_of(self, quote):
+        from portal.renewals.models import QuoteLine
+
+        with self.app.app_context():
+            return db.session.scalar(db.select(QuoteLine).where(QuoteLine.quote_id == quote.id).limit(1)).id
 
     def batch(self, user, header, rows):
         return self.save(ImportBatch(user_id=user.id, filename="x.csv", row_count=len(rows),
@@ -120,9 +138,16 @@ class World:
         self.contract_a = make.contract(self.a, number="HT-A-1")
         self.contract_a2 = make.contract(self.a, number="HT-A-2")  # units at A's second school only
         self.contract_b = make.contract(self.b, number="HT-B-1")
-        self.unit_a1 = make.unit(self.contract_a, self.a_site1, self.model, serial="A1-0001")
+        self.unit_a1 = make.unit(self.contract_a, self.a_site1, self.model, serial="A1-0001", unit_price=Decimal("23800.00"))
         self.unit_a2 = make.unit(self.contract_a2, self.a_site2, self.model, serial="A2-0001")
-        self.unit_b = make.unit(self.contract_b, self.b_site, self.model, serial="B-0001")
+        self.unit_b = make.unit(self.contract_b, self.b_site, self.model, serial="B-0001", unit_price=Decimal("9900.00"))
+        self.quote_a = make.quote(self.a, [self.unit_a1])
+        self.quote_a_line = make.line_of(self.quote_a)
+        self.quote_b = make.quote(self.b, [self.unit_b])
+        from portal.renewals.models import SparePart
+
+        self.part = make.save(SparePart(name_zh="触控笔", name_en="Stylus", unit_price=Decimal("300.00"),
+                                        market_price=Decimal("330.00")))
         header, row = ["serial"], [["X"]]
         self.batches = {role: make.batch(user, header, row) for role, user in self.by_role().items()}
         self.b_batch = make.batch(self.b_admin, header, row)

@@ -11,6 +11,8 @@ from portal.roles import ALL, CLIENT, USER_ADMINS, VENDOR, Role
 
 MANAGER = frozenset({Role.VENDOR_MANAGER})
 EDITORS = VENDOR | {Role.CLIENT_ADMIN, Role.CLIENT_STAFF}
+QUOTE_VIEWERS = EDITORS
+REQUESTERS = frozenset({Role.CLIENT_ADMIN, Role.CLIENT_STAFF})
 CLIENT_USERS_WITH_LISTS = VENDOR | {Role.CLIENT_ADMIN, Role.CLIENT_STAFF}
 
 
@@ -86,6 +88,24 @@ ROUTES = {
     "equipment.import_confirm": Route("POST", EDITORS, lambda w, o: f"/equipment/import/{o.id}",
                                       own=lambda w, r: w.batches.get(r, w.b_batch), foreign=lambda w, role: w.b_batch),
     "warranty.index": fixed("/warranty/"),
+    "renewals.index": Route("GET", QUOTE_VIEWERS, lambda w, o: "/renewals/"),
+    "renewals.request_quote": Route("GET", REQUESTERS, lambda w, o: f"/renewals/request?unit={o.id}",
+                                    own=lambda w, r: w.unit_a1),
+    "renewals.show": Route("GET", QUOTE_VIEWERS, lambda w, o: f"/renewals/{o.id}", own=lambda w, r: w.quote_a,
+                           foreign=lambda w, role: w.quote_b),
+    "renewals.print_quote": Route("GET", QUOTE_VIEWERS, lambda w, o: f"/renewals/{o.id}/print",
+                                  own=lambda w, r: w.quote_a, foreign=lambda w, role: w.quote_b),
+    "renewals.update_line": Route("POST", MANAGER, lambda w, o: f"/renewals/{o.id}/lines/{w.quote_a_line}",
+                                  own=lambda w, r: w.quote_a),
+    "renewals.issue": Route("POST", MANAGER, lambda w, o: f"/renewals/{o.id}/issue", own=lambda w, r: w.quote_a),
+    "renewals.accept": Route("POST", frozenset({Role.CLIENT_ADMIN}), lambda w, o: f"/renewals/{o.id}/accept",
+                             own=lambda w, r: w.quote_a, foreign=lambda w, role: w.quote_b),
+    "renewals.decline": Route("POST", frozenset({Role.CLIENT_ADMIN}), lambda w, o: f"/renewals/{o.id}/decline",
+                              own=lambda w, r: w.quote_a, foreign=lambda w, role: w.quote_b),
+    "parts.index": fixed("/parts/"),
+    "parts.new": Route("GET", MANAGER, lambda w, o: "/parts/new"),
+    "parts.edit": Route("GET", MANAGER, lambda w, o: f"/parts/{o.id}/edit", own=lambda w, r: w.part),
+    "parts.delete": Route("POST", MANAGER, lambda w, o: f"/parts/{o.id}/delete", own=lambda w, r: w.part),
     "settings.index": Route("GET", MANAGER, lambda w, o: "/settings/"),
     "settings.team_new": Route("GET", MANAGER, lambda w, o: "/settings/team/new"),
     "settings.team_edit": Route("GET", MANAGER, lambda w, o: f"/settings/team/{o.id}/edit", own=lambda w, r: w.member),

@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 from ..equipment import services as equipment_services
 from ..equipment.models import Equipment
 from ..equipment.warranty import LISTED_STATES
+from ..renewals.pricing import indicative_price
 from ..extensions import db
 from ..forms import SelectChoice
 from ..htmx import render
@@ -48,7 +49,8 @@ def show(contract_id):
         .group_by(sa.literal_column("state"))
     ).all())
     return render_template("contracts/show.html", contract=contract, by_state=by_state,
-                           units=sum(by_state.values()), states=LISTED_STATES)
+                           units=sum(by_state.values()), states=LISTED_STATES,
+                           renewal_per_year=indicative_price(contract.price, contract.renewal_rate))
 
 
 def _client_choices():

@@ -13,8 +13,8 @@ from .services import state_filter
 from .warranty import LISTED_STATES, WarrantyState
 
 SORTS = {
-    "end": (Equipment.warranty_end.asc().nulls_last(), Equipment.id),
-    "-end": (Equipment.warranty_end.desc().nulls_last(), Equipment.id.desc()),
+    "end": (Equipment.covered_until.asc().nulls_last(), Equipment.id),
+    "-end": (Equipment.covered_until.desc().nulls_last(), Equipment.id.desc()),
     "serial": (Equipment.serial, Equipment.id),
     "new": (Equipment.id.desc(),),
 }

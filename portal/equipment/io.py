@@ -260,6 +260,7 @@ class Importer:
                     "installed_on": dates["installed_on"], "warranty_start": dates["warranty_start"],
                     "warranty_months": months, "unit_price": price, "status": status, "extension_days": 0,
                     "warranty_end": warranty.warranty_end(start, term),
+                    "covered_until": warranty.warranty_end(start, term),
                 })
         return None if self.errors else clean
 

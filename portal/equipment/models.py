@@ -55,10 +55,10 @@ class Equipment(ClientScoped, db.Model):
         # The serial number is unique per manufacturer and model (a model is one manufacturer's).
         sa.UniqueConstraint("model_id", "serial", name="uq_equipment_model_serial"),
         sa.CheckConstraint(STATUS_CHECK, name="status"),
-        # The lists filter by client or site and sort or filter by the warranty end.
-        sa.Index("ix_equipment_client_end", "client_id", "warranty_end"),
-        sa.Index("ix_equipment_site_end", "site_id", "warranty_end"),
-        sa.Index("ix_equipment_end", "warranty_end"),  # the vendor's list: every client, by warranty end
+        # The lists filter by client or site, and filter and sort by the end of the coverage.
+        sa.Index("ix_equipment_client_covered", "client_id", "covered_until"),
+        sa.Index("ix_equipment_site_covered", "site_id", "covered_until"),
+        sa.Index("ix_equipment_covered", "covered_until"),  # the vendor's list: every client
         sa.Index("ix_equipment_serial", "serial"),
         sa.Index("ix_equipment_asset_tag", "asset_tag"),
     )
@@ -82,6 +82,9 @@ class Equipment(ClientScoped, db.Model):
     # kept on the row so that lists can filter and sort by it with an index.
     extension_days: Mapped[int] = mapped_column(default=0)
     warranty_end: Mapped[date | None] = mapped_column(sa.Date)
+    # The last day an accepted renewal covers, and the later of it and the warranty end (what "covered" means).
+    renewed_until: Mapped[date | None] = mapped_column(sa.Date)
+    covered_until: Mapped[date | None] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -109,10 +112,10 @@ class Equipment(ClientScoped, db.Model):
         return self.warranty_months or contract.warranty_months
 
     def warranty_state(self, today, expiring_days):
-        return warranty.state(self.warranty_end, today, expiring_days)
+        return warranty.state(self.warranty_end, today, expiring_days, renewed_until=self.renewed_until)
 
     def days_left(self, today):
-        return warranty.days_left(self.warranty_end, today)
+        return warranty.days_left(self.covered_until, today)
 
 
 class WarrantyExtension(db.Model):

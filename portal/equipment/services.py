@@ -20,6 +20,7 @@ def refresh_warranty(unit, contract=None):
     days = sum(e.days for e in unit.extensions) if unit.id is not None else unit.extension_days or 0
     unit.extension_days = days
     unit.warranty_end = warranty.warranty_end(unit.effective_start(contract), unit.effective_months(contract), days)
+    unit.covered_until = warranty.covered_until(unit.warranty_end, unit.renewed_until)
     return unit
 
 
@@ -30,6 +31,7 @@ def refresh_contract(contract):
         unit.warranty_end = warranty.warranty_end(
             unit.effective_start(contract), unit.effective_months(contract), unit.extension_days
         )
+        unit.covered_until = warranty.covered_until(unit.warranty_end, unit.renewed_until)
     db.session.flush()
 
 
@@ -76,12 +78,16 @@ def state_filter(query, wanted, today=None):
     today = today or local_today()
     days = current_app.config["WARRANTY_EXPIRING_DAYS"]
     if wanted == WarrantyState.PENDING:
-        return query.where(Equipment.warranty_end.is_(None))
-    low, high = warranty.end_bounds(wanted, today, days)
+        return query.where(Equipment.covered_until.is_(None))
+    low, high = warranty.covered_bounds(wanted, today, days)
     if low is not None:
-        query = query.where(Equipment.warranty_end >= low)
+        query = query.where(Equipment.covered_until >= low)
     if high is not None:
-        query = query.where(Equipment.warranty_end <= high)
+        query = query.where(Equipment.covered_until <= high)
+    if wanted == WarrantyState.RENEWED:
+        query = query.where(Equipment.renewed_until >= today)
+    elif wanted == WarrantyState.IN_WARRANTY:
+        query = query.where(sa.or_(Equipment.renewed_until.is_(None), Equipment.renewed_until < today))
     return query
 
 
@@ -89,10 +95,11 @@ def state_case(today=None):
     """A SQL expression giving each unit's warranty state, for counting by state in one query."""
     today = today or local_today()
     days = current_app.config["WARRANTY_EXPIRING_DAYS"]
-    _, expiring_high = warranty.end_bounds(WarrantyState.EXPIRING, today, days)
+    _, expiring_high = warranty.covered_bounds(WarrantyState.EXPIRING, today, days)
     return sa.case(
-        (Equipment.warranty_end.is_(None), WarrantyState.PENDING.value),
-        (Equipment.warranty_end < today, WarrantyState.EXPIRED.value),
-        (Equipment.warranty_end <= expiring_high, WarrantyState.EXPIRING.value),
+        (Equipment.covered_until.is_(None), WarrantyState.PENDING.value),
+        (Equipment.covered_until < today, WarrantyState.EXPIRED.value),
+        (Equipment.covered_until <= expiring_high, WarrantyState.EXPIRING.value),
+        (Equipment.renewed_until >= today, WarrantyState.RENEWED.value),
         else_=WarrantyState.IN_WARRANTY.value,
     )

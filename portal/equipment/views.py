@@ -23,6 +23,7 @@ from . import bp, io, services
 from .filters import EquipmentFilter
 from .forms import EquipmentForm, ExtensionForm, ImportForm
 from .models import Equipment, ImportBatch, Status, WarrantyExtension
+from ..renewals.pricing import indicative_price
 from .warranty import LISTED_STATES
 
 EDITORS = (*VENDOR, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
@@ -90,9 +91,10 @@ def unit_page(unit_id, form, status=200):
         )
     )
     today = local_today()
+    per_year = indicative_price(unit.unit_price, unit.contract.renewal_rate)
     return render_template("equipment/show.html", unit=unit, qr=qr_code(unit), today=today,
                            expiring_days=expiring_days(), state=unit.warranty_state(today, expiring_days()),
-                           form=form), status
+                           form=form, renewal_per_year=per_year), status
 
 
 @bp.get("/<int:unit_id>")

@@ -30,8 +30,9 @@ class WarrantyState(StrEnum):
         return STATE_TONES[self]
 
 
-# The states a unit can be listed by today (renewals come with the renewal quotes).
-LISTED_STATES = (WarrantyState.IN_WARRANTY, WarrantyState.EXPIRING, WarrantyState.EXPIRED, WarrantyState.PENDING)
+# The states a unit can be listed by, in the order pages show them.
+LISTED_STATES = (WarrantyState.IN_WARRANTY, WarrantyState.RENEWED, WarrantyState.EXPIRING, WarrantyState.EXPIRED,
+                 WarrantyState.PENDING)
 
 STATE_LABELS = {
     WarrantyState.PENDING: _l("Not started"),
@@ -68,31 +69,37 @@ def days_left(end, today):
     return None if end is None else (end - today).days
 
 
+def covered_until(end, renewed_until=None):
+    """The last day a unit is covered: by its warranty or by an accepted renewal, whichever runs longer."""
+    dates = [d for d in (end, renewed_until) if d is not None]
+    return max(dates) if dates else None
+
+
 def state(end, today, expiring_days=90, renewed_until=None):
-    """The warranty state on ``today``; an accepted renewal covers the unit after its own warranty ends."""
-    if end is not None and today > end and renewed_until is not None and today <= renewed_until:
-        return WarrantyState.RENEWED
-    if end is None:
+    """The state on ``today``. Coverage (the warranty, or a renewal) expiring within ``expiring_days`` is
+    EXPIRING, so that a renewal is asked for in time; a unit covered by a running renewal is RENEWED."""
+    covered = covered_until(end, renewed_until)
+    if covered is None:
         return WarrantyState.PENDING
-    left = days_left(end, today)
+    left = days_left(covered, today)
     if left < 0:
         return WarrantyState.EXPIRED
     if left <= expiring_days:
         return WarrantyState.EXPIRING
+    if renewed_until is not None and renewed_until >= today:
+        return WarrantyState.RENEWED
     return WarrantyState.IN_WARRANTY
 
 
-def end_bounds(wanted, today, expiring_days=90):
-    """The range of end dates that puts a unit in ``wanted`` state on ``today``, for filtering in SQL.
-
-    Returns (low, high) inclusive, either may be None (unbounded); PENDING is "no end date" and is
-    handled by the caller. Renewals are the renewal feature's, not this one's.
-    """
+def covered_bounds(wanted, today, expiring_days=90):
+    """The range of ``covered_until`` dates for ``wanted`` on ``today``, for filtering in SQL: (low, high)
+    inclusive, None unbounded. PENDING is "no date"; RENEWED and IN_WARRANTY share a range and differ by
+    whether a renewal runs today (the caller adds that)."""
     if wanted == WarrantyState.EXPIRED:
         return None, today - timedelta(days=1)
     if wanted == WarrantyState.EXPIRING:
         return today, today + timedelta(days=expiring_days)
-    if wanted == WarrantyState.IN_WARRANTY:
+    if wanted in (WarrantyState.IN_WARRANTY, WarrantyState.RENEWED):
         return today + timedelta(days=expiring_days + 1), None
     raise ValueError(wanted)
 

@@ -29,7 +29,7 @@ def expiring_by_month(scoped, today):
     starts = month_starts(today)
     bounds = [today] + starts[1:]
     columns = [
-        sa.func.sum(sa.case((sa.and_(Equipment.warranty_end >= low, Equipment.warranty_end < high), 1), else_=0))
+        sa.func.sum(sa.case((sa.and_(Equipment.covered_until >= low, Equipment.covered_until < high), 1), else_=0))
         for low, high in zip(bounds, bounds[1:])
     ]
     counts = db.session.execute(scoped.with_only_columns(*columns)).one()
@@ -62,7 +62,7 @@ def index():
         per_site = sorted(sites.values(), key=lambda s: (-s["counts"].get(WarrantyState.EXPIRING, 0),
                                                          -s["counts"].get(WarrantyState.EXPIRED, 0), s["name_zh"]))
     soonest = db.session.scalars(
-        scoped.where(Equipment.warranty_end >= today).order_by(Equipment.warranty_end, Equipment.id)
+        scoped.where(Equipment.covered_until >= today).order_by(Equipment.covered_until, Equipment.id)
         .options(joinedload(Equipment.model), joinedload(Equipment.site)).limit(SOONEST)
     ).all()
     return render_template(

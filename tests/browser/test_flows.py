@@ -133,3 +133,37 @@ def test_it_staff_registers_a_unit_finds_it_and_prints_its_label(page, live_serv
     expect(qr).to_have_count(1)
     assert qr.evaluate("img => img.complete && img.naturalWidth > 0") is True
     assert page.console_errors == []
+
+
+def test_renewal_quote_asked_issued_and_accepted(browser, page, live_server):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, live_server, "admin@edu.example.com")
+    page.goto(f"{live_server}/equipment/?q=M70100001")
+    page.click("#equipment-table tbody tr >> a")
+    unit_url = page.url
+    page.click("text=申请续保报价")
+    page.select_option("#years", "1")
+    page.click("button:has-text('提交报价申请')")
+    number = re.search(r"XB-\d{4}-\d{4}", page.inner_text("h1")).group(0)
+    assert "已申请" in page.inner_text("main")
+    quote_url = page.url
+
+    manager = browser.new_context(locale="zh-CN")
+    try:
+        vendor = manager.new_page()
+        sign_in(vendor, live_server, "manager@vendor.example.com")
+        vendor.goto(f"{live_server}/renewals/?status=requested&lang=zh")  # an earlier test chose English
+        vendor.click(f"text={number}")
+        vendor.click("button:has-text('发给客户')")
+        assert "报价 " + number + " 已发给客户。" in vendor.inner_text("main")
+    finally:
+        manager.close()
+
+    page.goto(quote_url)
+    assert "已发出" in page.inner_text("main")
+    page.click("button:has-text('接受报价')")
+    assert "已接受报价" in page.inner_text("main")
+    page.goto(unit_url)
+    main = page.inner_text("main")
+    assert "已续保" in main and "已续保至" in main
+    assert page.console_errors == []

@@ -4,7 +4,7 @@ from datetime import date, timedelta
 import pytest
 
 from portal.equipment.warranty import (
-    WarrantyState, add_months, days_left, end_bounds, part_coverage_end, state, warranty_end,
+    WarrantyState, add_months, covered_bounds, covered_until, days_left, part_coverage_end, state, warranty_end,
 )
 
 
@@ -49,18 +49,28 @@ def test_days_left_and_state_around_the_end():
 def test_a_renewal_covers_after_the_warranty():
     end = date(2027, 3, 1)
     assert state(end, date(2027, 6, 1), renewed_until=date(2028, 3, 1)) == WarrantyState.RENEWED
+    assert state(end, date(2027, 2, 1), renewed_until=date(2028, 3, 1)) == WarrantyState.RENEWED  # renewed in time
+    assert state(end, date(2028, 1, 1), renewed_until=date(2028, 3, 1)) == WarrantyState.EXPIRING  # renew again
     assert state(end, date(2028, 3, 2), renewed_until=date(2028, 3, 1)) == WarrantyState.EXPIRED
-    assert state(end, date(2027, 2, 1), renewed_until=date(2028, 3, 1)) == WarrantyState.EXPIRING
+    assert covered_until(end, date(2028, 3, 1)) == date(2028, 3, 1) and covered_until(end, None) == end
 
 
-@pytest.mark.parametrize("wanted", [WarrantyState.IN_WARRANTY, WarrantyState.EXPIRING, WarrantyState.EXPIRED])
+@pytest.mark.parametrize("wanted", [WarrantyState.IN_WARRANTY, WarrantyState.EXPIRING, WarrantyState.EXPIRED,
+                                    WarrantyState.RENEWED])
 def test_sql_bounds_agree_with_the_state_function(wanted):
     today = date(2026, 11, 22)
-    low, high = end_bounds(wanted, today, 90)
+    low, high = covered_bounds(wanted, today, 90)
     for offset in range(-200, 200):
-        end = today + timedelta(days=offset)
-        inside = (low is None or end >= low) and (high is None or end <= high)
-        assert inside == (state(end, today, 90) == wanted), end
+        for renewal in (None, -30, 300):
+            end = today + timedelta(days=offset)
+            renewed = None if renewal is None else today + timedelta(days=renewal)
+            covered = covered_until(end, renewed)
+            inside = (low is None or covered >= low) and (high is None or covered <= high)
+            if wanted == WarrantyState.RENEWED:
+                inside = inside and renewed is not None and renewed >= today
+            elif wanted == WarrantyState.IN_WARRANTY:
+                inside = inside and (renewed is None or renewed < today)
+            assert inside == (state(end, today, 90, renewed) == wanted), (end, renewed)
 
 
 @pytest.mark.parametrize(

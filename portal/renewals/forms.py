@@ -1,0 +1,45 @@
+from decimal import Decimal
+
+from flask_babel import lazy_gettext as _l
+from wtforms import DateField, DecimalField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.validators import NumberRange
+
+from ..forms import Form, MaxLength, Optional, Required, SelectChoice
+
+
+class RequestForm(Form):
+    years = SelectField(_l("Years"), coerce=int, default=1)
+    note = TextAreaField(_l("Note for the vendor"), validators=[Optional(), MaxLength(1000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.years.choices = [SelectChoice(1, _l("1 year")), SelectChoice(2, _l("2 years")), SelectChoice(3, _l("3 years"))]
+
+
+class LineForm(Form):
+    rate_percent = DecimalField(_l("Rate (percent a year)"), places=2, validators=[
+        Required(), NumberRange(min=Decimal(0), max=Decimal(100), message=_l("Use a percentage from 0 to 100."))])
+    discount_percent = DecimalField(_l("Discount (percent)"), places=2, default=Decimal(0), validators=[
+        Optional(), NumberRange(min=Decimal(0), max=Decimal("99.99"), message=_l("Use a percentage from 0 to 99.99."))])
+    ceiling = DecimalField(_l("Annual ceiling (CNY)"), places=2, validators=[
+        Optional(), NumberRange(min=Decimal(0), message=_l("The price cannot be negative."))])
+
+
+class IssueForm(Form):
+    valid_until = DateField(_l("Valid until"), validators=[Required()])
+    terms = TextAreaField(_l("Terms"), validators=[Optional(), MaxLength(4000)])
+
+
+class DeclineForm(Form):
+    reason = StringField(_l("Reason"), validators=[Required(_l("Say why you decline, so that the vendor can do better.")),
+                                                   MaxLength(1000)])
+
+
+class PartForm(Form):
+    name_zh = StringField(_l("Name in Chinese"), validators=[Required(), MaxLength(200)])
+    name_en = StringField(_l("Name in English"), validators=[Optional(), MaxLength(200)])
+    unit_price = DecimalField(_l("Unit price (CNY)"), places=2, validators=[
+        Required(), NumberRange(min=Decimal(0), message=_l("The price cannot be negative."))])
+    market_price = DecimalField(_l("Market price (CNY)"), places=2, validators=[
+        Optional(), NumberRange(min=Decimal(0), message=_l("The price cannot be negative."))])
+    models = SelectMultipleField(_l("Fits these models"), coerce=int)

@@ -1,0 +1,157 @@
+"""The renewal quote's life: requested → issued → accepted / declined / expired, and nothing else.
+
+Every change is kept as a QuoteEvent (who, when, what). Prices come from pricing.line_price only.
+"""
+from datetime import timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from ..equipment import warranty
+from ..equipment.models import Equipment
+from ..extensions import db
+from ..types import utcnow
+from .models import TRANSITIONS, QuoteCounter, QuoteEvent, QuoteLine, QuoteStatus, RenewalCoverage, RenewalQuote
+from .pricing import line_price
+
+MAX_UNITS = 500  # lines in one quote; a whole contract is one line
+
+
+class QuoteRefused(Exception):
+    """A step the quote's state, or the rules, do not allow; ``message`` says why, in the user's language."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
+        self.message = message
+
+
+def next_number(year):
+    """The next quote number of the year, XB-2026-0001: the counter row is locked while it moves."""
+    counter = db.session.execute(
+        sa.select(QuoteCounter).where(QuoteCounter.year == year).with_for_update()
+    ).scalar_one_or_none()
+    if counter is None:
+        counter = QuoteCounter(year=year, last=0)
+        db.session.add(counter)
+    counter.last += 1
+    db.session.flush()
+    return f"XB-{year}-{counter.last:04d}"
+
+
+def _event(quote, user, action, detail=""):
+    quote.events.append(QuoteEvent(user_id=user.id if user else None, action=action, detail=detail[:1000], at=utcnow()))
+
+
+def _move(quote, to):
+    if QuoteStatus(to) not in TRANSITIONS.get(quote.status_enum, set()):
+        raise QuoteRefused(_l("This quote is %(state)s: that step is not possible.", state=quote.status_enum.label))
+    quote.status = QuoteStatus(to).value
+
+
+def unit_line(unit, years):
+    if unit.unit_price is None:
+        raise QuoteRefused(_l("Unit %(serial)s has no price: a renewal cannot be priced.", serial=unit.serial))
+    rate = unit.contract.renewal_rate
+    return QuoteLine(equipment_id=unit.id, contract_id=unit.contract_id, basis=unit.unit_price, rate=rate, years=years,
+                     discount=Decimal(0), description=f"{unit.model.label} · {unit.serial}",
+                     amount=line_price(unit.unit_price, rate, years).amount)
+
+
+def contract_line(contract, years):
+    return QuoteLine(contract_id=contract.id, basis=contract.price, rate=contract.renewal_rate, years=years,
+                     discount=Decimal(0), description=f"{contract.number} · {contract.title}",
+                     amount=line_price(contract.price, contract.renewal_rate, years).amount)
+
+
+def request_quote(user, client_id, years, units=(), contract=None, note="", today=None):
+    """A client asks for a quote: for chosen units (one line each) or for a whole contract (one line)."""
+    if years not in (1, 2, 3):
+        raise QuoteRefused(_l("A renewal runs 1, 2 or 3 years."))
+    if contract is None and not units:
+        raise QuoteRefused(_l("Choose the units or the contract to renew."))
+    if len(units) > MAX_UNITS:
+        raise QuoteRefused(_l("At most %(max)d units in one quote; ask for the whole contract instead.", max=MAX_UNITS))
+    lines = [contract_line(contract, years)] if contract is not None else [unit_line(u, years) for u in units]
+    quote = RenewalQuote(number=next_number((today or utcnow().date()).year), client_id=client_id,
+                         contract_id=contract.id if contract else None, years=years, note=note or "",
+                         requested_by_id=user.id, requested_at=utcnow(), lines=lines)
+    db.session.add(quote)
+    _event(quote, user, "requested", note or "")
+    db.session.flush()
+    return quote
+
+
+def update_line(quote, line, by, rate, discount, ceiling):
+    """The vendor adjusts a line before issuing: rate, discount, annual ceiling. The amount follows."""
+    if quote.status_enum is not QuoteStatus.REQUESTED:
+        raise QuoteRefused(_l("An issued quote is frozen: its lines no longer change."))
+    price = line_price(line.basis, rate, line.years, discount, ceiling)
+    line.rate, line.discount, line.ceiling, line.amount = rate, discount, ceiling, price.amount
+    _event(quote, by, "line_changed", f"{line.description}: {rate} / {discount} / {ceiling or '-'} → {price.amount}")
+    db.session.flush()
+    return line
+
+
+def issue(quote, by, valid_until, terms="", today=None):
+    today = today or utcnow().date()
+    if valid_until < today:
+        raise QuoteRefused(_l("The quote must be valid until today or later."))
+    _move(quote, QuoteStatus.ISSUED)
+    quote.total = sum((line.amount for line in quote.lines), Decimal("0.00"))
+    quote.valid_until, quote.terms, quote.issued_at = valid_until, terms or "", utcnow()
+    _event(quote, by, "issued", f"{quote.total} / {valid_until.isoformat()}")
+    db.session.flush()
+    return quote
+
+
+def covered_units(quote):
+    """The units an accepted quote covers: its unit lines, or every unit of the contract quoted whole."""
+    ids = [line.equipment_id for line in quote.lines if line.equipment_id]
+    query = sa.select(Equipment)
+    if quote.contract_id and not ids:
+        query = query.where(Equipment.contract_id == quote.contract_id)
+    else:
+        query = query.where(Equipment.id.in_(ids))
+    return db.session.scalars(query.order_by(Equipment.id)).all()
+
+
+def accept(quote, by, today):
+    """The client accepts: each unit is covered from the later of today and its current cover, for the years."""
+    if quote.status_enum is QuoteStatus.ISSUED and quote.valid_until < today:
+        raise QuoteRefused(_l("This quote expired on %(date)s: ask for a new one.", date=quote.valid_until.isoformat()))
+    _move(quote, QuoteStatus.ACCEPTED)
+    quote.decided_at = utcnow()
+    for unit in covered_units(quote):
+        current = warranty.covered_until(unit.warranty_end, unit.renewed_until)
+        starts = max(today, current + timedelta(days=1)) if current else today
+        ends = warranty.add_months(starts, 12 * quote.years)
+        db.session.add(RenewalCoverage(equipment_id=unit.id, quote_id=quote.id, starts_on=starts, ends_on=ends))
+        unit.renewed_until = max(ends, unit.renewed_until or ends)
+        unit.covered_until = warranty.covered_until(unit.warranty_end, unit.renewed_until)
+    _event(quote, by, "accepted")
+    db.session.flush()
+    return quote
+
+
+def decline(quote, by, reason, today):
+    if quote.status_enum is QuoteStatus.ISSUED and quote.valid_until < today:
+        raise QuoteRefused(_l("This quote expired on %(date)s: ask for a new one.", date=quote.valid_until.isoformat()))
+    _move(quote, QuoteStatus.DECLINED)
+    quote.decided_at, quote.decline_reason = utcnow(), reason
+    _event(quote, by, "declined", reason)
+    db.session.flush()
+    return quote
+
+
+def expire_due(today):
+    """Issued quotes past their validity become expired (run before quotes are shown): kept in the history."""
+    due = db.session.scalars(
+        sa.select(RenewalQuote).where(RenewalQuote.status == QuoteStatus.ISSUED.value, RenewalQuote.valid_until < today)
+    ).all()
+    for quote in due:
+        _move(quote, QuoteStatus.EXPIRED)
+        _event(quote, None, "expired")
+    if due:
+        db.session.flush()
+    return len(due)
