@@ -176,7 +176,7 @@ class TestUsers:
         with count_queries() as few:
             browser.get("/clients/")
             browser.get("/sites/")
-        for n in range(30):
+        for _ in range(30):
             client = make.client()
             make.site(client)
             make.user("client_staff", client=client)

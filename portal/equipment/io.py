@@ -188,81 +188,88 @@ class Importer:
         self._load_lookups(raw_rows, columns)
         seen, clean = {}, []
         for offset, raw in enumerate(raw_rows):
-            line = offset + 2
-            cell = lambda key: _cell(raw, columns, key)  # noqa: E731
-            head = lambda key: columns.get(key, (None, str(next(c.header for c in COLUMNS if c.key == key))))[1]  # noqa: E731
-            errors_before = len(self.errors)
-
-            def fail(key, message):
-                self.errors.append(RowError(line, head(key), message))
-
-            for column in COLUMNS:
-                if column.required and not _text(cell(column.key)):
-                    fail(column.key, _("Required."))
-            contract = self.contracts.get(_text(cell("contract")))
-            if _text(cell("contract")) and contract is None:
-                fail("contract", _("No contract with this number (among yours)."))
-            site = None
-            if contract is not None and _text(cell("site")):
-                site = self.sites.get((contract.client_id, _norm(cell("site"))))
-                if site is None:
-                    fail("site", _("No site of this contract's client has this name."))
-            model = None
-            if _text(cell("manufacturer")) and _text(cell("model")):
-                model = self.models.get((_norm(cell("manufacturer")), _norm(cell("model"))))
-                if model is None:
-                    fail("model", _("This model is not in the catalogue; ask the vendor to add it."))
-            serial = _text(cell("serial"))
-            if len(serial) > 100:
-                fail("serial", _("Use at most %(max)d characters.", max=100))
-            if model is not None and serial:
-                if (model.id, serial) in self.taken:
-                    fail("serial", _("A unit of this model with this serial number is already registered."))
-                elif (model.id, serial) in seen:
-                    fail("serial", _("The same serial number appears in row %(row)d.", row=seen[(model.id, serial)]))
-                else:
-                    seen[(model.id, serial)] = line
-            for key in ("asset_tag", "building", "room"):
-                if len(_text(cell(key))) > 100:
-                    fail(key, _("Use at most %(max)d characters.", max=100))
-            dates = {}
-            for key in ("installed_on", "warranty_start"):
-                try:
-                    dates[key] = _date(cell(key))
-                except ValueError:
-                    fail(key, _("Not a date: write it as 2026-09-01."))
-            months = None
-            try:
-                months = _whole(cell("warranty_months"))
-                if months is not None and not 1 <= months <= 240:
-                    raise ValueError
-            except ValueError:
-                fail("warranty_months", _("Use a number of months from 1 to 240."))
-            price = None
-            try:
-                price = _money(cell("unit_price"))
-                if price is not None and price < 0:
-                    raise ValueError
-            except ValueError:
-                fail("unit_price", _("Not an amount: write it as 12800 or 12800.50."))
-            status = Status.IN_SERVICE.value
-            if _text(cell("status")):
-                status = self.statuses.get(_norm(cell("status")))
-                if status is None:
-                    fail("status", _("Unknown status: use one of the template's."))
-            if len(self.errors) == errors_before:
-                start = dates["warranty_start"] or contract.accepted_on
-                term = months or contract.warranty_months
-                clean.append({
-                    "client_id": contract.client_id, "site_id": site.id, "contract_id": contract.id,
-                    "model_id": model.id, "serial": serial, "asset_tag": _text(cell("asset_tag")),
-                    "building": _text(cell("building")), "room": _text(cell("room")),
-                    "installed_on": dates["installed_on"], "warranty_start": dates["warranty_start"],
-                    "warranty_months": months, "unit_price": price, "status": status, "extension_days": 0,
-                    "warranty_end": warranty.warranty_end(start, term),
-                    "covered_until": warranty.warranty_end(start, term),
-                })
+            row = self._row(offset + 2, raw, columns, seen)
+            if row is not None:
+                clean.append(row)
         return None if self.errors else clean
+
+    def _row(self, line, raw, columns, seen):
+        """One data row (``line`` as numbered in the spreadsheet): a clean dict, or None with its errors noted."""
+        errors_before = len(self.errors)
+
+        def cell(key):
+            return _cell(raw, columns, key)
+
+        def fail(key, message):
+            header = columns[key][1] if key in columns else str(next(c.header for c in COLUMNS if c.key == key))
+            self.errors.append(RowError(line, header, message))
+
+        for column in COLUMNS:
+            if column.required and not _text(cell(column.key)):
+                fail(column.key, _("Required."))
+        contract = self.contracts.get(_text(cell("contract")))
+        if _text(cell("contract")) and contract is None:
+            fail("contract", _("No contract with this number (among yours)."))
+        site = None
+        if contract is not None and _text(cell("site")):
+            site = self.sites.get((contract.client_id, _norm(cell("site"))))
+            if site is None:
+                fail("site", _("No site of this contract's client has this name."))
+        model = None
+        if _text(cell("manufacturer")) and _text(cell("model")):
+            model = self.models.get((_norm(cell("manufacturer")), _norm(cell("model"))))
+            if model is None:
+                fail("model", _("This model is not in the catalogue; ask the vendor to add it."))
+        serial = _text(cell("serial"))
+        if len(serial) > 100:
+            fail("serial", _("Use at most %(max)d characters.", max=100))
+        if model is not None and serial:
+            if (model.id, serial) in self.taken:
+                fail("serial", _("A unit of this model with this serial number is already registered."))
+            elif (model.id, serial) in seen:
+                fail("serial", _("The same serial number appears in row %(row)d.", row=seen[(model.id, serial)]))
+            else:
+                seen[(model.id, serial)] = line
+        for key in ("asset_tag", "building", "room"):
+            if len(_text(cell(key))) > 100:
+                fail(key, _("Use at most %(max)d characters.", max=100))
+        dates = {}
+        for key in ("installed_on", "warranty_start"):
+            try:
+                dates[key] = _date(cell(key))
+            except ValueError:
+                fail(key, _("Not a date: write it as 2026-09-01."))
+        months = None
+        try:
+            months = _whole(cell("warranty_months"))
+            if months is not None and not 1 <= months <= 240:
+                raise ValueError(months)
+        except (ValueError, InvalidOperation):
+            fail("warranty_months", _("Use a number of months from 1 to 240."))
+        price = None
+        try:
+            price = _money(cell("unit_price"))
+            if price is not None and price < 0:
+                raise ValueError(price)
+        except ValueError:
+            fail("unit_price", _("Not an amount: write it as 12800 or 12800.50."))
+        status = Status.IN_SERVICE.value
+        if _text(cell("status")):
+            status = self.statuses.get(_norm(cell("status")))
+            if status is None:
+                fail("status", _("Unknown status: use one of the template's."))
+        if len(self.errors) > errors_before:
+            return None
+        start = dates["warranty_start"] or contract.accepted_on
+        end = warranty.warranty_end(start, months or contract.warranty_months)
+        return {
+            "client_id": contract.client_id, "site_id": site.id, "contract_id": contract.id,
+            "model_id": model.id, "serial": serial, "asset_tag": _text(cell("asset_tag")),
+            "building": _text(cell("building")), "room": _text(cell("room")),
+            "installed_on": dates["installed_on"], "warranty_start": dates["warranty_start"],
+            "warranty_months": months, "unit_price": price, "status": status, "extension_days": 0,
+            "warranty_end": end, "covered_until": end,
+        }
 
 
 def _cell(raw, columns, key):

@@ -30,10 +30,10 @@ def expiring_by_month(scoped, today):
     bounds = [today] + starts[1:]
     columns = [
         sa.func.sum(sa.case((sa.and_(Equipment.covered_until >= low, Equipment.covered_until < high), 1), else_=0))
-        for low, high in zip(bounds, bounds[1:])
+        for low, high in zip(bounds, bounds[1:], strict=False)
     ]
     counts = db.session.execute(scoped.with_only_columns(*columns)).one()
-    return [(start, int(count or 0)) for start, count in zip(starts, counts)]
+    return [(start, int(count or 0)) for start, count in zip(starts[:-1], counts, strict=True)]
 
 
 @bp.get("/")

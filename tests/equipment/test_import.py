@@ -95,6 +95,7 @@ class TestBadFiles:
             row("A1-0001", installed_on="2026-13-01"),          # row 5: registered serial, bad date
             row("Z-1", contract="HT-B-1"),                      # row 6: another client's contract
             row("Z-2", months="0", price="abc", status="坏了"),  # row 7
+            row("Z-3", months="twelve"),                          # row 8
         ]
         body = upload(app.test_client(user=world.a_staff), as_csv(EN_HEADER, rows), "bad.csv").get_data(as_text=True)
         found = set(re.findall(r'data-label="Row">(\d+)</td><td data-label="Column">([^<]+)</td><td data-label="Problem">([^<]+)<', body))
@@ -108,9 +109,10 @@ class TestBadFiles:
             ("7", "Warranty term (months)", "Use a number of months from 1 to 240."),
             ("7", "Unit price (CNY)", "Not an amount: write it as 12800 or 12800.50."),
             ("7", "Status", "Unknown status: use one of the template&#39;s."),
+            ("8", "Warranty term (months)", "Use a number of months from 1 to 240."),
         }
         assert found == expected
-        assert "9 problems; nothing was saved." in body
+        assert "10 problems; nothing was saved." in body
         assert count_units(app) == 3
 
     def test_errors_in_chinese(self, app, world):

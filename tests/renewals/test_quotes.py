@@ -6,13 +6,12 @@ from decimal import Decimal as D
 import pytest
 import sqlalchemy as sa
 
-from portal.auth.models import User
 from portal.equipment.models import Equipment
 from portal.equipment.warranty import WarrantyState, add_months
 from portal.extensions import db
 from portal.i18n import local_today
 from portal.renewals import services
-from portal.renewals.models import QuoteEvent, QuoteStatus, RenewalCoverage, RenewalQuote
+from portal.renewals.models import QuoteEvent, RenewalCoverage, RenewalQuote
 
 EN = {"Accept-Language": "en"}
 ZH = {"Accept-Language": "zh-CN"}
