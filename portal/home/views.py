@@ -10,6 +10,8 @@ from ..equipment.models import Equipment
 from ..equipment.services import state_case
 from ..equipment.warranty import LISTED_STATES
 from ..i18n import local_today
+from ..renewals import services
+from ..renewals.models import RenewalQuote
 from ..orgs.models import Client, Site, Vendor
 from ..roles import Role
 from . import bp
@@ -39,6 +41,8 @@ def organisation_stats(user):
     """A few counts for the home page, each one query, each a link to its list."""
     if user.role == Role.VENDOR_MANAGER:
         return [
+            (_("Quotes to price"), count(sa.select(RenewalQuote.id).where(RenewalQuote.status == "requested")),
+             url_for("renewals.index", status="requested")),
             (_("Clients"), count(sa.select(Client.id)), url_for("clients.index")),
             (_("Sites"), count(sa.select(Site.id)), url_for("clients.index")),
             (_("Active users"), count(sa.select(User.id).where(User.active.is_(True))), url_for("users.index")),
@@ -50,6 +54,8 @@ def organisation_stats(user):
         ]
     if user.role == Role.CLIENT_ADMIN:
         return [
+            (_("Quotes to decide"), count(RenewalQuote.scoped(user, RenewalQuote.status == "issued")),
+             url_for("renewals.index", status="issued")),
             (_("Sites"), count(Site.scoped(user)), url_for("sites.index")),
             (_("Active users"), count(User.scoped(user, User.active.is_(True))), url_for("users.index")),
         ]
@@ -71,6 +77,8 @@ def warranty_glance(user):
 
 @bp.get("/")
 def index():
+    if services.expire_due(local_today()):  # so that the counts below are right
+        db.session.commit()
     vendor = current_vendor()
     team = vendor.team if vendor.id else []
     return render_template("home/index.html", team=team, stats=organisation_stats(current_user),

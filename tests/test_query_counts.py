@@ -1,0 +1,27 @@
+"""Every list answers with the same number of SQL queries whether it shows 3 rows or a full page."""
+from decimal import Decimal
+
+import pytest
+
+LISTS = ["/contracts/", "/renewals/", "/parts/", "/models/", "/equipment/", "/warranty/", "/", "/users/", "/sites/"]
+
+
+@pytest.mark.parametrize("url", LISTS)
+def test_bounded_queries(app, world, make, count_queries, url):
+    from portal.renewals.models import SparePart
+
+    browser = app.test_client(user=world.manager)
+    with count_queries() as few:
+        assert browser.get(url).status_code == 200
+    for n in range(30):
+        client = make.client()
+        site = make.site(client)
+        model = make.model()
+        contract = make.contract(client)
+        unit = make.unit(contract, site, model, unit_price=Decimal("1000"))
+        make.quote(client, [unit])
+        make.user("client_staff", client=client)
+        make.save(SparePart(name_zh=f"备件{n}", unit_price=Decimal("10"), models=[model]))
+    with count_queries() as many:
+        assert browser.get(url).status_code == 200
+    assert many.count == few.count, many.statements
