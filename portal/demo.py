@@ -198,6 +198,12 @@ def seed_renewals(edu, models, contracts, units, manager_id, now):
     services.request_quote(admin, edu.id, 1, units=expiring, note="报告厅投影机即将过保，请报续保价格。", today=now)
     panels = [u for u in units if u.contract_id == contracts["old"].id and u.serial.startswith("F8601")][:6]
     quote = services.request_quote(admin, edu.id, 2, units=panels, today=now)
-    services.issue(quote, db.session.get(User, manager_id), now + timedelta(days=30), "含每季度巡检一次。", today=now)
+    manager = db.session.get(User, manager_id)
+    services.issue(quote, manager, now + timedelta(days=30), "含每季度巡检一次。", today=now)
+    # Last month the bureau renewed three panels whose warranty had ended: they show as renewed.
+    lapsed = [u for u in units if u.serial.startswith("F860") and u.warranty_end and u.warranty_end < now][:3]
+    renewed = services.request_quote(admin, edu.id, 1, units=lapsed, today=now)
+    services.issue(renewed, manager, now + timedelta(days=30), today=now)
+    services.accept(renewed, admin, now)
     db.session.flush()
 

@@ -92,7 +92,9 @@ def request_quote():
     priced, unpriced = [], []
     for unit in units[:services.MAX_UNITS]:
         (priced if unit.unit_price is not None else unpriced).append(unit)
+    per_year = sum((u.unit_price * u.contract.renewal_rate for u in priced), Decimal(0))
     return render_template("renewals/request.html", form=form, contract=contract, units=units[:services.MAX_UNITS],
+                           per_year=per_year,
                            too_many=len(units) > services.MAX_UNITS, lines=lines, unpriced=unpriced,
                            today=local_today(), expiring_days=current_app.config["WARRANTY_EXPIRING_DAYS"])
 
