@@ -28,12 +28,15 @@ class QuoteRefused(Exception):
 
 def next_number(year):
     """The next quote number of the year, XB-2026-0001: the counter row is locked while it moves."""
-    counter = db.session.execute(
-        sa.select(QuoteCounter).where(QuoteCounter.year == year).with_for_update()
-    ).scalar_one_or_none()
-    if counter is None:
-        counter = QuoteCounter(year=year, last=0)
-        db.session.add(counter)
+    locked = sa.select(QuoteCounter).where(QuoteCounter.year == year).with_for_update()
+    counter = db.session.execute(locked).scalar_one_or_none()
+    if counter is None:  # the year's first quote: two workers may race to create the row; one insert wins
+        try:
+            with db.session.begin_nested():
+                db.session.add(QuoteCounter(year=year, last=0))
+        except sa.exc.IntegrityError:
+            pass
+        counter = db.session.execute(locked).scalar_one()
     counter.last += 1
     db.session.flush()
     return f"XB-{year}-{counter.last:04d}"
