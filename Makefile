@@ -15,6 +15,7 @@ run seed: export PORTAL_ENV ?= development
 run: install assets translations
 	$(BIN)/flask db upgrade
 	$(BIN)/flask seed-demo --if-empty
+	$(BIN)/flask holidays-load
 	$(BIN)/flask demo-logins
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 

@@ -37,6 +37,16 @@ def init_app(app):
         db.session.commit()
         click.echo("Demo data created.")
 
+    @app.cli.command("holidays-load")
+    @click.option("--from-year", default=2020, show_default=True)
+    def holidays_load(from_year):
+        """Add China's official holidays and swapped working days from the chinesecalendar package."""
+        from .sla.holidays import load_from_library
+
+        added, years = load_from_library(from_year)
+        db.session.commit()
+        click.echo(f"Holiday calendar: {added} days added; confirmed years {years[0]}–{years[-1]}.")
+
     @app.cli.command("demo-logins")
     def demo_logins():
         """Print the demo accounts and their password."""

@@ -90,6 +90,9 @@ def seed():
         user.set_password(DEMO_PASSWORD)
         db.session.add(user)
     db.session.flush()
+    from .sla.holidays import load_from_library
+
+    load_from_library(2020)
     seed_equipment(edu, info, manager_id=db.session.scalar(db.select(User.id).where(User.role == "vendor_manager")))
 
 

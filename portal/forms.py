@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Leng
 __all__ = [
     "Form",
     "Required",
+    "Present",
     "EmailAddress",
     "MaxLength",
     "Optional",
@@ -44,6 +45,11 @@ class Form(FlaskForm):
 
 def Required(message=None):
     return DataRequired(message=message or _l("This field is required."))
+
+
+def Present(message=None):
+    """Required, for numbers and dates: 0 is a value, and a value that does not parse keeps its own message."""
+    return InputRequired(message=message or _l("This field is required."))
 
 
 def EmailAddress():

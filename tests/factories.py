@@ -145,7 +145,9 @@ class World:
         self.quote_a_line = make.line_of(self.quote_a)
         self.quote_b = make.quote(self.b, [self.unit_b])
         from portal.renewals.models import SparePart
+        from portal.sla.models import CalendarDay
 
+        make.save(CalendarDay(day=date(2026, 10, 1), kind="holiday", name_zh="国庆节", name_en="National Day"))
         self.part = make.save(SparePart(name_zh="触控笔", name_en="Stylus", unit_price=Decimal("300.00"),
                                         market_price=Decimal("330.00")))
         header, row = ["serial"], [["X"]]

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange
 
-from ..forms import Form, MaxLength, Optional, Required, optional_id
+from ..forms import Form, MaxLength, Optional, Present, Required, optional_id
 
 
 class ContractForm(Form):
@@ -20,18 +20,18 @@ class ContractForm(Form):
     price = DecimalField(
         _l("Transaction price (CNY)"),
         places=2,
-        validators=[Required(), NumberRange(min=Decimal("0"), message=_l("The price cannot be negative."))],
+        validators=[Present(), NumberRange(min=Decimal("0"), message=_l("The price cannot be negative."))],
     )
     warranty_months = IntegerField(
         _l("Warranty term (months)"),
         default=36,
-        validators=[Required(), NumberRange(min=1, max=240, message=_l("Use a number of months from 1 to 240."))],
+        validators=[Present(), NumberRange(min=1, max=240, message=_l("Use a number of months from 1 to 240."))],
     )
     renewal_percent = DecimalField(
         _l("Renewal rate (percent of the price per year)"),
         places=2,
         default=Decimal("8"),
-        validators=[Required(), NumberRange(min=Decimal("0"), max=Decimal("100"),
+        validators=[Present(), NumberRange(min=Decimal("0"), max=Decimal("100"),
                                             message=_l("Use a percentage from 0 to 100."))],
     )
 

@@ -9,7 +9,7 @@ from wtforms.validators import NumberRange
 from ..catalog.models import EquipmentModel
 from ..contracts.models import Contract
 from ..extensions import db
-from ..forms import Form, MaxLength, Optional, Required, SelectChoice, optional_id
+from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, optional_id
 from ..i18n import is_chinese
 from ..orgs.models import Client, Site
 from .models import Status
@@ -88,7 +88,7 @@ class EquipmentForm(Form):
 class ExtensionForm(Form):
     days = IntegerField(
         _l("Days"), default=60,
-        validators=[Required(), NumberRange(min=1, max=3650, message=_l("Use a number of days from 1 to 3650."))],
+        validators=[Present(), NumberRange(min=1, max=3650, message=_l("Use a number of days from 1 to 3650."))],
     )
     reason = TextAreaField(_l("Reason"), validators=[Required(_l("Say why the warranty is extended.")), MaxLength(500)])
 

@@ -1,12 +1,19 @@
 """The vendor's own details and its published service team (vendor manager only)."""
+from datetime import date
+
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..orgs.forms import TeamMemberForm, VendorForm
 from ..orgs.models import TeamMember, Vendor
+from ..i18n import local_today
 from ..roles import Role
+from ..sla.forms import CalendarDayForm
+from ..sla.models import CalendarDay, CalendarYear
 from ..scoping import roles_required
 from . import bp
 
@@ -71,3 +78,78 @@ def team_delete(member_id):
     db.session.commit()
     flash(_("%(name)s is removed from the service team.", name=member.name), "success")
     return redirect(url_for("settings.index"))
+
+
+# ---------------------------------------------------------------- the holiday calendar of the SLA clocks
+
+
+def calendar_page(year, form=None):
+    today = local_today()
+    years = list(range(today.year - 1, today.year + 2))
+    if year not in years:
+        years = sorted({*years, year})
+    days = db.session.scalars(
+        sa.select(CalendarDay).where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
+        .options(joinedload(CalendarDay.updated_by)).order_by(CalendarDay.day)
+    ).all()
+    confirmed = set(db.session.scalars(sa.select(CalendarYear.year).where(CalendarYear.confirmed.is_(True))))
+    state = db.session.get(CalendarYear, year)
+    unconfirmed = [y for y in (today.year, today.year + 1) if y not in confirmed]
+    return render_template("settings/calendar.html", year=year, years=years, days=days, state=state,
+                           unconfirmed=unconfirmed, form=form or CalendarDayForm(data={"day": date(year, 1, 1)}))
+
+
+@bp.get("/calendar")
+@roles_required(Role.VENDOR_MANAGER)
+def calendar():
+    year = request.args.get("year", type=int) or local_today().year
+    if not 2000 <= year <= 2100:
+        abort(404)
+    return calendar_page(year)
+
+
+@bp.post("/calendar/days")
+@roles_required(Role.VENDOR_MANAGER)
+def calendar_day():
+    form = CalendarDayForm()
+    if not form.validate_on_submit():
+        return calendar_page(form.day.data.year if form.day.data else local_today().year, form=form)
+    day = db.session.get(CalendarDay, form.day.data) or CalendarDay(day=form.day.data)
+    day.kind, day.name_zh, day.name_en = form.kind.data, form.name_zh.data, form.name_en.data or ""
+    day.source, day.updated_by_id = "manual", current_user.id
+    db.session.add(day)
+    db.session.commit()
+    flash(_("%(date)s is saved in the calendar.", date=format_date(day.day, "long")), "success")
+    return redirect(url_for("settings.calendar", year=day.day.year))
+
+
+@bp.post("/calendar/days/<day>/delete")
+@roles_required(Role.VENDOR_MANAGER)
+def calendar_day_delete(day):
+    try:
+        found = db.session.get(CalendarDay, date.fromisoformat(day))
+    except ValueError:
+        found = None
+    if found is None:
+        abort(404)
+    db.session.delete(found)
+    db.session.commit()
+    flash(_("%(date)s is an ordinary day again.", date=format_date(found.day, "long")), "success")
+    return redirect(url_for("settings.calendar", year=found.day.year))
+
+
+@bp.post("/calendar/<int:year>/confirm")
+@roles_required(Role.VENDOR_MANAGER)
+def calendar_confirm(year):
+    if not 2000 <= year <= 2100:
+        abort(404)
+    state = db.session.get(CalendarYear, year) or CalendarYear(year=year)
+    state.confirmed = request.form.get("confirmed") == "1"
+    state.source, state.updated_by_id = "manual", current_user.id
+    db.session.add(state)
+    db.session.commit()
+    if state.confirmed:
+        flash(_("The %(year)d schedule is confirmed.", year=year), "success")
+    else:
+        flash(_("The %(year)d schedule is marked as not confirmed.", year=year), "warning")
+    return redirect(url_for("settings.calendar", year=year))

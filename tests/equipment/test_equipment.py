@@ -255,3 +255,12 @@ class TestContractsAndModels:
         body = app.test_client(user=world.agent).post("/models/new", data=data, headers=EN).get_data(as_text=True)
         assert "This manufacturer already has a model with this number." in body
         assert app.test_client(user=world.agent).post("/models/new", data={**data, "manufacturer": "鸿合"}).status_code == 302
+
+
+def test_zero_is_a_value_and_a_bad_number_says_so(app, world):
+    manager = app.test_client(user=world.manager)
+    data = {"client": world.b.id, "number": "HT-ZERO", "title": "赠送项目", "price": "0", "warranty_months": "12",
+            "renewal_percent": "0"}
+    assert manager.post("/contracts/new", data=data).status_code == 302  # a free system, no renewal fee
+    body = manager.post("/contracts/new", data={**data, "number": "HT-BAD", "price": "abc"}, headers=EN).get_data(as_text=True)
+    assert "Not a valid decimal value." in body and "This field is required." not in body
