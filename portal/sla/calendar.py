@@ -6,7 +6,7 @@ is not confirmed is computed by the weekend rule alone and reported by ``unconfi
 flag it; it is never guessed silently.
 """
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 
 @dataclass(frozen=True)
