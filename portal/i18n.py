@@ -98,6 +98,19 @@ def number(value):
     return "" if value is None else format_decimal(value)
 
 
+def duration(minutes):
+    """A span of minutes as people say it, in the active language: "30 minutes", "48 hours" / "48小时"."""
+    from babel.units import format_unit
+
+    if minutes is None:
+        return ""
+    locale = get_locale() or DEFAULT
+    length = "short" if is_chinese() else "long"  # CLDR has only the short form in Chinese: 48小时
+    if minutes % 60 == 0:
+        return format_unit(minutes // 60, "duration-hour", length=length, locale=locale)
+    return format_unit(minutes, "duration-minute", length=length, locale=locale)
+
+
 def zone_label(zone):
     """A time zone as people name it, in the active language ("中国（乌鲁木齐）时间", "China (Urumqi) Time")."""
     try:
@@ -122,5 +135,6 @@ def init_app(app):
     app.jinja_env.filters["currencyformat"] = money
     app.jinja_env.filters["numberformat"] = number
     app.jinja_env.filters["zonelabel"] = zone_label
+    app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["percentformat"] = lambda value: format_percent(value)
     app.jinja_env.globals.update(html_lang=html_lang, lang_url=lang_url, is_chinese=is_chinese)

@@ -66,6 +66,7 @@ ROUTES = {
     "contracts.show": Route("GET", ALL, lambda w, o: f"/contracts/{o.id}", own=lambda w, r: w.contract_a,
                             foreign=lambda w, role: w.contract_a2 if role == Role.SITE_ADMIN else w.contract_b),
     "contracts.new": Route("GET", MANAGER, lambda w, o: "/contracts/new"),
+    "contracts.sla": Route("GET", MANAGER, lambda w, o: f"/contracts/{o.id}/sla", own=lambda w, r: w.contract_a),
     "contracts.edit": Route("GET", MANAGER, lambda w, o: f"/contracts/{o.id}/edit", own=lambda w, r: w.contract_a),
     "catalog.index": Route("GET", VENDOR, lambda w, o: "/models/"),
     "catalog.new": Route("GET", VENDOR, lambda w, o: "/models/new"),

@@ -9,7 +9,12 @@ from sqlalchemy.orm import joinedload
 from ..equipment import services as equipment_services
 from ..equipment.models import Equipment
 from ..equipment.warranty import LISTED_STATES
+from ..i18n import local_today
 from ..renewals.pricing import indicative_price
+from ..sla import services as sla_services
+from ..sla.forms import SlaPolicyForm
+from ..sla.holidays import business_calendar
+from ..sla.models import TARGETS, Severity
 from ..extensions import db
 from ..forms import SelectChoice
 from ..htmx import render
@@ -50,7 +55,8 @@ def show(contract_id):
     ).all())
     return render_template("contracts/show.html", contract=contract, by_state=by_state,
                            units=sum(by_state.values()), states=LISTED_STATES,
-                           renewal_per_year=indicative_price(contract.price, contract.renewal_rate))
+                           renewal_per_year=indicative_price(contract.price, contract.renewal_rate),
+                           policy=sla_services.policy_for(contract.id), targets=TARGETS)
 
 
 def _client_choices():
@@ -115,3 +121,20 @@ def edit(contract_id):
             flash(_("Contract %(number)s is saved.", number=contract.number), "success")
             return redirect(url_for("contracts.show", contract_id=contract.id))
     return render_template("contracts/form.html", form=form, contract=contract)
+
+
+@bp.route("/<int:contract_id>/sla", methods=["GET", "POST"])
+@roles_required(Role.VENDOR_MANAGER)
+def sla(contract_id):
+    contract = db.get_or_404(Contract, contract_id)
+    policy = sla_services.policy_for(contract.id)
+    form = SlaPolicyForm(data=sla_services.form_data(policy))
+    if form.validate_on_submit():
+        sla_services.save_policy(contract.id, form, current_user)
+        db.session.commit()
+        flash(_("The service levels of %(number)s are saved.", number=contract.number), "success")
+        return redirect(url_for("contracts.show", contract_id=contract.id))
+    today = local_today()
+    unconfirmed = sorted(business_calendar().unconfirmed_years(today, today.replace(year=today.year + 1)))
+    return render_template("contracts/sla.html", contract=contract, form=form, severities=list(Severity),
+                           targets=TARGETS, unconfirmed=unconfirmed)

@@ -80,3 +80,15 @@ class BusinessCalendar:
                     total += (closes - opens).total_seconds() / 60
             day += timedelta(days=1)
         return round(total)
+
+
+def due_at(start, minutes, clock, calendar=None, hours=WorkingHours()):
+    """When a clock of ``minutes`` started at ``start`` (aware, local time) runs out.
+
+    ``clock`` is "24x7" (every minute counts) or "working" (working hours on working days of ``calendar``).
+    """
+    if clock == "24x7":
+        return start + timedelta(minutes=minutes)
+    if clock == "working":
+        return calendar.add_working_minutes(start, minutes, hours)
+    raise ValueError(clock)

@@ -1,8 +1,9 @@
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField, StringField
+from wtforms import DateField, IntegerField, SelectField, StringField, TimeField
+from wtforms.validators import NumberRange
 
 from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice
-from .models import DayKind
+from .models import TARGETS, Clock, DayKind, Severity
 
 
 class CalendarDayForm(Form):
@@ -15,3 +16,43 @@ class CalendarDayForm(Form):
         super().__init__(*args, **kwargs)
         self.kind.choices = [SelectChoice(DayKind.HOLIDAY.value, _l("Day off (holiday)")),
                              SelectChoice(DayKind.WORKDAY.value, _l("Working day (swapped, 调休)"))]
+
+
+class SlaPolicyForm(Form):
+    """The clock, the working hours, and minutes per severity and target (fields ``A_response`` … ``D_resolution``)."""
+
+    clock = SelectField(_l("Clock"))
+    day_starts = TimeField(_l("Working day starts"), validators=[Present()])
+    day_ends = TimeField(_l("Working day ends"), validators=[Present()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clock.choices = [SelectChoice(Clock.ALWAYS.value, _l("7×24: every minute counts")),
+                              SelectChoice(Clock.WORKING.value, _l("Working hours on working days (China's calendar)"))]
+
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        if self.day_starts.data and self.day_ends.data and self.day_ends.data <= self.day_starts.data:
+            self.day_ends.errors.append(_l("The working day must end after it starts."))
+            ok = False
+        for severity in Severity:
+            fields = [self[f"{severity.value}_{target}"] for target in TARGETS]
+            values = [f.data for f in fields]
+            if all(v is not None for v in values) and values != sorted(values):
+                fields[-1].errors.append(_l("Each target must be no shorter than the one before it."))
+                ok = False
+        return ok
+
+
+TARGET_LABELS = {
+    "response": _l("Response"),
+    "proposal": _l("Solution proposal"),
+    "on_site": _l("On site"),
+    "resolution": _l("Fixed or spare unit"),
+}
+for _severity in Severity:
+    for _target in TARGETS:
+        setattr(SlaPolicyForm, f"{_severity.value}_{_target}", IntegerField(
+            TARGET_LABELS[_target],
+            validators=[Present(), NumberRange(min=1, max=60 * 24 * 60, message=_l("Use minutes from 1 to 86400 (60 days)."))],
+        ))

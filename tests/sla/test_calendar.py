@@ -1,10 +1,10 @@
 """Working time across weekends, national holidays and swapped working days, with 2026's official schedule."""
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from portal.sla.calendar import BusinessCalendar, WorkingHours
+from portal.sla.calendar import BusinessCalendar, WorkingHours, due_at
 from portal.sla.holidays import library_schedule
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -54,3 +54,14 @@ def test_years_without_a_confirmed_schedule_are_reported(cal):
     assert cal.unconfirmed_years(date(2026, 1, 1), date(2026, 12, 31)) == set()
     # Meanwhile 2027 is computed by the weekend rule alone: 1 January 2027 is a Friday, counted as working.
     assert cal.is_working_day(date(2027, 1, 1))
+
+
+def test_due_at_on_either_clock(cal):
+    filed = at(2026, 9, 30, 16, 30)  # a Wednesday afternoon before the National Day week
+    assert due_at(filed, 30, "24x7") == at(2026, 9, 30, 17, 0)
+    assert due_at(filed, 48 * 60, "24x7") == at(2026, 10, 2, 16, 30)  # holidays count on a 7×24 clock
+    assert due_at(filed, 30, "working", cal) == at(2026, 9, 30, 17, 0)
+    assert due_at(filed, 120, "working", cal) == at(2026, 10, 8, 10, 30)  # not until after the holiday
+    assert due_at(filed, 60, "working", cal, WorkingHours(time(8, 30), time(17, 30))) == at(2026, 9, 30, 17, 30)
+    with pytest.raises(ValueError):
+        due_at(filed, 30, "5x8")
