@@ -10,7 +10,6 @@ from portal.auth.models import Invitation, LoginFailure, User
 from portal.extensions import db
 from portal.types import utcnow
 
-from .conftest import make_app
 from .factories import PASSWORD
 
 WRONG = "The e-mail address or the password is not correct."
@@ -130,8 +129,10 @@ def test_session_cookie_flags(app, staff):
     sign_in(browser, staff.email)
     cookie = browser.get_cookie("portal_session")
     assert cookie.http_only and cookie.same_site == "Lax" and not cookie.secure
-    secure_app = make_app(SESSION_COOKIE_SECURE=True)
-    assert secure_app.config["SESSION_COOKIE_SECURE"]
+    app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)  # as PORTAL_HTTPS=true sets them
+    https = app.test_client()
+    sign_in(https, staff.email, remember="y")
+    assert https.get_cookie("portal_session").secure and https.get_cookie("portal_remember").secure
 
 
 def test_sign_in_starts_a_new_session(app, staff):

@@ -64,6 +64,13 @@ class User(UserMixin, ClientScoped, db.Model):
         return self.role_enum.is_vendor
 
     @property
+    def state(self):
+        """"deactivated", "invited" (no password chosen yet) or "active"; users.views.filtered() mirrors it in SQL."""
+        if not self.active:
+            return "deactivated"
+        return "active" if self.password_hash is not None else "invited"
+
+    @property
     def has_password(self):
         return self.password_hash is not None
 

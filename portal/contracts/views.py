@@ -48,11 +48,7 @@ def index():
 @roles_required(*ALL)
 def show(contract_id):
     contract = Contract.get_or_404(contract_id, current_user)
-    by_state = dict(db.session.execute(
-        Equipment.scoped(current_user, Equipment.contract_id == contract.id)
-        .with_only_columns(equipment_services.state_case().label("state"), sa.func.count())
-        .group_by(sa.literal_column("state"))
-    ).all())
+    by_state = equipment_services.count_by_state(Equipment.scoped(current_user, Equipment.contract_id == contract.id))
     return render_template("contracts/show.html", contract=contract, by_state=by_state,
                            units=sum(by_state.values()), states=LISTED_STATES,
                            renewal_per_year=indicative_price(contract.price, contract.renewal_rate),

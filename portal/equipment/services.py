@@ -91,6 +91,14 @@ def state_filter(query, wanted, today=None):
     return query
 
 
+def count_by_state(query, today=None):
+    """{state: units} for a (scoped) select of Equipment, in one query."""
+    rows = db.session.execute(
+        query.with_only_columns(state_case(today).label("state"), sa.func.count()).group_by(sa.literal_column("state"))
+    ).all()
+    return dict(rows)
+
+
 def state_case(today=None):
     """A SQL expression giving each unit's warranty state, for counting by state in one query."""
     today = today or local_today()

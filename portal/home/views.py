@@ -7,7 +7,7 @@ from ..extensions import db
 from ..nav import items_for
 from ..auth.models import User
 from ..equipment.models import Equipment
-from ..equipment.services import state_case
+from ..equipment.services import count_by_state
 from ..equipment.warranty import LISTED_STATES
 from ..i18n import local_today
 from ..renewals import services
@@ -67,11 +67,7 @@ def organisation_stats(user):
 def warranty_glance(user):
     """How many of the user's units are in each warranty state (one query), for the home page."""
     today = local_today()
-    rows = db.session.execute(
-        Equipment.scoped(user).with_only_columns(state_case(today).label("state"), sa.func.count())
-        .group_by(sa.literal_column("state"))
-    ).all()
-    counts = dict(rows)
+    counts = count_by_state(Equipment.scoped(user), today)
     return [(state, counts.get(state.value, 0)) for state in LISTED_STATES] if counts else []
 
 

@@ -101,6 +101,11 @@ class RenewalQuote(ClientScoped, db.Model):
     def status_enum(self):
         return QuoteStatus(self.status)
 
+    @property
+    def lines_total(self):
+        """The sum of the lines (frozen into ``total`` when the quote is issued)."""
+        return sum((line.amount for line in self.lines), Decimal("0.00"))
+
 
 class QuoteLine(db.Model):
     """One unit, or one whole contract, with its price basis and terms; amount frozen when the quote is issued."""

@@ -101,7 +101,7 @@ def issue(quote, by, valid_until, terms="", today=None):
     if valid_until < today:
         raise QuoteRefused(_l("The quote must be valid until today or later."))
     _move(quote, QuoteStatus.ISSUED)
-    quote.total = sum((line.amount for line in quote.lines), Decimal("0.00"))
+    quote.total = quote.lines_total
     quote.valid_until, quote.terms, quote.issued_at = valid_until, terms or "", utcnow()
     _event(quote, by, "issued", f"{quote.total} / {valid_until.isoformat()}")
     db.session.flush()

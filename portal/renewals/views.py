@@ -18,7 +18,7 @@ from ..scoping import roles_required
 from . import bp, services
 from .forms import DeclineForm, IssueForm, LineForm, RequestForm
 from .models import QuoteEvent, QuoteLine, QuoteStatus, RenewalCoverage, RenewalQuote
-from .pricing import rmb_upper
+from .pricing import indicative_price, rmb_upper
 
 VIEWERS = (*VENDOR, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
 REQUESTERS = (Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
@@ -92,9 +92,10 @@ def request_quote():
     priced, unpriced = [], []
     for unit in units[:services.MAX_UNITS]:
         (priced if unit.unit_price is not None else unpriced).append(unit)
-    per_year = sum((u.unit_price * u.contract.renewal_rate for u in priced), Decimal(0))
+    yearly = {u.id: indicative_price(u.unit_price, u.contract.renewal_rate) for u in priced}
+    per_year = sum(yearly.values(), Decimal(0))
     return render_template("renewals/request.html", form=form, contract=contract, units=units[:services.MAX_UNITS],
-                           per_year=per_year,
+                           per_year=per_year, yearly=yearly,
                            too_many=len(units) > services.MAX_UNITS, lines=lines, unpriced=unpriced,
                            today=local_today(), expiring_days=current_app.config["WARRANTY_EXPIRING_DAYS"])
 
@@ -107,7 +108,7 @@ def quote_page(quote, **forms):
         "rate_percent": line.rate * PERCENT, "discount_percent": line.discount * PERCENT, "ceiling": line.ceiling,
     }) for line in quote.lines}
     line_forms.update(forms.pop("line_forms", {}))
-    total = sum((line.amount for line in quote.lines), Decimal("0.00"))
+    total = quote.lines_total
     coverage = db.session.scalars(
         sa.select(RenewalCoverage).where(RenewalCoverage.quote_id == quote.id)
         .options(joinedload(RenewalCoverage.equipment).joinedload(Equipment.model))
@@ -129,7 +130,7 @@ def show(quote_id):
 def print_quote(quote_id):
     expire_due()
     quote = load(quote_id)
-    total = sum((line.amount for line in quote.lines), Decimal("0.00"))
+    total = quote.lines_total
     return render_template("renewals/print.html", quote=quote, total=total, upper=rmb_upper(total))
 
 

@@ -5,7 +5,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from ..equipment.models import Equipment
-from ..equipment.services import state_case
+from ..equipment.services import count_by_state, state_case
 from ..equipment.warranty import LISTED_STATES, WarrantyState, add_months
 from ..extensions import db
 from ..i18n import local_today
@@ -41,9 +41,7 @@ def expiring_by_month(scoped, today):
 def index():
     today = local_today()
     scoped = Equipment.scoped(current_user)
-    by_state = dict(db.session.execute(
-        scoped.with_only_columns(state_case(today).label("state"), sa.func.count()).group_by(sa.literal_column("state"))
-    ).all())
+    by_state = count_by_state(scoped, today)
     months = expiring_by_month(scoped, today)
     per_site = []
     if current_user.site_id is None:
