@@ -38,8 +38,8 @@ class Form(FlaskForm):
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
-            if unbound_field.field_class is not PasswordField:
-                options.setdefault("filters", []).append(strip)
+            if unbound_field.field_class is not PasswordField:  # keep the field's own filters, then strip
+                options["filters"] = [*unbound_field.kwargs.get("filters", ()), strip]
             return unbound_field.bind(form=form, **options)
 
 

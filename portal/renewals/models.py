@@ -14,6 +14,7 @@ from ..equipment.models import Equipment
 from ..extensions import db
 from ..orgs.models import Bilingual, Client
 from ..scoping import ClientScoped
+from ..sequence import YearCounter
 from ..types import UTCDateTime, utcnow
 
 
@@ -55,13 +56,10 @@ TRANSITIONS = {
 QUOTE_CHECK = "status IN ({})".format(", ".join(f"'{s.value}'" for s in QuoteStatus))
 
 
-class QuoteCounter(db.Model):
+class QuoteCounter(YearCounter, db.Model):
     """The last quote number given out in a year: numbers are unique and never reused."""
 
     __tablename__ = "quote_counter"
-
-    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    last: Mapped[int] = mapped_column(default=0)
 
 
 class RenewalQuote(ClientScoped, db.Model):

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from ..equipment import warranty
 from ..equipment.models import Equipment
 from ..extensions import db
+from ..sequence import next_in_year
 from ..types import utcnow
 from .models import TRANSITIONS, QuoteCounter, QuoteEvent, QuoteLine, QuoteStatus, RenewalCoverage, RenewalQuote
 from .pricing import line_price
@@ -27,19 +28,8 @@ class QuoteRefused(Exception):
 
 
 def next_number(year):
-    """The next quote number of the year, XB-2026-0001: the counter row is locked while it moves."""
-    locked = sa.select(QuoteCounter).where(QuoteCounter.year == year).with_for_update()
-    counter = db.session.execute(locked).scalar_one_or_none()
-    if counter is None:  # the year's first quote: two workers may race to create the row; one insert wins
-        try:
-            with db.session.begin_nested():
-                db.session.add(QuoteCounter(year=year, last=0))
-        except sa.exc.IntegrityError:
-            pass
-        counter = db.session.execute(locked).scalar_one()
-    counter.last += 1
-    db.session.flush()
-    return f"XB-{year}-{counter.last:04d}"
+    """The next quote number of the year, XB-2026-0001."""
+    return f"XB-{year}-{next_in_year(QuoteCounter, year):04d}"
 
 
 def _event(quote, user, action, detail=""):
