@@ -21,6 +21,7 @@ BLUEPRINTS = (
     "portal.warranty",
     "portal.renewals",
     "portal.parts",
+    "portal.tickets",
 )
 
 

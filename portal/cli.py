@@ -47,6 +47,18 @@ def init_app(app):
         db.session.commit()
         click.echo(f"Holiday calendar: {added} days added; confirmed years {years[0]}–{years[-1]}.")
 
+    @app.cli.command("tickets-sweep")
+    def tickets_sweep():
+        """Record SLA breaches that are due and close tickets resolved 7 days ago without confirmation.
+
+        The pages do this too when they are viewed; run it from cron (e.g. every 5 minutes) so that breaches are
+        recorded at their time even when nobody is looking."""
+        from .tickets.services import sweep
+
+        changed = sweep()
+        db.session.commit()
+        click.echo(f"Tickets swept: {changed} changed.")
+
     @app.cli.command("demo-logins")
     def demo_logins():
         """Print the demo accounts and their password."""

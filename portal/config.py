@@ -63,6 +63,8 @@ def from_env(env=None):
         "PAGE_SIZE": 25,
         # Warranty: a unit is "expiring" this many days before its end date.
         "WARRANTY_EXPIRING_DAYS": int(env.get("PORTAL_EXPIRING_DAYS", "90")),
+        # Fault reports: days to bring a repaired original back once a spare unit is lent.
+        "SPARE_RETURN_DAYS": int(env.get("PORTAL_SPARE_RETURN_DAYS", "30")),
         "IMPORT_MAX_ROWS": 20_000,
         "MAX_CONTENT_LENGTH": int(env.get("PORTAL_MAX_UPLOAD_MB", "50")) * 1024 * 1024,
         # Behind a reverse proxy that sets X-Forwarded-For/-Proto/-Host, trust this many hops.

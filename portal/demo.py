@@ -177,6 +177,7 @@ def seed_equipment(edu, info, manager_id=None):
     db.session.flush()
 
     seed_renewals(edu, models, contracts, units, manager_id, now)
+    seed_tickets(edu, info, units)
 
 
 PARTS = [
@@ -210,3 +211,91 @@ def seed_renewals(edu, models, contracts, units, manager_id, now):
     services.accept(renewed, admin, now)
     db.session.flush()
 
+
+
+def seed_tickets(edu, info, units):
+    """Fault reports in every state, filed at realistic moments before now: some running, one at risk, one
+    breached, one waiting for the client, one with a spare unit on loan, resolved ones waiting for the client's
+    confirmation, closed and rated ones, and a unit due for replacement after the same fault three times."""
+    from datetime import timezone
+
+    from .tickets import services as t
+
+    now = datetime.now(timezone.utc)
+    users = {u.email.split("@")[0] + "@" + u.email.split("@")[1].split(".")[0]: u for u in db.session.scalars(db.select(User))}
+    school, it, info_admin = users["school1@edu"], users["it@edu"], users["admin@info"]
+    agent, manager = users["agent@vendor"], users["manager@vendor"]
+    school_units = [u for u in units if u.site_id == school.site_id and u.status == "in_service"]
+    info_units = [u for u in units if u.client_id == info.id]
+    edu_units = [u for u in units if u.client_id == edu.id and u.site_id != school.site_id]
+
+    def ago(**kw):
+        return now - timedelta(**kw)
+
+    def file(by, unit, at, severity, title, description, kind="unknown", channel="portal", text=""):
+        site = unit.site if unit else db.session.get(Site, by.site_id or edu.sites[1].id)
+        return t.file_ticket(by, site, unit, text, severity=severity, kind=kind, channel=channel, title=title,
+                             description=description, contact_name=by.name, contact_phone="0571-8888 6666",
+                             now=at, today=at.date())
+
+    # Just filed, nobody has answered yet.
+    file(school, school_units[0], ago(minutes=8), "A", "302教室触控一体机黑屏", "上课时屏幕突然黑屏，指示灯为红色，重启无效。", "hardware")
+    # Answered, the proposal is late (breached) and the on-site clock at risk.
+    late = file(it, edu_units[0], ago(minutes=100), "B", "录播教室投影画面闪烁", "投影画面每隔几分钟闪烁一次，影响录课。")
+    t.respond(late, agent, "已远程查看，初步判断为信号线接触不良，请勿频繁插拔。", now=ago(minutes=85))
+    # Being handled remotely.
+    remote = file(school, school_units[1], ago(hours=3), "C", "白板软件无法启动", "希沃白板打开后闪退。", "software")
+    t.respond(remote, agent, "请提供软件版本号，我们远程协助。", now=ago(hours=2, minutes=50))
+    t.propose(remote, agent, "卸载后安装 5.2.4 版本，并清理用户缓存。", now=ago(hours=2, minutes=20))
+    # On site, arrived by scanning the label.
+    visit = file(it, edu_units[1], ago(hours=1, minutes=30), "B", "机房交换机端口大量丢包", "三楼机房交换机 1-8 口丢包严重。", "hardware", channel="phone")
+    t.respond(visit, agent, "已安排工程师携带备件前往。", now=ago(hours=1, minutes=15))
+    t.arrive(visit, agent, ago(minutes=40), "到达现场，开始排查。", scanned=True, now=ago(minutes=40))
+    # Waiting for the client: the resolution clock is paused.
+    waiting = file(school, school_units[2], ago(days=1, hours=2), "C", "实验室平板无法连接无线网络", "实验室 6 台平板均连不上校园网。", "configuration")
+    t.respond(waiting, agent, "疑似 MAC 地址未登记，需学校网管配合。", now=ago(days=1, hours=1, minutes=45))
+    t.propose(waiting, agent, "在无线控制器上登记平板 MAC 地址并下发策略。", now=ago(days=1, hours=1, minutes=30))
+    t.wait(waiting, agent, "请学校网管提供无线控制器的管理账号或到场配合。", now=ago(days=1))
+    # A spare unit on loan while the original is repaired.
+    loan = file(info_admin, info_units[0], ago(days=2), "A", "核心服务器硬盘故障", "RAID 阵列告警，一块硬盘离线。", "hardware", channel="phone")
+    t.respond(loan, agent, "已确认硬盘故障，安排备机。", now=ago(days=2) + timedelta(minutes=20))
+    t.arrive(loan, agent, ago(days=2) + timedelta(minutes=100), "到达机房。", now=ago(days=2) + timedelta(minutes=100))
+    t.lend_spare(loan, agent, "PowerEdge R750 · SN BJ-2026-007", "原机送修。", now=ago(days=1, hours=20))
+    # Resolved, waiting for the client's confirmation; a part replaced.
+    done = file(school, school_units[3], ago(days=2, hours=5), "C", "教师机键盘失灵", "讲台电脑键盘部分按键无反应。", "hardware")
+    t.respond(done, agent, "建议先更换键盘测试。", now=ago(days=2, hours=4, minutes=40))
+    t.propose(done, agent, "携带备用键盘上门更换。", now=ago(days=2, hours=4, minutes=20))
+    t.arrive(done, agent, ago(days=2, hours=3), now=ago(days=2, hours=3))
+    t.resolve(done, agent, problem_kind="hardware", cause="键盘进水导致按键失灵。", solution="更换键盘并测试正常。", loss="无",
+              parts=[{"description": "USB 键盘", "quantity": 1}], now=ago(days=2, hours=2), today=ago(days=2).date())
+    # Closed and rated.
+    rated = file(it, edu_units[2], ago(days=12), "D", "咨询：如何批量导出课堂录像", "需要按学期导出录像。", "operation")
+    t.respond(rated, agent, "后台“资源管理—批量导出”可按日期筛选导出。", now=ago(days=12) + timedelta(minutes=12))
+    t.resolve(rated, agent, problem_kind="operation", cause="操作不熟悉。", solution="电话指导完成批量导出。", loss="无",
+              now=ago(days=12) + timedelta(minutes=30), today=ago(days=12).date())
+    t.confirm(rated, it, 5, "响应很快，讲解清楚。", now=ago(days=11))
+    # Resolved eight days ago and never confirmed: the first sweep closes it automatically.
+    silent = file(school, school_units[4], ago(days=9), "C", "广播系统有杂音", "早操广播有电流声。", "hardware")
+    t.respond(silent, agent, "将安排工程师检查功放接地。", now=ago(days=9) + timedelta(minutes=25))
+    t.arrive(silent, agent, ago(days=9) + timedelta(minutes=95), now=ago(days=9) + timedelta(minutes=95))
+    t.resolve(silent, agent, problem_kind="hardware", cause="功放接地不良。", solution="重新接地，杂音消除。", loss="无",
+              now=ago(days=8), today=ago(days=8).date())
+    # The same unit, the same hardware fault, a third time: replacement due. The last one stopped work (+60 days).
+    flaky = edu_units[3]
+    for n, days in enumerate((60, 30)):
+        old = file(it, flaky, ago(days=days), "B", "触控失灵", "屏幕触控间歇性失灵。", "hardware")
+        t.respond(old, agent, "远程重置触控驱动。", now=ago(days=days) + timedelta(minutes=20))
+        t.propose(old, agent, "远程重新校准触控框。", now=ago(days=days) + timedelta(minutes=45))
+        t.resolve(old, agent, problem_kind="hardware", cause="触控框老化。", solution="重新校准触控框。", loss="无",
+                  now=ago(days=days) + timedelta(hours=20), today=ago(days=days).date())
+        t.confirm(old, it, 3 + n, "", now=ago(days=days - 1))
+    again = file(it, flaky, ago(days=4), "A", "触控完全失灵", "第三次出现触控失灵，整堂课无法使用。", "hardware")
+    t.respond(again, agent, "已登记为重复故障。", now=ago(days=4) + timedelta(minutes=25))
+    t.arrive(again, agent, ago(days=4) + timedelta(minutes=80), now=ago(days=4) + timedelta(minutes=80))
+    t.resolve(again, manager, problem_kind="hardware", cause="触控框硬件故障，无法修复。", solution="临时更换触控框，申请整机更换。",
+              loss="影响 3 个班级 2 天的教学。", work_stopped=True, now=ago(days=1, hours=6), today=ago(days=1).date())
+    # Equipment that is not in the registry.
+    file(school, None, ago(minutes=50), "D", "走廊电子班牌不显示课表", "二楼走廊电子班牌显示空白。", text="电子班牌（型号未知），二楼走廊")
+    db.session.flush()
+    t.sweep(now)
+    db.session.flush()

@@ -6,3 +6,4 @@ from .equipment.models import Equipment, WarrantyExtension  # noqa: F401
 from .sla.models import CalendarDay, CalendarYear, SlaPolicy, SlaTarget  # noqa: F401
 from .renewals.models import QuoteCounter, QuoteEvent, QuoteLine, RenewalCoverage, RenewalQuote, SparePart  # noqa: F401
 from .orgs.models import Client, Site, TeamMember, Vendor  # noqa: F401
+from .tickets.models import ReplacedPart, SpareLoan, Ticket, TicketCounter, TicketEvent, TicketPhoto  # noqa: F401

@@ -3,7 +3,8 @@ from decimal import Decimal
 
 import pytest
 
-LISTS = ["/contracts/", "/renewals/", "/parts/", "/models/", "/equipment/", "/warranty/", "/", "/users/", "/sites/"]
+LISTS = ["/contracts/", "/renewals/", "/parts/", "/models/", "/equipment/", "/warranty/", "/", "/users/", "/sites/",
+         "/tickets/", "/tickets/?view=all"]
 
 
 @pytest.mark.parametrize("url", LISTS)
@@ -20,7 +21,8 @@ def test_bounded_queries(app, world, make, count_queries, url):
         contract = make.contract(client)
         unit = make.unit(contract, site, model, unit_price=Decimal("1000"))
         make.quote(client, [unit])
-        make.user("client_staff", client=client)
+        staff = make.user("client_staff", client=client)
+        make.ticket(staff, site, unit if n % 2 else None)
         make.save(SparePart(name_zh=f"备件{n}", unit_price=Decimal("10"), models=[model]))
     with count_queries() as many:
         assert browser.get(url).status_code == 200

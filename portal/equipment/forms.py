@@ -95,3 +95,8 @@ class ExtensionForm(Form):
 
 class ImportForm(Form):
     file = FileField(_l("CSV or XLSX file"), validators=[FileRequired(_l("Choose a file to import."))])
+
+
+class ReplacementForm(Form):
+    note = StringField(_l("New unit and note"), validators=[
+        Required(_l("Name the new unit (model and serial number).")), MaxLength(500)])

@@ -85,6 +85,12 @@ class Equipment(ClientScoped, db.Model):
     # The last day an accepted renewal covers, and the later of it and the warranty end (what "covered" means).
     renewed_until: Mapped[date | None] = mapped_column(sa.Date)
     covered_until: Mapped[date | None] = mapped_column(sa.Date)
+    # The same fault again after two resolved repairs: replaced unconditionally (无条件更换). Set by the ticket
+    # that found it (no foreign key: tickets point at units), cleared when the vendor records the replacement.
+    replacement_due_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replacement_ticket_id: Mapped[int | None] = mapped_column()
+    replacement_recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replacement_note: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

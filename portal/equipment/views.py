@@ -21,13 +21,18 @@ from ..scoping import roles_required
 from ..types import utcnow
 from . import bp, io, services
 from .filters import EquipmentFilter
-from .forms import EquipmentForm, ExtensionForm, ImportForm
+from .forms import EquipmentForm, ExtensionForm, ImportForm, ReplacementForm
 from .models import Equipment, ImportBatch, Status, WarrantyExtension
 from ..renewals.pricing import indicative_price
 from .warranty import LISTED_STATES
+from ..tickets.models import Status as TicketStatus, Ticket
+from ..tickets.services import record_replacement
+from ..tickets.scan import scan_token
 
 EDITORS = (*VENDOR, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
 LABELS_MAX = 240  # ten A4 sheets of 24 labels
+UNIT_TICKETS = 20  # the latest fault reports on a unit's page
+ARRIVABLE = {s.value for s in (TicketStatus.RESPONDED, TicketStatus.IN_PROGRESS, TicketStatus.REOPENED)}
 
 
 def expiring_days():
@@ -83,7 +88,7 @@ def qr_code(unit, scale=4):
     return Markup(segno.make(url, error="m").svg_inline(scale=scale, omitsize=True, dark="#1b2a3a"))
 
 
-def unit_page(unit_id, form, status=200):
+def unit_page(unit_id, form, status=200, replacement_form=None):
     unit = db.first_or_404(
         Equipment.scoped(current_user, Equipment.id == unit_id).options(
             joinedload(Equipment.model), joinedload(Equipment.site), joinedload(Equipment.contract),
@@ -92,9 +97,17 @@ def unit_page(unit_id, form, status=200):
     )
     today = local_today()
     per_year = indicative_price(unit.unit_price, unit.contract.renewal_rate)
+    tickets = db.session.scalars(
+        sa.select(Ticket).where(Ticket.equipment_id == unit.id).options(joinedload(Ticket.assignee))
+        .order_by(Ticket.is_open.desc(), Ticket.filed_at.desc()).limit(UNIT_TICKETS)
+    ).all()
+    # Opened from the QR label by an engineer: each open ticket offers "on site now", with this moment signed.
+    now = utcnow()
+    scans = {t.id: scan_token(t, now) for t in tickets if current_user.is_vendor and t.status in ARRIVABLE}
     return render_template("equipment/show.html", unit=unit, qr=qr_code(unit), today=today,
                            expiring_days=expiring_days(), state=unit.warranty_state(today, expiring_days()),
-                           form=form, renewal_per_year=per_year), status
+                           form=form, renewal_per_year=per_year, tickets=tickets, scans=scans, now=now,
+                           replacement_form=replacement_form or ReplacementForm()), status
 
 
 @bp.get("/<int:unit_id>")
@@ -164,6 +177,23 @@ def extend(unit_id):
         flash(_("The warranty is extended by %(days)d days.", days=form.days.data), "success")
         return redirect(url_for("equipment.show", unit_id=unit.id))
     return unit_page(unit.id, form)
+
+
+@bp.post("/<int:unit_id>/replacement")
+@roles_required(*VENDOR)
+def replacement(unit_id):
+    """The vendor records the unconditional replacement of a unit flagged "replacement due"."""
+    unit = Equipment.get_or_404(unit_id, current_user)
+    form = ReplacementForm()
+    if unit.replacement_due_since is None:
+        flash(_("This unit is not due for replacement."), "warning")
+        return redirect(url_for("equipment.show", unit_id=unit.id))
+    if form.validate_on_submit():
+        record_replacement(unit, current_user, form.note.data)
+        db.session.commit()
+        flash(_("The replacement is recorded."), "success")
+        return redirect(url_for("equipment.show", unit_id=unit.id))
+    return unit_page(unit.id, ExtensionForm(), replacement_form=form)
 
 
 @bp.get("/labels")

@@ -14,6 +14,10 @@ from ..renewals import services
 from ..renewals.models import RenewalQuote
 from ..orgs.models import Client, Site, Vendor
 from ..roles import Role
+from ..tickets.models import Ticket
+from ..tickets.views import sweep as ticket_sweep
+from ..types import utcnow
+from sqlalchemy.orm import joinedload
 from . import bp
 
 
@@ -71,14 +75,36 @@ def warranty_glance(user):
     return [(state, counts.get(state.value, 0)) for state in LISTED_STATES] if counts else []
 
 
+def service_glance(user, now):
+    """Open fault reports, breaches, at risk and (vendor) unassigned or (client) waiting for confirmation, in one
+    query; and the five open tickets due soonest (breached ones first), for the home page."""
+    def total(condition):
+        return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
+
+    is_open = Ticket.is_open.is_(True)
+    breached = sa.and_(is_open, sa.or_(Ticket.breached != "", Ticket.next_due < now))
+    at_risk = sa.and_(is_open, Ticket.next_risk <= now, Ticket.next_due >= now)
+    fourth = Ticket.assignee_id.is_(None) if user.is_vendor else Ticket.status == "resolved"
+    row = db.session.execute(Ticket.scope(sa.select(
+        total(is_open), total(breached), total(at_risk), total(sa.and_(is_open, fourth)) if user.is_vendor
+        else total(fourth)), user)).one()
+    counts = dict(zip(("open", "breached", "at_risk", "fourth"), row, strict=True))
+    soonest = db.session.scalars(Ticket.scoped(user, is_open).options(joinedload(Ticket.site))
+                                 .order_by(Ticket.next_due.is_(None), Ticket.next_due, Ticket.id).limit(5)).all()
+    return counts, soonest
+
+
 @bp.get("/")
 def index():
     if services.expire_due(local_today()):  # so that the counts below are right
         db.session.commit()
     vendor = current_vendor()
     team = vendor.team if vendor.id else []
+    ticket_sweep()
+    now = utcnow()
+    counts, soonest = service_glance(current_user, now)
     return render_template("home/index.html", team=team, stats=organisation_stats(current_user),
-                           glance=warranty_glance(current_user))
+                           glance=warranty_glance(current_user), tickets=counts, soonest=soonest, now=now)
 
 
 @bp.get("/healthz")

@@ -36,3 +36,28 @@ document.addEventListener("DOMContentLoaded", function () {
     button.addEventListener("click", function () { window.print(); });
   });
 });
+
+// Live countdowns: <time data-countdown datetime="ISO"> shows "in 25 minutes" / "3 hours ago" in the page's language
+// (the server wrote the first text; this keeps it current between refreshes).
+(function () {
+  "use strict";
+  var units = [["day", 86400], ["hour", 3600], ["minute", 60]];
+  function relative(format, seconds) {
+    for (var i = 0; i < units.length; i++) {
+      if (Math.abs(seconds) >= units[i][1] || units[i][0] === "minute") {
+        return format.format(Math.round(seconds / units[i][1]), units[i][0]);
+      }
+    }
+  }
+  function tick() {
+    if (!window.Intl || !Intl.RelativeTimeFormat) { return; }
+    var format = new Intl.RelativeTimeFormat(document.documentElement.lang || "zh-CN", { numeric: "always" });
+    document.querySelectorAll("time[data-countdown]").forEach(function (el) {
+      var seconds = (Date.parse(el.getAttribute("datetime")) - Date.now()) / 1000;
+      el.textContent = relative(format, seconds);
+      el.classList.toggle("is-overdue", seconds < 0);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { tick(); window.setInterval(tick, 15000); });
+  document.addEventListener("htmx:afterSwap", tick);
+})();

@@ -167,3 +167,64 @@ def test_renewal_quote_asked_issued_and_accepted(browser, page, live_server):
     main = page.inner_text("main")
     assert "已续保" in main and "已续保至" in main
     assert page.console_errors == []
+
+
+def test_fault_filed_from_a_units_page_answered_resolved_and_rated(browser, page, live_server):
+    """A school administrator reports a fault from the unit's page (with a photo), an agent answers and resolves
+    it from the queue, and the school administrator confirms the fix with a rating."""
+    import io
+
+    from PIL import Image
+
+    photo = io.BytesIO()
+    Image.new("RGB", (64, 48), "navy").save(photo, "PNG")
+    sign_in(page, live_server, "school1@edu.example.com")
+    page.goto(f"{live_server}/equipment/?lang=en&q=F8601")  # on a 375-pixel phone
+    page.click("#equipment-table tbody tr >> a")
+    page.click("text=Report a fault")
+    expect(page.locator("h1")).to_have_text("Report a fault")
+    page.click("label.severity-B")
+    page.fill("#title", "The screen in room 302 stays black")
+    page.fill("#description", "Since this morning; restarting does not help.")
+    page.fill("#contact_phone", "0571-8888 1234")
+    page.set_input_files("#photos", files=[{"name": "screen.png", "mimeType": "image/png", "buffer": photo.getvalue()}])
+    page.click("button:has-text('Send the fault report')")
+    expect(page.locator(".alert-success")).to_contain_text("is filed")
+    number = re.search(r"GZ-\d{4}-\d{5}", page.inner_text("h1")).group(0)
+    ticket_url = page.url
+    expect(page.locator(".clock-table")).to_contain_text("Running")
+    expect(page.locator(".photos img")).to_have_count(1)
+
+    agent_context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    try:
+        agent = agent_context.new_page()
+        agent_errors = []
+        agent.on("console", lambda m: m.type == "error" and agent_errors.append(m.text))
+        agent.on("pageerror", lambda e: agent_errors.append(str(e)))
+        sign_in(agent, live_server, "agent@vendor.example.com")
+        agent.goto(f"{live_server}/tickets/?lang=en")
+        expect(agent.locator("#ticket-table")).to_contain_text(number)
+        agent.click(f"text={number}")
+        agent.fill("#act-respond textarea", "Please check the power cable; an engineer is on the way.")
+        agent.click("#act-respond button[type=submit]")
+        expect(agent.locator(".alert-success")).to_contain_text("The response is recorded.")
+        agent.click("#act-resolve summary")
+        agent.select_option("#act-resolve select[name=problem_kind]", "hardware")
+        agent.fill("#act-resolve textarea[name=cause]", "The power board failed.")
+        agent.fill("#act-resolve textarea[name=solution]", "Replaced the power board; tested.")
+        agent.click("#act-resolve button[type=submit]")
+        expect(agent.locator(".alert-success")).to_contain_text("The ticket is resolved")
+        assert agent_errors == []
+    finally:
+        agent_context.close()
+
+    page.goto(ticket_url)
+    expect(page.locator(".ticket-actions h2")).to_have_text("Is it fixed?")
+    page.click("#act-confirm label:has-text('5')")
+    page.fill("#act-confirm textarea", "Fast and friendly.")
+    page.click("#act-confirm button[type=submit]")
+    expect(page.locator(".alert-success")).to_contain_text("the ticket is closed with your rating")
+    expect(page.locator(".page-header")).to_contain_text("Closed")
+    expect(page.locator("#timeline")).to_contain_text("Replaced the power board")
+    page.goto(f"{live_server}/tickets/?lang=zh")  # later tests expect Chinese
+    assert page.console_errors == []

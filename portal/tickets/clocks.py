@@ -1,0 +1,98 @@
+"""A ticket's SLA clocks as pure functions (no database, no request), unit-tested on their edges.
+
+Four clocks start when a fault is filed: response (with the initial handling opinion), solution proposal, on site
+and resolution (a fix, or a spare unit lent). Each has a due time and an "at risk" moment, when less than 25% of
+its time is left. Waiting for the client pauses the resolution clock only: the minutes spent waiting (counted on
+the policy's clock) push its due time out. A clock met after its due time is breached, and stays so.
+"""
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+
+from ..sla.calendar import WorkingHours, due_at
+
+RISK_SHARE = 0.25  # "at risk": less than a quarter of the clock's time left
+
+
+class ClockState(StrEnum):
+    RUNNING = "running"
+    AT_RISK = "at_risk"
+    BREACHED = "breached"
+    MET = "met"
+    PAUSED = "paused"
+    WAIVED = "waived"  # not needed: the fault was resolved before this clock ran out (e.g. fixed remotely)
+
+    @property
+    def label(self):
+        return STATE_LABELS[self]
+
+    @property
+    def tone(self):
+        return STATE_TONES[self]
+
+
+STATE_LABELS = {
+    ClockState.RUNNING: _l("Running"),
+    ClockState.AT_RISK: _l("At risk"),
+    ClockState.BREACHED: _l("Breached"),
+    ClockState.MET: _l("Met"),
+    ClockState.PAUSED: _l("Paused"),
+    ClockState.WAIVED: _l("Not needed"),
+}
+STATE_TONES = {
+    ClockState.RUNNING: "info",
+    ClockState.AT_RISK: "warning",
+    ClockState.BREACHED: "danger",
+    ClockState.MET: "success",
+    ClockState.PAUSED: "muted",
+    ClockState.WAIVED: "muted",
+}
+
+
+@dataclass(frozen=True)
+class Schedule:
+    due: datetime
+    risk: datetime
+
+
+def schedule(start, minutes, clock, calendar=None, hours=None, paused=0):
+    """When a clock of ``minutes`` started at ``start`` (aware, local) runs out, and when it turns at risk.
+
+    ``paused`` clock-minutes spent waiting for the client are added to both.
+    """
+    hours = hours or WorkingHours()
+    due = due_at(start, minutes + paused, clock, calendar, hours)
+    risk = due_at(start, minutes * (1 - RISK_SHARE) + paused, clock, calendar, hours)
+    return Schedule(due=_whole_second(due), risk=_whole_second(risk))
+
+
+def minutes_between(start, end, clock, calendar=None, hours=None):
+    """Clock minutes from ``start`` to ``end`` (aware): every minute on 7×24, working minutes otherwise."""
+    if end <= start:
+        return 0
+    if clock == "24x7":
+        return round((end - start).total_seconds() / 60)
+    return calendar.working_minutes_between(start, end, hours or WorkingHours())
+
+
+def state(due, risk, met, now, paused=False, waived=False):
+    """The state of one clock at ``now`` (every argument aware, or None)."""
+    if met is not None and met <= due:
+        return ClockState.MET
+    if waived:  # not needed any more: a late arrival after work went on remotely is not a breach
+        return ClockState.WAIVED
+    if met is not None:
+        return ClockState.BREACHED
+    if paused or due is None:
+        return ClockState.PAUSED
+    if now > due:
+        return ClockState.BREACHED
+    if now >= risk:
+        return ClockState.AT_RISK
+    return ClockState.RUNNING
+
+
+def _whole_second(moment):
+    return moment.replace(microsecond=0) + (timedelta(seconds=1) if moment.microsecond >= 500_000 else timedelta())

@@ -1,0 +1,83 @@
+"""The ticket lists' filters: the vendor's queue (open tickets by the nearest due time) and the client's list
+(open first, newest first), read from the query string and applied to a scoped query."""
+from dataclasses import asdict, dataclass
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from ..equipment.models import Equipment
+from ..forms import optional_id
+from ..orgs.services import like
+from .models import SEVERITY_LABELS, Status, Ticket
+
+VIEWS = {
+    "open": _l("Open"),
+    "mine": _l("Assigned to me"),
+    "unassigned": _l("Unassigned"),
+    "at_risk": _l("At risk"),
+    "breached": _l("Breached"),
+    "closed": _l("Resolved and closed"),
+    "all": _l("All"),
+}
+BY_DUE = {"open", "mine", "unassigned", "at_risk"}  # open tickets only: ordered by the nearest due time
+VENDOR_VIEWS = {"mine", "unassigned"}
+
+
+@dataclass
+class TicketFilter:
+    view: str = ""
+    q: str = ""
+    client: int | None = None
+    severity: str = ""
+    status: str = ""
+
+    @classmethod
+    def from_args(cls, args, user):
+        default = "open" if user.is_vendor else "all"
+        view = args.get("view", default)
+        if view not in VIEWS or (view in VENDOR_VIEWS and not user.is_vendor):
+            view = default
+        severity, status = args.get("severity", ""), args.get("status", "")
+        return cls(
+            view=view, q=args.get("q", "").strip()[:100],
+            client=optional_id(args.get("client")) if user.is_vendor else None,
+            severity=severity if severity in SEVERITY_LABELS else "",
+            status=status if status in Status.__members__.values() else "",
+        )
+
+    @staticmethod
+    def views_for(user):
+        return {k: v for k, v in VIEWS.items() if user.is_vendor or k not in VENDOR_VIEWS}
+
+    def apply(self, query, user, now):
+        if self.view in BY_DUE:
+            query = query.where(Ticket.is_open.is_(True))
+        if self.view == "mine":
+            query = query.where(Ticket.assignee_id == user.id)
+        elif self.view == "unassigned":
+            query = query.where(Ticket.assignee_id.is_(None))
+        elif self.view == "at_risk":
+            query = query.where(Ticket.next_risk <= now, Ticket.next_due >= now)
+        elif self.view == "breached":
+            query = query.where(sa.or_(Ticket.breached != "", Ticket.next_due < now))
+        elif self.view == "closed":
+            query = query.where(Ticket.is_open.is_(False))
+        if self.q:
+            pattern = like(self.q)
+            query = query.where(sa.or_(
+                Ticket.number.ilike(pattern), Ticket.title.ilike(pattern), Ticket.equipment_text.ilike(pattern),
+                Ticket.equipment_id.in_(sa.select(Equipment.id).where(Equipment.serial.ilike(pattern))),
+            ))
+        if self.client:
+            query = query.where(Ticket.client_id == self.client)
+        if self.severity:
+            query = query.where(Ticket.severity == self.severity)
+        if self.status:
+            query = query.where(Ticket.status == self.status)
+        if self.view in BY_DUE:
+            return query.order_by(Ticket.next_due.is_(None), Ticket.next_due, Ticket.id)
+        return query.order_by(Ticket.is_open.desc(), Ticket.filed_at.desc(), Ticket.id.desc())
+
+    def args(self, **changes):
+        values = {**asdict(self), **changes}
+        return {k: v for k, v in values.items() if v not in (None, "")}
