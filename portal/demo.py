@@ -260,7 +260,7 @@ def seed_tickets(edu, info, units):
     loan = file(info_admin, info_units[0], ago(days=2), "A", "核心服务器硬盘故障", "RAID 阵列告警，一块硬盘离线。", "hardware", channel="phone")
     t.respond(loan, agent, "已确认硬盘故障，安排备机。", now=ago(days=2) + timedelta(minutes=20))
     t.arrive(loan, agent, ago(days=2) + timedelta(minutes=100), "到达机房。", now=ago(days=2) + timedelta(minutes=100))
-    t.lend_spare(loan, agent, "PowerEdge R750 · SN BJ-2026-007", "原机送修。", now=ago(days=1, hours=20))
+    t.lend_spare(loan, agent, "备用服务器 R750 · SN BJ-2026-007", "原机送修。", now=ago(days=1, hours=20))
     # Resolved, waiting for the client's confirmation; a part replaced.
     done = file(school, school_units[3], ago(days=2, hours=5), "C", "教师机键盘失灵", "讲台电脑键盘部分按键无反应。", "hardware")
     t.respond(done, agent, "建议先更换键盘测试。", now=ago(days=2, hours=4, minutes=40))
