@@ -21,6 +21,7 @@ from ..orgs.services import like
 from ..renewals.models import SparePart
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
+from ..sla.holidays import business_calendar
 from ..types import utcnow
 from . import bp, photos, services
 from .scan import scanned_at
@@ -57,7 +58,7 @@ def index():
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     clients = db.session.scalars(sa.select(Client).order_by(Client.name_zh)).all() if current_user.is_vendor else []
     return render("tickets/index.html", fragment="tickets/_table.html", page=page, filters=filters, now=now,
-                  clients=clients, statuses=list(Status))
+                  clients=clients, statuses=list(Status), clock_state=services.clock_state)
 
 
 # ---------------------------------------------------------------- filing
@@ -192,7 +193,12 @@ def ticket_page(ticket, status=200, **submitted):
     staff = vendor_staff() if "assign" in forms else []
     if "assign" in forms:
         forms["assign"].assignee.choices = [("", _("Nobody"))] + [(u.id, u.name) for u in staff]
+    unconfirmed = []
+    if ticket.clock == "working":  # due times in a year whose holidays are not confirmed count weekends only
+        dues = [d for d in (ticket.resolution_due, ticket.on_site_due) if d]
+        unconfirmed = sorted(business_calendar().unconfirmed_years(ticket.filed_at.date(), max(dues).date()))
     return render_template("tickets/show.html", ticket=ticket, forms=forms, now=now, events=timeline(ticket),
+                           unconfirmed=unconfirmed,
                            clocks=services.clock_rows(ticket, now), loan_state=services.loan_state,
                            moves={s.value for s in TRANSITIONS[ticket.status_enum]}), status
 
