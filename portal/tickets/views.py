@@ -34,8 +34,13 @@ UNIT_CHOICES = 10  # units shown while searching by serial number or asset tag
 
 
 def sweep():
-    if services.sweep(utcnow()):
-        db.session.commit()
+    """Record due breaches and auto-closes before showing tickets; another worker doing the same at the same
+    moment wins (the version column refuses the second write) and this request simply goes on."""
+    try:
+        if services.sweep(utcnow()):
+            db.session.commit()
+    except StaleDataError:
+        db.session.rollback()
 
 
 # ---------------------------------------------------------------- lists
@@ -158,7 +163,7 @@ def load(ticket_id):
 
 def timeline(ticket):
     query = (sa.select(TicketEvent).where(TicketEvent.ticket_id == ticket.id)
-             .options(joinedload(TicketEvent.user)).order_by(TicketEvent.id))
+             .options(joinedload(TicketEvent.user)).order_by(TicketEvent.at, TicketEvent.id))
     if not current_user.is_vendor:
         query = query.where(TicketEvent.internal.is_(False))
     return db.session.scalars(query).all()

@@ -448,6 +448,21 @@ def test_the_queue_is_ordered_by_the_nearest_due_time_and_refreshes_by_htmx(app,
     assert 'hx-trigger="every 30s"' in page
     fragment = agent.get("/tickets/", headers={"HX-Request": "true"}).get_data(as_text=True)
     assert "<html" not in fragment and world.ticket_b.number in fragment
+    # The poller follows the filters: after a filter change it asks for the new list, not the first one.
+    filtered = agent.get("/tickets/?view=all&severity=B", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert re.search(r'hx-get="/tickets/\?[^"]*severity=B[^"]*" hx-trigger="every 30s"', filtered)
+    assert "view=all" in re.search(r'hx-get="([^"]*)" hx-trigger="every 30s"', filtered).group(1)
+
+
+def test_two_workers_sweeping_at_once_do_not_fail_the_page(app, world, monkeypatch):
+    from sqlalchemy.orm.exc import StaleDataError
+
+    def raced(now):
+        raise StaleDataError("another worker swept this ticket first")
+
+    monkeypatch.setattr(services, "sweep", raced)
+    assert app.test_client(user=world.agent).get("/tickets/").status_code == 200
+    assert app.test_client(user=world.a_school).get("/").status_code == 200
 
 
 def test_assign_and_reassign(app, world):
