@@ -109,8 +109,12 @@ class Factory:
         with self.app.app_context():
             return db.session.scalar(db.select(QuoteLine).where(QuoteLine.quote_id == quote.id).limit(1)).id
 
-    def ticket(self, by, site, unit=None, now=None, **kw):
+    def ticket(self, by, site, unit=None, now=None, photo=None, **kw):
         """A fault report filed through the service (numbered, clocks fixed), returned detached."""
+        return self.tickets([(by, site, unit)], now=now, photo=photo, **kw)[0]
+
+    def tickets(self, filings, now=None, photo=None, **kw):
+        """Several fault reports, [(by, site, unit or None), …], filed in one go; each with ``photo`` (bytes)."""
         from portal.orgs.models import Site
         from portal.tickets import services
         from portal.types import utcnow
@@ -118,16 +122,21 @@ class Factory:
         values = dict(severity="B", kind="unknown", channel="portal", title="屏幕不亮", description="302教室屏幕黑屏",
                       contact_name="张老师", contact_phone="13800000000")
         values.update(kw)
+        photos = [dict(filename="p.png", content_type="image/png", size=len(photo), width=1, height=1,
+                       data=photo)] if photo else []
         with self.app.test_request_context():
-            site_row = db.session.get(Site, site.id)
-            unit_row = db.session.get(Equipment, unit.id) if unit else None
-            user = db.session.get(User, by.id)
-            ticket = services.file_ticket(user, site_row, unit_row, "" if unit else "未登记的投影仪",
-                                          now=now or utcnow(), **values)
+            tickets = [
+                services.file_ticket(db.session.get(User, by.id), db.session.get(Site, site.id),
+                                     db.session.get(Equipment, unit.id) if unit else None,
+                                     "" if unit else "未登记的投影仪", now=now or utcnow(), photos=photos, **values)
+                for by, site, unit in filings
+            ]
             db.session.commit()
-            db.session.refresh(ticket)
+            for ticket in tickets:
+                db.session.refresh(ticket)
+                ticket.photos  # loaded before the session lets go of it
             db.session.expunge_all()
-        return ticket
+        return tickets
 
     def batch(self, user, header, rows):
         return self.save(ImportBatch(user_id=user.id, filename="x.csv", row_count=len(rows),
@@ -170,15 +179,11 @@ class World:
         make.save(CalendarDay(day=date(2026, 10, 1), kind="holiday", name_zh="国庆节", name_en="National Day"))
         self.part = make.save(SparePart(name_zh="触控笔", name_en="Stylus", unit_price=Decimal("300.00"),
                                         market_price=Decimal("330.00")))
-        self.ticket_a = make.ticket(self.a_school, self.a_site1, self.unit_a1)
-        self.ticket_a2 = make.ticket(self.a_school2, self.a_site2, self.unit_a2)
-        self.ticket_b = make.ticket(self.b_staff, self.b_site, self.unit_b)
-        from portal.tickets.models import TicketPhoto
-
-        png = b"\x89PNG\r\n\x1a\n"  # the bytes do not matter to the access tests
-        self.photo_a, self.photo_a2, self.photo_b = (
-            make.save(TicketPhoto(ticket_id=t.id, filename="p.png", content_type="image/png", size=8, width=1, height=1,
-                                  data=png)) for t in (self.ticket_a, self.ticket_a2, self.ticket_b))
+        # A fault report at each school of A and at B, each with a photo (its bytes do not matter here).
+        self.ticket_a, self.ticket_a2, self.ticket_b = make.tickets(
+            [(self.a_school, self.a_site1, self.unit_a1), (self.a_school2, self.a_site2, self.unit_a2),
+             (self.b_staff, self.b_site, self.unit_b)], photo=b"\x89PNG\r\n\x1a\n")
+        self.photo_a, self.photo_a2, self.photo_b = (t.photos[0] for t in (self.ticket_a, self.ticket_a2, self.ticket_b))
         header, row = ["serial"], [["X"]]
         self.batches = {role: make.batch(user, header, row) for role, user in self.by_role().items()}
         self.b_batch = make.batch(self.b_admin, header, row)

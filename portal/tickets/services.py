@@ -140,18 +140,19 @@ def clock_state(ticket, name, now):
                         waived=name in _names(ticket.waived))
 
 
+def loan_risk(loan):
+    """When a loan's "original back" clock turns at risk (a quarter of its time left)."""
+    return loan.lent_at + (loan.return_due - loan.lent_at) * (1 - clocks.RISK_SHARE)
+
+
 def loan_state(loan, now):
-    if loan.returned_at is not None:
-        return ClockState.MET if loan.returned_at <= loan.return_due else ClockState.BREACHED
-    risk = loan.lent_at + (loan.return_due - loan.lent_at) * (1 - clocks.RISK_SHARE)
-    return clocks.state(loan.return_due, risk, None, now)
+    return clocks.state(loan.return_due, loan_risk(loan), loan.returned_at, now)
 
 
 def clock_rows(ticket, now):
-    """Each clock for display: (name, due, met, state); the open loan's "return the original" clock last."""
-    rows = [(name, getattr(ticket, f"{name}_due"), getattr(ticket, f"{name}_met"), clock_state(ticket, name, now))
+    """Each of the four clocks for display: (name, due, met, state)."""
+    return [(name, getattr(ticket, f"{name}_due"), getattr(ticket, f"{name}_met"), clock_state(ticket, name, now))
             for name in CLOCKS]
-    return rows
 
 
 def refresh(ticket):
@@ -166,8 +167,7 @@ def refresh(ticket):
                 pending.append((due, getattr(ticket, f"{name}_risk"), name))
     loan = ticket.open_loan
     if loan is not None:
-        pending.append((loan.return_due, loan.lent_at + (loan.return_due - loan.lent_at) * (1 - clocks.RISK_SHARE),
-                        "return"))
+        pending.append((loan.return_due, loan_risk(loan), "return"))
     if not pending:
         ticket.next_due = ticket.next_risk = ticket.watch_at = None
         return

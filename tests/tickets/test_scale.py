@@ -2,7 +2,6 @@
 import time
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
@@ -35,20 +34,23 @@ def bulk_tickets(app, world, n):
         db.session.commit()
 
 
-@pytest.mark.parametrize("user", ["manager", "agent", "a_admin", "a_school"])
-def test_lists_answer_with_the_same_queries_at_10000_tickets(app, world, count_queries, user):
-    browser = app.test_client(user=getattr(world, user))
+def test_lists_answer_with_the_same_queries_at_10000_tickets(app, world, count_queries):
+    users = [world.manager, world.agent, world.a_admin, world.a_school]
     few = {}
-    for url in URLS:
-        with count_queries() as counter:
-            assert browser.get(url).status_code == 200
-        few[url] = counter.count
+    for user in users:
+        browser = app.test_client(user=user)
+        for url in URLS:
+            with count_queries() as counter:
+                assert browser.get(url).status_code == 200
+            few[user.email, url] = counter.count
     bulk_tickets(app, world, N)
-    for url in URLS:
-        browser.get(url)  # warm
-        started = time.perf_counter()
-        with count_queries() as counter:
-            assert browser.get(url).status_code == 200
-        elapsed = time.perf_counter() - started
-        assert counter.count == few[url], (url, counter.statements)
-        assert elapsed < 1.5, (url, elapsed)
+    for user in users:
+        browser = app.test_client(user=user)
+        for url in URLS:
+            browser.get(url)  # warm
+            started = time.perf_counter()
+            with count_queries() as counter:
+                assert browser.get(url).status_code == 200
+            elapsed = time.perf_counter() - started
+            assert counter.count == few[user.email, url], (user.email, url, counter.statements)
+            assert elapsed < 1.5, (user.email, url, elapsed)
