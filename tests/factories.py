@@ -134,7 +134,7 @@ class Factory:
             db.session.commit()
             for ticket in tickets:
                 db.session.refresh(ticket)
-                ticket.photos  # loaded before the session lets go of it
+                db.session.refresh(ticket, ["photos"])  # loaded before the session lets go of it
             db.session.expunge_all()
         return tickets
 

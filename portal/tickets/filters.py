@@ -1,5 +1,6 @@
 """The ticket lists' filters: the vendor's queue (open tickets by the nearest due time) and the client's list
 (open first, newest first), read from the query string and applied to a scoped query."""
+import re
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ VIEWS = {
     "closed": _l("Resolved and closed"),
     "all": _l("All"),
 }
+NUMBER = re.compile(r"GZ-\d{4}-\d{5}")
 BY_DUE = {"open", "mine", "unassigned", "at_risk"}  # open tickets only: ordered by the nearest due time
 VENDOR_VIEWS = {"mine", "unassigned"}
 
@@ -62,7 +64,9 @@ class TicketFilter:
             query = query.where(sa.or_(Ticket.breached != "", Ticket.next_due < now))
         elif self.view == "closed":
             query = query.where(Ticket.is_open.is_(False))
-        if self.q:
+        if NUMBER.fullmatch(self.q.upper()):  # a ticket's number, pasted: the unique index finds it at once
+            query = query.where(Ticket.number == self.q.upper())
+        elif self.q:
             pattern = like(self.q)
             query = query.where(sa.or_(
                 Ticket.number.ilike(pattern), Ticket.title.ilike(pattern), Ticket.equipment_text.ilike(pattern),

@@ -465,6 +465,17 @@ def test_two_workers_sweeping_at_once_do_not_fail_the_page(app, world, monkeypat
     assert app.test_client(user=world.a_school).get("/").status_code == 200
 
 
+def test_a_pasted_ticket_number_finds_the_ticket(app, world):
+    htmx = {"HX-Request": "true"}  # the list alone, without the search box that repeats the number
+    agent = app.test_client(user=world.agent)
+    page = agent.get(f"/tickets/?view=all&q={world.ticket_b.number.lower()}", headers=htmx).get_data(as_text=True)
+    assert f">{world.ticket_b.number}</a>" in page and world.ticket_a.number not in page
+    # A client cannot find another client's ticket by its number.
+    page = app.test_client(user=world.a_admin).get(f"/tickets/?view=all&q={world.ticket_b.number}",
+                                                   headers=htmx).get_data(as_text=True)
+    assert f">{world.ticket_b.number}</a>" not in page and "empty-state" in page
+
+
 def test_assign_and_reassign(app, world):
     manager = app.test_client(user=world.manager)
     assert act(manager, world.ticket_a.id, "assign", assignee=world.agent.id).status_code == 302
