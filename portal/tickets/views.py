@@ -24,11 +24,11 @@ from ..scoping import roles_required
 from ..sla.holidays import business_calendar
 from ..types import utcnow
 from . import bp, photos, services
-from .scan import scanned_at
 from .filters import TicketFilter
-from .forms import (Versioned, ArriveForm, AssignForm, ConfirmForm, CoverageForm, FileForm, LoanForm, ResolveForm, ReturnForm,
-                    SeverityForm, TextForm)
+from .forms import (ArriveForm, AssignForm, ConfirmForm, CoverageForm, FileForm, LoanForm, ResolveForm, ReturnForm,
+                    SeverityForm, TextForm, Versioned)
 from .models import SEVERITY_MEANINGS, TRANSITIONS, Status, Ticket, TicketEvent, TicketPhoto
+from .scan import scanned_at
 
 UNIT_CHOICES = 10  # units shown while searching by serial number or asset tag
 
@@ -85,14 +85,14 @@ def site_choices():
     return [(s.id, s.name) for s in sites]
 
 
-def file_page(form, unit, status=200):
+def file_page(form, unit):
     q = request.args.get("q", "").strip()
     units = find_units(q) if q and unit is None else []
     if form.site.choices is None:
         form.site.choices = [("", _("Choose the site"))] + site_choices()
     return render("tickets/new.html", fragment="tickets/_unit_choices.html", form=form, unit=unit, q=q, units=units,
                   meanings=SEVERITY_MEANINGS, today=local_today(),
-                  expiring_days=current_app.config["WARRANTY_EXPIRING_DAYS"]), status
+                  expiring_days=current_app.config["WARRANTY_EXPIRING_DAYS"])
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -179,8 +179,11 @@ def parts_list():
 
 
 def build_forms(ticket):
+    # Built from the ticket as it is now, never from a submitted form (formdata=None): after a refusal only the
+    # submitted form shows what was typed, and every other form carries the current version.
     v = {"version": ticket.version}
-    forms = {name: action.form(ticket, data=v) for name, action in ACTIONS.items() if current_user.role in action.roles}
+    forms = {name: action.form(ticket, formdata=None, data=v) for name, action in ACTIONS.items()
+             if current_user.role in action.roles}
     if "assign" in forms:
         forms["assign"].assignee.data = ticket.assignee_id
     if "severity" in forms:
@@ -191,7 +194,7 @@ def build_forms(ticket):
     return forms
 
 
-def ticket_page(ticket, status=200, **submitted):
+def ticket_page(ticket, status=200, kept=(), **submitted):
     now = utcnow()
     forms = build_forms(ticket)
     forms.update(submitted)
@@ -203,7 +206,7 @@ def ticket_page(ticket, status=200, **submitted):
         dues = [d for d in (ticket.resolution_due, ticket.on_site_due) if d]
         unconfirmed = sorted(business_calendar().unconfirmed_years(ticket.filed_at.date(), max(dues).date()))
     return render_template("tickets/show.html", ticket=ticket, forms=forms, now=now, events=timeline(ticket),
-                           unconfirmed=unconfirmed,
+                           unconfirmed=unconfirmed, kept=kept,
                            clocks=services.clock_rows(ticket, now), loan_state=services.loan_state,
                            moves={s.value for s in TRANSITIONS[ticket.status_enum]}), status
 
@@ -395,4 +398,7 @@ def refused(ticket_id, action, form, message, status):
     ticket = load(ticket_id)
     form.version.data = ticket.version
     flash(message, "danger")
-    return ticket_page(ticket, status, **{action: form})
+    # The step may no longer be offered (someone else took it): what was typed is shown to copy, whatever happens.
+    kept = [(field.label.text, field.data) for field in form
+            if field.type in ("TextAreaField", "StringField") and field.data]
+    return ticket_page(ticket, status, kept=kept, **{action: form})

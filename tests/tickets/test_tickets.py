@@ -354,8 +354,10 @@ def test_the_second_of_two_concurrent_saves_is_refused_and_told_why(app, world, 
     page = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "Someone else changed this ticket since you opened it" in page
-    assert "第二位工程师打的字" in page  # what the second agent typed is kept
+    assert "What you typed (not saved)" in page and "第二位工程师打的字" in page  # kept, although the step is gone
     assert "第一位工程师的回复" in page  # and the ticket is shown as it is now
+    versions = set(re.findall(r'name="version" type="hidden" value="(\d+)"', page))
+    assert versions == {str(get(app, world.ticket_a.id).version)}  # every form can now be sent as it is
     with app.app_context():
         bodies = db.session.scalars(sa.select(TicketEvent.body).where(TicketEvent.ticket_id == world.ticket_a.id)).all()
     assert "第二位工程师打的字" not in bodies
