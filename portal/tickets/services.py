@@ -293,6 +293,7 @@ def propose(ticket, by, proposal, now=None):
     """The solution proposal; work goes on remotely. Meets the proposal clock; while the fault is handled
     remotely no visit is needed, so an on-site clock not yet run out is waived (a visit is still recorded)."""
     now = moment(now)
+    end_wait(ticket, by, now)
     move(ticket, Status.IN_PROGRESS)
     meet(ticket, "proposal", now)
     if ticket.on_site_met is None and clock_state(ticket, "on_site", now) is not ClockState.BREACHED:
@@ -306,6 +307,7 @@ def arrive(ticket, by, at, note="", scanned=False, now=None):
     now, at = moment(now), at.replace(microsecond=0)
     if at > now:
         raise TicketRefused(_l("The arrival cannot be in the future."))
+    end_wait(ticket, by, now)
     move(ticket, Status.ON_SITE)
     meet(ticket, "on_site", at)
     meet(ticket, "proposal", at)  # the engineer on site gives the solution proposal there
@@ -322,6 +324,12 @@ def wait(ticket, by, reason, now=None):
     ticket.resolution_due = ticket.resolution_risk = None
     event(ticket, by, "waiting", reason, at=now)
     refresh(ticket)
+
+
+def end_wait(ticket, by, now):
+    """A step that ends a wait for the client (a proposal, an arrival) resumes the clock first."""
+    if ticket.status_enum is Status.WAITING:
+        resume(ticket, by, now)
 
 
 def resume(ticket, by, now=None, body=""):

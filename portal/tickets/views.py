@@ -278,7 +278,9 @@ def _resume(ticket, form):
 def _resolve(ticket, form):
     parts = []
     if form.part.data:
-        part = db.get_or_404(SparePart, form.part.data)
+        part = db.session.get(SparePart, form.part.data)
+        if part is None:
+            raise services.TicketRefused(_("Choose a part from the list."))
         parts.append({"part_id": part.id, "description": part.name, "quantity": form.quantity.data})
     if form.part_text.data:
         parts.append({"description": form.part_text.data, "quantity": form.quantity.data})

@@ -299,6 +299,11 @@ def test_waiting_for_the_client_pauses_the_resolution_clock(app, world):
         services.wait(ticket, agent, "等待备件确认", now=filed + timedelta(hours=5))
         services.resume(ticket, agent, now=filed + timedelta(hours=6))
         assert ticket.paused_minutes == 240 and ticket.resolution_due == filed + timedelta(hours=52)
+        # A step that ends a wait (here the engineer's arrival) resumes the clock first.
+        services.wait(ticket, agent, "等学校开门", now=filed + timedelta(hours=7))
+        services.arrive(ticket, agent, filed + timedelta(hours=7, minutes=30), now=filed + timedelta(hours=7, minutes=30))
+        assert ticket.status == "on_site" and ticket.paused_at is None and ticket.paused_minutes == 270
+        assert ticket.resolution_due == filed + timedelta(hours=52, minutes=30)
         db.session.commit()
     page = app.test_client(user=world.a_school).get(f"/tickets/{world.ticket_a.id}?lang=en").get_data(as_text=True)
     assert "Waiting for the client" in page
