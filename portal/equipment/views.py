@@ -32,7 +32,8 @@ from ..tickets.scan import scan_token
 EDITORS = (*VENDOR, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
 LABELS_MAX = 240  # ten A4 sheets of 24 labels
 UNIT_TICKETS = 20  # the latest fault reports on a unit's page
-ARRIVABLE = {s.value for s in (TicketStatus.RESPONDED, TicketStatus.IN_PROGRESS, TicketStatus.REOPENED)}
+ARRIVABLE = {s.value for s in (TicketStatus.RESPONDED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING,
+                                TicketStatus.REOPENED)}
 
 
 def expiring_days():
