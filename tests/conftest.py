@@ -112,3 +112,13 @@ def count_queries(app):
             sa.event.remove(engine, "before_cursor_execute", counter)
 
     return counting
+
+
+@pytest.fixture(scope="session")
+def cal():
+    """China's official 2025–2026 schedule (holidays and swapped working days), as a BusinessCalendar."""
+    from portal.sla.calendar import BusinessCalendar
+    from portal.sla.holidays import library_schedule
+
+    holidays, workdays, years = library_schedule(2025)
+    return BusinessCalendar(holidays=holidays, workdays=workdays, confirmed_years=years)

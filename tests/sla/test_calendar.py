@@ -4,16 +4,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from portal.sla.calendar import BusinessCalendar, WorkingHours, due_at
-from portal.sla.holidays import library_schedule
+from portal.sla.calendar import WorkingHours, due_at
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture(scope="module")
-def cal():
-    holidays, workdays, years = library_schedule(2025)
-    return BusinessCalendar(holidays=holidays, workdays=workdays, confirmed_years=years)
 
 
 def at(*args):

@@ -3,19 +3,11 @@ working day, the at-risk moment, pause minutes, and each clock's state."""
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 
-from portal.sla.calendar import BusinessCalendar, WorkingHours
-from portal.sla.holidays import library_schedule
+from portal.sla.calendar import WorkingHours
 from portal.tickets.clocks import ClockState, minutes_between, schedule, state
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-@pytest.fixture(scope="module")
-def cal():
-    holidays, workdays, years = library_schedule(2025)
-    return BusinessCalendar(holidays=holidays, workdays=workdays, confirmed_years=years)
 
 
 def at(*args):
