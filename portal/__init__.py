@@ -22,6 +22,7 @@ BLUEPRINTS = (
     "portal.renewals",
     "portal.parts",
     "portal.tickets",
+    "portal.complaints",
 )
 
 

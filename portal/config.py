@@ -65,6 +65,8 @@ def from_env(env=None):
         "WARRANTY_EXPIRING_DAYS": int(env.get("PORTAL_EXPIRING_DAYS", "90")),
         # Fault reports: days to bring a repaired original back once a spare unit is lent.
         "SPARE_RETURN_DAYS": int(env.get("PORTAL_SPARE_RETURN_DAYS", "30")),
+        # Complaints: hours for the vendor to answer each round.
+        "COMPLAINT_ANSWER_HOURS": int(env.get("PORTAL_COMPLAINT_ANSWER_HOURS", "24")),
         "IMPORT_MAX_ROWS": 20_000,
         "MAX_CONTENT_LENGTH": int(env.get("PORTAL_MAX_UPLOAD_MB", "50")) * 1024 * 1024,
         # Behind a reverse proxy that sets X-Forwarded-For/-Proto/-Host, trust this many hops.

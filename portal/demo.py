@@ -178,6 +178,7 @@ def seed_equipment(edu, info, manager_id=None):
 
     seed_renewals(edu, models, contracts, units, manager_id, now)
     seed_tickets(edu, info, units)
+    seed_complaints(edu, info)
 
 
 PARTS = [
@@ -298,4 +299,43 @@ def seed_tickets(edu, info, units):
     file(school, None, ago(minutes=50), "D", "走廊电子班牌不显示课表", "二楼走廊电子班牌显示空白。", text="电子班牌（型号未知），二楼走廊")
     db.session.flush()
     t.sweep(now)
+    db.session.flush()
+
+
+def seed_complaints(edu, info):
+    """Complaints in each state: waiting for routing, overdue, answered, reopened after an answer that did not
+    satisfy, and closed satisfied after two rounds."""
+    from datetime import timezone
+
+    from .complaints import services as c
+    from .tickets.models import Ticket
+
+    now = datetime.now(timezone.utc)
+    by_email = {u.email: u for u in db.session.scalars(db.select(User))}
+    admin, it, school = by_email["admin@edu.example.com"], by_email["it@edu.example.com"], by_email["school1@edu.example.com"]
+    info_admin, agent, manager = by_email["admin@info.example.com"], by_email["agent@vendor.example.com"], by_email["manager@vendor.example.com"]
+    late_ticket = db.session.scalar(db.select(Ticket).where(Ticket.number.like("%-00002")))
+    school_site = db.session.get(Site, school.site_id)
+
+    c.file_complaint(school, site=school_site, ticket=None, category="attitude",
+                     description="电话报修时客服语气生硬，没有说明处理时间。", now=now - timedelta(hours=2))
+    c.file_complaint(it, site=late_ticket.site, ticket=late_ticket, category="response_time",
+                     description="录播教室故障已超过 1 小时仍未给出解决方案，影响录课。", now=now - timedelta(hours=30))
+    answered = c.file_complaint(info_admin, site=None, ticket=None, category="billing",
+                                description="备件收费与价格表不一致。", now=now - timedelta(days=2))
+    c.assign(answered, manager, agent, now=now - timedelta(days=2) + timedelta(hours=1))
+    c.answer(answered, agent, "经核实为开票错误，已重新开具发票并退还差价 120 元。", now=now - timedelta(days=1, hours=20))
+    reopened = c.file_complaint(admin, site=None, ticket=None, category="repair_quality",
+                                description="同一台触控一体机三次出现触控失灵。", now=now - timedelta(days=3))
+    c.assign(reopened, manager, agent, now=now - timedelta(days=3) + timedelta(hours=2))
+    c.answer(reopened, agent, "已重新校准触控框并观察一周。", now=now - timedelta(days=2, hours=12))
+    c.reject(reopened, admin, "校准只是临时办法，按合同应整机更换。", now=now - timedelta(hours=10))
+    closed = c.file_complaint(it, site=None, ticket=None, category="response_time",
+                              description="周末报修无人接听。", now=now - timedelta(days=20))
+    c.assign(closed, manager, manager, now=now - timedelta(days=20) + timedelta(hours=1))
+    c.answer(closed, manager, "已核查值班表，周末热线转接故障已修复。", now=now - timedelta(days=19, hours=20))
+    c.reject(closed, it, "希望提供值班电话备用号码。", now=now - timedelta(days=19))
+    c.assign(closed, manager, agent, now=now - timedelta(days=19) + timedelta(hours=1))
+    c.answer(closed, agent, "已增加备用值班电话 0571-8888 0000，并在门户首页公布。", now=now - timedelta(days=18, hours=22))
+    c.close(closed, it, 5, "问题已解决。", now=now - timedelta(days=18))
     db.session.flush()

@@ -7,3 +7,4 @@ from .sla.models import CalendarDay, CalendarYear, SlaPolicy, SlaTarget  # noqa:
 from .renewals.models import QuoteCounter, QuoteEvent, QuoteLine, RenewalCoverage, RenewalQuote, SparePart  # noqa: F401
 from .orgs.models import Client, Site, TeamMember, Vendor  # noqa: F401
 from .tickets.models import ReplacedPart, SpareLoan, Ticket, TicketCounter, TicketEvent, TicketPhoto  # noqa: F401
+from .complaints.models import Complaint, ComplaintAttachment, ComplaintCounter, ComplaintEvent  # noqa: F401

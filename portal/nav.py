@@ -18,6 +18,7 @@ class NavItem:
 NAV = (
     NavItem("home.index", _l("Home"), "house", ALL, "home"),
     NavItem("tickets.index", _l("Fault reports"), "tools", ALL, "tickets"),
+    NavItem("complaints.index", _l("Complaints"), "megaphone", ALL, "complaints"),
     NavItem("equipment.index", _l("Equipment"), "pc-display", ALL, "equipment"),
     NavItem("warranty.index", _l("Warranty"), "shield-check", ALL, "warranty"),
     NavItem("contracts.index", _l("Contracts"), "file-earmark-text", ALL, "contracts"),

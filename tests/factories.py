@@ -138,6 +138,25 @@ class Factory:
             db.session.expunge_all()
         return tickets
 
+    def complaint(self, by, site=None, ticket=None, now=None, attachment=None, **kw):
+        """A complaint filed through the service (numbered, due in 24 hours), returned detached."""
+        from portal.complaints import services
+        from portal.orgs.models import Site
+
+        values = dict(category="response_time", description="工程师到场太慢")
+        values.update(kw)
+        attachments = [dict(filename="证明材料.PDF", content_type="application/pdf", size=len(attachment),
+                            data=attachment)] if attachment else []
+        with self.app.test_request_context():
+            complaint = services.file_complaint(
+                db.session.get(User, by.id), site=db.session.get(Site, site.id) if site else None,
+                ticket=ticket, attachments=attachments, now=now, **values)
+            db.session.commit()
+            db.session.refresh(complaint)
+            db.session.refresh(complaint, ["attachments"])
+            db.session.expunge_all()
+        return complaint
+
     def batch(self, user, header, rows):
         return self.save(ImportBatch(user_id=user.id, filename="x.csv", row_count=len(rows),
                                      payload=json.dumps({"header": header, "rows": rows})))
@@ -184,6 +203,12 @@ class World:
             [(self.a_school, self.a_site1, self.unit_a1), (self.a_school2, self.a_site2, self.unit_a2),
              (self.b_staff, self.b_site, self.unit_b)], photo=b"\x89PNG\r\n\x1a\n")
         self.photo_a, self.photo_a2, self.photo_b = (t.photos[0] for t in (self.ticket_a, self.ticket_a2, self.ticket_b))
+        pdf = b"%PDF-1.4 test"
+        self.complaint_a = make.complaint(self.a_school, self.a_site1, attachment=pdf)
+        self.complaint_a2 = make.complaint(self.a_school2, self.a_site2, attachment=pdf)
+        self.complaint_b = make.complaint(self.b_staff, self.b_site, attachment=pdf)
+        self.attachment_a, self.attachment_a2, self.attachment_b = (
+            c.attachments[0] for c in (self.complaint_a, self.complaint_a2, self.complaint_b))
         header, row = ["serial"], [["X"]]
         self.batches = {role: make.batch(user, header, row) for role, user in self.by_role().items()}
         self.b_batch = make.batch(self.b_admin, header, row)

@@ -14,6 +14,7 @@ from ..renewals import services
 from ..renewals.models import RenewalQuote
 from ..orgs.models import Client, Site, Vendor
 from ..roles import Role
+from ..complaints.views import awaiting as complaints_awaiting
 from ..tickets.models import Ticket
 from ..tickets.views import sweep as ticket_sweep
 from ..types import utcnow
@@ -104,7 +105,8 @@ def index():
     now = utcnow()
     counts, soonest = service_glance(current_user, now)
     return render_template("home/index.html", team=team, stats=organisation_stats(current_user),
-                           glance=warranty_glance(current_user), tickets=counts, soonest=soonest, now=now)
+                           glance=warranty_glance(current_user), tickets=counts, soonest=soonest, now=now,
+                           complaints=complaints_awaiting(current_user, now))
 
 
 @bp.get("/healthz")

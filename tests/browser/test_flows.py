@@ -228,3 +228,52 @@ def test_fault_filed_from_a_units_page_answered_resolved_and_rated(browser, page
     expect(page.locator("#timeline")).to_contain_text("Replaced the power board")
     page.goto(f"{live_server}/tickets/?lang=zh")  # later tests expect Chinese
     assert page.console_errors == []
+
+
+def test_complaint_answered_rejected_answered_again_and_closed_satisfied(browser, page, live_server):
+    """A client admin complains, the manager routes it to an agent who answers, the client is not satisfied,
+    the next round is answered, and the client closes it satisfied."""
+    sign_in(page, live_server, "admin@edu.example.com")
+    page.goto(f"{live_server}/complaints/new?lang=en")
+    page.select_option("#category", "response_time")
+    page.fill("#description", "Nobody answered the hotline on Saturday.")
+    page.click("button:has-text('Send the complaint')")
+    expect(page.locator(".alert-success")).to_contain_text("is received")
+    number = re.search(r"TS-\d{4}-\d{4}", page.inner_text("h1")).group(0)
+    complaint_url = page.url
+
+    vendor_context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    try:
+        manager, agent = vendor_context.new_page(), browser.new_context(locale="zh-CN").new_page()
+        sign_in(manager, live_server, "manager@vendor.example.com")
+        sign_in(agent, live_server, "agent@vendor.example.com")
+
+        def route_and_answer(text):
+            manager.goto(f"{complaint_url}?lang=en")
+            manager.select_option("#step-assign select", label="张伟")
+            manager.click("#step-assign button[type=submit]")
+            expect(manager.locator(".alert-success")).to_contain_text("The complaint is routed.")
+            agent.goto(f"{complaint_url}?lang=en")
+            agent.fill("#step-answer textarea", text)
+            agent.click("#step-answer button[type=submit]")
+            expect(agent.locator(".alert-success")).to_contain_text("The answer is sent to the client.")
+
+        route_and_answer("The hotline was forwarded to a wrong number; it is fixed.")
+        page.goto(complaint_url)
+        page.fill("#step-reject textarea", "We need a backup number for weekends.")
+        page.click("#step-reject button[type=submit]")
+        expect(page.locator(".alert-success")).to_contain_text("reopened for another round")
+        route_and_answer("A backup number is now on the portal's home page.")
+        agent.context.close()
+    finally:
+        vendor_context.close()
+
+    page.goto(complaint_url)
+    page.click("#step-close label:has-text('5')")
+    page.click("#step-close button[type=submit]")
+    expect(page.locator(".alert-success")).to_contain_text("the complaint is closed")
+    expect(page.locator(".page-header")).to_contain_text("Closed: satisfied")
+    page.goto(f"{live_server}/complaints/ledger?lang=en")
+    expect(page.locator("#ledger-table")).to_contain_text(number)
+    page.goto(f"{live_server}/complaints/?lang=zh")  # later tests expect Chinese
+    assert page.console_errors == []

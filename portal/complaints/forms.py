@@ -1,0 +1,47 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf.file import MultipleFileField
+from wtforms import RadioField, SelectField, TextAreaField
+
+from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, optional_id
+from .models import Category
+
+
+class ComplaintForm(Form):
+    ticket = SelectField(_l("About the fault report"), coerce=optional_id, validate_choice=False)
+    site = SelectField(_l("Site"), coerce=optional_id, validate_choice=False)
+    category = SelectField(_l("Category"), validators=[Required(_l("Choose what the complaint is about."))])
+    description = TextAreaField(_l("Your complaint"), validators=[
+        Required(_l("Say what went wrong and what you expect.")), MaxLength(5000)])
+    attachments = MultipleFileField(_l("Attachments"), description=_l("Up to 3 photos (JPEG, PNG) or PDF files, 5 MB each."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.category.choices = [SelectChoice("", _l("Choose…"))] + [SelectChoice(c.value, c.label) for c in Category]
+
+
+class AssignForm(Form):
+    handler = SelectField(_l("Handler"), coerce=optional_id, validate_choice=False,
+                          validators=[Present(_l("Choose who answers this complaint."))])
+
+
+class AnswerForm(Form):
+    body = TextAreaField(_l("Answer"), validators=[Required(_l("Write the answer to the client.")), MaxLength(5000)])
+
+
+class CloseForm(Form):
+    rating = RadioField(_l("Your satisfaction"), coerce=optional_id,
+                        validators=[Present(_l("Choose a rating from 1 to 5."))])
+    body = TextAreaField(_l("Comment"), validators=[Optional(), MaxLength(1000)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.rating.choices = [
+            SelectChoice(5, _l("5 · Very satisfied")), SelectChoice(4, _l("4 · Satisfied")),
+            SelectChoice(3, _l("3 · Acceptable")), SelectChoice(2, _l("2 · Dissatisfied")),
+            SelectChoice(1, _l("1 · Very dissatisfied")),
+        ]
+
+
+class RejectForm(Form):
+    body = TextAreaField(_l("Why are you not satisfied?"), validators=[
+        Required(_l("Say why the answer does not satisfy you.")), MaxLength(5000)])
