@@ -202,3 +202,13 @@ def test_services_refuse_moves_out_of_order(app, world):
         with pytest.raises(services.ComplaintRefused):
             services.answer(complaint, db.session.get(User, world.manager.id), "x")
         db.session.rollback()
+
+
+def test_lists_answer_a_fragment_to_htmx_and_a_page_otherwise(app, world):
+    manager = app.test_client(user=world.manager)
+    for url, marker in (("/complaints/?state=new", "complaint-table"), ("/complaints/ledger?category=response_time",
+                                                                         "ledger-table")):
+        fragment = manager.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
+        page = manager.get(url).get_data(as_text=True)
+        assert "<html" not in fragment and world.complaint_b.number in fragment
+        assert "<html" in page and f'id="{marker}"' in page and world.complaint_b.number in page
