@@ -35,13 +35,14 @@ def make_app(**overrides):
 
 
 def reset_database(app):
-    """Leave the database empty: on PostgreSQL, truncate every table; SQLite in memory just goes away."""
+    """Leave the database empty: on PostgreSQL, delete every row (children first; for a test's few rows this is
+    several times faster than TRUNCATE, and no test depends on ids starting at 1); SQLite in memory just goes away."""
     with app.app_context():
         db.session.remove()
         if db.engine.dialect.name == "postgresql":
-            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
             with db.engine.begin() as conn:
-                conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                for table in reversed(db.metadata.sorted_tables):
+                    conn.execute(table.delete())
         db.engine.dispose()
 
 
@@ -62,8 +63,9 @@ def _fresh_schema():
 @pytest.fixture
 def app():
     app = make_app()
-    with app.app_context():
-        db.create_all()  # a no-op on PostgreSQL, where the schema exists; a new in-memory SQLite needs it
+    if not DATABASE_URL.startswith("postgresql"):  # PostgreSQL keeps the schema made once per run
+        with app.app_context():
+            db.create_all()  # a new in-memory SQLite database each time
     yield app
     reset_database(app)
 
