@@ -58,6 +58,10 @@ STATUS_TONES = {
     Status.NEW: "danger", Status.ASSIGNED: "warning", Status.ANSWERED: "info", Status.REOPENED: "danger",
     Status.CLOSED: "success",
 }
+EVENT_LABELS = {
+    "filed": _l("Complaint received"), "assigned": _l("Routed to"), "answered": _l("Answer"),
+    "rejected": _l("Not satisfied"), "closed": _l("Closed: satisfied"), "late": _l("Answer overdue"),
+}
 AWAITING_ANSWER = (Status.NEW, Status.ASSIGNED, Status.REOPENED)
 # The only moves; anything else is refused.
 TRANSITIONS = {
@@ -148,6 +152,10 @@ class ComplaintEvent(db.Model):
 
     complaint: Mapped[Complaint] = relationship(back_populates="events")
     user: Mapped[User | None] = relationship()
+
+    @property
+    def label(self):
+        return EVENT_LABELS.get(self.action, self.action)
 
 
 class ComplaintAttachment(db.Model):

@@ -26,6 +26,7 @@ from .forms import AnswerForm, AssignForm, CloseForm, ComplaintForm, RejectForm
 from .models import AWAITING_ANSWER, Category, Complaint, ComplaintAttachment, ComplaintEvent, Status
 
 LEDGER_ROLES = (Role.VENDOR_MANAGER, Role.CLIENT_ADMIN)
+REACTIONS = ("answered", "rejected", "closed")  # each round's answer and the client's reaction, in the ledger
 EXPORT_MAX = 50_000
 
 
@@ -144,6 +145,9 @@ def new():
             flash(_("Complaint %(number)s is received. An answer is due by %(due)s.", number=complaint.number,
                     due=format_datetime(complaint.due_at, "short")), "success")
             return redirect(url_for("complaints.show", complaint_id=complaint.id))
+    if form.is_submitted() and not form.attachments.errors and any(
+            f.filename for f in request.files.getlist(form.attachments.name)):
+        form.attachments.errors = [_("Choose the photos again: a browser does not keep files between sends.")]
     return render_template("complaints/new.html", form=form)
 
 
@@ -162,11 +166,9 @@ def handlers():
 
 
 def complaint_page(complaint, status=200, **submitted):
-    forms = {name: step.form() for name, step in ACTIONS.items() if current_user.role in step.roles}
-    for name in forms:
-        if name not in submitted:
-            forms[name] = ACTIONS[name].form(formdata=None)
-    forms.update(submitted)
+    # Built empty (formdata=None); only a submitted form shows what was typed, with its errors.
+    forms = {name: submitted[name] if name in submitted else step.form(formdata=None) for name, step in ACTIONS.items()
+             if current_user.role in step.roles}
     if "assign" in forms:
         forms["assign"].handler.choices = [("", _("Choose…"))] + [(u.id, u.name) for u in handlers()]
     return render_template("complaints/show.html", complaint=complaint, forms=forms, now=utcnow()), status
@@ -247,7 +249,7 @@ def ledger():
     filters = ComplaintFilter.from_args(request.args, current_user)
     page = page_of(ledger_query(filters, now).options(selectinload(Complaint.events)))
     return render("complaints/ledger.html", fragment="complaints/_ledger_table.html", page=page, filters=filters,
-                  now=now, statuses=list(Status), categories=list(Category), clients=clients())
+                  now=now, statuses=list(Status), categories=list(Category), clients=clients(), reactions=REACTIONS)
 
 
 def ledger_headers():
@@ -257,8 +259,7 @@ def ledger_headers():
 
 
 def ledger_row(c):
-    labels = {"answered": _("Answer"), "rejected": _("Not satisfied"), "closed": _("Closed satisfied")}
-    history = "\n".join(f"[{e.round}] {labels[e.action]}: {e.body}" for e in c.events if e.action in labels)
+    history = "\n".join(f"[{e.round}] {e.label}: {e.body}" for e in c.events if e.action in REACTIONS)
     return [c.number, format_datetime(c.received_at, "short"), _("Portal"), c.client.name,
             c.site.name if c.site else "", str(c.category_enum.label), c.description, c.handler.name if c.handler else "",
             c.round, history, str(c.status_enum.label), c.rating or "",

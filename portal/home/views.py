@@ -83,15 +83,14 @@ def service_glance(user, now):
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
     is_open = Ticket.is_open.is_(True)
-    breached = sa.and_(is_open, sa.or_(Ticket.breached != "", Ticket.next_due < now))
-    at_risk = sa.and_(is_open, Ticket.next_risk <= now, Ticket.next_due >= now)
+    breached, at_risk = Ticket.in_breach(now), Ticket.at_risk(now)
     fourth = Ticket.assignee_id.is_(None) if user.is_vendor else Ticket.status == "resolved"
     row = db.session.execute(Ticket.scope(sa.select(
         total(is_open), total(breached), total(at_risk), total(sa.and_(is_open, fourth)) if user.is_vendor
         else total(fourth)), user)).one()
     counts = dict(zip(("open", "breached", "at_risk", "fourth"), row, strict=True))
     soonest = db.session.scalars(Ticket.scoped(user, is_open).options(joinedload(Ticket.site))
-                                 .order_by(Ticket.next_due.is_(None), Ticket.next_due, Ticket.id).limit(5)).all()
+                                 .order_by(*Ticket.by_nearest_due()).limit(5)).all()
     return counts, soonest
 
 

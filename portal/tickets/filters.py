@@ -59,9 +59,9 @@ class TicketFilter:
         elif self.view == "unassigned":
             query = query.where(Ticket.assignee_id.is_(None))
         elif self.view == "at_risk":
-            query = query.where(Ticket.next_risk <= now, Ticket.next_due >= now)
+            query = query.where(Ticket.at_risk(now))
         elif self.view == "breached":
-            query = query.where(sa.or_(Ticket.breached != "", Ticket.next_due < now))
+            query = query.where(Ticket.in_breach(now))
         elif self.view == "closed":
             query = query.where(Ticket.is_open.is_(False))
         if NUMBER.fullmatch(self.q.upper()):  # a ticket's number, pasted: the unique index finds it at once
@@ -79,7 +79,7 @@ class TicketFilter:
         if self.status:
             query = query.where(Ticket.status == self.status)
         if self.view in BY_DUE:
-            return query.order_by(Ticket.next_due.is_(None), Ticket.next_due, Ticket.id)
+            return query.order_by(*Ticket.by_nearest_due())
         return query.order_by(Ticket.is_open.desc(), Ticket.filed_at.desc(), Ticket.id.desc())
 
     def args(self, **changes):

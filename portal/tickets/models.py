@@ -8,6 +8,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from ..auth.models import User
@@ -259,6 +260,11 @@ class Ticket(ClientScoped, db.Model):
         return Kind(self.kind)
 
     @property
+    def problem_kind_enum(self):
+        """The kind of problem found at closure (the closure report's), or else the kind given at filing."""
+        return Kind(self.problem_kind or self.kind)
+
+    @property
     def channel_enum(self):
         return Channel(self.channel)
 
@@ -279,6 +285,40 @@ class Ticket(ClientScoped, db.Model):
         if self.equipment is not None:
             return f"{self.equipment.model.label} · {self.equipment.serial}"
         return self.equipment_text
+
+    # What "overdue", "breached" and "at risk" mean for a ticket, in Python for pages and in SQL for lists and
+    # counts: one definition of each, here.
+    @hybrid_method
+    def overdue(self, now):
+        return self.is_open and self.next_due is not None and self.next_due < now
+
+    @overdue.expression
+    def overdue(cls, now):
+        return sa.and_(cls.is_open.is_(True), cls.next_due < now)
+
+    @hybrid_method
+    def in_breach(self, now):
+        """Open, with a clock breached (recorded) or overdue now."""
+        return self.is_open and (bool(self.breached) or self.overdue(now))
+
+    @in_breach.expression
+    def in_breach(cls, now):
+        return sa.and_(cls.is_open.is_(True), sa.or_(cls.breached != "", cls.next_due < now))
+
+    @hybrid_method
+    def at_risk(self, now):
+        """Open, less than a quarter of the nearest clock left, not yet overdue."""
+        return (self.is_open and self.next_risk is not None and self.next_risk <= now
+                and not self.overdue(now))
+
+    @at_risk.expression
+    def at_risk(cls, now):
+        return sa.and_(cls.is_open.is_(True), cls.next_risk <= now, cls.next_due >= now)
+
+    @classmethod
+    def by_nearest_due(cls):
+        """The queue's order: the nearest due time first, tickets with nothing due last."""
+        return (cls.next_due.is_(None), cls.next_due, cls.id)
 
     @property
     def open_loan(self):

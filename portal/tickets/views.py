@@ -27,7 +27,7 @@ from . import bp, photos, services
 from .filters import TicketFilter
 from .forms import (ArriveForm, AssignForm, ConfirmForm, CoverageForm, FileForm, LoanForm, ResolveForm, ReturnForm,
                     SeverityForm, TextForm, Versioned)
-from .models import SEVERITY_MEANINGS, TRANSITIONS, Status, Ticket, TicketEvent, TicketPhoto
+from .models import SEVERITY_LABELS, SEVERITY_MEANINGS, TRANSITIONS, Status, Ticket, TicketEvent, TicketPhoto
 from .scan import scanned_at
 
 UNIT_CHOICES = 10  # units shown while searching by serial number or asset tag
@@ -63,7 +63,8 @@ def index():
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     clients = db.session.scalars(sa.select(Client).order_by(Client.name_zh)).all() if current_user.is_vendor else []
     return render("tickets/index.html", fragment="tickets/_table.html", page=page, filters=filters, now=now,
-                  clients=clients, statuses=list(Status), clock_state=services.clock_state)
+                  clients=clients, statuses=list(Status), severities=SEVERITY_LABELS,
+                  clock_state=services.clock_state)
 
 
 # ---------------------------------------------------------------- filing

@@ -143,6 +143,10 @@ def test_filing_checks(app, world):
     client = app.test_client(user=world.a_staff)
     page = client.post("/complaints/new?lang=en", data={"description": "我写的投诉"}).get_data(as_text=True)
     assert "Choose what the complaint is about." in page and "我写的投诉" in page
+    with_file = {"description": "我写的投诉", "attachments": [(io.BytesIO(b"%PDF-1.4 x"), "a.pdf")]}
+    page = client.post("/complaints/new?lang=en", data=with_file, content_type="multipart/form-data").get_data(
+        as_text=True)
+    assert "Choose the photos again" in page  # the file is not kept, and the form says so
     assert client.post("/complaints/new", data={"category": "other", "description": "x",
                                                 "ticket": world.ticket_b.id}).status_code == 404
     fake = {"category": "other", "description": "x",
