@@ -23,6 +23,7 @@ BLUEPRINTS = (
     "portal.parts",
     "portal.tickets",
     "portal.complaints",
+    "portal.documents",
 )
 
 

@@ -59,6 +59,32 @@ def init_app(app):
         db.session.commit()
         click.echo(f"Tickets swept: {changed} changed.")
 
+    @app.cli.command("documents-check")
+    def documents_check():
+        """Check that every document version's file is in storage with the SHA-256 recorded at upload (after a
+        restore, or when moving storage to shared disk). Exits with 1 when a file is missing or differs."""
+        import hashlib
+
+        from .documents.models import DocumentVersion
+        from .storage import storage
+
+        store, problems, checked = storage(), 0, 0
+        for version in db.session.scalars(sa.select(DocumentVersion).order_by(DocumentVersion.id)):
+            checked += 1
+            try:
+                with store.open(version.storage_key) as handle:
+                    digest = hashlib.file_digest(handle, "sha256").hexdigest()
+            except FileNotFoundError:
+                problems += 1
+                click.echo(f"missing: document {version.document_id} version {version.label} ({version.storage_key})")
+                continue
+            if digest != version.sha256:
+                problems += 1
+                click.echo(f"differs: document {version.document_id} version {version.label} ({version.storage_key})")
+        click.echo(f"Document files checked: {checked}, problems: {problems}.")
+        if problems:
+            raise SystemExit(1)
+
     @app.cli.command("demo-logins")
     def demo_logins():
         """Print the demo accounts and their password."""

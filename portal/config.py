@@ -30,6 +30,7 @@ def from_env(env=None):
     env = os.environ if env is None else env
     https = _bool(env.get("PORTAL_HTTPS"))
     remember_days = min(int(env.get("PORTAL_REMEMBER_DAYS", "14")), 14)
+    document_mb = int(env.get("PORTAL_DOCUMENT_MAX_MB", "50"))
     return {
         "PORTAL_ENV": env.get("PORTAL_ENV", "production"),
         "SECRET_KEY": env.get("SECRET_KEY") or DEV_SECRET,
@@ -68,7 +69,11 @@ def from_env(env=None):
         # Complaints: hours for the vendor to answer each round.
         "COMPLAINT_ANSWER_HOURS": int(env.get("PORTAL_COMPLAINT_ANSWER_HOURS", "24")),
         "IMPORT_MAX_ROWS": 20_000,
-        "MAX_CONTENT_LENGTH": int(env.get("PORTAL_MAX_UPLOAD_MB", "50")) * 1024 * 1024,
+        # Documents (manuals…): the largest file, and where uploaded files are kept (shared storage for several hosts).
+        "DOCUMENT_MAX_BYTES": document_mb * 1024 * 1024,
+        "STORAGE_DIR": env.get("PORTAL_STORAGE_DIR") or str(ROOT / "instance" / "files"),
+        # A whole request: a little above the largest document, so that an oversize file gets a message on its form.
+        "MAX_CONTENT_LENGTH": int(env.get("PORTAL_MAX_UPLOAD_MB") or document_mb + 5) * 1024 * 1024,
         # Behind a reverse proxy that sets X-Forwarded-For/-Proto/-Host, trust this many hops.
         "PROXY_HOPS": int(env.get("PORTAL_PROXY_HOPS", "0")),
     }

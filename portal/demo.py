@@ -179,6 +179,81 @@ def seed_equipment(edu, info, manager_id=None):
     seed_renewals(edu, models, contracts, units, manager_id, now)
     seed_tickets(edu, info, units)
     seed_complaints(edu, info)
+    seed_documents(models, contracts)
+
+
+def seed_documents(models, contracts):
+    """Manuals for the models (two versions of one, Chinese and English), general documents, project documents of
+    two contracts, one withdrawn manual, and some downloads by the clients' users."""
+    import io
+    from datetime import timezone
+
+    from werkzeug.datastructures import FileStorage
+
+    from .documents import services as d
+    from .documents.files import check
+    from .documents.models import Document
+    from .documents.samples import docx, pdf
+    from .equipment.io import to_xlsx
+
+    now = datetime.now(timezone.utc)
+    by_email = {u.email: u for u in db.session.scalars(db.select(User))}
+    manager, agent = by_email["manager@vendor.example.com"], by_email["agent@vendor.example.com"]
+
+    def upload(filename, data):
+        storage = FileStorage(io.BytesIO(data), filename=filename)
+        return d.store(storage, check(storage, current_app.config["DOCUMENT_MAX_BYTES"]))
+
+    def publish(kind, zh, en, language, filename, data, *, model=None, contract=None, label="V1.0", days=60,
+                description="", by=manager):
+        return d.publish(by, kind=kind, title_zh=zh, title_en=en, language=language, description=description,
+                         model_id=models[model].id if model else None,
+                         contract_id=contracts[contract].id if contract else None, label=label, note="",
+                         file=upload(filename, data), now=now - timedelta(days=days))
+
+    panel = publish("installation", "希沃 F86EA 安装手册", "Seewo F86EA installation manual", "zh",
+                    "希沃F86EA安装手册.pdf", pdf("Seewo F86EA", "Installation manual", "Version 1.0"), model="F86EA",
+                    days=400, description="壁挂与移动支架两种安装方式、布线要求、首次开机设置。")
+    d.add_version(panel, agent, label="V1.2", note="增加移动支架安装步骤，更正接线图。",
+                  file=upload("希沃F86EA安装手册（V1.2）.pdf", pdf("Seewo F86EA", "Installation manual", "Version 1.2")),
+                  now=now - timedelta(days=45))
+    publish("user", "希沃 F86EA 用户手册（英文）", "Seewo F86EA user manual", "en", "Seewo F86EA User Manual.pdf",
+            pdf("Seewo F86EA", "User manual", "English edition"), model="F86EA", days=380)
+    publish("user", "联想 M730e 用户手册", "Lenovo M730e user guide", "both", "ThinkCentre M730e 用户指南.pdf",
+            pdf("ThinkCentre M730e", "User guide / Yonghu zhinan"), model="M730e", label="V3.0", days=300)
+    publish("maintenance", "华为 S5735 交换机维护手册", "Huawei S5735 maintenance manual", "zh", "S5735维护手册.docx",
+            docx("华为 S5735-L24T4S 维护手册", "一、日常巡检", "二、配置备份与恢复", "三、常见故障处理"),
+            model="S5735-L24T4S", label="2025-06", days=200)
+    publish("authorisation", "制造商授权书", "Manufacturer's letter of authorisation", "zh", "制造商授权书.pdf",
+            pdf("Letter of authorisation"), days=500,
+            description="制造商对本项目投标及售后服务的授权，原件已随投标文件提交。")
+    publish("white_paper", "智慧教室解决方案白皮书", "Smart classroom white paper", "both", "智慧教室白皮书.pdf",
+            pdf("Smart classroom", "White paper"), days=420)
+    sites = [["杭州服务中心", "杭州市西湖区文三路 90 号", "0571-8888 6666", "7×24"],
+             ["宁波服务网点", "宁波市鄞州区天童南路 588 号", "0574-8777 5555", "工作日 8:30–17:30"]]
+    publish("other", "售后服务网点清单", "List of service points", "zh", "售后服务网点清单.xlsx",
+            to_xlsx(["网点", "地址", "电话", "服务时间"], sites, "服务网点"), days=90)
+    publish("technical_plan", "智慧教室建设项目技术方案", "Smart classroom project: technical plan", "zh",
+            "HT-2023-017 技术方案.docx", docx("智慧教室建设项目技术方案", "一、项目概况", "二、系统架构", "三、实施计划"),
+            contract="old", days=1150)
+    publish("acceptance", "智慧教室建设项目验收报告", "Smart classroom project: acceptance report", "zh",
+            "HT-2023-017 验收报告.pdf", pdf("HT-2023-017", "Acceptance report"), contract="old", days=1050)
+    publish("training", "交互平板使用培训课件", "Interactive panel training slides", "zh", "交互平板培训.pdf",
+            pdf("Training", "Interactive panel"), contract="old", days=1040)
+    publish("acceptance", "数据中心网络改造项目验收报告", "Data centre network project: acceptance report", "zh",
+            "HT-2025-042 验收报告.pdf", pdf("HT-2025-042", "Acceptance report"), contract="year", days=320)
+    old = publish("user", "爱普生 CB-FH52 使用说明（旧版）", "Epson CB-FH52 instructions (old)", "zh",
+                  "CB-FH52说明书.pdf", pdf("Epson CB-FH52", "Instructions"), model="CB-FH52", days=600)
+    old.withdrawn = True
+    db.session.flush()
+
+    readers = [by_email[e] for e in ("it@edu.example.com", "school1@edu.example.com", "admin@edu.example.com")]
+    for n, reader in enumerate(readers * 3):
+        d.record_download(panel, panel.current, reader, now=now - timedelta(days=n * 3 + 1))
+    info_admin = by_email["admin@info.example.com"]
+    general = db.session.scalar(db.select(Document).where(Document.kind == "authorisation"))
+    for n in range(2):
+        d.record_download(general, general.current, info_admin, now=now - timedelta(days=n + 2))
 
 
 PARTS = [

@@ -111,6 +111,16 @@ def duration(minutes):
     return format_unit(minutes, "duration-minute", length=length, locale=locale)
 
 
+def filesize(size):
+    """A file's size for people: "856 KB", "2.4 MB" (the number formatted for the locale; the units are the same
+    in Chinese and English)."""
+    if size is None:
+        return ""
+    if size < 1024 * 1024:
+        return f"{format_decimal(max(1, round(size / 1024)))} KB"
+    return f"{format_decimal(size / (1024 * 1024), format='#,##0.#')} MB"
+
+
 def zone_label(zone):
     """A time zone as people name it, in the active language ("中国（乌鲁木齐）时间", "China (Urumqi) Time")."""
     try:
@@ -136,5 +146,6 @@ def init_app(app):
     app.jinja_env.filters["numberformat"] = number
     app.jinja_env.filters["zonelabel"] = zone_label
     app.jinja_env.filters["duration"] = duration
+    app.jinja_env.filters["filesize"] = filesize
     app.jinja_env.filters["percentformat"] = lambda value: format_percent(value)
     app.jinja_env.globals.update(html_lang=html_lang, lang_url=lang_url, is_chinese=is_chinese)

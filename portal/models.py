@@ -8,3 +8,4 @@ from .renewals.models import QuoteCounter, QuoteEvent, QuoteLine, RenewalCoverag
 from .orgs.models import Client, Site, TeamMember, Vendor  # noqa: F401
 from .tickets.models import ReplacedPart, SpareLoan, Ticket, TicketCounter, TicketEvent, TicketPhoto  # noqa: F401
 from .complaints.models import Complaint, ComplaintAttachment, ComplaintCounter, ComplaintEvent  # noqa: F401
+from .documents.models import Document, DocumentDownload, DocumentVersion  # noqa: F401

@@ -21,6 +21,7 @@ NAV = (
     NavItem("complaints.index", _l("Complaints"), "megaphone", ALL, "complaints"),
     NavItem("equipment.index", _l("Equipment"), "pc-display", ALL, "equipment"),
     NavItem("warranty.index", _l("Warranty"), "shield-check", ALL, "warranty"),
+    NavItem("documents.index", _l("Documents"), "journal-arrow-down", ALL, "documents"),
     NavItem("contracts.index", _l("Contracts"), "file-earmark-text", ALL, "contracts"),
     NavItem("renewals.index", _l("Renewals"), "arrow-repeat", ALL - {Role.SITE_ADMIN}, "renewals"),
     NavItem("parts.index", _l("Price list"), "tags", ALL, "parts"),

@@ -61,8 +61,8 @@ def _fresh_schema():
 
 
 @pytest.fixture
-def app():
-    app = make_app()
+def app(tmp_path):
+    app = make_app(STORAGE_DIR=str(tmp_path / "files"))  # uploaded documents: a folder of this test's own
     if not DATABASE_URL.startswith("postgresql"):  # PostgreSQL keeps the schema made once per run
         with app.app_context():
             db.create_all()  # a new in-memory SQLite database each time

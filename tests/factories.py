@@ -1,11 +1,15 @@
 """``make_*`` helpers: each saves its object in its own application context and returns it detached,
 with its columns loaded (ids, e-mails, tokens), ready for ``app.test_client(user=...)``."""
+import io
 import itertools
 import json
 from datetime import date
 from decimal import Decimal
 
+from werkzeug.datastructures import FileStorage
+
 from portal.auth.models import User
+from portal.documents.samples import pdf as pdf_bytes
 from portal.catalog.models import EquipmentModel
 from portal.contracts.models import Contract
 from portal.equipment import warranty
@@ -157,6 +161,42 @@ class Factory:
             db.session.expunge_all()
         return complaint
 
+    def document(self, by, *, model=None, contract=None, filename="安装手册.pdf", data=None, kind="installation",
+                 language="zh", title_zh="安装手册", title_en="Installation manual", label="V1.0", withdrawn=False,
+                 now=None):
+        """A document published through the service, its file in the test's storage folder; returned detached."""
+        from portal.documents import services
+        from portal.documents.files import check
+
+        upload = FileStorage(io.BytesIO(data if data is not None else pdf_bytes(title_en)), filename=filename)
+        with self.app.test_request_context():
+            file = services.store(upload, check(upload, self.app.config["DOCUMENT_MAX_BYTES"]))
+            document = services.publish(
+                db.session.get(User, by.id), kind=kind, title_zh=title_zh, title_en=title_en, language=language,
+                description="", model_id=model.id if model else None, contract_id=contract.id if contract else None,
+                label=label, note="", file=file, now=now)
+            document.withdrawn = withdrawn
+            db.session.commit()
+            db.session.refresh(document)
+            db.session.refresh(document, ["current"])  # loaded before the object leaves the session
+            db.session.expunge_all()
+        return document
+
+    def version(self, document, by, *, filename="安装手册.pdf", data=None, label="V2.0", note="", now=None):
+        from portal.documents import services
+        from portal.documents.files import check
+        from portal.documents.models import Document
+
+        upload = FileStorage(io.BytesIO(data if data is not None else pdf_bytes(label)), filename=filename)
+        with self.app.test_request_context():
+            file = services.store(upload, check(upload, self.app.config["DOCUMENT_MAX_BYTES"]))
+            version = services.add_version(db.session.get(Document, document.id), db.session.get(User, by.id),
+                                           label=label, note=note, file=file, now=now)
+            db.session.commit()
+            db.session.refresh(version)
+            db.session.expunge_all()
+        return version
+
     def batch(self, user, header, rows):
         return self.save(ImportBatch(user_id=user.id, filename="x.csv", row_count=len(rows),
                                      payload=json.dumps({"header": header, "rows": rows})))
@@ -209,6 +249,16 @@ class World:
         self.complaint_b = make.complaint(self.b_staff, self.b_site, attachment=pdf)
         self.attachment_a, self.attachment_a2, self.attachment_b = (
             c.attachments[0] for c in (self.complaint_a, self.complaint_a2, self.complaint_b))
+        # Documents: a general one, one for each contract (A's second contract has units at A's second school only).
+        self.doc_general = make.document(self.manager, title_zh="厂商授权函", title_en="Letter of authorisation",
+                                         kind="authorisation", filename="授权书.pdf")
+        self.doc_a = make.document(self.manager, contract=self.contract_a, kind="technical_plan",
+                                   title_zh="甲技术方案", title_en="A technical plan", filename="甲技术方案.pdf")
+        self.doc_a2 = make.document(self.manager, contract=self.contract_a2, kind="acceptance",
+                                    title_zh="甲二验收报告", title_en="A2 acceptance report", filename="甲二验收报告.pdf")
+        self.doc_b = make.document(self.manager, contract=self.contract_b, kind="technical_plan",
+                                   title_zh="乙技术方案", title_en="B technical plan", filename="乙技术方案.pdf")
+        self.version_a, self.version_a2, self.version_b = (d.current for d in (self.doc_a, self.doc_a2, self.doc_b))
         header, row = ["serial"], [["X"]]
         self.batches = {role: make.batch(user, header, row) for role, user in self.by_role().items()}
         self.b_batch = make.batch(self.b_admin, header, row)

@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 LISTS = ["/contracts/", "/renewals/", "/parts/", "/models/", "/equipment/", "/warranty/", "/", "/users/", "/sites/",
-         "/tickets/", "/tickets/?view=all"]
+         "/tickets/", "/tickets/?view=all", "/documents/"]
 
 
 @pytest.mark.parametrize("url", LISTS)
@@ -23,6 +23,8 @@ def test_bounded_queries(app, world, make, count_queries, url):
         make.quote(client, [unit])
         staff = make.user("client_staff", client=client)
         make.ticket(staff, site, unit if n % 2 else None)
+        if url.startswith("/documents"):
+            make.document(world.agent, **({"model": model} if n % 2 else {"contract": contract}))
         make.save(SparePart(name_zh=f"备件{n}", unit_price=Decimal("10"), models=[model]))
     with count_queries() as many:
         assert browser.get(url).status_code == 200

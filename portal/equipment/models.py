@@ -61,6 +61,9 @@ class Equipment(ClientScoped, db.Model):
         sa.Index("ix_equipment_covered", "covered_until"),  # the vendor's list: every client
         sa.Index("ix_equipment_serial", "serial"),
         sa.Index("ix_equipment_asset_tag", "asset_tag"),
+        # "The models a client (or a school) owns", for the documents they see: answered from the index alone.
+        sa.Index("ix_equipment_client_model", "client_id", "model_id"),
+        sa.Index("ix_equipment_site_model", "site_id", "model_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -105,7 +105,10 @@ def unit_page(unit_id, form, status=200, replacement_form=None):
     # Opened from the QR label by an engineer: each open ticket offers "on site now", with this moment signed.
     now = utcnow()
     scans = {t.id: scan_token(t, now) for t in tickets if current_user.is_vendor and t.status in ARRIVABLE}
+    from ..documents.views import for_unit
+
     return render_template("equipment/show.html", unit=unit, qr=qr_code(unit), today=today,
+                           documents=for_unit(unit, current_user),
                            expiring_days=expiring_days(), state=unit.warranty_state(today, expiring_days()),
                            form=form, renewal_per_year=per_year, tickets=tickets, scans=scans, now=now,
                            replacement_form=replacement_form or ReplacementForm()), status

@@ -61,3 +61,29 @@ document.addEventListener("DOMContentLoaded", function () {
   document.addEventListener("DOMContentLoaded", function () { tick(); window.setInterval(tick, 15000); });
   document.addEventListener("htmx:afterSwap", tick);
 })();
+
+// Documents: show only the select of the chosen target (model or contract); without JavaScript both show.
+// A file larger than the limit is refused at once, before the upload (the server checks it anyway).
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("[data-target-choice]").forEach(function (box) {
+    function sync() {
+      var chosen = box.querySelector("input[type=radio]:checked");
+      box.querySelectorAll("[data-target]").forEach(function (part) {
+        part.hidden = !chosen || part.getAttribute("data-target") !== chosen.value;
+      });
+    }
+    box.addEventListener("change", sync);
+    sync();
+  });
+  document.querySelectorAll("input[type=file][data-max-bytes]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var max = Number(input.getAttribute("data-max-bytes"));
+      var big = Array.prototype.some.call(input.files || [], function (f) { return f.size > max; });
+      input.setCustomValidity(big ? input.getAttribute("data-too-large") : "");
+      if (big) { input.reportValidity(); }
+    });
+    input.form.addEventListener("submit", function (event) {
+      if (!input.checkValidity()) { event.preventDefault(); input.reportValidity(); }
+    });
+  });
+});

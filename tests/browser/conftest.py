@@ -49,7 +49,8 @@ def live_server(tmp_path_factory):
     url = DATABASE_URL
     if url.startswith("sqlite"):
         url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'portal.sqlite'}"
-    app = make_app(SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=True, TESTING=False, PORTAL_ENV="test")
+    app = make_app(SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=True, TESTING=False, PORTAL_ENV="test",
+                   STORAGE_DIR=str(tmp_path_factory.mktemp("files")))
     with app.app_context():
         from portal.demo import seed
 

@@ -277,3 +277,52 @@ def test_complaint_answered_rejected_answered_again_and_closed_satisfied(browser
     expect(page.locator("#ledger-table")).to_contain_text(number)
     page.goto(f"{live_server}/complaints/?lang=zh")  # later tests expect Chinese
     assert page.console_errors == []
+
+
+def test_manual_published_for_a_model_and_downloaded_from_a_units_page(browser, page, live_server):
+    """Vendor staff publish a manual for a model and then a second version; a client's IT staff open a unit of
+    that model on a phone and download the newest version, its Chinese file name kept."""
+    from portal.documents.samples import pdf
+
+    first, second = pdf("M730e quick start", "V1"), pdf("M730e quick start", "V2")
+    agent_context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    try:
+        agent = agent_context.new_page()
+        agent_errors = []
+        agent.on("pageerror", lambda e: agent_errors.append(str(e)))
+        sign_in(agent, live_server, "agent@vendor.example.com")
+        agent.goto(f"{live_server}/documents/new?lang=en")
+        expect(agent.locator("#model")).to_be_hidden()  # "everyone" is chosen: the model select waits
+        agent.fill("#title_zh", "联想 M730e 快速上手指南")
+        agent.fill("#title_en", "Lenovo M730e quick start")
+        agent.select_option("#kind", "user")
+        agent.check("input[name=target][value=model]")
+        agent.select_option("#model", label="联想 M730e")
+        agent.fill("#label", "V1")
+        agent.set_input_files("#file", files=[{"name": "M730e 快速上手指南.pdf", "mimeType": "application/pdf",
+                                               "buffer": first}])
+        agent.click("button:has-text('Publish')")
+        expect(agent.locator(".alert-success")).to_contain_text("is published")
+        agent.click("#new-version summary")
+        agent.fill("#new-version #label", "V2")
+        agent.fill("#new-version #note", "新增开机步骤")
+        agent.set_input_files("#new-version #file", files=[{"name": "M730e 快速上手指南（第二版）.pdf",
+                                                            "mimeType": "application/pdf", "buffer": second}])
+        agent.click("#new-version button[type=submit]")
+        expect(agent.locator(".alert-success")).to_contain_text("Version V2 is published")
+        expect(agent.locator("#versions tbody tr")).to_have_count(2)
+        assert agent_errors == []
+    finally:
+        agent_context.close()
+
+    sign_in(page, live_server, "it@edu.example.com")
+    page.goto(f"{live_server}/equipment/?lang=zh&q=M70100001")  # on a 375-pixel phone, as from the unit's label
+    page.click("#equipment-table tbody tr >> a")
+    item = page.locator("#documents li", has_text="联想 M730e 快速上手指南")
+    expect(item).to_contain_text("V2")
+    with page.expect_download() as caught:
+        item.locator("a:has-text('下载')").click()
+    download = caught.value
+    assert download.suggested_filename == "M730e 快速上手指南（第二版）.pdf"
+    assert open(download.path(), "rb").read() == second
+    assert page.console_errors == []
