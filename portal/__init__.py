@@ -24,6 +24,7 @@ BLUEPRINTS = (
     "portal.tickets",
     "portal.complaints",
     "portal.documents",
+    "portal.inspections",
 )
 
 

@@ -180,6 +180,7 @@ def seed_equipment(edu, info, manager_id=None):
     seed_tickets(edu, info, units)
     seed_complaints(edu, info)
     seed_documents(models, contracts)
+    seed_inspections(edu, info, contracts)
 
 
 def seed_documents(models, contracts):
@@ -254,6 +255,91 @@ def seed_documents(models, contracts):
     general = db.session.scalar(db.select(Document).where(Document.kind == "authorisation"))
     for n in range(2):
         d.record_download(general, general.current, info_admin, now=now - timedelta(days=n + 2))
+
+
+def seed_inspections(edu, info, contracts):
+    """The smart-classroom contract's plan (quarterly, 4 phone visits, return visits, the end-of-life inspection)
+    scheduled from acceptance: the past visits recorded and signed, except the latest round: the first school's
+    inspection overdue, the second's recorded with an issue turned into a fault report and waiting for sign-off,
+    the third's disputed. The data centre contract's plan (half-yearly) and a month and a half of the resident
+    engineers' service log, mostly signed."""
+    from datetime import time, timezone
+
+    from .inspections import services as s
+    from .inspections.models import ServiceLog, UnitResult, Visit
+
+    day = today()
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    by_email = {u.email: u for u in db.session.scalars(db.select(User))}
+    manager, agent = by_email["manager@vendor.example.com"], by_email["agent@vendor.example.com"]
+    it, school, info_admin = (by_email[e] for e in ("it@edu.example.com", "school1@edu.example.com",
+                                                    "admin@info.example.com"))
+    old, year = contracts["old"], contracts["year"]
+    plan, _ = s.save_plan(old, manager, frequency="quarterly", months=[], phone_visits=4, return_visits=True,
+                          end_of_life=True, sites=[], today=old.accepted_on)
+    s.save_plan(year, manager, frequency="half_yearly", months=[], phone_visits=4, return_visits=True,
+                end_of_life=False, sites=[], today=year.accepted_on)
+    visits = db.session.scalars(db.select(Visit).where(Visit.due_on < day).order_by(Visit.due_on, Visit.id)).all()
+    latest = {}
+    for v in visits:
+        if v.kind == "inspection":
+            latest[v.site_id] = v
+    first, second, third = (latest.get(site.id) for site in edu.sites[:3])
+    texts = {
+        "hardware": "交互平板、计算机、摄像机外观及接口正常；两台计算机风扇积尘已清理。",
+        "software": "操作系统补丁与杀毒软件病毒库已更新至最新版本；录播系统运行正常。",
+        "risks": "教学楼弱电间温度偏高，夏季存在交换机过热风险。",
+        "recommendations": "建议弱电间加装空调或排风扇；下学期开学前对投影机滤网统一清洁。",
+    }
+    for v in visits:
+        if v is first or v.kind == "return_visit" and v.client_id == info.id and v.due_on > day - timedelta(days=60):
+            continue  # overdue: not recorded
+        recent = v in (second, third)
+        results = {}
+        if recent:
+            for n, unit in enumerate(s.site_units(v)):
+                results[unit.id] = ((UnitResult.ISSUE.value, "触控偶尔失灵，需进一步检测") if n == 2 else
+                                    (UnitResult.FIXED.value, "灯泡亮度不足，已现场清洁滤网") if n == 5 else
+                                    (UnitResult.OK.value, ""))
+        method = "phone" if v.kind == "phone_visit" else "on_site"
+        s.record(v, agent, done_on=min(v.due_on + timedelta(days=2), day), method=method,
+                 engineers="张伟、王强" if method == "on_site" else "张伟",
+                 hardware=texts["hardware"] if method == "on_site" else "",
+                 software=texts["software"] if method == "on_site" else "",
+                 risks=texts["risks"] if method == "on_site" else "",
+                 recommendations=texts["recommendations"] if method == "on_site" else "用户反馈设备使用正常。",
+                 results=results, now=now - timedelta(days=(day - v.due_on).days - 2))
+        db.session.flush()
+        if v is second:
+            row = next(r for r in v.units if r.result == UnitResult.ISSUE.value)
+            s.open_ticket(row, agent, now=now - timedelta(days=(day - v.due_on).days - 2))
+            continue  # waits for the school's sign-off
+        if v is third:
+            s.dispute(v, it, reason="记录中的巡检日期与实际到校日期不符，实际为次日上午。")
+            continue
+        signer = info_admin if v.client_id == info.id else (school if v.site_id == school.site_id else it)
+        s.sign(v, signer, name=signer.name, satisfaction=5 if v.id % 4 else 4, comment="",
+               now=now - timedelta(days=(day - v.due_on).days - 3))
+
+    site = info.sites[0]
+    start = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
+    works = ["核心交换机配置备份，检查端口错误计数", "机房巡视，记录温湿度及 UPS 负载", "处理财务科网络中断，更换跳线",
+             "服务器补丁更新（维护窗口内）", "配合信息中心完成等保测评资料整理"]
+    current = start
+    n = 0
+    while current <= day:
+        if current.weekday() < 5:
+            entry = ServiceLog(contract_id=year.id, client_id=info.id, site_id=site.id, work_date=current,
+                               engineers="刘洋、陈静" if n % 3 else "刘洋", headcount=2 if n % 3 else 1,
+                               time_in=time(8, 30), time_out=time(17, 30) if n % 4 else time(18, 10), place="信息中心机房",
+                               work_done=works[n % len(works)], result="完成，运行正常", recorded_by_id=agent.id,
+                               recorded_at=now)
+            if current < day - timedelta(days=3):
+                entry.signed_name, entry.signed_by_id, entry.signed_at = info_admin.name, info_admin.id, now
+            db.session.add(entry)
+            n += 1
+        current += timedelta(days=1)
+    db.session.flush()
 
 
 PARTS = [

@@ -9,3 +9,4 @@ from .orgs.models import Client, Site, TeamMember, Vendor  # noqa: F401
 from .tickets.models import ReplacedPart, SpareLoan, Ticket, TicketCounter, TicketEvent, TicketPhoto  # noqa: F401
 from .complaints.models import Complaint, ComplaintAttachment, ComplaintCounter, ComplaintEvent  # noqa: F401
 from .documents.models import Document, DocumentDownload, DocumentVersion  # noqa: F401
+from .inspections.models import CalendarFeed, InspectionPlan, ServiceLog, Visit, VisitAttachment, VisitUnit  # noqa: F401

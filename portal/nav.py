@@ -19,6 +19,7 @@ NAV = (
     NavItem("home.index", _l("Home"), "house", ALL, "home"),
     NavItem("tickets.index", _l("Fault reports"), "tools", ALL, "tickets"),
     NavItem("complaints.index", _l("Complaints"), "megaphone", ALL, "complaints"),
+    NavItem("inspections.index", _l("Inspections"), "clipboard-check", ALL, "inspections"),
     NavItem("equipment.index", _l("Equipment"), "pc-display", ALL, "equipment"),
     NavItem("warranty.index", _l("Warranty"), "shield-check", ALL, "warranty"),
     NavItem("documents.index", _l("Documents"), "journal-arrow-down", ALL, "documents"),

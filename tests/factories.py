@@ -197,6 +197,40 @@ class Factory:
             db.session.expunge_all()
         return version
 
+    def visit(self, contract, site=None, *, kind="inspection", due_on=None, recorded_by=None, results=None,
+              attachment=None):
+        """A scheduled visit; with ``recorded_by``, recorded (per-unit ``results`` {unit: (result, note)}) and
+        waiting for the client's sign-off. Returned detached with its units and attachments."""
+        from portal.inspections import services
+        from portal.inspections.models import Visit
+
+        with self.app.test_request_context():
+            visit = services.add_visit(db.session.get(Contract, contract.id), site, None, kind=kind,
+                                       due_on=due_on or date(2026, 3, 15))
+            if recorded_by is not None:
+                attachments = [dict(filename="巡检单.pdf", content_type="application/pdf", size=len(attachment),
+                                    data=attachment)] if attachment else []
+                services.record(visit, db.session.get(User, recorded_by.id), done_on=visit.due_on, method="on_site",
+                                engineers="张工", hardware="正常", software="正常", risks="无", recommendations="无",
+                                results={u.id: r for u, r in (results or {}).items()}, attachments=attachments)
+            db.session.commit()
+            visit = db.session.get(Visit, visit.id)
+            for name in ("units", "attachments"):
+                db.session.refresh(visit, [name])
+            db.session.expunge_all()
+        return visit
+
+    def service_log(self, contract, site=None, *, work_date=None, **kw):
+        from datetime import time
+
+        from portal.inspections.models import ServiceLog
+
+        values = dict(contract_id=contract.id, client_id=contract.client_id, site_id=site.id if site else None,
+                      work_date=work_date or date(2026, 3, 2), engineers="刘工", headcount=1, time_in=time(8, 30),
+                      time_out=time(17, 30), place="机房", work_done="巡视机房", result="正常")
+        values.update(kw)
+        return self.save(ServiceLog(**values))
+
     def batch(self, user, header, rows):
         return self.save(ImportBatch(user_id=user.id, filename="x.csv", row_count=len(rows),
                                      payload=json.dumps({"header": header, "rows": rows})))
@@ -259,6 +293,17 @@ class World:
         self.doc_b = make.document(self.manager, contract=self.contract_b, kind="technical_plan",
                                    title_zh="乙技术方案", title_en="B technical plan", filename="乙技术方案.pdf")
         self.version_a, self.version_a2, self.version_b = (d.current for d in (self.doc_a, self.doc_a2, self.doc_b))
+        # Visits: one recorded at each school of A (an issue found on A's first unit) and at B; service logs.
+        self.visit_a = make.visit(self.contract_a, self.a_site1, recorded_by=self.agent,
+                                  results={self.unit_a1: ("issue", "触控失灵")}, attachment=pdf)
+        self.visit_a2 = make.visit(self.contract_a2, self.a_site2, recorded_by=self.agent, attachment=pdf)
+        self.visit_b = make.visit(self.contract_b, self.b_site, recorded_by=self.agent, attachment=pdf)
+        self.visit_row_a, self.visit_row_a2 = self.visit_a.units[0], None
+        self.visit_file_a, self.visit_file_a2, self.visit_file_b = (
+            v.attachments[0] for v in (self.visit_a, self.visit_a2, self.visit_b))
+        self.log_a = make.service_log(self.contract_a, self.a_site1)
+        self.log_a2 = make.service_log(self.contract_a2, self.a_site2)
+        self.log_b = make.service_log(self.contract_b, self.b_site)
         header, row = ["serial"], [["X"]]
         self.batches = {role: make.batch(user, header, row) for role, user in self.by_role().items()}
         self.b_batch = make.batch(self.b_admin, header, row)

@@ -9,7 +9,8 @@ from ..extensions import db, login_manager
 from ..htmx import is_htmx
 from .models import User
 
-PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.invitation", "home.healthz"})
+# The calendar feed is opened by calendar programs: its secret address is the key (inspections.calendar_feed).
+PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.invitation", "home.healthz", "inspections.calendar_feed"})
 
 
 @login_manager.user_loader

@@ -50,9 +50,11 @@ def show(contract_id):
     contract = Contract.get_or_404(contract_id, current_user)
     by_state = equipment_services.count_by_state(Equipment.scoped(current_user, Equipment.contract_id == contract.id))
     from ..documents.views import for_contract
+    from ..inspections.models import InspectionPlan
 
+    plan = db.session.scalar(sa.select(InspectionPlan).where(InspectionPlan.contract_id == contract.id))
     return render_template("contracts/show.html", contract=contract, by_state=by_state,
-                           documents=for_contract(contract, current_user),
+                           documents=for_contract(contract, current_user), inspection_plan=plan,
                            units=sum(by_state.values()), states=LISTED_STATES,
                            renewal_per_year=indicative_price(contract.price, contract.renewal_rate),
                            policy=sla_services.policy_for(contract.id), targets=TARGETS)

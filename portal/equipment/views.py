@@ -106,9 +106,10 @@ def unit_page(unit_id, form, status=200, replacement_form=None):
     now = utcnow()
     scans = {t.id: scan_token(t, now) for t in tickets if current_user.is_vendor and t.status in ARRIVABLE}
     from ..documents.views import for_unit
+    from ..inspections.views import unit_history
 
     return render_template("equipment/show.html", unit=unit, qr=qr_code(unit), today=today,
-                           documents=for_unit(unit, current_user),
+                           documents=for_unit(unit, current_user), inspections=unit_history(unit.id),
                            expiring_days=expiring_days(), state=unit.warranty_state(today, expiring_days()),
                            form=form, renewal_per_year=per_year, tickets=tickets, scans=scans, now=now,
                            replacement_form=replacement_form or ReplacementForm()), status

@@ -15,6 +15,7 @@ from ..renewals.models import RenewalQuote
 from ..orgs.models import Client, Site, Vendor
 from ..roles import Role
 from ..complaints.views import awaiting as complaints_awaiting
+from ..inspections.services import counts as visit_counts, last_inspection
 from ..tickets.models import Ticket
 from ..tickets.views import sweep as ticket_sweep
 from ..types import utcnow
@@ -105,7 +106,8 @@ def index():
     counts, soonest = service_glance(current_user, now)
     return render_template("home/index.html", team=team, stats=organisation_stats(current_user),
                            glance=warranty_glance(current_user), tickets=counts, soonest=soonest, now=now,
-                           complaints=complaints_awaiting(current_user, now))
+                           complaints=complaints_awaiting(current_user, now),
+                           visits=visit_counts(current_user, local_today()), last_visit=last_inspection(current_user))
 
 
 @bp.get("/healthz")

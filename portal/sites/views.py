@@ -11,6 +11,7 @@ from ..orgs.forms import SiteForm
 from ..orgs.models import Client, Site
 from ..orgs.services import like, site_name_taken
 from ..roles import ALL, VENDOR, Role
+from ..i18n import local_today
 from ..scoping import roles_required
 from . import bp
 
@@ -47,7 +48,10 @@ def show(site_id):
     admins = db.session.scalars(
         sa.select(User).where(User.site_id == site.id, User.active.is_(True)).order_by(User.name)
     ).all()
-    return render_template("sites/show.html", site=site, admins=admins)
+    from ..inspections.views import next_visit, site_history
+
+    return render_template("sites/show.html", site=site, admins=admins, history=site_history(site.id),
+                           next_visit=next_visit(site.id), today=local_today())
 
 
 @bp.route("/new", methods=["GET", "POST"])

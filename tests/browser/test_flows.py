@@ -119,6 +119,8 @@ def test_it_staff_registers_a_unit_finds_it_and_prints_its_label(page, live_serv
     assert "质保到期日" in page.inner_text("main")
 
     page.click("nav.portal-nav >> text=设备")
+    page.wait_for_url(re.compile(r"/equipment/$"))
+    page.wait_for_load_state()  # htmx listens once the page has loaded
     page.fill("#q", "WEB-2026")  # typing is enough: htmx refreshes the table
     rows = page.locator("#equipment-table tbody tr")
     expect(rows).to_have_count(1)
@@ -325,4 +327,50 @@ def test_manual_published_for_a_model_and_downloaded_from_a_units_page(browser, 
     download = caught.value
     assert download.suggested_filename == "M730e 快速上手指南（第二版）.pdf"
     assert open(download.path(), "rb").read() == second
+    assert page.console_errors == []
+
+
+def test_quarterly_inspection_recorded_with_an_issue_and_signed_off_by_the_school(browser, page, live_server):
+    """An agent records the first school's overdue quarterly inspection with one issue found and opens a fault
+    report for it; the school's administrator signs the record off on a phone and finds it in the history."""
+    agent_context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    try:
+        agent = agent_context.new_page()
+        agent_errors = []
+        agent.on("pageerror", lambda e: agent_errors.append(str(e)))
+        sign_in(agent, live_server, "agent@vendor.example.com")
+        agent.goto(f"{live_server}/inspections/?state=overdue&kind=inspection&lang=en")
+        row = agent.locator("#visit-table tbody tr", has_text="Demo District No. 1 Middle School").first
+        expect(row).to_contain_text("Overdue")
+        row.locator("a").first.click()
+        agent.click("text=Record the visit")
+        expect(agent.locator("h1")).to_have_text("Record the visit")
+        agent.fill("#engineers", "Zhang Wei, Wang Qiang")
+        first_unit = agent.locator(".unit-results tbody tr").first
+        first_unit.locator("select").select_option("issue")
+        first_unit.locator("input").fill("Touch frame fails in the left corner")
+        agent.fill("#hardware", "All panels and computers checked.")
+        agent.fill("#risks", "The wiring closet runs hot in summer.")
+        agent.fill("#recommendations", "Add a fan to the wiring closet.")
+        agent.click("button:has-text('Save the record')")
+        expect(agent.locator(".alert-success")).to_contain_text("waits for the client's sign-off")
+        expect(agent.locator("#units")).to_contain_text("Issue found")
+        agent.click("#units button:has-text('Open a fault report')")
+        expect(agent.locator(".alert-success")).to_contain_text("is open for this finding")
+        expect(agent.locator("h1")).to_contain_text("GZ-")
+        assert agent_errors == []
+    finally:
+        agent_context.close()
+
+    sign_in(page, live_server, "school1@edu.example.com")  # on a 375-pixel phone
+    page.goto(f"{live_server}/inspections/?state=to_sign&lang=en")
+    page.locator("#visit-table tbody tr a").first.click()
+    expect(page.locator("#units")).to_contain_text("Touch frame fails in the left corner")
+    page.click("#sign-form label:has-text('5')")
+    page.click("#sign-form button[type=submit]")
+    expect(page.locator(".flashes .alert-success")).to_contain_text("the visit is signed off")
+    page.goto(f"{live_server}/sites/mine?lang=en")
+    expect(page.locator("#inspections")).to_contain_text("Signed off")
+    expect(page.locator("#inspections")).to_contain_text("Add a fan to the wiring closet.")
+    page.goto(f"{live_server}/?lang=zh")  # later tests expect Chinese
     assert page.console_errors == []
