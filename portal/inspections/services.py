@@ -149,8 +149,8 @@ def open_ticket(row, by, *, severity="C", now=None):
     ticket = tickets.file_ticket(
         by, unit.site, unit, severity=severity, kind="unknown", channel="on_site",
         title=str(_l("Found in the inspection of %(date)s", date=when))[:200],
-        description=row.note or str(_l("Issue found during an inspection.")), contact_name=by.name,
-        contact_phone="", now=now)
+        description=row.note or str(_l("Issue found during an inspection.")),
+        contact_name=unit.site.contact_name or by.name, contact_phone=unit.site.contact_phone or "", now=now)
     row.ticket_id = ticket.id
     return ticket
 

@@ -42,7 +42,8 @@ def clients():
 
 
 def my_sites():
-    return db.session.scalars(Site.scoped(current_user).order_by(Site.client_id, Site.name_zh)).all()
+    return db.session.scalars(Site.scoped(current_user).options(joinedload(Site.client))
+                              .order_by(Site.client_id, Site.name_zh)).all()
 
 
 def my_contracts():
@@ -165,6 +166,8 @@ def new():
     if form.validate_on_submit():
         contract = Contract.get_or_404(form.contract.data, current_user)
         site = next((s for s in sites if s.id == form.site.data), None)
+        if form.site.data and site is None:
+            abort(404)
         if site is not None and site.client_id != contract.client_id:
             form.site.errors.append(_("This site is not the contract's client's."))
         else:

@@ -330,3 +330,19 @@ def test_attachments_are_checked_by_content_and_kept_with_the_record(app, world,
     assert school.get(f"/inspections/{visit.id}/attachments/{attachment_id}").get_data() == pdf("signed")
     other = app.test_client(user=world.a_school2)
     assert other.get(f"/inspections/{visit.id}/attachments/{attachment_id}").status_code == 404
+
+
+def test_an_extra_visit_is_planned_then_recorded(app, world):
+    agent = app.test_client(user=world.agent)
+    data = {"contract": world.contract_a.id, "site": world.a_site1.id, "kind": "extra", "due_on": "2026-05-04"}
+    response = agent.post("/inspections/new", data=data)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/record")
+    visit = visits(app, kind="extra")[0]
+    assert (visit.site_id, visit.client_id, visit.due_on, visit.status) == (
+        world.a_site1.id, world.a.id, date(2026, 5, 4), "scheduled")
+    page = agent.post("/inspections/new?lang=en", data={**data, "site": world.b_site.id}).get_data(as_text=True)
+    assert "This site is not the contract" in page
+    assert agent.post("/inspections/new", data={**data, "site": 999_999}).status_code == 404
+    page = agent.post("/inspections/new?lang=zh", data={**data, "due_on": "someday"}).get_data(as_text=True)
+    assert "不是有效的日期值" in page and 'value="someday"' in page  # WTForms' own message, translated
+    assert len(visits(app, kind="extra")) == 1
