@@ -49,7 +49,7 @@ def index():
 def show(contract_id):
     contract = Contract.get_or_404(contract_id, current_user)
     by_state = equipment_services.count_by_state(Equipment.scoped(current_user, Equipment.contract_id == contract.id))
-    from ..documents.views import for_contract
+    from ..documents.views import for_contract  # here, not at the top: the blueprints' views import each other's models
     from ..inspections.models import InspectionPlan
 
     plan = db.session.scalar(sa.select(InspectionPlan).where(InspectionPlan.contract_id == contract.id))

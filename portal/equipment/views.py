@@ -105,7 +105,7 @@ def unit_page(unit_id, form, status=200, replacement_form=None):
     # Opened from the QR label by an engineer: each open ticket offers "on site now", with this moment signed.
     now = utcnow()
     scans = {t.id: scan_token(t, now) for t in tickets if current_user.is_vendor and t.status in ARRIVABLE}
-    from ..documents.views import for_unit
+    from ..documents.views import for_unit  # here, not at the top: the blueprints' views import each other's models
     from ..inspections.views import unit_history
 
     return render_template("equipment/show.html", unit=unit, qr=qr_code(unit), today=today,
