@@ -7,7 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from ..equipment.models import Equipment
+from ..equipment.models import Equipment, Status as EquipmentStatus
 from ..extensions import db
 from ..tickets import services as tickets
 from ..types import utcnow
@@ -94,10 +94,13 @@ def add_visit(contract, site, by, *, kind, due_on):
 
 
 def site_units(visit):
+    """The units an inspection of the visit's site checks: the contract's units there, not retired or replaced."""
     if visit.site_id is None:
         return []
     return db.session.scalars(
-        sa.select(Equipment).where(Equipment.site_id == visit.site_id, Equipment.contract_id == visit.contract_id)
+        sa.select(Equipment).where(Equipment.site_id == visit.site_id, Equipment.contract_id == visit.contract_id,
+                                   Equipment.status.notin_([EquipmentStatus.RETIRED.value,
+                                                            EquipmentStatus.REPLACED.value]))
         .order_by(Equipment.building, Equipment.room, Equipment.serial)).all()
 
 

@@ -346,3 +346,10 @@ def test_an_extra_visit_is_planned_then_recorded(app, world):
     page = agent.post("/inspections/new?lang=zh", data={**data, "due_on": "someday"}).get_data(as_text=True)
     assert "不是有效的日期值" in page and 'value="someday"' in page  # WTForms' own message, translated
     assert len(visits(app, kind="extra")) == 1
+
+
+def test_retired_units_are_not_listed_for_inspection(app, world, make):
+    retired = make.unit(world.contract_a, world.a_site1, world.model, serial="OLD-1", status="retired")
+    visit = make.visit(world.contract_a, world.a_site1)
+    page = app.test_client(user=world.agent).get(f"/inspections/{visit.id}/record").get_data(as_text=True)
+    assert world.unit_a1.serial in page and retired.serial not in page
