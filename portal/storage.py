@@ -11,10 +11,15 @@ import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from flask import current_app
+import sqlalchemy as sa
+from flask import Response, current_app
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .types import UTCDateTime, utcnow
 
 CHUNK = 1024 * 1024
 
@@ -84,3 +89,21 @@ class FolderStorage:
 def storage() -> Storage:
     """The configured storage of the current application."""
     return FolderStorage(current_app.config["STORAGE_DIR"])
+
+
+class AttachmentColumns:
+    """The columns of a small file kept in the database (a complaint's or a visit's attachment): its name, type
+    found from the content, size, bytes (loaded only when served) and upload time."""
+
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(40))
+    size: Mapped[int] = mapped_column()
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=True, deferred=True)  # as migrated (0008, 0010)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def inline(item):
+    """A stored photo or PDF (any object with ``data`` and ``content_type``) shown in the browser."""
+    response = Response(item.data, mimetype=item.content_type)
+    response.headers["Content-Disposition"] = "inline"
+    return response

@@ -205,7 +205,7 @@ class Factory:
         from portal.inspections.models import Visit
 
         with self.app.test_request_context():
-            visit = services.add_visit(db.session.get(Contract, contract.id), site, None, kind=kind,
+            visit = services.add_visit(db.session.get(Contract, contract.id), site, kind=kind,
                                        due_on=due_on or date(2026, 3, 15))
             if recorded_by is not None:
                 attachments = [dict(filename="巡检单.pdf", content_type="application/pdf", size=len(attachment),

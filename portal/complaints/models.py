@@ -7,13 +7,14 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
 from ..extensions import db
 from ..orgs.models import Client, Site
 from ..scoping import ClientScoped
 from ..sequence import YearCounter
+from ..storage import AttachmentColumns
 from ..tickets.models import Ticket
 from ..types import UTCDateTime, utcnow
 
@@ -158,13 +159,8 @@ class ComplaintEvent(db.Model):
         return EVENT_LABELS.get(self.action, self.action)
 
 
-class ComplaintAttachment(db.Model):
+class ComplaintAttachment(AttachmentColumns, db.Model):
     __tablename__ = "complaint_attachment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id", ondelete="CASCADE"), index=True)
-    filename: Mapped[str] = mapped_column(sa.String(255))
-    content_type: Mapped[str] = mapped_column(sa.String(40))
-    size: Mapped[int] = mapped_column()
-    data: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,6 +18,7 @@ from ..htmx import render
 from ..orgs.models import Client, Site
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
+from ..storage import inline
 from ..tickets.models import Ticket
 from ..tickets.photos import PhotoRejected
 from ..types import utcnow
@@ -186,9 +187,7 @@ def attachment(complaint_id, attachment_id):
     complaint = Complaint.get_or_404(complaint_id, current_user)
     item = db.first_or_404(sa.select(ComplaintAttachment).where(ComplaintAttachment.id == attachment_id,
                                                                 ComplaintAttachment.complaint_id == complaint.id))
-    response = Response(item.data, mimetype=item.content_type)
-    response.headers["Content-Disposition"] = "inline"
-    return response
+    return inline(item)
 
 
 @dataclass(frozen=True)

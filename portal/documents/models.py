@@ -141,9 +141,6 @@ class Document(ClientScoped, db.Model):
             return Target.CONTRACT
         return Target.GENERAL
 
-    def in_language(self, chinese):
-        return self.language == Language.BOTH.value or (self.language == Language.ZH.value) == chinese
-
     @classmethod
     def scope(cls, query, user):
         """What a user may see. Vendor staff: everything. A client's users: the general documents, those of the

@@ -4,12 +4,13 @@ A contract's plan promises visits; the portal schedules them with due dates for 
 record each visit (per-unit results for an on-site inspection, the three checks the bids name, recommendations,
 attachments); the client signs it off or disputes it. Resident engineers keep a service log, signed by the client.
 """
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.ext.hybrid import hybrid_method
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
 from ..contracts.models import Contract
@@ -17,6 +18,7 @@ from ..equipment.models import Equipment
 from ..extensions import db
 from ..orgs.models import Client, Site
 from ..scoping import ClientScoped
+from ..storage import AttachmentColumns
 from ..tickets.models import Ticket
 from ..types import UTCDateTime, utcnow
 
@@ -83,6 +85,7 @@ LABELS = {
     UnitResult.OK: _l("OK"), UnitResult.ISSUE: _l("Issue found"), UnitResult.FIXED: _l("Fixed on the spot"),
     UnitResult.NOT_FOUND: _l("Not found"),
 }
+SOON = timedelta(days=30)  # "due soon": within 30 days
 DONE_STATES = (VisitStatus.DONE.value, VisitStatus.SIGNED.value, VisitStatus.DISPUTED.value)
 
 
@@ -203,8 +206,24 @@ class Visit(ClientScoped, db.Model):
         return self.site_id is not None and self.kind in (VisitKind.INSPECTION, VisitKind.END_OF_LIFE,
                                                           VisitKind.EXTRA)
 
+    # "Overdue" and "due soon" are defined here once, in Python (pages) and SQL (the schedule's filters and the
+    # home pages' counts); tests/inspections check that both give the same visits.
+    @hybrid_method
     def overdue(self, today):
         return self.status == VisitStatus.SCHEDULED.value and self.due_on < today
+
+    @overdue.expression
+    def overdue(cls, today):
+        return sa.and_(cls.status == VisitStatus.SCHEDULED.value, cls.due_on < today)
+
+    @hybrid_method
+    def due_soon(self, today):
+        """Not recorded, due today or within the next SOON_DAYS days."""
+        return self.status == VisitStatus.SCHEDULED.value and today <= self.due_on <= today + SOON
+
+    @due_soon.expression
+    def due_soon(cls, today):
+        return sa.and_(cls.status == VisitStatus.SCHEDULED.value, cls.due_on >= today, cls.due_on <= today + SOON)
 
 
 class VisitUnit(db.Model):
@@ -232,18 +251,13 @@ class VisitUnit(db.Model):
         return UnitResult(self.result)
 
 
-class VisitAttachment(db.Model):
+class VisitAttachment(AttachmentColumns, db.Model):
     """A photo or the signed paper report (JPEG, PNG, PDF)."""
 
     __tablename__ = "visit_attachment"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visit.id", ondelete="CASCADE"), index=True)
-    filename: Mapped[str] = mapped_column(sa.String(255))
-    content_type: Mapped[str] = mapped_column(sa.String(40))
-    size: Mapped[int] = mapped_column()
-    data: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary))
-    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ServiceLog(ClientScoped, db.Model):
@@ -278,12 +292,6 @@ class ServiceLog(ClientScoped, db.Model):
     contract: Mapped[Contract] = relationship()
     client: Mapped[Client] = relationship()
     site: Mapped[Site | None] = relationship()
-
-    @property
-    def hours(self):
-        """Hours on site, to the quarter hour (time out on the next day is not expected for a day's log)."""
-        minutes = (self.time_out.hour * 60 + self.time_out.minute) - (self.time_in.hour * 60 + self.time_in.minute)
-        return max(0, minutes) / 60
 
 
 class CalendarFeed(db.Model):

@@ -2,7 +2,6 @@
 and the calendar feed."""
 import hashlib
 import secrets
-from datetime import timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -81,7 +80,7 @@ def save_plan(contract, by, *, frequency, months, phone_visits, return_visits, e
     return plan, generate(plan, today)
 
 
-def add_visit(contract, site, by, *, kind, due_on):
+def add_visit(contract, site, *, kind, due_on):
     """An extra visit outside the plan (an incident, a sensitive period, a request)."""
     visit = Visit(contract_id=contract.id, client_id=contract.client_id, site_id=site.id if site else None, kind=kind,
                   due_on=due_on, window_start=due_on, status=VisitStatus.SCHEDULED.value)
@@ -166,11 +165,9 @@ def counts(user, today):
     def total(condition):
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
-    scheduled = Visit.status == VisitStatus.SCHEDULED.value
     row = db.session.execute(Visit.scope(sa.select(
-        total(sa.and_(scheduled, Visit.due_on < today)),
-        total(sa.and_(scheduled, Visit.due_on >= today, Visit.due_on <= today + timedelta(days=30))),
-        total(Visit.status == VisitStatus.DONE.value)), user)).one()
+        total(Visit.overdue(today)), total(Visit.due_soon(today)), total(Visit.status == VisitStatus.DONE.value)),
+        user)).one()
     return dict(zip(("overdue", "soon", "to_sign"), row, strict=True))
 
 

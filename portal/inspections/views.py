@@ -20,6 +20,7 @@ from ..i18n import local_today
 from ..orgs.models import Client, Site
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
+from ..storage import inline
 from ..tickets.photos import PhotoRejected
 from ..types import utcnow
 from . import bp, ical, services
@@ -76,8 +77,8 @@ class VisitFilter:
         scheduled = Visit.status == VisitStatus.SCHEDULED.value
         conditions = {
             "open": scheduled,
-            "overdue": sa.and_(scheduled, Visit.due_on < today),
-            "soon": sa.and_(scheduled, Visit.due_on >= today, Visit.due_on <= today + timedelta(days=30)),
+            "overdue": Visit.overdue(today),
+            "soon": Visit.due_soon(today),
             "done": Visit.status.in_(DONE_STATES),
             "to_sign": Visit.status == VisitStatus.DONE.value,
             "signed": Visit.status == VisitStatus.SIGNED.value,
@@ -148,7 +149,7 @@ def plan(contract_id):
         db.session.commit()
         flash(_("The plan is saved: %(n)d visits are scheduled from today.", n=count), "success")
         return redirect(url_for("inspections.index", contract=contract.id))
-    return render_template("inspections/plan.html", form=form, contract=contract, plan=existing)
+    return render_template("inspections/plan.html", form=form, contract=contract)
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -171,7 +172,7 @@ def new():
         if site is not None and site.client_id != contract.client_id:
             form.site.errors.append(_("This site is not the contract's client's."))
         else:
-            visit = services.add_visit(contract, site, current_user, kind=form.kind.data, due_on=form.due_on.data)
+            visit = services.add_visit(contract, site, kind=form.kind.data, due_on=form.due_on.data)
             db.session.commit()
             return redirect(url_for("inspections.record", visit_id=visit.id))
     return render_template("inspections/new.html", form=form)
@@ -214,9 +215,7 @@ def attachment(visit_id, attachment_id):
     visit = Visit.get_or_404(visit_id, current_user)
     item = db.first_or_404(sa.select(VisitAttachment).where(VisitAttachment.id == attachment_id,
                                                             VisitAttachment.visit_id == visit.id))
-    response = Response(item.data, mimetype=item.content_type)
-    response.headers["Content-Disposition"] = "inline"
-    return response
+    return inline(item)
 
 
 def unit_results(units):

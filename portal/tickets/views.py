@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
@@ -21,6 +21,7 @@ from ..orgs.services import like
 from ..renewals.models import SparePart
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
+from ..storage import inline
 from ..sla.holidays import business_calendar
 from ..types import utcnow
 from . import bp, photos, services
@@ -234,10 +235,7 @@ def photo(ticket_id, photo_id):
     ticket = Ticket.get_or_404(ticket_id, current_user)
     item = db.first_or_404(sa.select(TicketPhoto).where(TicketPhoto.id == photo_id,
                                                         TicketPhoto.ticket_id == ticket.id))
-    response = Response(item.data, mimetype=item.content_type)
-    response.headers["Content-Disposition"] = "inline"
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    return response
+    return inline(item)
 
 
 # ---------------------------------------------------------------- steps
