@@ -59,6 +59,9 @@ def check_config(app):
 
 def register_extensions(app):
     db.init_app(app)
+    from . import database
+
+    database.init_app(app)
     migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)

@@ -11,16 +11,15 @@ from ..roles import VENDOR
 from ..sequence import next_in_year
 from ..tickets.photos import PhotoRejected, inspect as inspect_photo
 from ..types import utcnow
+from ..steps import Refused
 from .models import TRANSITIONS, Complaint, ComplaintAttachment, ComplaintCounter, ComplaintEvent, Status
 
 MAX_ATTACHMENTS = 3
 MAX_BYTES = 5 * 1024 * 1024
 
 
-class ComplaintRefused(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class ComplaintRefused(Refused):
+    """Refused: the message says why."""
 
 
 def moment(now=None):

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from flask_babel import lazy_gettext as _l
 from PIL import Image
 
+from ..steps import Refused
+
 MAX_NAME = 200
 MAX_PIXELS = 100_000_000
 
@@ -40,10 +42,8 @@ ACCEPT = ",".join(BY_EXTENSION)  # for <input type=file accept=…>
 OFFICE_PARTS = {"docx": "word/document.xml", "xlsx": "xl/workbook.xml", "pptx": "ppt/presentation.xml"}
 
 
-class FileRefused(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class FileRefused(Refused):
+    """Refused: the message says why."""
 
 
 @dataclass(frozen=True)

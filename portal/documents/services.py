@@ -11,14 +11,13 @@ from flask_babel import lazy_gettext as _l
 from ..extensions import db
 from ..storage import storage
 from ..types import utcnow
+from ..steps import Refused
 from .files import Checked
 from .models import Document, DocumentDownload, DocumentVersion
 
 
-class VersionRefused(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class VersionRefused(Refused):
+    """Refused: the message says why."""
 
 
 def moment(now=None):

@@ -10,14 +10,13 @@ from ..equipment.models import Equipment, Status as EquipmentStatus
 from ..extensions import db
 from ..tickets import services as tickets
 from ..types import utcnow
+from ..steps import Refused
 from . import schedule
 from .models import CalendarFeed, InspectionPlan, UnitResult, Visit, VisitAttachment, VisitStatus, VisitUnit
 
 
-class VisitRefused(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class VisitRefused(Refused):
+    """Refused: the message says why."""
 
 
 def moment(now=None):

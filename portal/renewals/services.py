@@ -13,18 +13,15 @@ from ..equipment.models import Equipment
 from ..extensions import db
 from ..sequence import next_in_year
 from ..types import utcnow
+from ..steps import Refused
 from .models import TRANSITIONS, QuoteCounter, QuoteEvent, QuoteLine, QuoteStatus, RenewalCoverage, RenewalQuote
 from .pricing import line_price
 
 MAX_UNITS = 500  # lines in one quote; a whole contract is one line
 
 
-class QuoteRefused(Exception):
+class QuoteRefused(Refused):
     """A step the quote's state, or the rules, do not allow; ``message`` says why, in the user's language."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
 
 
 def next_number(year):

@@ -5,16 +5,16 @@ import warnings
 from flask_babel import lazy_gettext as _l
 from PIL import Image
 
+from ..steps import Refused
+
 MAX_PHOTOS = 5
 MAX_BYTES = 5 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a decompression bomb is refused, not opened
 FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png"}
 
 
-class PhotoRejected(Exception):
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
+class PhotoRejected(Refused):
+    """Refused: the message says why."""
 
 
 def inspect(storage):

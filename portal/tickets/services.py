@@ -23,6 +23,7 @@ from ..sla.holidays import business_calendar
 from ..sla.models import Clock, default_policy
 from ..sla.services import policy_for
 from ..types import utcnow
+from ..steps import Refused
 from . import clocks
 from .clocks import ClockState
 from .models import (CLOCKS, OPEN, TRANSITIONS, Coverage, Kind, ReplacedPart, SpareLoan, Status, Ticket,
@@ -34,12 +35,8 @@ AUTO_CLOSE_DAYS = 7
 SWEEP_BATCH = 500
 
 
-class TicketRefused(Exception):
+class TicketRefused(Refused):
     """A step the ticket's state, or the rules, do not allow; ``message`` says why, in the user's language."""
-
-    def __init__(self, message):
-        super().__init__(str(message))
-        self.message = message
 
 
 class TicketChanged(TicketRefused):

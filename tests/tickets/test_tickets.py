@@ -373,8 +373,8 @@ def test_a_write_racing_past_the_check_fails_on_the_version_column(app, world):
 
     with app.app_context():
         ticket = db.session.get(Ticket, world.ticket_a.id)
-        with db.engine.begin() as other:  # another worker saves in between
-            other.execute(sa.text("UPDATE ticket SET version = version + 1 WHERE id = :id"), {"id": ticket.id})
+        # another worker saves in between (written past the ORM, which still holds the version it read)
+        db.session.execute(sa.text("UPDATE ticket SET version = version + 1 WHERE id = :id"), {"id": ticket.id})
         ticket.title = "改"
         with pytest.raises(StaleDataError):
             db.session.flush()
