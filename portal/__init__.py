@@ -66,13 +66,14 @@ def register_extensions(app):
     csrf.init_app(app)
     login_manager.init_app(app)
     # Models must be imported before migrations or create_all look at the metadata.
-    from . import cli, errors, i18n, models, security  # noqa: F401
+    from . import cli, errors, i18n, models, security, steps  # noqa: F401
     from .auth import gate
 
     i18n.init_app(app)  # before the sign-in gate, so that ?lang= also applies to the sign-in page
     gate.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    steps.init_app(app)  # after the CSRF check and the sign-in gate: a refused request claims no form token
     cli.init_app(app)
 
 

@@ -2,12 +2,15 @@
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField
+from wtforms import HiddenField, PasswordField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
+from .steps import new_token
+
 __all__ = [
     "Form",
+    "Versioned",
     "Required",
     "Present",
     "EmailAddress",
@@ -34,13 +37,22 @@ def strip(value):
 
 
 class Form(FlaskForm):
-    """Every form trims surrounding white space from text."""
+    """Every form trims surrounding white space from text, and carries a one-time token so that it counts once
+    (``portal.steps``): a new token each time the form is shown, the same one when it is shown again with errors."""
+
+    form_token = HiddenField(default=new_token)
 
     class Meta:
         def bind_field(self, form, unbound_field, options):
             if unbound_field.field_class is not PasswordField:  # keep the field's own filters, then strip
                 options["filters"] = [*unbound_field.kwargs.get("filters", ()), strip]
             return unbound_field.bind(form=form, **options)
+
+
+class Versioned(Form):
+    """A form that moves an object carries the version it was built from: a stale one is refused (``steps.take``)."""
+
+    version = HiddenField()
 
 
 def Required(message=None):

@@ -10,3 +10,4 @@ from .tickets.models import ReplacedPart, SpareLoan, Ticket, TicketCounter, Tick
 from .complaints.models import Complaint, ComplaintAttachment, ComplaintCounter, ComplaintEvent  # noqa: F401
 from .documents.models import Document, DocumentDownload, DocumentVersion  # noqa: F401
 from .inspections.models import CalendarFeed, InspectionPlan, ServiceLog, Visit, VisitAttachment, VisitUnit  # noqa: F401
+from .steps import Submission  # noqa: F401

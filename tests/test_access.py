@@ -244,8 +244,8 @@ def test_role_access(app, world, name):
     for role in sorted(Role, key=lambda r: r in route.roles):  # refused roles first: they change nothing
         user = world.by_role()[role]
         response = request(app.test_client(user=user), route, url_of(world, route, role))
-        if role in route.roles:
-            assert response.status_code in (200, 302), (role, response.status_code)
+        if role in route.roles:  # a page, a redirect, or the step refused with its reason (the state does not allow it)
+            assert response.status_code in (200, 302, 303, 400, 409), (role, response.status_code)
             if response.status_code == 302 and name != "auth.logout":
                 assert not response.headers["Location"].startswith("/login"), role
         else:

@@ -2,7 +2,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
 from wtforms import RadioField, SelectField, TextAreaField
 
-from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, optional_id
+from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, Versioned, optional_id
 from .models import Category
 
 
@@ -19,16 +19,16 @@ class ComplaintForm(Form):
         self.category.choices = [SelectChoice("", _l("Choose…"))] + [SelectChoice(c.value, c.label) for c in Category]
 
 
-class AssignForm(Form):
+class AssignForm(Versioned):
     handler = SelectField(_l("Handler"), coerce=optional_id, validate_choice=False,
                           validators=[Present(_l("Choose who answers this complaint."))])
 
 
-class AnswerForm(Form):
+class AnswerForm(Versioned):
     body = TextAreaField(_l("Answer"), validators=[Required(_l("Write the answer to the client.")), MaxLength(5000)])
 
 
-class CloseForm(Form):
+class CloseForm(Versioned):
     rating = RadioField(_l("Your satisfaction"), coerce=optional_id,
                         validators=[Present(_l("Choose a rating from 1 to 5."))])
     body = TextAreaField(_l("Comment"), validators=[Optional(), MaxLength(1000)])
@@ -42,6 +42,6 @@ class CloseForm(Form):
         ]
 
 
-class RejectForm(Form):
+class RejectForm(Versioned):
     body = TextAreaField(_l("Why are you not satisfied?"), validators=[
         Required(_l("Say why the answer does not satisfy you.")), MaxLength(5000)])

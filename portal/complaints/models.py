@@ -13,6 +13,7 @@ from ..auth.models import User
 from ..extensions import db
 from ..orgs.models import Client, Site
 from ..scoping import ClientScoped
+from ..steps import HasVersion
 from ..sequence import YearCounter
 from ..storage import AttachmentColumns
 from ..tickets.models import Ticket
@@ -80,7 +81,7 @@ class ComplaintCounter(YearCounter, db.Model):
     __tablename__ = "complaint_counter"
 
 
-class Complaint(ClientScoped, db.Model):
+class Complaint(HasVersion, ClientScoped, db.Model):
     __tablename__ = "complaint"
     __table_args__ = (
         sa.CheckConstraint("status IN ({})".format(", ".join(f"'{s.value}'" for s in Status)), name="status"),

@@ -17,7 +17,9 @@ from ..forms import optional_id
 from ..htmx import render
 from ..orgs.models import Client, Site
 from ..roles import ALL, CLIENT, VENDOR, Role
+from .. import steps
 from ..scoping import roles_required
+from ..steps import Refused, kept_text, version_of
 from ..storage import inline
 from ..tickets.models import Ticket
 from ..tickets.photos import PhotoRejected
@@ -142,6 +144,7 @@ def new():
         if not form.attachments.errors:
             complaint = services.file_complaint(current_user, site=site, ticket=ticket, category=form.category.data,
                                                 description=form.description.data, attachments=checked)
+            steps.land_on(url_for("complaints.show", complaint_id=complaint.id))
             db.session.commit()
             flash(_("Complaint %(number)s is received. An answer is due by %(due)s.", number=complaint.number,
                     due=format_datetime(complaint.due_at, "short")), "success")
@@ -166,13 +169,16 @@ def handlers():
                               .order_by(User.name)).all()
 
 
-def complaint_page(complaint, status=200, **submitted):
-    # Built empty (formdata=None); only a submitted form shows what was typed, with its errors.
-    forms = {name: submitted[name] if name in submitted else step.form(formdata=None) for name, step in ACTIONS.items()
-             if current_user.role in step.roles}
+def complaint_page(complaint, status=200, kept=(), **submitted):
+    # Built empty (formdata=None) with the complaint's version; only a submitted form shows what was typed.
+    forms = {name: submitted[name] if name in submitted else step.form(formdata=None, data={"version": complaint.version})
+             for name, step in ACTIONS.items() if current_user.role in step.roles}
+    for form in submitted.values():
+        form.version.data = complaint.version  # sent again as it is, it applies to the complaint as shown now
     if "assign" in forms:
         forms["assign"].handler.choices = [("", _("Choose…"))] + [(u.id, u.name) for u in handlers()]
-    return render_template("complaints/show.html", complaint=complaint, forms=forms, now=utcnow()), status
+    return render_template("complaints/show.html", complaint=complaint, forms=forms, now=utcnow(),
+                           kept=kept), status
 
 
 @bp.get("/<int:complaint_id>")
@@ -219,16 +225,16 @@ def act(complaint_id, action):
     step = ACTIONS[action]
     if current_user.role not in step.roles:
         abort(403)
-    complaint = load(complaint_id)
     form = step.form()
     if not form.validate_on_submit():
-        return complaint_page(complaint, **{action: form})
+        return complaint_page(load(complaint_id), **{action: form})
     try:
-        step.run(complaint, form)
-    except services.ComplaintRefused as refused:
+        steps.take(Complaint, complaint_id, current_user, lambda locked: step.run(locked, form),
+                   version=version_of(form))
+    except Refused as refused:
         db.session.rollback()
         flash(refused.message, "danger")
-        return complaint_page(load(complaint_id), 400, **{action: form})
+        return complaint_page(load(complaint_id), refused.status, kept=kept_text(form), **{action: form})
     db.session.commit()
     flash(step.done(), "success")
     return redirect(url_for("complaints.show", complaint_id=complaint_id))

@@ -7,7 +7,7 @@ from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectFie
 from wtforms.validators import NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, optional_id
+from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, Versioned, optional_id
 from .models import Frequency, Method, VisitKind
 
 
@@ -56,7 +56,7 @@ class ExtraVisitForm(Form):
         self.kind.choices = [SelectChoice(k.value, k.label) for k in VisitKind]
 
 
-class RecordForm(Form):
+class RecordForm(Versioned):
     done_on = DateField(_l("Date of the visit"), validators=[Present(_l("Give the date, e.g. 2026-03-15."))])
     method = RadioField(_l("How"), validators=[Required(_l("Say how the visit was made."))])
     engineers = StringField(_l("Engineers"), validators=[Required(_l("Name the engineers.")), MaxLength(200)])
@@ -72,7 +72,7 @@ class RecordForm(Form):
         self.method.choices = [SelectChoice(m.value, m.label) for m in Method]
 
 
-class SignForm(Form):
+class SignForm(Versioned):
     name = StringField(_l("Your name, as signature"), validators=[Required(_l("Sign with your name.")), MaxLength(100)])
     satisfaction = RadioField(_l("Your satisfaction"), coerce=optional_id,
                               validators=[Present(_l("Choose a rating from 1 to 5."))])
@@ -87,7 +87,7 @@ class SignForm(Form):
         ]
 
 
-class DisputeForm(Form):
+class DisputeForm(Versioned):
     reason = TextAreaField(_l("What is wrong in this record?"), validators=[
         Required(_l("Say what is wrong, so that the vendor can correct it.")), MaxLength(2000)])
 
@@ -111,5 +111,5 @@ class LogForm(Form):
             raise ValidationError(_l("The time out must be after the time in."))
 
 
-class LogSignForm(Form):
+class LogSignForm(Versioned):
     name = StringField(_l("Your name, as signature"), validators=[Required(_l("Sign with your name.")), MaxLength(100)])

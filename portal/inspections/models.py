@@ -18,6 +18,7 @@ from ..equipment.models import Equipment
 from ..extensions import db
 from ..orgs.models import Client, Site
 from ..scoping import ClientScoped
+from ..steps import HasVersion
 from ..storage import AttachmentColumns
 from ..tickets.models import Ticket
 from ..types import UTCDateTime, utcnow
@@ -131,7 +132,7 @@ class InspectionPlan(ClientScoped, db.Model):
         return [int(m) for m in self.months.split(",") if m.strip().isdigit()]
 
 
-class Visit(ClientScoped, db.Model):
+class Visit(HasVersion, ClientScoped, db.Model):
     """A scheduled or recorded visit: a preventive inspection of a site, a phone or return visit, the end-of-life
     inspection, or an extra visit."""
 
@@ -260,7 +261,7 @@ class VisitAttachment(AttachmentColumns, db.Model):
     visit_id: Mapped[int] = mapped_column(sa.ForeignKey("visit.id", ondelete="CASCADE"), index=True)
 
 
-class ServiceLog(ClientScoped, db.Model):
+class ServiceLog(HasVersion, ClientScoped, db.Model):
     """A day of resident engineers' work (驻场运维记录), signed off by the client's project lead."""
 
     __tablename__ = "service_log"

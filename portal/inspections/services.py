@@ -132,6 +132,13 @@ def sign(visit, by, *, name, satisfaction, comment, now=None):
     visit.satisfaction, visit.sign_comment = satisfaction, comment or ""
 
 
+def sign_log(entry, by, name, now=None):
+    """The client's project lead signs a day of the service log with their name; a signature is final."""
+    if entry.signed_at is not None:
+        raise VisitRefused(_l("This entry is already signed."))
+    entry.signed_name, entry.signed_by_id, entry.signed_at = name, by.id, moment(now)
+
+
 def dispute(visit, by, *, reason, now=None):
     if visit.status != VisitStatus.DONE.value:
         raise VisitRefused(_l("Only a recorded visit awaiting sign-off can be disputed."))

@@ -19,7 +19,9 @@ from ..htmx import render
 from ..i18n import local_today
 from ..orgs.models import Client, Site
 from ..roles import ALL, CLIENT, VENDOR, Role
+from .. import steps
 from ..scoping import roles_required
+from ..steps import Refused, kept_text, version_of
 from ..storage import inline
 from ..tickets.photos import PhotoRejected
 from ..types import utcnow
@@ -173,6 +175,7 @@ def new():
             form.site.errors.append(_("This site is not the contract's client's."))
         else:
             visit = services.add_visit(contract, site, kind=form.kind.data, due_on=form.due_on.data)
+            steps.land_on(url_for("inspections.record", visit_id=visit.id))
             db.session.commit()
             return redirect(url_for("inspections.record", visit_id=visit.id))
     return render_template("inspections/new.html", form=form)
@@ -188,10 +191,14 @@ def load(visit_id):
         selectinload(Visit.attachments)))
 
 
-def visit_page(visit, status=200, sign_form=None, dispute_form=None):
-    return render_template("inspections/show.html", visit=visit, today=local_today(),
-                           sign_form=sign_form or SignForm(formdata=None, name=current_user.name),
-                           dispute_form=dispute_form or DisputeForm(formdata=None)), status
+def visit_page(visit, status=200, sign_form=None, dispute_form=None, kept=()):
+    """The visit with the client's forms: new ones carry the visit's version; a submitted one keeps what was
+    typed and is given the current version."""
+    sign_form = sign_form or SignForm(formdata=None, name=current_user.name)
+    dispute_form = dispute_form or DisputeForm(formdata=None)
+    sign_form.version.data = dispute_form.version.data = visit.version
+    return render_template("inspections/show.html", visit=visit, today=local_today(), sign_form=sign_form,
+                           dispute_form=dispute_form, kept=kept), status
 
 
 @bp.get("/<int:visit_id>")
@@ -243,6 +250,7 @@ def record(visit_id):
     units = services.site_units(visit) if visit.on_site else []
     form = RecordForm(obj=visit if visit.is_done else None)
     if not form.is_submitted():
+        form.version.data = visit.version
         form.done_on.data = visit.done_on or min(local_today(), max(visit.due_on, visit.window_start))
         form.method.data = visit.method or (Method.PHONE.value if visit.kind == VisitKind.PHONE_VISIT.value
                                             else Method.ON_SITE.value)
@@ -260,10 +268,21 @@ def record(visit_id):
             except PhotoRejected as rejected:
                 form.attachments.errors = [*form.attachments.errors, rejected.message]
         if not form.attachments.errors:
-            services.record(visit, current_user, done_on=form.done_on.data, method=form.method.data,
-                            engineers=form.engineers.data, hardware=form.hardware.data or "",
-                            software=form.software.data or "", risks=form.risks.data or "",
-                            recommendations=form.recommendations.data or "", results=results, attachments=checked)
+            try:
+                steps.take(Visit, visit_id, current_user, lambda locked: services.record(
+                    locked, current_user, done_on=form.done_on.data, method=form.method.data,
+                    engineers=form.engineers.data, hardware=form.hardware.data or "", software=form.software.data or "",
+                    risks=form.risks.data or "", recommendations=form.recommendations.data or "", results=results,
+                    attachments=checked), version=version_of(form))
+            except Refused as refused:  # signed or changed meanwhile: shown as it is now, what was typed kept
+                db.session.rollback()
+                flash(refused.message, "danger")
+                visit = load(visit_id)
+                form.version.data = visit.version
+                return render_template("inspections/record.html", visit=visit, form=form, units=units,
+                                       results=results, unit_errors=unit_errors,
+                                       unit_results=list(UnitResult)), refused.status
+            steps.land_on(url_for("inspections.show", visit_id=visit_id))
             db.session.commit()
             issues = sum(1 for r, _n in results.values() if r == UnitResult.ISSUE.value)
             flash(_("The visit is recorded and waits for the client's sign-off.") + (
@@ -278,16 +297,16 @@ def record(visit_id):
 
 
 def client_step(visit_id, form_name, form, run, done):
-    """Sign-off or dispute: the form checked, the step taken (or refused with a message), the visit shown again."""
-    visit = load(visit_id)
+    """Sign-off or dispute: the form checked, the step taken on the version the client read (or refused with a
+    message, the visit shown as it is now and what was typed kept), the visit shown again."""
     if not form.validate_on_submit():
-        return visit_page(visit, **{form_name: form})
+        return visit_page(load(visit_id), **{form_name: form})
     try:
-        run(visit, form)
-    except services.VisitRefused as refused:
+        steps.take(Visit, visit_id, current_user, lambda visit: run(visit, form), version=version_of(form))
+    except Refused as refused:
         db.session.rollback()
         flash(refused.message, "danger")
-        return visit_page(load(visit_id), 400)
+        return visit_page(load(visit_id), refused.status, kept=kept_text(form), **{form_name: form})
     db.session.commit()
     flash(done, "success")
     return redirect(url_for("inspections.show", visit_id=visit_id))
@@ -312,20 +331,31 @@ def dispute(visit_id):
 @bp.post("/<int:visit_id>/units/<int:row_id>/ticket")
 @roles_required(*VENDOR)
 def open_ticket(visit_id, row_id):
-    visit = load(visit_id)
-    row = next((vu for vu in visit.units if vu.id == row_id), None)
-    if row is None:
-        abort(404)
-    if row.ticket_id:  # sent twice (or by two people): the fault report is already there
-        flash(_("A fault report is already open for this finding."), "info")
-        return redirect(url_for("tickets.show", ticket_id=row.ticket_id))
     severity = request.form.get("severity", "C")
+    opened = []
+
+    def move(visit):  # the visit's row is locked: two of these at once open one fault report
+        row = next((vu for vu in visit.units if vu.id == row_id), None)
+        if row is None:
+            abort(404)
+        if row.ticket_id is None:
+            opened.append(services.open_ticket(row, current_user,
+                                               severity=severity if severity in ("A", "B", "C", "D") else "C"))
+        return row
+
     try:
-        ticket = services.open_ticket(row, current_user, severity=severity if severity in ("A", "B", "C", "D") else "C")
-    except services.VisitRefused as refused:
+        visit = steps.take(Visit, visit_id, current_user, move, options=(selectinload(Visit.units),))
+    except Refused as refused:
         db.session.rollback()
         flash(refused.message, "danger")
-        return visit_page(load(visit_id), 400)
+        return visit_page(load(visit_id), refused.status)
+    if not opened:  # sent twice, or by two people: the fault report is already there
+        row = next(vu for vu in visit.units if vu.id == row_id)
+        db.session.rollback()
+        flash(_("A fault report is already open for this finding."), "info")
+        return redirect(url_for("tickets.show", ticket_id=row.ticket_id))
+    ticket = opened[0]
+    steps.land_on(url_for("tickets.show", ticket_id=ticket.id))
     db.session.commit()
     flash(_("Fault report %(number)s is open for this finding.", number=ticket.number), "success")
     return redirect(url_for("tickets.show", ticket_id=ticket.id))
@@ -448,6 +478,8 @@ def log_new():
                                work_done=form.work_done.data, result=form.result.data or "",
                                recorded_by_id=current_user.id, recorded_at=utcnow().replace(microsecond=0))
             db.session.add(entry)
+            db.session.flush()
+            steps.land_on(url_for("inspections.log", month=entry.work_date.strftime("%Y-%m")))
             db.session.commit()
             flash(_("The day's work is in the service log, waiting for the client's signature."), "success")
             return redirect(url_for("inspections.log", month=entry.work_date.strftime("%Y-%m")))
@@ -458,18 +490,22 @@ def log_new():
 @roles_required(*CLIENT)
 def log_sign(entry_id):
     entry = ServiceLog.get_or_404(entry_id, current_user)
+    back = url_for("inspections.log", month=entry.work_date.strftime("%Y-%m"))
     form = LogSignForm()
-    month = entry.work_date.strftime("%Y-%m")
     if not form.validate_on_submit():
         flash(_("Sign with your name."), "danger")
-    elif entry.signed_at is not None:
-        flash(_("This entry is already signed."), "warning")
-    else:
-        entry.signed_name, entry.signed_by_id = form.name.data, current_user.id
-        entry.signed_at = utcnow().replace(microsecond=0)
-        db.session.commit()
-        flash(_("The entry of %(date)s is signed.", date=entry.work_date.isoformat()), "success")
-    return redirect(url_for("inspections.log", month=month))
+        return redirect(back)
+    try:
+        entry = steps.take(ServiceLog, entry_id, current_user,
+                           lambda locked: services.sign_log(locked, current_user, form.name.data),
+                           version=version_of(form))
+    except Refused as refused:
+        db.session.rollback()
+        flash(refused.message, "warning")
+        return redirect(back)
+    db.session.commit()
+    flash(_("The entry of %(date)s is signed.", date=entry.work_date.isoformat()), "success")
+    return redirect(back)
 
 
 @bp.get("/log.xlsx")

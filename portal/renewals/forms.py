@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import DateField, DecimalField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import NumberRange
 
-from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice
+from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, Versioned
 
 
 class RequestForm(Form):
@@ -16,7 +16,7 @@ class RequestForm(Form):
         self.years.choices = [SelectChoice(1, _l("1 year")), SelectChoice(2, _l("2 years")), SelectChoice(3, _l("3 years"))]
 
 
-class LineForm(Form):
+class LineForm(Versioned):
     rate_percent = DecimalField(_l("Rate (percent a year)"), places=2, validators=[
         Present(), NumberRange(min=Decimal(0), max=Decimal(100), message=_l("Use a percentage from 0 to 100."))])
     discount_percent = DecimalField(_l("Discount (percent)"), places=2, default=Decimal(0), validators=[
@@ -25,12 +25,16 @@ class LineForm(Form):
         Optional(), NumberRange(min=Decimal(0), message=_l("The price cannot be negative."))])
 
 
-class IssueForm(Form):
+class IssueForm(Versioned):
     valid_until = DateField(_l("Valid until"), validators=[Present()])
     terms = TextAreaField(_l("Terms"), validators=[Optional(), MaxLength(4000)])
 
 
-class DeclineForm(Form):
+class AcceptForm(Versioned):
+    """Accepting has nothing to type: the version of the quote the client read is all it carries."""
+
+
+class DeclineForm(Versioned):
     reason = StringField(_l("Reason"), validators=[Required(_l("Say why you decline, so that the vendor can do better.")),
                                                    MaxLength(1000)])
 

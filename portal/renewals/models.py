@@ -14,6 +14,7 @@ from ..equipment.models import Equipment
 from ..extensions import db
 from ..orgs.models import Bilingual, Client
 from ..scoping import ClientScoped
+from ..steps import HasVersion
 from ..sequence import YearCounter
 from ..types import UTCDateTime, utcnow
 
@@ -62,7 +63,7 @@ class QuoteCounter(YearCounter, db.Model):
     __tablename__ = "quote_counter"
 
 
-class RenewalQuote(ClientScoped, db.Model):
+class RenewalQuote(HasVersion, ClientScoped, db.Model):
     __tablename__ = "renewal_quote"
     __table_args__ = (
         sa.CheckConstraint(QUOTE_CHECK, name="status"),

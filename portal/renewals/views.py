@@ -14,9 +14,11 @@ from ..extensions import db
 from ..htmx import render
 from ..i18n import local_today
 from ..roles import VENDOR, Role
+from .. import steps
 from ..scoping import roles_required
+from ..steps import Refused, kept_text, version_of
 from . import bp, services
-from .forms import DeclineForm, IssueForm, LineForm, RequestForm
+from .forms import AcceptForm, DeclineForm, IssueForm, LineForm, RequestForm
 from .models import QuoteEvent, QuoteLine, QuoteStatus, RenewalCoverage, RenewalQuote
 from .pricing import indicative_price, rmb_upper
 
@@ -84,6 +86,7 @@ def request_quote():
         except services.QuoteRefused as refused:
             form.form_errors.append(refused.message)
         else:
+            steps.land_on(url_for("renewals.show", quote_id=quote.id))
             db.session.commit()
             flash(_("Quote %(number)s is requested. The vendor will price it; you will find it here.",
                     number=quote.number), "success")
@@ -100,14 +103,20 @@ def request_quote():
                            today=local_today(), expiring_days=current_app.config["WARRANTY_EXPIRING_DAYS"])
 
 
-def quote_page(quote, **forms):
+def quote_page(quote, status=200, kept=(), **forms):
+    """The quote with its forms: new ones carry the quote's version; a submitted one keeps what was typed (and is
+    given the current version, so that sent again it applies to the quote as shown now)."""
     today = local_today()
-    forms.setdefault("issue_form", IssueForm(data={"valid_until": today + timedelta(days=30)}))
-    forms.setdefault("decline_form", DeclineForm())
-    line_forms = {line.id: LineForm(prefix=f"l{line.id}", data={
+    v = quote.version
+    forms.setdefault("issue_form", IssueForm(formdata=None, data={"valid_until": today + timedelta(days=30)}))
+    forms.setdefault("accept_form", AcceptForm(formdata=None))
+    forms.setdefault("decline_form", DeclineForm(formdata=None))
+    line_forms = {line.id: LineForm(formdata=None, prefix=f"l{line.id}", data={
         "rate_percent": line.rate * PERCENT, "discount_percent": line.discount * PERCENT, "ceiling": line.ceiling,
     }) for line in quote.lines}
     line_forms.update(forms.pop("line_forms", {}))
+    for form in [*forms.values(), *line_forms.values()]:
+        form.version.data = v
     total = quote.lines_total
     coverage = db.session.scalars(
         sa.select(RenewalCoverage).where(RenewalCoverage.quote_id == quote.id)
@@ -115,7 +124,7 @@ def quote_page(quote, **forms):
         .order_by(RenewalCoverage.id).limit(100)
     ).all() if quote.status_enum is QuoteStatus.ACCEPTED else []
     return render_template("renewals/show.html", quote=quote, total=total, upper=rmb_upper(total), today=today,
-                           line_forms=line_forms, coverage=coverage, **forms)
+                           line_forms=line_forms, coverage=coverage, kept=kept, **forms), status
 
 
 @bp.get("/<int:quote_id>")
@@ -134,71 +143,65 @@ def print_quote(quote_id):
     return render_template("renewals/print.html", quote=quote, total=total, upper=rmb_upper(total))
 
 
-def refuse(quote, refused, **forms):
-    flash(refused.message, "danger")
-    return quote_page(quote, **forms)
+def step(quote_id, move, form, form_name, done):
+    """A quote's step: locked, the version the page showed checked, moved, committed once; refused with the
+    quote shown as it is now and the form as typed."""
+    try:
+        quote = steps.take(RenewalQuote, quote_id, current_user, move, version=version_of(form))
+    except Refused as refused:
+        db.session.rollback()
+        flash(refused.message, "danger")
+        return quote_page(load(quote_id), refused.status, kept=kept_text(form), **{form_name: form})
+    db.session.commit()
+    flash(*done(quote))
+    return redirect(url_for("renewals.show", quote_id=quote_id))
 
 
 @bp.post("/<int:quote_id>/lines/<int:line_id>")
 @roles_required(Role.VENDOR_MANAGER)
 def update_line(quote_id, line_id):
-    quote = load(quote_id)
-    line = next((line for line in quote.lines if line.id == line_id), None)
-    if line is None:
-        abort(404)
-    form = LineForm(prefix=f"l{line.id}")
+    form = LineForm(prefix=f"l{line_id}")
     if not form.validate_on_submit():
-        return quote_page(quote, line_forms={line.id: form})
-    try:
+        return quote_page(load(quote_id), line_forms={line_id: form})
+
+    def move(quote):
+        line = next((line for line in quote.lines if line.id == line_id), None)
+        if line is None:
+            abort(404)
         services.update_line(quote, line, current_user, rate=form.rate_percent.data / PERCENT,
                              discount=(form.discount_percent.data or Decimal(0)) / PERCENT, ceiling=form.ceiling.data)
-    except services.QuoteRefused as refused:
-        return refuse(quote, refused)
-    db.session.commit()
-    flash(_("The line is updated."), "success")
-    return redirect(url_for("renewals.show", quote_id=quote.id))
+
+    return step(quote_id, move, form, "line_forms", lambda quote: (_("The line is updated."), "success"))
 
 
 @bp.post("/<int:quote_id>/issue")
 @roles_required(Role.VENDOR_MANAGER)
 def issue(quote_id):
-    quote = load(quote_id)
     form = IssueForm()
     if not form.validate_on_submit():
-        return quote_page(quote, issue_form=form)
-    try:
-        services.issue(quote, current_user, form.valid_until.data, form.terms.data, today=local_today())
-    except services.QuoteRefused as refused:
-        return refuse(quote, refused, issue_form=form)
-    db.session.commit()
-    flash(_("Quote %(number)s is issued to the client.", number=quote.number), "success")
-    return redirect(url_for("renewals.show", quote_id=quote.id))
+        return quote_page(load(quote_id), issue_form=form)
+    return step(quote_id, lambda quote: services.issue(quote, current_user, form.valid_until.data, form.terms.data,
+                                                       today=local_today()),
+                form, "issue_form", lambda quote: (_("Quote %(number)s is issued to the client.", number=quote.number),
+                                                   "success"))
 
 
 @bp.post("/<int:quote_id>/accept")
 @roles_required(Role.CLIENT_ADMIN)
 def accept(quote_id):
-    quote = load(quote_id)
-    try:
-        services.accept(quote, current_user, local_today())
-    except services.QuoteRefused as refused:
-        return refuse(quote, refused)
-    db.session.commit()
-    flash(_("Quote %(number)s is accepted: the units are covered as shown.", number=quote.number), "success")
-    return redirect(url_for("renewals.show", quote_id=quote.id))
+    form = AcceptForm()
+    if not form.validate_on_submit():
+        return quote_page(load(quote_id), accept_form=form)
+    return step(quote_id, lambda quote: services.accept(quote, current_user, local_today()), form, "accept_form",
+                lambda quote: (_("Quote %(number)s is accepted: the units are covered as shown.", number=quote.number),
+                               "success"))
 
 
 @bp.post("/<int:quote_id>/decline")
 @roles_required(Role.CLIENT_ADMIN)
 def decline(quote_id):
-    quote = load(quote_id)
     form = DeclineForm()
     if not form.validate_on_submit():
-        return quote_page(quote, decline_form=form)
-    try:
-        services.decline(quote, current_user, form.reason.data, local_today())
-    except services.QuoteRefused as refused:
-        return refuse(quote, refused, decline_form=form)
-    db.session.commit()
-    flash(_("Quote %(number)s is declined.", number=quote.number), "info")
-    return redirect(url_for("renewals.show", quote_id=quote.id))
+        return quote_page(load(quote_id), decline_form=form)
+    return step(quote_id, lambda quote: services.decline(quote, current_user, form.reason.data, local_today()), form,
+                "decline_form", lambda quote: (_("Quote %(number)s is declined.", number=quote.number), "info"))

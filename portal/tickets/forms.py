@@ -3,7 +3,7 @@ from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import NumberRange
 
-from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, optional_id
+from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, Versioned, optional_id
 from .models import SEVERITY_LABELS, Channel, Kind
 
 
@@ -13,18 +13,6 @@ def severity_choices():
 
 def kind_choices(unknown=True):
     return [SelectChoice(k.value, k.label) for k in Kind if unknown or k is not Kind.UNKNOWN]
-
-
-class Versioned(Form):
-    """Every form that changes a ticket carries the version it was built from: a stale one is refused."""
-
-    version = HiddenField()
-
-    def version_number(self):
-        try:
-            return int(self.version.data)
-        except (TypeError, ValueError):
-            return None
 
 
 class FileForm(Form):

@@ -19,6 +19,7 @@ from ..orgs.models import Client, Site
 from ..renewals.models import SparePart
 from ..scoping import ClientScoped
 from ..sequence import YearCounter
+from ..steps import HasVersion
 from ..types import UTCDateTime, utcnow
 
 
@@ -144,7 +145,7 @@ class TicketCounter(YearCounter, db.Model):
     __tablename__ = "ticket_counter"
 
 
-class Ticket(ClientScoped, db.Model):
+class Ticket(HasVersion, ClientScoped, db.Model):
     __tablename__ = "ticket"
     __table_args__ = (
         _check("status", Status), _check("kind", Kind), _check("channel", Channel), _check("coverage", Coverage),
@@ -232,9 +233,6 @@ class Ticket(ClientScoped, db.Model):
     rating: Mapped[int | None] = mapped_column()
     rating_comment: Mapped[str] = mapped_column(sa.String(1000), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    version: Mapped[int] = mapped_column(default=1)
-
-    __mapper_args__ = {"version_id_col": version}
 
     client: Mapped[Client] = relationship()
     site: Mapped[Site] = relationship()

@@ -39,14 +39,6 @@ class TicketRefused(Refused):
     """A step the ticket's state, or the rules, do not allow; ``message`` says why, in the user's language."""
 
 
-class TicketChanged(TicketRefused):
-    """Someone else saved the ticket since this user opened it: the second save is refused, not merged."""
-
-    def __init__(self):
-        super().__init__(_l("Someone else changed this ticket since you opened it. It is shown below as it is "
-                            "now; what you typed is kept: check it and send it again."))
-
-
 def moment(now=None):
     """The time of a step, to the second: the timeline and the clocks agree to the second."""
     return (now or utcnow()).replace(microsecond=0)
@@ -54,12 +46,6 @@ def moment(now=None):
 
 def next_number(year):
     return f"GZ-{year}-{next_in_year(TicketCounter, year):05d}"
-
-
-def expect_version(ticket, version):
-    """Refuse a change made on a stale copy of the page (the form carries the version it was built from)."""
-    if version is not None and version != ticket.version:
-        raise TicketChanged()
 
 
 def event(ticket, user, action, body="", internal=False, at=None):

@@ -20,7 +20,9 @@ from ..orgs.models import Client, Site
 from ..orgs.services import like
 from ..renewals.models import SparePart
 from ..roles import ALL, CLIENT, VENDOR, Role
+from .. import steps
 from ..scoping import roles_required
+from ..steps import Refused, kept_text, version_of
 from ..storage import inline
 from ..sla.holidays import business_calendar
 from ..types import utcnow
@@ -136,6 +138,7 @@ def new():
             description=form.description.data, contact_name=form.contact_name.data,
             contact_phone=form.contact_phone.data, photos=checked, today=local_today(),
         )
+        steps.land_on(url_for("tickets.show", ticket_id=ticket.id))
         db.session.commit()
         flash(_("Fault report %(number)s is filed. The response is due by %(due)s.", number=ticket.number,
                 due=format_due(ticket.response_due)), "success")
@@ -376,19 +379,10 @@ def act(ticket_id, action):
     if not form.validate_on_submit():
         return ticket_page(ticket, 200, **{action: form})
     try:
-        services.expect_version(ticket, form.version_number())
-        with db.session.no_autoflush:  # one UPDATE of the ticket, so its version moves by one per step
-            step.run(ticket, form)
-        db.session.flush()
-    except services.TicketChanged as changed:
+        steps.take(Ticket, ticket_id, current_user, lambda locked: step.run(locked, form), version=version_of(form))
+    except Refused as refusal:
         db.session.rollback()
-        return refused(ticket_id, action, form, changed.message, 409)
-    except StaleDataError:  # another worker saved it between our read and our write
-        db.session.rollback()
-        return refused(ticket_id, action, form, services.TicketChanged().message, 409)
-    except services.TicketRefused as refusal:
-        db.session.rollback()
-        return refused(ticket_id, action, form, refusal.message, 400)
+        return refused(ticket_id, action, form, refusal.message, refusal.status)
     db.session.commit()
     flash(step.done(), "success")
     return redirect(url_for("tickets.show", ticket_id=ticket_id) + ("#timeline" if action in ("reply", "note") else ""))
@@ -400,6 +394,4 @@ def refused(ticket_id, action, form, message, status):
     form.version.data = ticket.version
     flash(message, "danger")
     # The step may no longer be offered (someone else took it): what was typed is shown to copy, whatever happens.
-    kept = [(field.label.text, field.data) for field in form
-            if field.type in ("TextAreaField", "StringField") and field.data]
-    return ticket_page(ticket, status, kept=kept, **{action: form})
+    return ticket_page(ticket, status, kept=kept_text(form), **{action: form})

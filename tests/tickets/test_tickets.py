@@ -358,7 +358,7 @@ def test_the_second_of_two_concurrent_saves_is_refused_and_told_why(app, world, 
                            data={"body": "第二位工程师打的字", "version": stale})
     page = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert "Someone else changed this ticket since you opened it" in page
+    assert "Someone else changed this since you opened it" in page
     assert "What you typed (not saved)" in page and "第二位工程师打的字" in page  # kept, although the step is gone
     assert "第一位工程师的回复" in page  # and the ticket is shown as it is now
     versions = set(re.findall(r'name="version" type="hidden" value="(\d+)"', page))
