@@ -15,10 +15,11 @@ result instead of doing the work again. This is the ``Idempotency-Key`` idea of 
 """
 import re
 import secrets
+from urllib.parse import urlsplit
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import abort, flash, g, redirect, request, url_for
+from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_babel import gettext as _, lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -120,11 +121,24 @@ class Submission(db.Model):
 
 
 def land_on(url):
-    """Where a second sending of this form lands: the page showing the first one's result. Call it before the
-    commit (views that create something: the new object's page)."""
+    """Where a second sending of this form lands: the page showing the first one's result, saved with the first
+    one's commit. Without it, the address the view redirects to is saved just after that commit (``settle``)."""
     submission = g.get("submission")
     if submission is not None:
         submission.target = url[:500]
+        g.submission_landed = True
+
+
+def default_target():
+    """Until the view says where its result is (``land_on``): the address itself when it is also a page, else the
+    page the form was on (a POST-only address, such as a step's, answers GET with 405)."""
+    rule = request.url_rule
+    if rule is not None and "GET" in (rule.methods or ()):
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path.startswith("/") and not referrer.path.startswith("//"):
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return url_for("home.index")
 
 
 def claim():
@@ -137,10 +151,10 @@ def claim():
         return None
     earlier = db.session.get(Submission, token)
     if earlier is None:
-        submission = Submission(token=token, user_id=current_user.id, at=utcnow(), target=request.path)
-        db.session.add(submission)
+        submission = Submission(token=token, user_id=current_user.id, at=utcnow(), target=default_target())
         try:
             with db.session.begin_nested():  # waits here for a first sending still under way (PostgreSQL)
+                db.session.add(submission)
                 db.session.flush()
         except sa.exc.IntegrityError:
             earlier = db.session.scalar(sa.select(Submission).where(Submission.token == token)
@@ -161,6 +175,32 @@ def landed(earlier):
     return redirect(earlier.target or url_for("home.index"), 303)
 
 
+def _committed(session):
+    if has_request_context() and g.get("submission") is not None:
+        g.submission_committed, g.written_since_commit = True, False
+
+
+def _flushed(session, context):
+    if has_request_context() and g.get("submission_committed"):
+        g.written_since_commit = True
+
+
+def settle(response):
+    """After a POST that claimed a token, committed and redirects: save where it redirected as the token's result
+    (unless the view named it), in a transaction of its own; nothing else is pending by then."""
+    if (g.get("submission") is None or not g.get("submission_committed") or g.get("submission_landed")
+            or g.get("written_since_commit") or not 300 <= response.status_code < 400 or not response.location):
+        return response
+    target = urlsplit(response.location)
+    try:
+        db.session.execute(sa.update(Submission).where(Submission.token == g.submission.token)
+                           .values(target=(target.path + (f"?{target.query}" if target.query else ""))[:500]))
+        db.session.commit()
+    except sa.exc.SQLAlchemyError:  # the work is saved; a second sending then lands on the form's page
+        db.session.rollback()
+    return response
+
+
 def forget(now=None):
     """Tokens older than KEEP_DAYS are dropped (a periodic job); returns how many."""
     cutoff = (now or utcnow()) - timedelta(days=KEEP_DAYS)
@@ -169,5 +209,9 @@ def forget(now=None):
 
 def init_app(app):
     app.before_request(claim)  # after the CSRF check and the sign-in gate, which were registered first
+    app.after_request(settle)
+    for name, listener in (("after_commit", _committed), ("after_flush", _flushed)):
+        if not sa.event.contains(sa.orm.Session, name, listener):  # once per process, however many apps
+            sa.event.listen(sa.orm.Session, name, listener)
 
     app.jinja_env.globals.update(new_form_token=new_token, form_token_field=TOKEN_FIELD)  # for post_fields()

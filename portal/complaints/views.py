@@ -235,6 +235,7 @@ def act(complaint_id, action):
         db.session.rollback()
         flash(refused.message, "danger")
         return complaint_page(load(complaint_id), refused.status, kept=kept_text(form), **{action: form})
+    steps.land_on(url_for("complaints.show", complaint_id=complaint_id))
     db.session.commit()
     flash(step.done(), "success")
     return redirect(url_for("complaints.show", complaint_id=complaint_id))

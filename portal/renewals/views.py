@@ -152,6 +152,7 @@ def step(quote_id, move, form, form_name, done):
         db.session.rollback()
         flash(refused.message, "danger")
         return quote_page(load(quote_id), refused.status, kept=kept_text(form), **{form_name: form})
+    steps.land_on(url_for("renewals.show", quote_id=quote_id))
     db.session.commit()
     flash(*done(quote))
     return redirect(url_for("renewals.show", quote_id=quote_id))

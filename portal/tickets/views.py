@@ -383,9 +383,11 @@ def act(ticket_id, action):
     except Refused as refusal:
         db.session.rollback()
         return refused(ticket_id, action, form, refusal.message, refusal.status)
+    target = url_for("tickets.show", ticket_id=ticket_id) + ("#timeline" if action in ("reply", "note") else "")
+    steps.land_on(target)
     db.session.commit()
     flash(step.done(), "success")
-    return redirect(url_for("tickets.show", ticket_id=ticket_id) + ("#timeline" if action in ("reply", "note") else ""))
+    return redirect(target)
 
 
 def refused(ticket_id, action, form, message, status):

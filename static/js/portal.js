@@ -11,6 +11,27 @@
     }
   });
 
+  // A form being sent cannot be sent again by a second click: its buttons wait until the answer comes. A courtesy
+  // only; the server counts each form once whatever the browser does (portal/steps.py).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || (form.getAttribute("method") || "").toLowerCase() !== "post") { return; }
+    window.setTimeout(function () {  // after the browser has read the clicked button's name and value
+      form.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]").forEach(function (b) {
+        b.disabled = true;
+        b.setAttribute("aria-busy", "true");
+      });
+    }, 0);
+  });
+  function release(root) {
+    root.querySelectorAll("[aria-busy=true]").forEach(function (b) {
+      b.disabled = false;
+      b.removeAttribute("aria-busy");
+    });
+  }
+  window.addEventListener("pageshow", function () { release(document); });  // back to a page from the cache
+  document.addEventListener("htmx:afterRequest", function (event) { release(event.target.closest("form") || document); });
+
   // Copy buttons: <button class="js-copy" data-copy="#input" data-done="Copied" hidden>.
   function enableCopy(root) {
     root.querySelectorAll(".js-copy").forEach(function (button) {

@@ -374,3 +374,41 @@ def test_quarterly_inspection_recorded_with_an_issue_and_signed_off_by_the_schoo
     expect(page.locator("#inspections")).to_contain_text("Add a fan to the wiring closet.")
     page.goto(f"{live_server}/?lang=zh")  # later tests expect Chinese
     assert page.console_errors == []
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["double-click", "retry-without-javascript"])
+def test_a_fault_report_sent_twice_is_filed_once(browser, live_server, javascript):
+    """With JavaScript, a double click on "send": the button waits for the answer. Without it, the same form sent
+    twice (the first answer lost on the network, the browser sends it again): the portal files the report once
+    and the second answer shows that one report."""
+    context = browser.new_context(java_script_enabled=javascript, locale="en-US", viewport={"width": 375, "height": 800})
+    title = f"Report sent twice ({'js' if javascript else 'no js'})"
+    try:
+        page = context.new_page()
+        sign_in(page, live_server, "it@edu.example.com")
+        page.wait_for_url(f"{live_server}/")
+        page.goto(f"{live_server}/equipment/?lang=en&q=F8601")
+        page.click("#equipment-table tbody tr >> a")
+        page.click("text=Report a fault")
+        page.click("label.severity-C")
+        page.fill("#title", title)
+        page.fill("#description", "Sent twice.")
+        page.fill("#contact_phone", "0571-8888 1234")
+        if javascript:
+            page.dblclick("button:has-text('Send the fault report')")
+        else:
+            def lose_the_first_answer(route):
+                route.fetch(max_redirects=0)  # reaches the portal; its answer never reaches the browser
+                route.fulfill(response=route.fetch(max_redirects=0))
+
+            page.route(re.compile(r".*/tickets/new$"), lambda route: lose_the_first_answer(route)
+                       if route.request.method == "POST" else route.continue_())
+            page.click("button:has-text('Send the fault report')")
+        page.wait_for_url(re.compile(r"/tickets/\d+$"))
+        assert title in page.inner_text("h1")
+        if not javascript:
+            assert "this form had already been sent, and it counts once" in page.inner_text("main")
+        page.goto(f"{live_server}/tickets/?view=all&q={title.replace(' ', '+')}")
+        assert page.locator("#ticket-table tbody tr").count() == 1
+    finally:
+        context.close()
