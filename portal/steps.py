@@ -146,7 +146,8 @@ def claim():
     the first result if the token was used already. Without a token the request runs as it is."""
     if request.method != "POST" or not current_user.is_authenticated:
         return None
-    token = request.form.get(TOKEN_FIELD, "")
+    token = request.form.get(TOKEN_FIELD) or next(  # a form with a prefix (several on one page) names it prefix-…
+        (value for key, value in request.form.items() if key.endswith("-" + TOKEN_FIELD)), "")
     if not TOKEN.fullmatch(token):
         return None
     earlier = db.session.get(Submission, token)

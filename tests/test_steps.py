@@ -15,7 +15,7 @@ from portal.complaints.models import Complaint, ComplaintEvent
 from portal.extensions import db
 from portal.inspections.models import ServiceLog, Visit, VisitUnit
 from portal.renewals.models import QuoteEvent, RenewalCoverage, RenewalQuote
-from portal.steps import Submission
+from portal.steps import TOKEN, Submission
 from portal.tickets.models import Ticket, TicketEvent
 
 from .conftest import DATABASE_URL, make_app, reset_database
@@ -104,6 +104,13 @@ def test_asking_for_a_quote_twice_at_once_makes_one_quote(app, world):
     landed_together(twice(app, world.a_admin, f"/renewals/request?unit={world.unit_a1.id}", "",
                           note="双击"))
     assert count(app, RenewalQuote) == before + 1
+
+
+def test_a_quote_line_changed_twice_at_once_counts_once(app, world):
+    """A form with a prefix (one per line on the page): its token is prefixed too, and still counts once."""
+    quote, line = world.quote_a.id, world.quote_a_line
+    landed_together(twice(app, world.manager, f"/renewals/{quote}", f"/lines/{line}", **{f"l{line}-rate_percent": "7"}))
+    assert count(app, QuoteEvent, QuoteEvent.quote_id == quote, QuoteEvent.action == "line_changed") == 1
 
 
 def issued_quote(app, world):
@@ -348,3 +355,27 @@ def test_two_service_log_signatures_at_once_one_is_kept(app, world):
     with app.app_context():
         entry = db.session.get(ServiceLog, log.id)
         assert entry.signed_name in ("第一位签字人", "第二位签字人") and entry.version == 2
+
+
+def test_every_post_form_on_every_page_counts_once(app, world):
+    """The whole class: every page each role can open, every form on it that posts, carries a one-time token.
+    Two forms send no token on purpose: signing out, and making a calendar address (shown once on the answer
+    itself; sent twice, the second address is the one that works, and it is the one shown)."""
+    from .pages import _Forms
+    from .test_access import PROTECTED, url_of
+
+    missing = []
+    for name, route in sorted(PROTECTED.items()):
+        if route.method != "GET" or name == "inspections.calendar_settings":
+            continue
+        for role in route.roles:
+            page = app.test_client(user=world.by_role()[role]).get(url_of(world, route, role))
+            if page.status_code != 200 or "html" not in page.content_type:
+                continue
+            parser = _Forms()
+            parser.feed(page.get_data(as_text=True))
+            for found in parser.forms:
+                token = next((v for k, v in found["fields"].items() if k.split("-")[-1] == "form_token"), "")
+                if found["method"] == "post" and found["action"] != "/logout" and not TOKEN.fullmatch(token):
+                    missing.append((name, role.value, found["action"]))
+    assert missing == [], sorted(set(missing))
