@@ -1,11 +1,11 @@
 """Error pages in the user's language, never with a stack trace."""
 from flask import render_template
-from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
 from .htmx import is_htmx
+from .i18n import _l
 
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. Go back and try again.")),

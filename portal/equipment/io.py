@@ -10,12 +10,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
-from flask_babel import force_locale, gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, gettext as _
 from openpyxl import Workbook, load_workbook
 
 from ..catalog.models import EquipmentModel
 from ..contracts.models import Contract
 from ..extensions import db
+from ..i18n import _l
 from ..orgs.models import Site
 from . import warranty
 from .models import Equipment, Status
