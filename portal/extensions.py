@@ -21,7 +21,10 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep their values after a commit: what a response shows after saving (a ticket's number in the flash,
+# its id in the redirect) needs no query, so a request whose commit succeeded is never answered with an error
+# because the database went away a moment later. (To read an object again: ``db.session.refresh(obj)``.)
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()

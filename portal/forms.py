@@ -1,11 +1,11 @@
 """Shared form pieces: the base form, and validators with messages in the user's language."""
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
+from .i18n import _l
 from .steps import new_token
 
 __all__ = [

@@ -7,9 +7,10 @@ from decimal import Decimal
 
 from flask import current_app, g, has_request_context, request
 from babel.dates import get_timezone_location
-from flask_babel import format_currency, format_decimal, format_percent, get_locale
+from flask_babel import format_currency, format_decimal, format_percent, get_locale, gettext
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from .extensions import babel, db
 
@@ -19,6 +20,27 @@ COOKIE = "portal_lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 # The time zones a site may be in: China's, first the one that covers almost every client.
 ZONES = ("Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei")
+
+
+class LazyText(LazyString):
+    """A translation made when it is used (``_l``), that is text, not markup.
+
+    Flask-Babel's ``LazyString.__html__`` returns the string as it is, so Jinja (and markupsafe's ``escape``, used by
+    WTForms for labels and errors, and Flask's session for flashed messages) would take ``_l("Unit %(serial)s …",
+    serial=…)`` as safe markup and put the user's value into the page unescaped. Here the translation and every
+    value in it are escaped like any other text; a value that is ``Markup`` on purpose stays markup.
+    """
+
+    def __html__(self):
+        string, variables = self._args[0], self._kwargs
+        text = escape(gettext(string))  # the translation alone, its placeholders not yet filled
+        return text % variables if variables else text
+
+
+def _l(string, **variables):
+    """``lazy_gettext`` for module-level and refusal messages: every module imports this one, never Flask-Babel's
+    (``make messages`` extracts ``_l``; tests/test_escaping.py checks that no module uses Flask-Babel's)."""
+    return LazyText(gettext, string, **variables)
 
 
 def select_locale():

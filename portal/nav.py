@@ -1,8 +1,7 @@
 """The main navigation, by role: one list that the layout renders and the tests read."""
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
-
+from .i18n import _l
 from .roles import ALL, CLIENT, Role, USER_ADMINS, VENDOR
 
 

@@ -1,7 +1,7 @@
 """Who may do what: the five roles of the portal and the groups used in checks."""
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
+from .i18n import _l
 
 
 class Role(StrEnum):

@@ -1,4 +1,5 @@
 """Headers on every response: a strict Content-Security-Policy (no inline script, no eval) and friends."""
+from flask import request
 from flask_login import current_user
 
 CSP = "; ".join(
@@ -24,8 +25,9 @@ def add_headers(response):
     h.setdefault("Referrer-Policy", "same-origin")
     h.setdefault("X-Frame-Options", "DENY")
     h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if current_user and current_user.is_authenticated:
-        # Signed-in pages hold client data: never keep them in a shared or back-button cache.
+    if request.endpoint != "static" and current_user and current_user.is_authenticated:
+        # Signed-in pages hold client data: never keep them in a shared or back-button cache. (Files under /static/
+        # are the same for everyone: no need to load the user, and they are served while the database is down.)
         h["Cache-Control"] = "no-store"
     return response
 

@@ -20,12 +20,13 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 
 from .extensions import db
+from .i18n import _l
 from .types import UTCDateTime, utcnow
 
 TOKEN_FIELD = "form_token"
@@ -173,7 +174,10 @@ def landed(earlier):
         abort(400)
     db.session.rollback()
     flash(_("Done: this form had already been sent, and it counts once."), "info")
-    return redirect(earlier.target or url_for("home.index"), 303)
+    target = earlier.target
+    if not target.startswith("/") or target.startswith(("//", "/\\")):  # only ever a page of this site
+        target = url_for("home.index")
+    return redirect(target, 303)
 
 
 def _committed(session):

@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired
 
 from ..forms import Form, SelectChoice, MaxLength, Optional, Required, new_password_fields
+from ..i18n import _l
 
 LANGUAGE_CHOICES = [SelectChoice("zh_Hans_CN", "中文（简体）"), SelectChoice("en", "English")]
 

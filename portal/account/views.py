@@ -1,4 +1,4 @@
-from flask import flash, redirect, render_template, url_for
+from flask import flash, g, redirect, render_template, url_for
 from flask_babel import get_locale, gettext as _, refresh
 from flask_login import current_user
 
@@ -19,6 +19,7 @@ def profile():
         current_user.phone = form.phone.data or ""
         current_user.locale = form.locale.data
         db.session.commit()
+        g.lang_choice = form.locale.data  # this browser follows (the cookie), e.g. on pages made without the database
         refresh()  # show the confirmation in the language just chosen
         flash(_("Your details are saved."), "success")
         return redirect(url_for("account.profile"))

@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, PasswordField, StringField
 from wtforms.validators import InputRequired
 
 from ..forms import Form, MaxLength, Required, new_password_fields
+from ..i18n import _l
 
 
 class LoginForm(Form):

@@ -2,11 +2,11 @@
 from urllib.parse import urlsplit
 
 from flask import flash, redirect, request, url_for
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..extensions import db, login_manager
 from ..htmx import is_htmx
+from ..i18n import _l
 from .models import User
 
 # The calendar feed is opened by calendar programs: its secret address is the key (inspections.calendar_feed).

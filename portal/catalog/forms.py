@@ -1,7 +1,7 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 
 from ..forms import Form, MaxLength, Optional, Required, SelectChoice
+from ..i18n import _l
 from .models import Category
 
 

@@ -2,10 +2,10 @@
 from enum import StrEnum
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from ..i18n import _l
 from ..orgs.models import Bilingual
 
 

@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
 from wtforms import RadioField, SelectField, TextAreaField
 
 from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, Versioned, optional_id
+from ..i18n import _l
 from .models import Category
 
 

@@ -6,11 +6,11 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
 from ..extensions import db
+from ..i18n import _l
 from ..orgs.models import Client, Site
 from ..scoping import ClientScoped
 from ..steps import HasVersion

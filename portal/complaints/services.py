@@ -4,9 +4,9 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
+from ..i18n import _l
 from ..roles import VENDOR
 from ..sequence import next_in_year
 from ..tickets.photos import PhotoRejected, inspect as inspect_photo

@@ -1,10 +1,10 @@
 from decimal import Decimal
 
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange
 
 from ..forms import Form, MaxLength, Optional, Present, Required, optional_id
+from ..i18n import _l
 
 
 class ContractForm(Form):

@@ -11,9 +11,9 @@ import warnings
 import zipfile
 from dataclasses import dataclass
 
-from flask_babel import lazy_gettext as _l
 from PIL import Image
 
+from ..i18n import _l
 from ..steps import Refused
 
 MAX_NAME = 200

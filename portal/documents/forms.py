@@ -1,9 +1,9 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import ValidationError
 
 from ..forms import Form, MaxLength, Optional, Required, SelectChoice, optional_id
+from ..i18n import _l
 from .files import ACCEPT
 from .models import Kind, Language, Target
 

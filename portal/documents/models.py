@@ -7,14 +7,13 @@ from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
 from ..catalog.models import EquipmentModel
 from ..contracts.models import Contract
 from ..extensions import db
-from ..i18n import is_chinese
+from ..i18n import _l, is_chinese
 from ..scoping import ClientScoped
 from ..types import UTCDateTime, utcnow
 

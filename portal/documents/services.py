@@ -6,9 +6,9 @@ refused, the file is removed again so that storage holds no orphan.
 from contextlib import contextmanager
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from ..extensions import db
+from ..i18n import _l
 from ..storage import storage
 from ..types import utcnow
 from ..steps import Refused

@@ -2,7 +2,6 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_wtf.file import FileField, FileRequired
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import NumberRange
 
@@ -10,7 +9,7 @@ from ..catalog.models import EquipmentModel
 from ..contracts.models import Contract
 from ..extensions import db
 from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, optional_id
-from ..i18n import is_chinese
+from ..i18n import _l, is_chinese
 from ..orgs.models import Client, Site
 from .models import Status
 

@@ -5,17 +5,21 @@ Headers are written in the reader's language and read in either language.
 """
 import csv
 import io
+import itertools
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
-from flask_babel import force_locale, gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, gettext as _
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from ..catalog.models import EquipmentModel
 from ..contracts.models import Contract
 from ..extensions import db
+from ..i18n import _l
 from ..orgs.models import Site
 from . import warranty
 from .models import Equipment, Status
@@ -69,6 +73,16 @@ def header_map():
     return mapping
 
 
+def export_only_headers():
+    """The columns our export adds (client, warranty end…), in both languages: an edited export is imported
+    without them."""
+    headers = set()
+    for language in LANGUAGES:
+        with force_locale(language):
+            headers.update(_norm(str(header)) for _, header in EXPORT_EXTRA)
+    return headers
+
+
 def status_map():
     mapping = {}
     for language in LANGUAGES:
@@ -107,7 +121,7 @@ def read_rows(filename, data, max_rows):
                 continue
         else:
             raise FileProblem(_("The CSV file is not in UTF-8 or GBK encoding."))
-        rows = list(csv.reader(io.StringIO(text)))
+        rows = [[from_csv_text(cell) for cell in row] for row in csv.reader(io.StringIO(text))]
     else:
         raise FileProblem(_("Upload a .csv or .xlsx file."))
     rows = [r for r in rows if any(c not in (None, "") for c in r)]
@@ -139,10 +153,11 @@ class Importer:
 
     def map_header(self, header):
         mapping, columns, unknown = header_map(), {}, []
+        ignored = export_only_headers()
         for index, text in enumerate(header):
             column = mapping.get(_norm(text))
             if column is None:
-                if _norm(text):
+                if _norm(text) and _norm(text) not in ignored:
                     unknown.append(str(text))
                 continue
             if column.key in columns:
@@ -335,21 +350,56 @@ def template_rows():
     return headers, example
 
 
+# A spreadsheet program takes a cell that starts with one of these for a formula, even in a CSV file: an asset tag
+# ``=HYPERLINK("http://…","click")`` would become a live link (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _formula_like(text):
+    """Starts like a formula, perhaps after quotes of our own (so that one more quote keeps it reversible)."""
+    return text.lstrip("'")[:1] in FORMULA_STARTS
+
+
+def to_csv_text(value):
+    """A cell for a CSV file: text that a spreadsheet would run as a formula gets a ' in front (OWASP); numbers,
+    dates and other text are written as they are."""
+    if isinstance(value, str) and _formula_like(value):
+        return "'" + value
+    return value
+
+
+def from_csv_text(text):
+    """A CSV cell as the user meant it: the ' that ``to_csv_text`` added is taken off again, so that our own export,
+    edited and imported, keeps its values."""
+    return text[1:] if text[:1] == "'" and _formula_like(text) else text
+
+
 def to_csv(headers, rows):
     out = io.StringIO()
     out.write("\ufeff")  # so that Excel opens UTF-8 with the right characters
     writer = csv.writer(out)
-    writer.writerow(headers)
-    writer.writerows(rows)
+    for row in itertools.chain([headers], rows):
+        writer.writerow([to_csv_text(value) for value in row])
     return out.getvalue().encode("utf-8")
 
 
 def to_xlsx(headers, rows, title):
+    """Text is always a text cell, never a formula (openpyxl makes "=…" a formula and "#N/A" an error on its own),
+    marked "quote prefix" like text typed after a ' in Excel, so that editing the cell keeps it text; numbers and
+    dates stay numbers and dates."""
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=title[:31])
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(row)
+
+    def cell(value):
+        if not isinstance(value, str):
+            return value
+        text = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))  # control characters: not allowed
+        text.data_type = "s"
+        text.quotePrefix = _formula_like(value)
+        return text
+
+    for row in itertools.chain([headers], rows):
+        sheet.append([cell(value) for value in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -4,13 +4,13 @@ from decimal import Decimal
 from enum import StrEnum
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
 from ..catalog.models import EquipmentModel
 from ..contracts.models import MONEY, Contract
 from ..extensions import db
+from ..i18n import _l
 from ..orgs.models import Site
 from ..scoping import ClientScoped
 from ..types import UTCDateTime, utcnow

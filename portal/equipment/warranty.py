@@ -9,7 +9,7 @@ import calendar
 from datetime import date, timedelta
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
+from ..i18n import _l
 
 PART_MINIMUM_DAYS = 90
 

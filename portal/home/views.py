@@ -1,5 +1,5 @@
 import sqlalchemy as sa
-from flask import g, jsonify, render_template, url_for
+from flask import current_app, g, jsonify, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -23,15 +23,25 @@ from sqlalchemy.orm import joinedload
 from . import bp
 
 
+LAST_KNOWN = "portal.vendor"  # app.extensions key: the vendor's names and hotline as last read, for outage pages
+
+
 def current_vendor():
     """The vendor row, loaded once per request (the layout shows its name and hotline)."""
     if "vendor" not in g:
         try:
             g.vendor = Vendor.current()
+            current_app.extensions[LAST_KNOWN] = {name: getattr(g.vendor, name)
+                                                  for name in ("name_zh", "name_en", "hotline", "email")}
         except sa.exc.SQLAlchemyError:  # the error page must render even when the database is down
             db.session.rollback()
-            g.vendor = Vendor(name_zh="", name_en="")
+            offline_vendor()
     return g.vendor
+
+
+def offline_vendor():
+    """The layout's vendor without the database: a copy of the last one this process read (or a blank one)."""
+    g.vendor = Vendor(**current_app.extensions.get(LAST_KNOWN, {"name_zh": "", "name_en": ""}))
 
 
 @bp.app_context_processor

@@ -1,6 +1,6 @@
 from datetime import date
 
-from flask_babel import format_date, lazy_gettext as _l
+from flask_babel import format_date
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, \
     TextAreaField, TimeField
@@ -8,6 +8,7 @@ from wtforms.validators import NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, Versioned, optional_id
+from ..i18n import _l
 from .models import Frequency, Method, VisitKind
 
 

@@ -3,8 +3,9 @@ from datetime import timedelta
 
 
 def escape(text):
+    """A TEXT value (RFC 5545 3.3.11); any line break, CR alone included, stays inside the value."""
     return (str(text).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n"))
+            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
 
 
 def fold(line):

@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -16,6 +15,7 @@ from ..auth.models import User
 from ..contracts.models import Contract
 from ..equipment.models import Equipment
 from ..extensions import db
+from ..i18n import _l
 from ..orgs.models import Client, Site
 from ..scoping import ClientScoped
 from ..steps import HasVersion

@@ -4,10 +4,10 @@ import hashlib
 import secrets
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from ..equipment.models import Equipment, Status as EquipmentStatus
 from ..extensions import db
+from ..i18n import _l
 from ..tickets import services as tickets
 from ..types import utcnow
 from ..steps import Refused

@@ -1,11 +1,10 @@
 """Forms for the vendor, its service team, clients and sites."""
-from flask_babel import lazy_gettext as _l
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange
 
 from ..forms import EmailAddress, Form, SelectChoice, MaxLength, Optional, Required
 
-from ..i18n import ZONES, zone_label
+from ..i18n import ZONES, _l, zone_label
 
 
 def timezone_choices(current=None):

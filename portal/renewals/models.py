@@ -4,7 +4,6 @@ from decimal import Decimal
 from enum import StrEnum
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
@@ -12,6 +11,7 @@ from ..catalog.models import EquipmentModel
 from ..contracts.models import MONEY, RATE, Contract
 from ..equipment.models import Equipment
 from ..extensions import db
+from ..i18n import _l
 from ..orgs.models import Bilingual, Client
 from ..scoping import ClientScoped
 from ..steps import HasVersion

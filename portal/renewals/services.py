@@ -6,11 +6,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from ..equipment import warranty
 from ..equipment.models import Equipment
 from ..extensions import db
+from ..i18n import _l
 from ..sequence import next_in_year
 from ..types import utcnow
 from ..steps import Refused

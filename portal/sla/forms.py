@@ -1,8 +1,8 @@
-from flask_babel import lazy_gettext as _l
 from wtforms import DateField, IntegerField, SelectField, StringField, TimeField
 from wtforms.validators import NumberRange
 
 from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice
+from ..i18n import _l
 from .models import TARGETS, Clock, DayKind, Severity
 
 

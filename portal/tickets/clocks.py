@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from flask_babel import lazy_gettext as _l
-
+from ..i18n import _l
 from ..sla.calendar import WorkingHours, due_at
 
 RISK_SHARE = 0.25  # "at risk": less than a quarter of the clock's time left

@@ -4,10 +4,10 @@ import re
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 
 from ..equipment.models import Equipment
 from ..forms import optional_id
+from ..i18n import _l
 from ..orgs.services import like
 from .models import SEVERITY_LABELS, Status, Ticket
 

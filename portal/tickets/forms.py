@@ -1,9 +1,9 @@
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import NumberRange
 
 from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, Versioned, optional_id
+from ..i18n import _l
 from .models import SEVERITY_LABELS, Channel, Kind
 
 

@@ -2,9 +2,9 @@
 import io
 import warnings
 
-from flask_babel import lazy_gettext as _l
 from PIL import Image
 
+from ..i18n import _l
 from ..steps import Refused
 
 MAX_PHOTOS = 5

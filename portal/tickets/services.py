@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from ..equipment import warranty
 from ..equipment.models import Equipment, Status as UnitStatus, WarrantyExtension
 from ..equipment.services import extend_warranty
 from ..equipment.warranty import WarrantyState
 from ..extensions import db
+from ..i18n import _l
 from ..roles import VENDOR
 from ..sequence import next_in_year
 from ..sla.calendar import WorkingHours

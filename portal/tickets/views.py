@@ -5,7 +5,7 @@ from typing import Callable
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
@@ -15,7 +15,7 @@ from ..equipment.models import Equipment
 from ..extensions import db
 from ..forms import optional_id
 from ..htmx import render
-from ..i18n import local_today
+from ..i18n import _l, local_today
 from ..orgs.models import Client, Site
 from ..orgs.services import like
 from ..renewals.models import SparePart

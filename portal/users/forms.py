@@ -1,9 +1,8 @@
 import sqlalchemy as sa
-from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField
 
 from ..extensions import db
-from ..i18n import is_chinese
+from ..i18n import _l, is_chinese
 from ..forms import EmailAddress, Form, SelectChoice, optional_id, MaxLength, Optional, Required
 from ..orgs.models import Client, Site
 from ..roles import CLIENT, LABELS, Role
