@@ -472,3 +472,35 @@ def test_the_migration_keys_the_events_already_recorded_and_goes_back(tmp_path):
                     conn.execute(sa.text("CREATE SCHEMA public"))
                 db.create_all()
             db.engine.dispose()
+
+
+def test_status_at_a_moment_means_the_same_in_python_and_in_sql(app, world, make):
+    """One definition each: a resolved ticket is closed from 7 days after its resolution on (to the second); an
+    issued quote is expired from the day after its last valid day."""
+    resolved = unconfirmed_tickets(app, world, 1, days=7)[0]
+    with app.app_context():
+        resolved_at = db.session.get(Ticket, resolved).resolved_at
+        moments = [resolved_at + timedelta(days=7, seconds=s) for s in (-1, 0, 1)] + [utcnow()]
+        tickets = db.session.scalars(sa.select(Ticket)).all()
+        for now in moments:
+            python = {t.id: t.status_at(now) for t in tickets}
+            assert python == dict(db.session.execute(sa.select(Ticket.id, Ticket.status_at(now))).all())
+        assert [db.session.get(Ticket, resolved).status_at(m) for m in moments] == [
+            "resolved", "closed", "closed", "closed"]
+    today = sweeps_today(app)
+    quotes = [make.quote(world.a, [world.unit_a1], status=status, valid_until=today + timedelta(days=d)).id
+              for status in ("issued", "accepted", "requested") for d in (-1, 0)]
+    with app.app_context():
+        rows = db.session.scalars(sa.select(RenewalQuote).where(RenewalQuote.id.in_(quotes))
+                                  .order_by(RenewalQuote.id)).all()
+        for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
+            python = {q.id: q.status_on(day) for q in rows}
+            assert python == dict(db.session.execute(sa.select(RenewalQuote.id, RenewalQuote.status_on(day))
+                                                     .where(RenewalQuote.id.in_(quotes))).all())
+        assert [q.status_on(today) for q in rows] == ["expired", "issued", "accepted", "accepted", "requested",
+                                                      "requested"]
+
+
+def sweeps_today(app):
+    with app.app_context():
+        return sweeps.local_today()
