@@ -1,4 +1,5 @@
-"""Commands: ``flask seed-demo`` (demo data, run by ``make run`` on an empty database), ``flask demo-logins``."""
+"""Commands: ``flask seed-demo`` (demo data, run by ``make run`` on an empty database), ``flask demo-logins``, the
+sweeps (``flask sweep``, or one kind: ``flask tickets-sweep``, ``flask quotes-expire``; see ``portal.sweeps``)."""
 import click
 import sqlalchemy as sa
 
@@ -35,6 +36,9 @@ def init_app(app):
             return
         seed()
         db.session.commit()
+        from .sweeps import run
+
+        run()  # the breaches and the automatic closing the demo's past holds, on the timelines
         click.echo("Demo data created.")
 
     @app.cli.command("holidays-load")
@@ -47,17 +51,32 @@ def init_app(app):
         db.session.commit()
         click.echo(f"Holiday calendar: {added} days added; confirmed years {years[0]}–{years[-1]}.")
 
+    @app.cli.command("sweep")
+    def sweep():
+        """Every sweep: record the SLA breaches that are due, close tickets resolved 7 days ago without
+        confirmation, expire quotes past their validity. Idempotent, and safe to run on several hosts at once and
+        while people use the portal; run it from cron (e.g. every 5 minutes)."""
+        from .sweeps import run
+
+        done = run()
+        click.echo("Swept: {breaches} tickets checked for breaches, {auto_closed} closed automatically, "
+                   "{expired_quotes} quotes expired.".format(**done))
+
     @app.cli.command("tickets-sweep")
     def tickets_sweep():
-        """Record SLA breaches that are due and close tickets resolved 7 days ago without confirmation.
+        """Record SLA breaches that are due and close tickets resolved 7 days ago without confirmation (part of
+        ``flask sweep``; kept for existing cron lines)."""
+        from .tickets.services import close_unconfirmed, record_breaches
 
-        The pages do this too when they are viewed; run it from cron (e.g. every 5 minutes) so that breaches are
-        recorded at their time even when nobody is looking."""
-        from .tickets.services import sweep
+        checked, closed = record_breaches(), close_unconfirmed()
+        click.echo(f"Tickets swept: {checked} checked for breaches, {closed} closed automatically.")
 
-        changed = sweep()
-        db.session.commit()
-        click.echo(f"Tickets swept: {changed} changed.")
+    @app.cli.command("quotes-expire")
+    def quotes_expire():
+        """Mark issued quotes past their validity as expired (part of ``flask sweep``)."""
+        from .renewals.services import expire_quotes
+
+        click.echo(f"Quotes expired: {expire_quotes()}.")
 
     @app.cli.command("documents-check")
     def documents_check():

@@ -10,7 +10,7 @@ while a writer works. This needs pysqlite's own transaction handling off (SQLAlc
 "Serializable isolation / Savepoints / Transactional DDL").
 """
 import sqlalchemy as sa
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 
 from .extensions import db
 
@@ -18,9 +18,20 @@ READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 BUSY_TIMEOUT_MS = 30_000
 
 
+def records_on_get(view):
+    """Mark a view that writes on GET although it is not a page: a document download records who took which
+    version (an audit record). Its transaction takes the write lock first, like any other write. Put it right under
+    the route decorator. Page views never write (``tests/test_sweeps.py`` checks every one)."""
+    view.records_on_get = True
+    return view
+
+
 def writing():
-    """Whether the current transaction may write: a request other than a page view, or no request at all."""
-    return not has_request_context() or request.method not in READING_METHODS
+    """Whether the current transaction may write: a request other than a page view (or a view marked
+    ``records_on_get``), or no request at all."""
+    if not has_request_context() or request.method not in READING_METHODS:
+        return True
+    return getattr(current_app.view_functions.get(request.endpoint), "records_on_get", False)
 
 
 def configure_sqlite(engine):

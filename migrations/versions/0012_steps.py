@@ -1,7 +1,7 @@
 """steps and forms once: a version counter on quotes, complaints, visits and service-log entries; form tokens
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-28 09:00:00
 
 """
@@ -12,8 +12,8 @@ import portal.types
 
 
 # revision identifiers, used by Alembic.
-revision = '0011'
-down_revision = '0010'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

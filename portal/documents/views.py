@@ -12,6 +12,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..auth.models import User
 from ..catalog.models import EquipmentModel
 from ..contracts.models import Contract
+from ..database import records_on_get
 from ..equipment.models import Equipment
 from ..extensions import db
 from ..forms import optional_id
@@ -282,6 +283,7 @@ def send(document, version):
 
 
 @bp.get("/<int:document_id>/download")
+@records_on_get  # the download is recorded: the one write of a GET
 @roles_required(*ALL)
 def download(document_id):
     """The newest version: the link that lists and unit pages give."""
@@ -293,6 +295,7 @@ def download(document_id):
 
 
 @bp.get("/<int:document_id>/versions/<int:version_id>/download")
+@records_on_get  # the download is recorded: the one write of a GET
 @roles_required(*ALL)
 def download_version(document_id, version_id):
     document = Document.get_or_404(document_id, current_user)

@@ -10,14 +10,12 @@ from ..equipment.models import Equipment
 from ..equipment.services import count_by_state
 from ..equipment.warranty import LISTED_STATES
 from ..i18n import local_today
-from ..renewals import services
 from ..renewals.models import RenewalQuote
 from ..orgs.models import Client, Site, Vendor
 from ..roles import Role
 from ..complaints.views import awaiting as complaints_awaiting
 from ..inspections.services import counts as visit_counts, last_inspection
-from ..tickets.models import Ticket
-from ..tickets.views import sweep as ticket_sweep
+from ..tickets.models import Status, Ticket
 from ..types import utcnow
 from sqlalchemy.orm import joinedload
 from . import bp
@@ -70,7 +68,7 @@ def organisation_stats(user):
         ]
     if user.role == Role.CLIENT_ADMIN:
         return [
-            (_("Quotes to decide"), count(RenewalQuote.scoped(user, RenewalQuote.status == "issued")),
+            (_("Quotes to decide"), count(RenewalQuote.scoped(user, RenewalQuote.status_on(local_today()) == "issued")),
              url_for("renewals.index", status="issued")),
             (_("Sites"), count(Site.scoped(user)), url_for("sites.index")),
             (_("Active users"), count(User.scoped(user, User.active.is_(True))), url_for("users.index")),
@@ -95,7 +93,7 @@ def service_glance(user, now):
 
     is_open = Ticket.is_open.is_(True)
     breached, at_risk = Ticket.in_breach(now), Ticket.at_risk(now)
-    fourth = Ticket.assignee_id.is_(None) if user.is_vendor else Ticket.status == "resolved"
+    fourth = Ticket.assignee_id.is_(None) if user.is_vendor else Ticket.status_at(now) == Status.RESOLVED.value
     row = db.session.execute(Ticket.scope(sa.select(
         total(is_open), total(breached), total(at_risk), total(sa.and_(is_open, fourth)) if user.is_vendor
         else total(fourth)), user)).one()
@@ -107,11 +105,8 @@ def service_glance(user, now):
 
 @bp.get("/")
 def index():
-    if services.expire_due(local_today()):  # so that the counts below are right
-        db.session.commit()
     vendor = current_vendor()
     team = vendor.team if vendor.id else []
-    ticket_sweep()
     now = utcnow()
     counts, soonest = service_glance(current_user, now)
     return render_template("home/index.html", team=team, stats=organisation_stats(current_user),

@@ -4,6 +4,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
@@ -100,6 +101,22 @@ class RenewalQuote(HasVersion, ClientScoped, db.Model):
     def status_enum(self):
         return QuoteStatus(self.status)
 
+    # The status as it is on ``today``: an issued quote past its validity is expired, whether or not the sweep has
+    # recorded it yet (the pages show it so, the list filters on it, and it can no longer be accepted or declined).
+    @hybrid_method
+    def status_on(self, today):
+        if self.status == QuoteStatus.ISSUED.value and self.valid_until is not None and self.valid_until < today:
+            return QuoteStatus.EXPIRED.value
+        return self.status
+
+    @status_on.expression
+    def status_on(cls, today):
+        return sa.case((sa.and_(cls.status == QuoteStatus.ISSUED.value, cls.valid_until < today),
+                        QuoteStatus.EXPIRED.value), else_=cls.status)
+
+    def status_enum_on(self, today):
+        return QuoteStatus(self.status_on(today))
+
     @property
     def lines_total(self):
         """The sum of the lines (frozen into ``total`` when the quote is issued)."""
@@ -132,6 +149,8 @@ class QuoteEvent(db.Model):
     """The history of a quote: every change with who and when."""
 
     __tablename__ = "quote_event"
+    # An event that happens once in a quote's life (its expiry) carries a key, kept unique by the database.
+    __table_args__ = (sa.UniqueConstraint("quote_id", "key", name="uq_quote_event_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     quote_id: Mapped[int] = mapped_column(sa.ForeignKey("renewal_quote.id", ondelete="CASCADE"), index=True)
@@ -139,6 +158,7 @@ class QuoteEvent(db.Model):
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
     action: Mapped[str] = mapped_column(sa.String(20))
     detail: Mapped[str] = mapped_column(sa.String(1000), default="")
+    key: Mapped[str | None] = mapped_column(sa.String(40))  # "expired"; None: any number
 
     quote: Mapped[RenewalQuote] = relationship(back_populates="events")
     user: Mapped[User | None] = relationship()

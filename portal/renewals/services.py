@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from .. import sweeps
 from ..equipment import warranty
 from ..equipment.models import Equipment
 from ..extensions import db
@@ -134,14 +135,17 @@ def decline(quote, by, reason, today):
     return quote
 
 
-def expire_due(today):
-    """Issued quotes past their validity become expired (run before quotes are shown): kept in the history."""
-    due = db.session.scalars(
-        sa.select(RenewalQuote).where(RenewalQuote.status == QuoteStatus.ISSUED.value, RenewalQuote.valid_until < today)
-    ).all()
-    for quote in due:
-        _move(quote, QuoteStatus.EXPIRED)
-        _event(quote, None, "expired")
-    if due:
-        db.session.flush()
-    return len(due)
+def expire_quotes(today=None, batch=None):
+    """Issued quotes past their validity become expired, kept in the history: a sweep (``portal.sweeps``), run from
+    cron or the job worker; the pages already show such a quote as expired. ``today`` is the deployment's date
+    unless given. Returns how many it expired."""
+    today = today or sweeps.local_today()
+    query = sa.select(RenewalQuote).where(RenewalQuote.status == QuoteStatus.ISSUED.value,
+                                          RenewalQuote.valid_until < today)
+    return sweeps.in_batches(query, RenewalQuote, RenewalQuote.valid_until, expire, batch or sweeps.BATCH)
+
+
+def expire(quote):
+    _move(quote, QuoteStatus.EXPIRED)
+    sweeps.insert_once(QuoteEvent, ("quote_id", "key"), quote_id=quote.id, key="expired", action="expired",
+                       detail="", at=utcnow(), user_id=None)

@@ -27,11 +27,6 @@ REQUESTERS = (Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
 PERCENT = Decimal(100)
 
 
-def expire_due():
-    if services.expire_due(local_today()):
-        db.session.commit()
-
-
 def load(quote_id):
     return db.first_or_404(RenewalQuote.scoped(current_user, RenewalQuote.id == quote_id).options(
         joinedload(RenewalQuote.client), joinedload(RenewalQuote.contract),
@@ -43,11 +38,11 @@ def load(quote_id):
 @bp.get("/")
 @roles_required(*VIEWERS)
 def index():
-    expire_due()
+    today = local_today()
     status = request.args.get("status", "")
     query = RenewalQuote.scoped(current_user).options(joinedload(RenewalQuote.client))
     if status in QuoteStatus.__members__.values():
-        query = query.where(RenewalQuote.status == status)
+        query = query.where(RenewalQuote.status_on(today) == status)
     query = query.order_by(RenewalQuote.requested_at.desc(), RenewalQuote.id.desc())
     page = db.paginate(query, page=request.args.get("page", 1, type=int),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
@@ -56,7 +51,7 @@ def index():
         .where(QuoteLine.quote_id.in_([q.id for q in page.items])).group_by(QuoteLine.quote_id)
     ).all()) if page.items else {}
     return render("renewals/index.html", fragment="renewals/_table.html", page=page, status=status,
-                  statuses=list(QuoteStatus), totals=totals)
+                  statuses=list(QuoteStatus), totals=totals, today=today)
 
 
 def chosen_units():
@@ -130,17 +125,16 @@ def quote_page(quote, status=200, kept=(), **forms):
 @bp.get("/<int:quote_id>")
 @roles_required(*VIEWERS)
 def show(quote_id):
-    expire_due()
     return quote_page(load(quote_id))
 
 
 @bp.get("/<int:quote_id>/print")
 @roles_required(*VIEWERS)
 def print_quote(quote_id):
-    expire_due()
     quote = load(quote_id)
     total = quote.lines_total
-    return render_template("renewals/print.html", quote=quote, total=total, upper=rmb_upper(total))
+    return render_template("renewals/print.html", quote=quote, total=total, upper=rmb_upper(total),
+                           today=local_today())
 
 
 def step(quote_id, move, form, form_name, done):

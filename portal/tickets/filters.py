@@ -77,7 +77,7 @@ class TicketFilter:
         if self.severity:
             query = query.where(Ticket.severity == self.severity)
         if self.status:
-            query = query.where(Ticket.status == self.status)
+            query = query.where(Ticket.status_at(now) == self.status)
         if self.view in BY_DUE:
             return query.order_by(*Ticket.by_nearest_due())
         return query.order_by(Ticket.is_open.desc(), Ticket.filed_at.desc(), Ticket.id.desc())

@@ -3,7 +3,7 @@
 A ticket's four SLA clocks (response, solution proposal, on site, resolution) are fixed when it is filed and kept
 on the row, with the moment each was met, so that the queue sorts by the nearest due time with an index.
 """
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -45,6 +45,7 @@ class Status(_Labelled):
 
 
 OPEN = frozenset(set(Status) - {Status.RESOLVED, Status.CLOSED})
+AUTO_CLOSE_DAYS = 7  # a resolved ticket the client neither confirms nor reopens is closed after 7 days
 # The only moves a ticket makes; anything else is refused with a message.
 TRANSITIONS = {
     Status.NEW: {Status.RESPONDED},
@@ -313,6 +314,35 @@ class Ticket(HasVersion, ClientScoped, db.Model):
     def at_risk(cls, now):
         return sa.and_(cls.is_open.is_(True), cls.next_risk <= now, cls.next_due >= now)
 
+    # The status as it is at ``now``: a resolved ticket left unconfirmed for 7 days is closed, whether or not the
+    # sweep has recorded it yet (the pages show it so, the lists filter on it, and its steps are refused).
+    @hybrid_method
+    def status_at(self, now):
+        if self.status == Status.RESOLVED.value and self.resolved_at is not None \
+                and self.resolved_at <= now - timedelta(days=AUTO_CLOSE_DAYS):
+            return Status.CLOSED.value
+        return self.status
+
+    @status_at.expression
+    def status_at(cls, now):
+        return sa.case((sa.and_(cls.status == Status.RESOLVED.value,
+                                cls.resolved_at <= now - timedelta(days=AUTO_CLOSE_DAYS)), Status.CLOSED.value),
+                       else_=cls.status)
+
+    def status_enum_at(self, now):
+        return Status(self.status_at(now))
+
+    @property
+    def auto_close_at(self):
+        """When a resolved ticket closes by itself unless the client confirms or reopens it."""
+        if self.status != Status.RESOLVED.value or self.resolved_at is None:
+            return None
+        return self.resolved_at + timedelta(days=AUTO_CLOSE_DAYS)
+
+    def closed_automatically(self, now):
+        """Closed by the 7-day rule: recorded by the sweep, or due and not recorded yet."""
+        return self.auto_closed or (self.status == Status.RESOLVED.value and self.status_at(now) == Status.CLOSED.value)
+
     @classmethod
     def by_nearest_due(cls):
         """The queue's order: the nearest due time first, tickets with nothing due last."""
@@ -328,7 +358,12 @@ class TicketEvent(db.Model):
     vendor's staff only and never reach a client user."""
 
     __tablename__ = "ticket_event"
-    __table_args__ = (sa.Index("ix_ticket_event_ticket_internal", "ticket_id", "internal"),)
+    __table_args__ = (
+        sa.Index("ix_ticket_event_ticket_internal", "ticket_id", "internal"),
+        # An event that happens once in a ticket's life (a breach of each clock, the automatic closing) carries a
+        # key; the database keeps one per ticket, whoever records it and however many at once.
+        sa.UniqueConstraint("ticket_id", "key", name="uq_ticket_event_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(sa.ForeignKey("ticket.id", ondelete="CASCADE"))
@@ -337,6 +372,7 @@ class TicketEvent(db.Model):
     action: Mapped[str] = mapped_column(sa.String(20))
     body: Mapped[str] = mapped_column(sa.Text, default="")
     internal: Mapped[bool] = mapped_column(default=False)
+    key: Mapped[str | None] = mapped_column(sa.String(40))  # "breach:response", "auto_closed"; None: any number
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
     user: Mapped[User | None] = relationship()

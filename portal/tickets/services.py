@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import selectinload
 
+from .. import sweeps
 from ..equipment import warranty
 from ..equipment.models import Equipment, Status as UnitStatus, WarrantyExtension
 from ..equipment.services import extend_warranty
@@ -26,13 +28,11 @@ from ..types import utcnow
 from ..steps import Refused
 from . import clocks
 from .clocks import ClockState
-from .models import (CLOCKS, OPEN, TRANSITIONS, Coverage, Kind, ReplacedPart, SpareLoan, Status, Ticket,
-                     TicketCounter, TicketEvent, TicketPhoto)
+from .models import (AUTO_CLOSE_DAYS, CLOCKS, OPEN, TRANSITIONS, Coverage, Kind, ReplacedPart, SpareLoan, Status,
+                     Ticket, TicketCounter, TicketEvent, TicketPhoto)
 
 STOPPED_WORK_DAYS = 60  # each unresolved fault that stopped work extends the warranty (每次延长60天)
 REPAIRS_BEFORE_REPLACEMENT = 2  # the same fault after two resolved repairs: replaced unconditionally
-AUTO_CLOSE_DAYS = 7
-SWEEP_BATCH = 500
 
 
 class TicketRefused(Refused):
@@ -161,11 +161,23 @@ def refresh(ticket):
     ticket.watch_at = min(unrecorded) if unrecorded else None
 
 
+def once(ticket, action, key, body="", at=None):
+    """An event that happens at most once in a ticket's life (a breach, the automatic closing), whoever records
+    it: a sweep or a user's step. The database keeps it unique by its key; a second copy is not inserted."""
+    if ticket.id is None:
+        db.session.flush()
+    # The ticket's row first, then the event's key: a step and a sweep recording the same breach lock in the same
+    # order (PostgreSQL), so one waits for the other instead of each waiting for the other. The sweep holds it already.
+    db.session.execute(sa.select(Ticket.id).where(Ticket.id == ticket.id).with_for_update())
+    return sweeps.insert_once(TicketEvent, ("ticket_id", "key"), ticket_id=ticket.id, key=key, action=action,
+                              body=body, at=at or moment(), internal=False, user_id=None)
+
+
 def record_breach(ticket, name, at=None):
     if name in _names(ticket.breached):
         return
     ticket.breached = _add(ticket.breached, name)
-    event(ticket, None, "breach", name, at=at)
+    once(ticket, "breach", f"breach:{name}", name, at=at)
 
 
 def check_breaches(ticket, now):
@@ -188,30 +200,29 @@ def meet(ticket, name, at):
         record_breach(ticket, name, at=due)
 
 
-def sweep(now=None):
-    """Record the breaches that are due and close resolved tickets the client left unconfirmed for 7 days.
-
-    Run lazily before lists are shown and by ``flask tickets-sweep`` (cron): both are idempotent.
-    Returns how many tickets changed.
-    """
+def record_breaches(now=None, batch=None):
+    """Record every breach that is due: the tickets whose earliest unrecorded due time has passed. A sweep (see
+    ``portal.sweeps``): run from cron or the job worker, never by a page. Returns how many tickets it looked at."""
     now = moment(now)
-    changed = 0
-    due = db.session.scalars(sa.select(Ticket).where(Ticket.watch_at <= now).order_by(Ticket.watch_at)
-                             .limit(SWEEP_BATCH)).all()
-    for ticket in due:
-        check_breaches(ticket, now)
-        changed += 1
-    stale = db.session.scalars(sa.select(Ticket).where(
-        Ticket.status == Status.RESOLVED.value, Ticket.resolved_at <= now - timedelta(days=AUTO_CLOSE_DAYS)
-    ).limit(SWEEP_BATCH)).all()
-    for ticket in stale:
-        move(ticket, Status.CLOSED)
-        ticket.closed_at, ticket.auto_closed = now, True
-        event(ticket, None, "auto_closed", at=now)
-        changed += 1
-    if changed:
-        db.session.flush()
-    return changed
+    query = sa.select(Ticket).where(Ticket.watch_at < now).options(selectinload(Ticket.loans))
+    return sweeps.in_batches(query, Ticket, Ticket.watch_at, lambda ticket: check_breaches(ticket, now),
+                             batch or sweeps.BATCH)
+
+
+def close_unconfirmed(now=None, batch=None):
+    """Close the tickets resolved 7 days ago that the client neither confirmed nor reopened (a sweep, as above).
+    Each is closed at the moment the 7 days ran out, as the pages already show it. Returns how many it closed."""
+    now = moment(now)
+    query = sa.select(Ticket).where(Ticket.status == Status.RESOLVED.value,
+                                    Ticket.resolved_at <= now - timedelta(days=AUTO_CLOSE_DAYS))
+    return sweeps.in_batches(query, Ticket, Ticket.resolved_at, auto_close, batch or sweeps.BATCH)
+
+
+def auto_close(ticket):
+    at = ticket.auto_close_at
+    move(ticket, Status.CLOSED)
+    ticket.closed_at, ticket.auto_closed = at, True
+    once(ticket, "auto_closed", "auto_closed", at=at)
 
 
 # ---------------------------------------------------------------- filing
@@ -441,10 +452,10 @@ def return_original(ticket, loan, by, note="", now=None):
     refresh(ticket)
 
 
-def assign(ticket, by, assignee):
+def assign(ticket, by, assignee, now=None):
     if assignee is not None and (assignee.role not in VENDOR or not assignee.active):
         raise TicketRefused(_l("Tickets are assigned to the vendor's active staff only."))
-    if ticket.status_enum is Status.CLOSED:
+    if ticket.status_enum_at(moment(now)) is Status.CLOSED:
         raise TicketRefused(_l("This ticket is closed."))
     ticket.assignee_id = assignee.id if assignee else None
     event(ticket, by, "assigned", assignee.name if assignee else "")
@@ -478,7 +489,7 @@ def set_coverage(ticket, by, excluded, note, today, expiring_days):
 def reply(ticket, by, body, now=None):
     """A reply the client sees. The client answering a ticket that waits for them resumes its clock."""
     now = moment(now)
-    if ticket.status_enum is Status.CLOSED:
+    if ticket.status_enum_at(now) is Status.CLOSED:
         raise TicketRefused(_l("This ticket is closed: file a new fault report if the problem is back."))
     event(ticket, by, "reply", body, at=now)
     if ticket.status_enum is Status.WAITING and not by.is_vendor:
@@ -493,8 +504,16 @@ def note(ticket, by, body, now=None):
 # ---------------------------------------------------------------- the client's steps
 
 
+def refuse_if_closed_by_itself(ticket, now):
+    """A resolved ticket left unconfirmed for 7 days is closed, even before the sweep has recorded it."""
+    if ticket.closed_automatically(now):
+        raise TicketRefused(_l("This ticket closed by itself: the fix was not confirmed within 7 days of the "
+                               "resolution. File a new fault report if the problem is back."))
+
+
 def confirm(ticket, by, rating, comment, now=None):
     now = moment(now)
+    refuse_if_closed_by_itself(ticket, now)
     move(ticket, Status.CLOSED)
     ticket.closed_at, ticket.rating, ticket.rating_comment = now, rating, comment or ""
     event(ticket, by, "closed", comment, at=now)
@@ -503,6 +522,7 @@ def confirm(ticket, by, rating, comment, now=None):
 def reopen(ticket, by, reason, now=None):
     """Not fixed after all: the ticket is open again, with a fresh resolution clock from now."""
     now = moment(now)
+    refuse_if_closed_by_itself(ticket, now)
     move(ticket, Status.REOPENED)
     if ticket.resolution_met_by == "fix":
         ticket.resolution_met, ticket.resolution_met_by = None, None

@@ -8,7 +8,6 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 
 from ..auth.models import User
 from ..equipment.models import Equipment
@@ -36,16 +35,6 @@ from .scan import scanned_at
 UNIT_CHOICES = 10  # units shown while searching by serial number or asset tag
 
 
-def sweep():
-    """Record due breaches and auto-closes before showing tickets; another worker doing the same at the same
-    moment wins (the version column refuses the second write) and this request simply goes on."""
-    try:
-        if services.sweep(utcnow()):
-            db.session.commit()
-    except StaleDataError:
-        db.session.rollback()
-
-
 # ---------------------------------------------------------------- lists
 
 
@@ -59,7 +48,6 @@ def list_query(filters, now):
 @bp.get("/")
 @roles_required(*ALL)
 def index():
-    sweep()
     now = utcnow()
     filters = TicketFilter.from_args(request.args, current_user)
     page = db.paginate(list_query(filters, now), page=request.args.get("page", 1, type=int),
@@ -213,13 +201,12 @@ def ticket_page(ticket, status=200, kept=(), **submitted):
     return render_template("tickets/show.html", ticket=ticket, forms=forms, now=now, events=timeline(ticket),
                            unconfirmed=unconfirmed, kept=kept,
                            clocks=services.clock_rows(ticket, now), loan_state=services.loan_state,
-                           moves={s.value for s in TRANSITIONS[ticket.status_enum]}), status
+                           moves={s.value for s in TRANSITIONS[ticket.status_enum_at(now)]}), status
 
 
 @bp.get("/<int:ticket_id>")
 @roles_required(*ALL)
 def show(ticket_id):
-    sweep()
     return ticket_page(load(ticket_id))
 
 

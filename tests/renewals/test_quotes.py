@@ -106,8 +106,21 @@ class TestLifecycle:
     def test_expired_quotes_cannot_be_accepted(self, app, world, make):
         quote = make.quote(world.a, [world.unit_a1], status="issued", valid_until=today(app) - timedelta(days=1))
         admin = app.test_client(user=world.a_admin)
+        # Before the sweep: shown expired, without the decision, and refused.
         body = admin.get(f"/renewals/{quote.id}", headers=EN).get_data(as_text=True)
-        assert quote_of(app, quote.id).status == "expired" and "Accept the quote" not in body
+        assert quote_of(app, quote.id).status == "issued"  # the page wrote nothing
+        assert "Expired" in body and "Accept the quote" not in body
+        body = admin.post(f"/renewals/{quote.id}/accept", headers=EN).get_data(as_text=True)
+        assert "This quote expired on" in body
+        body = admin.post(f"/renewals/{quote.id}/decline", data={"reason": "太贵"}, headers=EN).get_data(as_text=True)
+        assert "This quote expired on" in body and quote_of(app, quote.id).status == "issued"
+        # The sweep records it once; then the state machine refuses.
+        with app.app_context():
+            assert services.expire_quotes(today(app)) == 1
+            assert services.expire_quotes(today(app)) == 0
+            assert db.session.scalars(sa.select(QuoteEvent.action).where(QuoteEvent.quote_id == quote.id,
+                                                                         QuoteEvent.action == "expired")).all() == ["expired"]
+        assert quote_of(app, quote.id).status == "expired"
         body = admin.post(f"/renewals/{quote.id}/accept", headers=EN).get_data(as_text=True)
         assert "that step is not possible" in body
         with app.app_context():

@@ -1,0 +1,85 @@
+"""Periodic work: the sweeps that record what time alone changes (SLA breaches, quotes past their validity, resolved
+tickets the client left unconfirmed for 7 days). No page view writes: pages compute what they show from the stored
+due times, and these sweeps record it, from cron (``flask sweep``) until the job worker runs them.
+
+Each sweep is a plain function a job can call, inside an application context and outside any transaction of its
+own caller (it commits). Each is safe to run on several hosts at the same moment, and while people use the portal:
+
+- it takes its rows in small batches and commits each batch, so no lock is held for long and a backlog of any size
+  is worked off in one run;
+- on PostgreSQL each batch locks its rows with ``FOR UPDATE SKIP LOCKED``: a row another sweep or a user's step
+  holds right now is left to the next run, never waited for; on SQLite a command's transaction takes the write lock
+  first (``portal.database``), so sweeps and steps take turns;
+- each event it records is recorded at most once, enforced by the database: the event carries a key (e.g.
+  ``breach:response``, ``auto_closed``, ``expired``) under a unique constraint with its object, and is inserted with
+  ``ON CONFLICT DO NOTHING``, so a concurrent duplicate is a no-op.
+"""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .extensions import db
+
+BATCH = 100  # rows per transaction: a few milliseconds of work, so a lock is never held for long
+
+INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def dialect_of(model):
+    return db.session.get_bind(mapper=sa.inspect(model)).dialect.name
+
+
+def insert_once(model, conflict, **values):
+    """Insert one row unless a row with the same ``conflict`` columns (a unique constraint) is already there, or is
+    being inserted by a concurrent transaction (PostgreSQL waits for it, then does nothing). True if inserted."""
+    insert = INSERTS[dialect_of(model)](model.__table__).values(**values).on_conflict_do_nothing(
+        index_elements=list(conflict))
+    return db.session.execute(insert).rowcount == 1
+
+
+def claim(query, model):
+    """Lock the rows a batch takes (PostgreSQL), skipping those locked by someone else; SQLite has no row locks and
+    serialises writers instead."""
+    return query.with_for_update(skip_locked=True, of=model)
+
+
+def in_batches(query, model, order, handle, batch=BATCH):
+    """Work off every row of ``query`` in batches of ``batch``: each batch claimed, handled (``handle(row)``) and
+    committed. ``order`` is a column of ``model`` that, with the id, orders the rows; each batch starts after the
+    last one (keyset), so every row is seen once per run whatever the handling does to it. Returns how many rows
+    were handled."""
+    done, after = 0, None
+    while True:
+        page = query
+        if after is not None:
+            page = page.where(sa.or_(order > after[0], sa.and_(order == after[0], model.id > after[1])))
+        rows = db.session.scalars(claim(page.order_by(order, model.id).limit(batch), model)).all()
+        if not rows:
+            return done
+        after = (getattr(rows[-1], order.key), rows[-1].id)
+        with db.session.no_autoflush:  # one UPDATE per row, at the commit
+            for row in rows:
+                handle(row)
+        db.session.commit()
+        done += len(rows)
+
+
+def local_today(now=None):
+    """Today in the deployment's time zone (quotes are valid until a date there)."""
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    return (now or datetime.now(zone)).astimezone(zone).date()
+
+
+def run(now=None):
+    """Every sweep, once: what the job worker (and ``flask sweep``) runs. Returns how many rows each changed."""
+    from .renewals.services import expire_quotes
+    from .tickets.services import close_unconfirmed, record_breaches
+
+    return {
+        "breaches": record_breaches(now),
+        "auto_closed": close_unconfirmed(now),
+        "expired_quotes": expire_quotes(local_today(now)),
+    }
