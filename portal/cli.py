@@ -60,29 +60,41 @@ def init_app(app):
         click.echo(f"Tickets swept: {changed} changed.")
 
     @app.cli.command("documents-check")
-    def documents_check():
-        """Check that every document version's file is in storage with the SHA-256 recorded at upload (after a
-        restore, or when moving storage to shared disk). Exits with 1 when a file is missing or differs."""
-        import hashlib
-
+    @click.option("--clean", is_flag=True,
+                  help="Remove orphan files and stale staged uploads, and move into place a staged file whose "
+                       "version is saved. Never done without this option.")
+    def documents_check(clean):
+        """Check storage against the document versions (after a restore, a crash, or when moving storage to shared
+        disk): every version's file is there with the SHA-256 recorded at upload; no file is there that no version
+        names (an orphan); no upload stayed staged (a worker killed mid-upload). Exits with 1 when a problem is
+        left."""
         from .documents.models import DocumentVersion
-        from .storage import storage
+        from .storage import audit, repair, storage
 
-        store, problems, checked = storage(), 0, 0
-        for version in db.session.scalars(sa.select(DocumentVersion).order_by(DocumentVersion.id)):
-            checked += 1
-            try:
-                with store.open(version.storage_key) as handle:
-                    digest = hashlib.file_digest(handle, "sha256").hexdigest()
-            except FileNotFoundError:
-                problems += 1
-                click.echo(f"missing: document {version.document_id} version {version.label} ({version.storage_key})")
-                continue
-            if digest != version.sha256:
-                problems += 1
-                click.echo(f"differs: document {version.document_id} version {version.label} ({version.storage_key})")
-        click.echo(f"Document files checked: {checked}, problems: {problems}.")
-        if problems:
+        def versions():
+            query = sa.select(DocumentVersion.storage_key, DocumentVersion.sha256, DocumentVersion.document_id,
+                              DocumentVersion.label).order_by(DocumentVersion.id)
+            return [(key, sha256, f"document {document} version {label}")
+                    for key, sha256, document, label in db.session.execute(query)]
+
+        store = storage()
+        checked, findings = audit(store, versions)
+        db.session.rollback()  # nothing written: end the read transaction before touching files
+        texts = {"missing": "missing: {row} ({key})",
+                 "differs": "differs: {row} ({key}): not the file uploaded",
+                 "unkept": "not kept: {row} ({key}): its upload is still staged (--clean moves it into place)",
+                 "orphan": "orphan: {key}: no version names this file (--clean removes it)",
+                 "stale": "stale staged upload: {key}: a request that never finished (--clean removes it)"}
+        left = 0
+        for finding in findings:
+            click.echo(texts[finding.problem].format(row=finding.row, key=finding.key))
+            if clean and repair(store, finding):
+                click.echo(f"  cleaned: {finding.key}")
+            else:
+                left += 1
+        click.echo(f"Document files checked: {checked}, problems: {len(findings)}"
+                   + (f", left: {left}." if clean else "."))
+        if left:
             raise SystemExit(1)
 
     @app.cli.command("demo-logins")

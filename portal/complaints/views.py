@@ -18,9 +18,8 @@ from ..htmx import render
 from ..orgs.models import Client, Site
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
-from ..storage import inline
+from ..uploads import UploadRefused, response as file_response
 from ..tickets.models import Ticket
-from ..tickets.photos import PhotoRejected
 from ..types import utcnow
 from . import bp, services
 from .forms import AnswerForm, AssignForm, CloseForm, ComplaintForm, RejectForm
@@ -137,7 +136,7 @@ def new():
             for upload in uploads:
                 try:
                     checked.append(services.inspect_attachment(upload))
-                except PhotoRejected as rejected:
+                except UploadRefused as rejected:
                     form.attachments.errors = [*form.attachments.errors, rejected.message]
         if not form.attachments.errors:
             complaint = services.file_complaint(current_user, site=site, ticket=ticket, category=form.category.data,
@@ -187,7 +186,7 @@ def attachment(complaint_id, attachment_id):
     complaint = Complaint.get_or_404(complaint_id, current_user)
     item = db.first_or_404(sa.select(ComplaintAttachment).where(ComplaintAttachment.id == attachment_id,
                                                                 ComplaintAttachment.complaint_id == complaint.id))
-    return inline(item)
+    return file_response(item, f"complaint-{complaint.id}-{item.id}")
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,7 @@ from ..i18n import local_today
 from ..orgs.models import Client, Site
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
-from ..storage import inline
-from ..tickets.photos import PhotoRejected
+from ..uploads import UploadRefused, response as file_response
 from ..types import utcnow
 from . import bp, ical, services
 from .forms import DisputeForm, ExtraVisitForm, LogForm, LogSignForm, PlanForm, RecordForm, SignForm
@@ -215,7 +214,7 @@ def attachment(visit_id, attachment_id):
     visit = Visit.get_or_404(visit_id, current_user)
     item = db.first_or_404(sa.select(VisitAttachment).where(VisitAttachment.id == attachment_id,
                                                             VisitAttachment.visit_id == visit.id))
-    return inline(item)
+    return file_response(item, f"visit-{visit.id}-{item.id}")
 
 
 def unit_results(units):
@@ -257,7 +256,7 @@ def record(visit_id):
         for upload in uploads:
             try:
                 checked.append(inspect_attachment(upload))
-            except PhotoRejected as rejected:
+            except UploadRefused as rejected:
                 form.attachments.errors = [*form.attachments.errors, rejected.message]
         if not form.attachments.errors:
             services.record(visit, current_user, done_on=form.done_on.data, method=form.method.data,
