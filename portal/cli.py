@@ -97,6 +97,32 @@ def init_app(app):
         if left:
             raise SystemExit(1)
 
+    @app.cli.command("uploads-scrub")
+    def uploads_scrub():
+        """Re-encode the photos and image attachments stored before uploads were re-encoded, without their EXIF
+        (GPS position), XMP or comments. Images without metadata are left as they are: running it twice changes
+        nothing."""
+        from .complaints.models import ComplaintAttachment
+        from .inspections.models import VisitAttachment
+        from .tickets.models import TicketPhoto
+        from .uploads import scrubbed
+
+        for model in (TicketPhoto, ComplaintAttachment, VisitAttachment):
+            ids = db.session.scalars(sa.select(model.id).where(model.content_type.in_(["image/jpeg", "image/png"]))
+                                     .order_by(model.id)).all()
+            changed = 0
+            for id_ in ids:
+                item = db.session.get(model, id_)
+                clean = scrubbed(item.data)
+                if clean is not None:
+                    item.data, item.size = clean[0], len(clean[0])
+                    if hasattr(item, "width"):
+                        item.width, item.height = clean[1], clean[2]
+                    changed += 1
+                db.session.commit()
+                db.session.expunge_all()  # one image in memory at a time
+            click.echo(f"{model.__tablename__}: {len(ids)} images, {changed} re-encoded without their metadata.")
+
     @app.cli.command("demo-logins")
     def demo_logins():
         """Print the demo accounts and their password."""

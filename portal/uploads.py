@@ -256,6 +256,25 @@ def reencode(stream, key, name):
     return out.getvalue(), upright.width, upright.height
 
 
+METADATA = {"exif", "xmp", "XML:com.adobe.xmp", "comment", "photoshop", "iptc"}
+
+
+def scrubbed(data):
+    """For an image stored before uploads were re-encoded: (bytes, width, height) re-encoded without its metadata,
+    or None when it has none (or is not a JPEG or PNG image), so that scrubbing twice changes nothing."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            key = PILLOW_FORMATS.get(image.format)
+            if key is None or not (METADATA & set(image.info) or image.getexif() or getattr(image, "text", None)):
+                return None
+    except Exception:  # not an image after all: left alone
+        return None
+    try:
+        return reencode(io.BytesIO(data), key, "")
+    except UploadRefused:
+        return None
+
+
 def _jpeg_quality(image):
     """Re-encode a JPEG at the quality it came with (its own quantisation tables and chroma subsampling)."""
     tables = getattr(image, "quantization", None)

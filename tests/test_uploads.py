@@ -397,3 +397,39 @@ def test_a_document_download_runs_nothing(app, world):
 def test_every_kind_has_a_content_type_that_is_not_a_page():
     assert all("html" not in t.content_type and "svg" not in t.content_type and not t.content_type.startswith("text/")
                for t in TYPES.values())
+
+
+def test_images_stored_before_with_their_gps_are_scrubbed_once(app, world, make):
+    from portal.complaints.models import ComplaintAttachment
+    from portal.tickets.models import TicketPhoto
+
+    out = io.BytesIO()
+    quadrants().save(out, "JPEG", exif=gps_exif(orientation=6))
+    with_gps = out.getvalue()
+    ticket = make.ticket(world.a_staff, world.a_site1, photo=with_gps)
+    complaint = make.complaint(world.a_staff, world.a_site1, attachment=with_gps)
+    with app.app_context():
+        db.session.execute(sa.update(ComplaintAttachment).where(ComplaintAttachment.complaint_id == complaint.id)
+                           .values(content_type="image/jpeg"))
+        db.session.execute(sa.update(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id)
+                           .values(content_type="image/jpeg"))
+        db.session.commit()
+    clean = image("PNG")
+    other = make.ticket(world.a_staff, world.a_site1, photo=clean)
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["uploads-scrub"])
+    assert result.exit_code == 0 and "ticket_photo: " in result.output
+    with app.app_context():
+        photo = db.session.scalars(sa.select(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id)).one()
+        untouched = db.session.scalars(sa.select(TicketPhoto).where(TicketPhoto.ticket_id == other.id)).one()
+        attachment = db.session.scalars(sa.select(ComplaintAttachment).where(
+            ComplaintAttachment.complaint_id == complaint.id)).one()
+        for item in (photo, attachment):
+            with Image.open(io.BytesIO(item.data)) as after:
+                assert not after.getexif() and after.size == (40, 60) and item.size == len(item.data)
+        assert (photo.width, photo.height) == (40, 60)
+        assert untouched.data == clean
+        scrubbed_once = photo.data
+    assert "0 re-encoded" in runner.invoke(args=["uploads-scrub"]).output.splitlines()[0]
+    with app.app_context():
+        assert db.session.get(TicketPhoto, photo.id).data == scrubbed_once
