@@ -74,12 +74,13 @@ def init_app(app):
         def versions():
             query = sa.select(DocumentVersion.storage_key, DocumentVersion.sha256, DocumentVersion.document_id,
                               DocumentVersion.label).order_by(DocumentVersion.id)
-            return [(key, sha256, f"document {document} version {label}")
+            rows = [(key, sha256, f"document {document} version {label}")
                     for key, sha256, document, label in db.session.execute(query)]
+            db.session.rollback()  # nothing written: no transaction (on SQLite, no write lock) while files are read
+            return rows
 
         store = storage()
         checked, findings = audit(store, versions)
-        db.session.rollback()  # nothing written: end the read transaction before touching files
         texts = {"missing": "missing: {row} ({key})",
                  "differs": "differs: {row} ({key}): not the file uploaded",
                  "unkept": "not kept: {row} ({key}): its upload is still staged (--clean moves it into place)",

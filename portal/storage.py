@@ -3,7 +3,7 @@
 Files are stored under generated names (never the uploader's), in two levels of folders so that no folder grows
 huge; their SHA-256 is computed while they are written. A file is kept only once the row that names it commits:
 
-1. ``stage(checked_stream)`` writes it under a staging name (``staging/<token>``) and registers it with the
+1. ``stage(stream)`` writes it under a staging name (``staging/<token>``) and registers it with the
    database session;
 2. when that session commits, the staged file is moved to its key (``ab/cd/<token>``) in one step;
 3. when the transaction rolls back or ends without a commit (a refused form, an error), the staged file is
