@@ -79,30 +79,69 @@ def init_app(app):
         click.echo(f"Quotes expired: {expire_quotes()}.")
 
     @app.cli.command("documents-check")
-    def documents_check():
-        """Check that every document version's file is in storage with the SHA-256 recorded at upload (after a
-        restore, or when moving storage to shared disk). Exits with 1 when a file is missing or differs."""
-        import hashlib
-
+    @click.option("--clean", is_flag=True,
+                  help="Remove orphan files and stale staged uploads, and move into place a staged file whose "
+                       "version is saved. Never done without this option.")
+    def documents_check(clean):
+        """Check storage against the document versions (after a restore, a crash, or when moving storage to shared
+        disk): every version's file is there with the SHA-256 recorded at upload; no file is there that no version
+        names (an orphan); no upload stayed staged (a worker killed mid-upload). Exits with 1 when a problem is
+        left."""
         from .documents.models import DocumentVersion
-        from .storage import storage
+        from .storage import audit, repair, storage
 
-        store, problems, checked = storage(), 0, 0
-        for version in db.session.scalars(sa.select(DocumentVersion).order_by(DocumentVersion.id)):
-            checked += 1
-            try:
-                with store.open(version.storage_key) as handle:
-                    digest = hashlib.file_digest(handle, "sha256").hexdigest()
-            except FileNotFoundError:
-                problems += 1
-                click.echo(f"missing: document {version.document_id} version {version.label} ({version.storage_key})")
-                continue
-            if digest != version.sha256:
-                problems += 1
-                click.echo(f"differs: document {version.document_id} version {version.label} ({version.storage_key})")
-        click.echo(f"Document files checked: {checked}, problems: {problems}.")
-        if problems:
+        def versions():
+            query = sa.select(DocumentVersion.storage_key, DocumentVersion.sha256, DocumentVersion.document_id,
+                              DocumentVersion.label).order_by(DocumentVersion.id)
+            rows = [(key, sha256, f"document {document} version {label}")
+                    for key, sha256, document, label in db.session.execute(query)]
+            db.session.rollback()  # nothing written: no transaction (on SQLite, no write lock) while files are read
+            return rows
+
+        store = storage()
+        checked, findings = audit(store, versions)
+        texts = {"missing": "missing: {row} ({key})",
+                 "differs": "differs: {row} ({key}): not the file uploaded",
+                 "unkept": "not kept: {row} ({key}): its upload is still staged (--clean moves it into place)",
+                 "orphan": "orphan: {key}: no version names this file (--clean removes it)",
+                 "stale": "stale staged upload: {key}: a request that never finished (--clean removes it)"}
+        left = 0
+        for finding in findings:
+            click.echo(texts[finding.problem].format(row=finding.row, key=finding.key))
+            if clean and repair(store, finding):
+                click.echo(f"  cleaned: {finding.key}")
+            else:
+                left += 1
+        click.echo(f"Document files checked: {checked}, problems: {len(findings)}"
+                   + (f", left: {left}." if clean else "."))
+        if left:
             raise SystemExit(1)
+
+    @app.cli.command("uploads-scrub")
+    def uploads_scrub():
+        """Re-encode the photos and image attachments stored before uploads were re-encoded, without their EXIF
+        (GPS position), XMP or comments. Images without metadata are left as they are: running it twice changes
+        nothing."""
+        from .complaints.models import ComplaintAttachment
+        from .inspections.models import VisitAttachment
+        from .tickets.models import TicketPhoto
+        from .uploads import scrubbed
+
+        for model in (TicketPhoto, ComplaintAttachment, VisitAttachment):
+            ids = db.session.scalars(sa.select(model.id).where(model.content_type.in_(["image/jpeg", "image/png"]))
+                                     .order_by(model.id)).all()
+            changed = 0
+            for id_ in ids:
+                item = db.session.get(model, id_)
+                clean = scrubbed(item.data)
+                if clean is not None:
+                    item.data, item.size = clean[0], len(clean[0])
+                    if hasattr(item, "width"):
+                        item.width, item.height = clean[1], clean[2]
+                    changed += 1
+                db.session.commit()
+                db.session.expunge_all()  # one image in memory at a time
+            click.echo(f"{model.__tablename__}: {len(ids)} images, {changed} re-encoded without their metadata.")
 
     @app.cli.command("demo-logins")
     def demo_logins():

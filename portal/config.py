@@ -68,7 +68,9 @@ def from_env(env=None):
         "SPARE_RETURN_DAYS": int(env.get("PORTAL_SPARE_RETURN_DAYS", "30")),
         # Complaints: hours for the vendor to answer each round.
         "COMPLAINT_ANSWER_HOURS": int(env.get("PORTAL_COMPLAINT_ANSWER_HOURS", "24")),
+        # Equipment imports: rows and bytes of one CSV/XLSX file.
         "IMPORT_MAX_ROWS": 20_000,
+        "IMPORT_MAX_BYTES": 20 * 1024 * 1024,
         # Documents (manuals…): the largest file, and where uploaded files are kept (shared storage for several hosts).
         "DOCUMENT_MAX_BYTES": document_mb * 1024 * 1024,
         "STORAGE_DIR": env.get("PORTAL_STORAGE_DIR") or str(ROOT / "instance" / "files"),

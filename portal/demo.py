@@ -192,10 +192,10 @@ def seed_documents(models, contracts):
     from werkzeug.datastructures import FileStorage
 
     from .documents import services as d
-    from .documents.files import check
     from .documents.models import Document
     from .documents.samples import docx, pdf
     from .equipment.io import to_xlsx
+    from .uploads import DOCUMENTS, check
 
     now = datetime.now(timezone.utc)
     by_email = {u.email: u for u in db.session.scalars(db.select(User))}
@@ -203,7 +203,7 @@ def seed_documents(models, contracts):
 
     def upload(filename, data):
         storage = FileStorage(io.BytesIO(data), filename=filename)
-        return d.store(storage, check(storage, current_app.config["DOCUMENT_MAX_BYTES"]))
+        return d.store(check(storage, DOCUMENTS, current_app.config["DOCUMENT_MAX_BYTES"]))
 
     def publish(kind, zh, en, language, filename, data, *, model=None, contract=None, label="V1.0", days=60,
                 description="", by=manager):

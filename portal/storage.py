@@ -1,38 +1,75 @@
 """Where uploaded files live: one small interface, a folder on disk by default.
 
 Files are stored under generated names (never the uploader's), in two levels of folders so that no folder grows
-huge; their SHA-256 is computed while they are written. Several hosts share the files by pointing
-``PORTAL_STORAGE_DIR`` at shared storage (an NFS or SMB mount); another backend (object storage) implements the
-same four methods and is returned by ``storage()``.
+huge; their SHA-256 is computed while they are written. A file is kept only once the row that names it commits:
+
+1. ``stage(stream)`` writes it under a staging name (``staging/<token>``) and registers it with the
+   database session;
+2. when that session commits, the staged file is moved to its key (``ab/cd/<token>``) in one step;
+3. when the transaction rolls back or ends without a commit (a refused form, an error), the staged file is
+   removed.
+
+A worker killed at any point leaves at worst a staged file (no row: removed by ``flask documents-check --clean``
+once stale) or a committed row whose file is still staged (moved into place by the same command); never a file
+under a key that no row names, and never half a file under a key.
+
+Several hosts share the files by pointing ``PORTAL_STORAGE_DIR`` at shared storage (an NFS or SMB mount); another
+backend (S3-compatible object storage) implements the six methods of ``Storage`` (staging is an object under the
+``staging/`` prefix, keeping a copy and delete) and is returned by ``storage()``.
 """
 import hashlib
+import logging
 import os
+import re
 import secrets
 import shutil
-import tempfile
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Iterator, Protocol
 
 import sqlalchemy as sa
-from flask import Response, current_app
-from sqlalchemy.orm import Mapped, mapped_column
+from flask import current_app
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .extensions import db
 from .types import UTCDateTime, utcnow
 
 CHUNK = 1024 * 1024
+STAGING = "staging"
+FINAL_KEY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{32}")
+STAGED_KEY = re.compile(STAGING + r"/[0-9a-f]{32}")
+# Left by versions before staging: a temporary file beside its target, of a write that never finished.
+OLD_TEMPORARY = re.compile(r"[0-9a-f]{2}/[0-9a-f]{2}/\.upload-[a-z0-9_]+")
+PENDING = "portal.staged_files"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Stored:
-    key: str
+    key: str  # where the file is once kept
+    staged_key: str  # where it is until then
     size: int
     sha256: str
 
 
+@dataclass(frozen=True)
+class Listed:
+    key: str
+    size: int
+    modified: datetime  # UTC
+    staged: bool  # a staged (or never finished) upload rather than a kept file
+
+
+def staged_key(key):
+    """The staging name of a kept key (the same token)."""
+    return f"{STAGING}/{key.rsplit('/', 1)[-1]}"
+
+
 class Storage(Protocol):
-    def save(self, stream: BinaryIO) -> Stored: ...
+    def stage(self, stream: BinaryIO) -> Stored: ...
+
+    def keep(self, key: str) -> None: ...
 
     def open(self, key: str) -> BinaryIO: ...
 
@@ -40,37 +77,45 @@ class Storage(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def listing(self) -> Iterator[Listed]: ...
+
 
 class FolderStorage:
-    """Files in a folder: ``ab/cd/abcd…`` names from a random token, written to a temporary file first and moved
-    into place in one step, so that a reader never sees half a file."""
+    """Files in a folder: ``ab/cd/abcd…`` names from a random token, staged in ``staging/`` on the same file
+    system, so that keeping a file is one rename and a reader never sees half a file."""
 
     def __init__(self, root):
         self.root = Path(root)
 
     def path(self, key):
-        if not key or not all(c in "0123456789abcdef/" for c in key) or ".." in key:
+        if not isinstance(key, str) or not any(p.fullmatch(key) for p in (FINAL_KEY, STAGED_KEY, OLD_TEMPORARY)):
             raise ValueError("not a storage key")
         return self.root / key
 
-    def save(self, stream):
+    def stage(self, stream):
         token = secrets.token_hex(16)
-        key = f"{token[:2]}/{token[2:4]}/{token}"
-        target = self.path(key)
+        stored_key = f"{token[:2]}/{token[2:4]}/{token}"
+        target = self.path(staged_key(stored_key))
         target.parent.mkdir(parents=True, exist_ok=True)
         digest, size = hashlib.sha256(), 0
-        handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
         try:
-            with os.fdopen(handle, "wb") as out:
+            with open(target, "xb") as out:
                 while chunk := stream.read(CHUNK):
                     digest.update(chunk)
                     size += len(chunk)
                     out.write(chunk)
-            os.replace(temporary, target)
+                out.flush()
+                os.fsync(out.fileno())  # on disk before the row that names it commits
         except BaseException:
-            Path(temporary).unlink(missing_ok=True)
+            target.unlink(missing_ok=True)
             raise
-        return Stored(key=key, size=size, sha256=digest.hexdigest())
+        return Stored(key=stored_key, staged_key=staged_key(stored_key), size=size, sha256=digest.hexdigest())
+
+    def keep(self, key):
+        """Move the staged file of ``key`` to ``key``."""
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.path(staged_key(key)), target)
 
     def open(self, key):
         return open(self.path(key), "rb")  # the caller (a response) closes it
@@ -80,6 +125,24 @@ class FolderStorage:
 
     def exists(self, key):
         return self.path(key).is_file()
+
+    def listing(self):
+        """Every file of ours under the folder (anything else there, such as lost+found, is left alone)."""
+        if not self.root.is_dir():
+            return
+        for dirpath, _dirs, files in os.walk(self.root):
+            for name in files:
+                path = Path(dirpath) / name
+                key = path.relative_to(self.root).as_posix()
+                staged = bool(STAGED_KEY.fullmatch(key) or OLD_TEMPORARY.fullmatch(key))
+                if not staged and not FINAL_KEY.fullmatch(key):
+                    continue
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:  # kept or removed meanwhile
+                    continue
+                yield Listed(key=key, size=stat.st_size, staged=staged,
+                             modified=datetime.fromtimestamp(stat.st_mtime, timezone.utc))
 
     def clear(self):
         """Remove every file (tests only)."""
@@ -91,6 +154,96 @@ def storage() -> Storage:
     return FolderStorage(current_app.config["STORAGE_DIR"])
 
 
+# ---------------------------------------------------------------- kept once the row commits
+
+
+def stage(stream, store=None):
+    """Write ``stream`` to storage under a staging name, to be kept when the database session's transaction
+    commits and removed if it does not (see the module's documentation). Returns Stored: its ``key`` goes into
+    the row."""
+    store = store or storage()
+    session = db.session()
+    if not session.in_transaction():
+        session.begin()  # the transaction whose end decides
+    stored = store.stage(stream)
+    session.info.setdefault(PENDING, []).append((store, stored))
+    return stored
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _keep_staged(session):
+    if session.in_nested_transaction():
+        return  # a savepoint released: the outer transaction decides
+    for store, stored in session.info.pop(PENDING, []):
+        try:
+            store.keep(stored.key)
+        except Exception:  # the row is committed: its file stays staged, and documents-check says so
+            log.exception("storage: the staged file %s of %s could not be kept", stored.staged_key, stored.key)
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _discard_staged(session, transaction):
+    if transaction.parent is not None:
+        return  # a savepoint: the outer transaction decides
+    for store, stored in session.info.pop(PENDING, []):
+        try:
+            store.delete(stored.staged_key)
+        except Exception:
+            log.exception("storage: the staged file %s could not be removed", stored.staged_key)
+
+
+# ---------------------------------------------------------------- checking storage against the rows
+
+STALE_AFTER = timedelta(hours=1)  # an upload still staged after this is not in progress any more
+
+
+@dataclass(frozen=True)
+class Finding:
+    problem: str  # missing, differs, unkept (a committed row's file still staged), orphan, stale (staged, no row)
+    key: str
+    row: str = ""  # which row names the file, as the caller labels it
+
+
+def audit(store, load_rows, now=None, stale_after=STALE_AFTER):
+    """Compare storage with the rows that name files: ``load_rows()`` returns (key, sha256, label) for every
+    row. Storage is listed first, then the rows are loaded: a file is kept only after its row commits, so a kept
+    file listed here has its row among them. Returns (number of rows checked, [Finding])."""
+    now = now or datetime.now(timezone.utc)
+    listed = {item.key: item for item in store.listing()}
+    findings, named = [], set()
+    rows = list(load_rows())
+    for key, sha256, label in rows:
+        named.update((key, staged_key(key)))
+        if key in listed:
+            with store.open(key) as handle:
+                if hashlib.file_digest(handle, "sha256").hexdigest() != sha256:
+                    findings.append(Finding("differs", key, label))
+        elif staged_key(key) in listed:
+            findings.append(Finding("unkept", key, label))
+        else:
+            findings.append(Finding("missing", key, label))
+    for key, item in sorted(listed.items()):
+        if key in named:
+            continue
+        if not item.staged:
+            findings.append(Finding("orphan", key))
+        elif now - item.modified > stale_after:
+            findings.append(Finding("stale", key))
+    return len(rows), findings
+
+
+def repair(store, finding):
+    """What ``--clean`` does for a finding: True when it is dealt with. Orphans and stale staged files are
+    removed; a committed row's staged file is moved into place. Missing or altered files need a backup."""
+    if finding.problem in ("orphan", "stale"):
+        store.delete(finding.key)
+        return True
+    if finding.problem == "unkept":
+        store.keep(finding.key)
+        return True
+    return False
+
+
 class AttachmentColumns:
     """The columns of a small file kept in the database (a complaint's or a visit's attachment): its name, type
     found from the content, size, bytes (loaded only when served) and upload time."""
@@ -100,10 +253,3 @@ class AttachmentColumns:
     size: Mapped[int] = mapped_column()
     data: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=True, deferred=True)  # as migrated (0008, 0010)
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-def inline(item):
-    """A stored photo or PDF (any object with ``data`` and ``content_type``) shown in the browser."""
-    response = Response(item.data, mimetype=item.content_type)
-    response.headers["Content-Disposition"] = "inline"
-    return response

@@ -166,11 +166,11 @@ class Factory:
                  now=None):
         """A document published through the service, its file in the test's storage folder; returned detached."""
         from portal.documents import services
-        from portal.documents.files import check
+        from portal.uploads import DOCUMENTS, check
 
         upload = FileStorage(io.BytesIO(data if data is not None else pdf_bytes(title_en)), filename=filename)
         with self.app.test_request_context():
-            file = services.store(upload, check(upload, self.app.config["DOCUMENT_MAX_BYTES"]))
+            file = services.store(check(upload, DOCUMENTS, self.app.config["DOCUMENT_MAX_BYTES"]))
             document = services.publish(
                 db.session.get(User, by.id), kind=kind, title_zh=title_zh, title_en=title_en, language=language,
                 description="", model_id=model.id if model else None, contract_id=contract.id if contract else None,
@@ -184,12 +184,12 @@ class Factory:
 
     def version(self, document, by, *, filename="安装手册.pdf", data=None, label="V2.0", note="", now=None):
         from portal.documents import services
-        from portal.documents.files import check
         from portal.documents.models import Document
+        from portal.uploads import DOCUMENTS, check
 
         upload = FileStorage(io.BytesIO(data if data is not None else pdf_bytes(label)), filename=filename)
         with self.app.test_request_context():
-            file = services.store(upload, check(upload, self.app.config["DOCUMENT_MAX_BYTES"]))
+            file = services.store(check(upload, DOCUMENTS, self.app.config["DOCUMENT_MAX_BYTES"]))
             version = services.add_version(db.session.get(Document, document.id), db.session.get(User, by.id),
                                            label=label, note=note, file=file, now=now)
             db.session.commit()

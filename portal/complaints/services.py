@@ -9,7 +9,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..roles import VENDOR
 from ..sequence import next_in_year
-from ..tickets.photos import PhotoRejected, inspect as inspect_photo
+from .. import uploads
 from ..types import utcnow
 from ..steps import Refused
 from .models import TRANSITIONS, Complaint, ComplaintAttachment, ComplaintCounter, ComplaintEvent, Status
@@ -47,21 +47,10 @@ def move(complaint, to):
     complaint.is_open = complaint.status != Status.CLOSED.value
 
 
-def inspect_attachment(storage):
-    """A photo (JPEG/PNG, checked by content) or a PDF (by its signature), 5 MB at most."""
-    name = (storage.filename or "file")[-255:]
-    head = storage.stream.read(5)
-    storage.stream.seek(0)
-    if head == b"%PDF-":
-        data = storage.read(MAX_BYTES + 1)
-        if len(data) > MAX_BYTES:
-            raise PhotoRejected(_l("%(name)s is larger than 5 MB.", name=name))
-        return {"filename": name, "content_type": "application/pdf", "size": len(data), "data": data}
-    try:
-        photo = inspect_photo(storage)
-    except PhotoRejected:
-        raise PhotoRejected(_l("%(name)s is not a photo (JPEG, PNG) or a PDF.", name=name)) from None
-    return {k: photo[k] for k in ("filename", "content_type", "size", "data")}
+def inspect_attachment(upload):
+    """A photo (JPEG/PNG, re-encoded without its metadata) or a PDF, 5 MB at most, checked by ``portal.uploads``:
+    its columns, or UploadRefused saying why. Visits' attachments are the same."""
+    return uploads.check(upload, uploads.ATTACHMENTS, MAX_BYTES).columns()
 
 
 def file_complaint(by, *, site, ticket, category, description, attachments=(), now=None):

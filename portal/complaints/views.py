@@ -20,9 +20,8 @@ from ..roles import ALL, CLIENT, VENDOR, Role
 from .. import steps
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
-from ..storage import inline
+from ..uploads import UploadRefused, response as file_response
 from ..tickets.models import Ticket
-from ..tickets.photos import PhotoRejected
 from ..types import utcnow
 from . import bp, services
 from .forms import AnswerForm, AssignForm, CloseForm, ComplaintForm, RejectForm
@@ -139,7 +138,7 @@ def new():
             for upload in uploads:
                 try:
                     checked.append(services.inspect_attachment(upload))
-                except PhotoRejected as rejected:
+                except UploadRefused as rejected:
                     form.attachments.errors = [*form.attachments.errors, rejected.message]
         if not form.attachments.errors:
             complaint = services.file_complaint(current_user, site=site, ticket=ticket, category=form.category.data,
@@ -193,7 +192,7 @@ def attachment(complaint_id, attachment_id):
     complaint = Complaint.get_or_404(complaint_id, current_user)
     item = db.first_or_404(sa.select(ComplaintAttachment).where(ComplaintAttachment.id == attachment_id,
                                                                 ComplaintAttachment.complaint_id == complaint.id))
-    return inline(item)
+    return file_response(item, f"complaint-{complaint.id}-{item.id}")
 
 
 @dataclass(frozen=True)

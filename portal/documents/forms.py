@@ -4,7 +4,7 @@ from wtforms.validators import ValidationError
 
 from ..forms import Form, MaxLength, Optional, Required, SelectChoice, optional_id
 from ..i18n import _l
-from .files import ACCEPT
+from ..uploads import DOCUMENTS, accept
 from .models import Kind, Language, Target
 
 
@@ -54,7 +54,7 @@ class VersionFields:
     label = StringField(_l("Version"), validators=[Required(_l("Give the version, e.g. V1.0.")), MaxLength(40)],
                         description=_l("As printed on the document, e.g. V2.1 or 2026-03."))
     note = StringField(_l("What changed"), validators=[Optional(), MaxLength(500)])
-    file = FileField(_l("File"), render_kw={"accept": ACCEPT})
+    file = FileField(_l("File"), render_kw={"accept": accept(DOCUMENTS)})
 
 
 class DocumentForm(VersionFields, DetailsForm):

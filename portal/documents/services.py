@@ -1,18 +1,17 @@
 """Documents: publish one with its first file, add versions, record downloads.
 
-The file is written to storage before the database row (``stored``); if the transaction then fails or is
-refused, the file is removed again so that storage holds no orphan.
+The file is staged in storage (``store``) and kept only when the transaction that saves its row commits; if the
+transaction is rolled back or the request ends without a commit (a refused version, an error), the staged file
+is removed: storage holds no orphan (``portal.storage``).
 """
-from contextlib import contextmanager
-
 import sqlalchemy as sa
 
 from ..extensions import db
 from ..i18n import _l
-from ..storage import storage
-from ..types import utcnow
 from ..steps import Refused
-from .files import Checked
+from ..storage import stage
+from ..types import utcnow
+from ..uploads import Checked
 from .models import Document, DocumentDownload, DocumentVersion
 
 
@@ -24,25 +23,12 @@ def moment(now=None):
     return (now or utcnow()).replace(microsecond=0)
 
 
-def store(upload, checked: Checked):
-    """Write the checked upload to storage; returns the version's file columns."""
-    upload.stream.seek(0)
-    saved = storage().save(upload.stream)
-    return {"filename": checked.filename, "file_type": checked.type.key, "content_type": checked.type.content_type,
+def store(checked: Checked):
+    """Stage the checked upload for the current transaction; returns the version's file columns."""
+    checked.stream.seek(0)
+    saved = stage(checked.stream)
+    return {"filename": checked.filename, "file_type": checked.type.key, "content_type": checked.content_type,
             "size": saved.size, "sha256": saved.sha256, "storage_key": saved.key}
-
-
-@contextmanager
-def stored(upload, checked: Checked):
-    """``with stored(upload, checked) as file: …`` writes the file to storage for the block, which saves its row
-    and commits; if the block raises, the transaction is rolled back and the file removed."""
-    file = store(upload, checked)
-    try:
-        yield file
-    except BaseException:
-        db.session.rollback()
-        storage().delete(file["storage_key"])
-        raise
 
 
 def publish(by, *, kind, title_zh, title_en, language, description, model_id, contract_id, label, note, file,

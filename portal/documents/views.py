@@ -1,7 +1,6 @@
 """Documents (资料下载): the list with its filters, a document's page with its versions and downloads, publishing
 and new versions (vendor staff), and the downloads themselves, each recorded."""
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -22,8 +21,8 @@ from ..orgs.models import Client
 from ..roles import ALL, VENDOR
 from ..scoping import roles_required
 from ..storage import storage
+from ..uploads import DOCUMENTS, UploadRefused, check, content_disposition, protect
 from . import bp, services
-from .files import FileRefused, check
 from .forms import DetailsForm, DocumentForm, VersionForm, WithdrawForm
 from .models import MANUALS, Document, DocumentDownload, DocumentVersion, Kind, Language, Target
 
@@ -119,10 +118,10 @@ def checked_upload(form):
     """The form's file checked by content, or None with the reason on the field."""
     upload = request.files.get(form.file.name)
     try:
-        return upload, check(upload or _NoFile(), current_app.config["DOCUMENT_MAX_BYTES"])
-    except FileRefused as refused:
+        return check(upload or _NoFile(), DOCUMENTS, current_app.config["DOCUMENT_MAX_BYTES"])
+    except UploadRefused as refused:
         form.file.errors = [*form.file.errors, refused.message]
-        return upload, None
+        return None
 
 
 class _NoFile:
@@ -148,15 +147,14 @@ def new():
         form.label.data = "V1.0"
     if form.is_submitted():
         fields_ok = form.validate()
-        upload, checked = checked_upload(form)
+        checked = checked_upload(form)
         if fields_ok and checked:
             model_id, contract_id = form.target_ids()
-            with services.stored(upload, checked) as file:
-                document = services.publish(
-                    current_user, kind=form.kind.data, title_zh=form.title_zh.data, title_en=form.title_en.data,
-                    language=form.language.data, description=form.description.data, model_id=model_id,
-                    contract_id=contract_id, label=form.label.data, note=form.note.data, file=file)
-                db.session.commit()
+            document = services.publish(
+                current_user, kind=form.kind.data, title_zh=form.title_zh.data, title_en=form.title_en.data,
+                language=form.language.data, description=form.description.data, model_id=model_id,
+                contract_id=contract_id, label=form.label.data, note=form.note.data, file=services.store(checked))
+            db.session.commit()  # the file is kept only now
             flash(_("“%(title)s” is published.", title=document.title), "success")
             return redirect(url_for("documents.show", document_id=document.id))
         choose_again(form)
@@ -223,14 +221,14 @@ def add_version(document_id):
     document = load(document_id)
     form = VersionForm()
     fields_ok = form.validate()
-    upload, checked = checked_upload(form)
+    checked = checked_upload(form)
     if fields_ok and checked:
         try:
-            with services.stored(upload, checked) as file:
-                version = services.add_version(document, current_user, label=form.label.data, note=form.note.data,
-                                               file=file)
-                db.session.commit()
+            version = services.add_version(document, current_user, label=form.label.data, note=form.note.data,
+                                           file=services.store(checked))
+            db.session.commit()  # the file is kept only now
         except services.VersionRefused as refused:
+            db.session.rollback()  # the staged file goes with it
             form.label.errors = [refused.message]
             return document_page(load(document_id), version_form=form)
         flash(_("Version %(label)s is published and offered first.", label=version.label), "success")
@@ -255,13 +253,11 @@ def withdraw(document_id):
 # ---------------------------------------------------------------- downloads
 
 
-def content_disposition(version):
-    """The original name, Chinese included: RFC 6266 ``filename*`` for every current browser, and a plain ASCII
-    name for the rare client that reads only ``filename``."""
-    ascii_name = "".join(c for c in version.filename if c.isascii() and (c.isalnum() or c in "-_. "))
-    stem = ascii_name.rsplit(".", 1)[0].strip(" .-_") if "." in ascii_name else ascii_name.strip(" .-_")
-    fallback = f"{stem}.{version.file_type}" if stem else f"document-{version.document_id}-{version.seq}.{version.file_type}"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(version.filename, safe='')}"
+def download_name(version):
+    """The Content-Disposition of a version's download: its original name, and a plain ASCII one for the rare
+    client that reads only ``filename``."""
+    fallback = f"document-{version.document_id}-{version.seq}.{version.file_type}"
+    return content_disposition("attachment", version.filename, fallback)
 
 
 def send(document, version):
@@ -276,10 +272,10 @@ def send(document, version):
         db.session.commit()
     response = send_file(handle, mimetype=version.content_type, conditional=False, etag=version.sha256,
                          max_age=0)
-    response.headers["Content-Disposition"] = content_disposition(version)
+    response.headers["Content-Disposition"] = download_name(version)
     response.headers["Content-Length"] = str(version.size)
     response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return protect(response, "application/octet-stream")  # a download: nosniff, and it runs nothing
 
 
 @bp.get("/<int:document_id>/download")

@@ -6,15 +6,22 @@ Headers are written in the reader's language and read in either language.
 import csv
 import io
 import itertools
+import re
+import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.reader.excel import ExcelReader
+from openpyxl.utils.cell import range_boundaries
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG
+from openpyxl.xml.functions import iterparse
 
 from ..catalog.models import EquipmentModel
 from ..contracts.models import Contract
@@ -98,39 +105,165 @@ def status_map():
 
 
 class FileProblem(Exception):
-    """The file as a whole cannot be read (not CSV/XLSX, no header row, too many rows)."""
+    """The file as a whole cannot be read (not CSV/XLSX, no header row, too many rows, too large)."""
+
+
+MAX_COLUMNS = 100  # read at most this many columns of a row: the template has 13
+CELLS_PER_ROW = 20  # on average, at most: a sheet of many cells is refused before all of them are read
+CHUNK = 1024 * 1024
+ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,30}:)?row[\s/>]")  # <row …>, or with a prefix: <x:row …>
+MAX_UNPACKED = 50 * 1024 * 1024  # an XLSX (a ZIP) may unpack to this much at most (20,000 rows: about 20 MB)
+
+
+def too_many_rows(max_rows, count=None):
+    if count is None:
+        return FileProblem(_("The file has more than %(max)d rows; import at most %(max)d at a time.", max=max_rows))
+    return FileProblem(_("The file has %(count)d rows; import at most %(max)d at a time.", count=count, max=max_rows))
 
 
 def read_rows(filename, data, max_rows):
-    """The file's header row and data rows, as lists of cell values (str, numbers, dates)."""
+    """The file's header row and data rows, as lists of cell values (str, numbers, dates). Rows are read one by
+    one, and reading stops at the first row over ``max_rows``: a file of many rows is refused in the time it takes
+    to read ``max_rows``, whatever its length."""
     name = (filename or "").lower()
     if name.endswith(".xlsx") or data[:2] == b"PK":
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception as error:  # openpyxl raises many kinds for a broken file
-            raise FileProblem(_("This is not a readable XLSX file.")) from error
-        sheet = book.worksheets[0]
-        rows = [list(r) for r in sheet.iter_rows(values_only=True)]
-        book.close()
+        rows = _collect(_xlsx_rows(data, max_rows), max_rows)
     elif name.endswith(".csv") or name.endswith(".txt"):
-        for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
-            try:
-                text = data.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:
-            raise FileProblem(_("The CSV file is not in UTF-8 or GBK encoding."))
-        rows = [[from_csv_text(cell) for cell in row] for row in csv.reader(io.StringIO(text))]
+        rows = _collect(_csv_rows(data), max_rows)
     else:
         raise FileProblem(_("Upload a .csv or .xlsx file."))
-    rows = [r for r in rows if any(c not in (None, "") for c in r)]
     if not rows:
         raise FileProblem(_("The file is empty."))
-    if len(rows) - 1 > max_rows:
-        raise FileProblem(_("The file has %(count)d rows; import at most %(max)d at a time.",
-                            count=len(rows) - 1, max=max_rows))
     return rows[0], rows[1:]
+
+
+def _collect(rows, max_rows):
+    """The non-empty rows, header first, each without its trailing empty cells; FileProblem as soon as there are
+    more than ``max_rows`` data rows (or as many empty ones: a sheet formatted far down is no reason to read on)."""
+    kept, empty = [], 0
+    for row in rows:
+        values = list(row)
+        while values and values[-1] in (None, ""):
+            values.pop()
+        if not values:
+            empty += 1
+            if empty > max_rows:
+                raise too_many_rows(max_rows)
+            continue
+        kept.append(values)
+        if len(kept) - 1 > max_rows:
+            raise too_many_rows(max_rows)
+    return kept
+
+
+def _csv_rows(data):
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel in China saves CSV as GBK
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise FileProblem(_("The CSV file is not in UTF-8 or GBK encoding."))
+    try:
+        for row in csv.reader(io.StringIO(text)):
+            yield [from_csv_text(cell) for cell in row]  # our own export's formula guard taken off again
+    except csv.Error as error:  # e.g. a field longer than the csv module accepts
+        raise FileProblem(_("This is not a readable CSV file.")) from error
+
+
+class _SizedSheet(ReadOnlyWorksheet):
+    """openpyxl's read-only (streaming) sheet, sized from the ``<dimension>`` element at the top of its XML only.
+    openpyxl itself reads the whole sheet looking for that element when a file has none (its own write-only files
+    have none): for 200,000 rows, seconds before the first row."""
+
+    def _get_size(self):
+        with self._get_source() as source:
+            for _event, element in iterparse(source, events=("start",)):
+                if element.tag == DIMENSION_TAG:
+                    ref = element.get("ref") or ""
+                    try:
+                        bounds = range_boundaries(ref if ":" in ref else f"{ref}:{ref}")
+                    except (TypeError, ValueError):
+                        return
+                    if None not in bounds:
+                        self._min_column, self._min_row, self._max_column, self._max_row = bounds
+                    return
+                if element.tag == DATA_TAG:
+                    return
+
+    cells_left = None  # the budget of cells to read, set by the caller
+
+    def has_more_rows_than(self, limit):
+        """Whether the sheet's XML holds more than ``limit`` rows, empty ones included: counted in the unpacked
+        bytes (at the speed of zlib and the regular expression engine, not of a Python loop per cell), stopping
+        as soon as it is so."""
+        count, carry = 0, b""
+        with self._get_source() as source:
+            while chunk := source.read(CHUNK):
+                text, last = carry + chunk, 0
+                for match in ROW_TAG.finditer(text):
+                    count, last = count + 1, match.end()
+                if count > limit:
+                    return True
+                carry = text[max(last, len(text) - 40):]  # a tag cut in two by the chunk ends in the next one
+        return False
+
+    def _get_row(self, row, min_col=1, max_col=None, values_only=False):
+        """A row as wide as its last cell, but no wider than MAX_COLUMNS (a cell far to the right would make a row
+        of 16,384 values); every cell read counts against ``cells_left``."""
+        if self.cells_left is not None:
+            self.cells_left -= len(row)
+            if self.cells_left < 0:
+                raise FileProblem(_("The file has too many cells: import at most %(max)d rows of the template's "
+                                    "columns at a time.", max=self.max_rows))
+        if row:
+            max_col = min(max_col or row[-1]["column"], MAX_COLUMNS)
+        return super()._get_row(row, min_col, max_col, values_only)
+
+
+class _FirstSheetReader(ExcelReader):
+    """openpyxl's reader, read-only, opening only the first worksheet (a ``_SizedSheet``)."""
+
+    def read_worksheets(self):
+        for sheet, rel in self.parser.find_sheets():
+            if rel.target in self.valid_files and "chartsheet" not in rel.Type:
+                self.wb._sheets.append(_SizedSheet(self.wb, sheet.name, rel.target, self.shared_strings))
+                return
+
+
+def _xlsx_rows(data, max_rows):
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(item.file_size for item in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError) as error:
+        raise FileProblem(_("This is not a readable XLSX file.")) from error
+    if unpacked > MAX_UNPACKED:
+        raise FileProblem(_("This XLSX file unpacks to more than %(mb)d MB; import at most %(max)d rows at a time.",
+                            mb=MAX_UNPACKED // (1024 * 1024), max=max_rows))
+    try:
+        reader = _FirstSheetReader(io.BytesIO(data), read_only=True, data_only=True)
+        reader.read()
+        sheet = reader.wb.worksheets[0]
+    except Exception as error:  # openpyxl raises many kinds for a broken file
+        raise FileProblem(_("This is not a readable XLSX file.")) from error
+    try:
+        if sheet.max_row is not None and sheet.max_row - sheet.min_row > max_rows:  # the header is the first row
+            raise too_many_rows(max_rows, sheet.max_row - sheet.min_row)
+        # More rows than the header, max_rows rows and max_rows empty ones: refused below in any case, refused
+        # here without reading them (a sheet may declare no size, or a smaller one than it has).
+        if sheet.has_more_rows_than(2 * max_rows + 1):
+            raise too_many_rows(max_rows)
+        sheet.reset_dimensions()  # the declared size may be smaller than the sheet: read every row there is
+        sheet.max_rows, sheet.cells_left = max_rows, (max_rows + 1) * CELLS_PER_ROW
+        try:
+            yield from sheet.iter_rows(values_only=True)
+        except FileProblem:
+            raise
+        except Exception as error:
+            raise FileProblem(_("This is not a readable XLSX file.")) from error
+    finally:
+        reader.wb.close()
 
 
 # ---------------------------------------------------------------- validating rows

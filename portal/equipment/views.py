@@ -19,6 +19,7 @@ from ..orgs.models import Site
 from ..roles import ALL, VENDOR, Role
 from ..scoping import roles_required
 from ..types import utcnow
+from ..uploads import UploadRefused, normalise_name
 from . import bp, io, services
 from .filters import EquipmentFilter
 from .forms import EquipmentForm, ExtensionForm, ImportForm, ReplacementForm
@@ -260,8 +261,17 @@ def import_file():
     form = ImportForm()
     if form.validate_on_submit():
         upload = form.file.data
+        max_rows, max_bytes = current_app.config["IMPORT_MAX_ROWS"], current_app.config["IMPORT_MAX_BYTES"]
         try:
-            header, rows = io.read_rows(upload.filename, upload.read(), current_app.config["IMPORT_MAX_ROWS"])
+            filename = normalise_name(upload.filename)
+            data = upload.read(max_bytes + 1)
+            if len(data) > max_bytes:
+                raise io.FileProblem(_("The file is larger than %(mb)d MB; import at most %(max)d rows at a time.",
+                                       mb=max_bytes // (1024 * 1024), max=max_rows))
+            header, rows = io.read_rows(filename, data, max_rows)
+        except UploadRefused as refused:
+            form.file.errors.append(refused.message)
+            return render_template("equipment/import.html", form=form)
         except io.FileProblem as problem:
             form.file.errors.append(str(problem))
             return render_template("equipment/import.html", form=form)
@@ -269,11 +279,11 @@ def import_file():
         clean = importer.validate(header, rows)
         if clean is None:
             return render_template("equipment/import.html", form=form, errors=importer.errors[:500],
-                                   error_count=len(importer.errors), filename=upload.filename)
+                                   error_count=len(importer.errors), filename=filename)
         db.session.execute(sa.delete(ImportBatch).where(ImportBatch.created_at < utcnow() - timedelta(days=1)))
         payload = json.dumps({"header": [_jsonable(h) for h in header],
                               "rows": [[_jsonable(c) for c in r] for r in rows]}, ensure_ascii=False)
-        batch = ImportBatch(user_id=current_user.id, filename=upload.filename[:255], row_count=len(clean),
+        batch = ImportBatch(user_id=current_user.id, filename=filename, row_count=len(clean),
                             payload=payload)
         db.session.add(batch)
         db.session.commit()

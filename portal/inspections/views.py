@@ -22,8 +22,7 @@ from ..roles import ALL, CLIENT, VENDOR, Role
 from .. import steps
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
-from ..storage import inline
-from ..tickets.photos import PhotoRejected
+from ..uploads import UploadRefused, response as file_response
 from ..types import utcnow
 from . import bp, ical, services
 from .forms import DisputeForm, ExtraVisitForm, LogForm, LogSignForm, PlanForm, RecordForm, SignForm
@@ -222,7 +221,7 @@ def attachment(visit_id, attachment_id):
     visit = Visit.get_or_404(visit_id, current_user)
     item = db.first_or_404(sa.select(VisitAttachment).where(VisitAttachment.id == attachment_id,
                                                             VisitAttachment.visit_id == visit.id))
-    return inline(item)
+    return file_response(item, f"visit-{visit.id}-{item.id}")
 
 
 def unit_results(units):
@@ -265,7 +264,7 @@ def record(visit_id):
         for upload in uploads:
             try:
                 checked.append(inspect_attachment(upload))
-            except PhotoRejected as rejected:
+            except UploadRefused as rejected:
                 form.attachments.errors = [*form.attachments.errors, rejected.message]
         if not form.attachments.errors:
             try:

@@ -22,7 +22,7 @@ from ..roles import ALL, CLIENT, VENDOR, Role
 from .. import steps
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
-from ..storage import inline
+from ..uploads import UploadRefused, response as file_response
 from ..sla.holidays import business_calendar
 from ..types import utcnow
 from . import bp, photos, services
@@ -117,7 +117,7 @@ def new():
         for upload in uploads:
             try:
                 checked.append(photos.inspect(upload))
-            except photos.PhotoRejected as rejected:
+            except UploadRefused as rejected:
                 form.photos.errors = [*form.photos.errors, rejected.message]
     if valid and not (form.site.errors or form.equipment_text.errors or form.photos.errors):
         ticket = services.file_ticket(
@@ -225,7 +225,7 @@ def photo(ticket_id, photo_id):
     ticket = Ticket.get_or_404(ticket_id, current_user)
     item = db.first_or_404(sa.select(TicketPhoto).where(TicketPhoto.id == photo_id,
                                                         TicketPhoto.ticket_id == ticket.id))
-    return inline(item)
+    return file_response(item, f"ticket-{ticket.id}-photo-{item.id}")
 
 
 # ---------------------------------------------------------------- steps

@@ -152,7 +152,7 @@ def test_filing_checks(app, world):
     fake = {"category": "other", "description": "x",
             "attachments": [(io.BytesIO(b"MZ\x90\x00 not a pdf"), "invoice.pdf")]}
     page = client.post("/complaints/new?lang=en", data=fake, content_type="multipart/form-data").get_data(as_text=True)
-    assert "invoice.pdf is not a photo (JPEG, PNG) or a PDF." in page
+    assert "“invoice.pdf” is not a real PDF file: its content does not match its name." in page
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Complaint.id))) == 3
 

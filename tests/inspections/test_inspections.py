@@ -316,7 +316,7 @@ def test_attachments_are_checked_by_content_and_kept_with_the_record(app, world,
     response = agent.post(f"/inspections/{visit.id}/record?lang=en", data={
         **record_form(), "attachments": [(io.BytesIO(b"not a pdf"), "签字单.pdf")]},
         content_type="multipart/form-data")
-    assert response.status_code == 200 and "is not a photo (JPEG, PNG) or a PDF" in response.get_data(as_text=True)
+    assert response.status_code == 200 and "“签字单.pdf” is not a real PDF file" in response.get_data(as_text=True)
     assert get(app, Visit, visit.id).status == "scheduled"
     response = agent.post(f"/inspections/{visit.id}/record", data={
         **record_form(), "attachments": [(io.BytesIO(pdf("signed")), "签字单.pdf")]},

@@ -162,10 +162,12 @@ def test_photos_are_checked_by_content_and_served_to_the_ticket_only(app, world,
     ticket_id = int(response.headers["Location"].rsplit("/", 1)[1])
     with app.app_context():
         photos = db.session.scalars(sa.select(Ticket).where(Ticket.id == ticket_id)).one().photos
-        assert [p.content_type for p in photos] == ["image/png", "image/png"]
+        assert [(p.filename, p.content_type, p.width, p.height) for p in photos] == [
+            ("a.png", "image/png", 4, 3), ("b.png", "image/png", 4, 3)]
         photo_id = photos[0].id
     image = filer.get(f"/tickets/{ticket_id}/photos/{photo_id}")
-    assert image.status_code == 200 and image.mimetype == "image/png" and image.data == png()
+    assert image.status_code == 200 and image.mimetype == "image/png"
+    assert Image.open(io.BytesIO(image.data)).convert("RGB").tobytes() == Image.new("RGB", (4, 3), "red").tobytes()
     assert image.headers["X-Content-Type-Options"] == "nosniff"
     assert app.test_client(user=world.b_admin).get(f"/tickets/{ticket_id}/photos/{photo_id}").status_code == 404
     # The photo's id under another ticket answers 404 too.
@@ -173,9 +175,10 @@ def test_photos_are_checked_by_content_and_served_to_the_ticket_only(app, world,
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [
-    ("fake.jpg", b"<html><script>alert(1)</script></html>", "is not a JPEG or PNG photo"),
-    ("truncated.png", png()[:30], "is not a JPEG or PNG photo"),
-    ("anim.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "is not a JPEG or PNG photo"),
+    ("fake.jpg", b"<html><script>alert(1)</script></html>", "is not a real JPEG file"),
+    ("truncated.png", png()[:30], "is not a whole PNG image"),
+    ("anim.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "is not a kind of file accepted here: JPEG or PNG."),
+    ("manual.pdf", b"%PDF-1.4 x", "is not a kind of file accepted here: JPEG or PNG."),
     ("empty.png", b"", "is empty"),
     ("big.png", b"\x89PNG" + b"0" * (5 * 1024 * 1024), "is larger than 5 MB"),
 ])
