@@ -54,13 +54,13 @@ def init_app(app):
     @app.cli.command("sweep")
     def sweep():
         """Every sweep: record the SLA breaches that are due, close tickets resolved 7 days ago without
-        confirmation, expire quotes past their validity. Idempotent, and safe to run on several hosts at once and
+        confirmation, expire quotes past their validity, forget one-time form tokens older than 30 days. Idempotent, and safe to run on several hosts at once and
         while people use the portal; run it from cron (e.g. every 5 minutes)."""
         from .sweeps import run
 
         done = run()
         click.echo("Swept: {breaches} tickets checked for breaches, {auto_closed} closed automatically, "
-                   "{expired_quotes} quotes expired.".format(**done))
+                   "{expired_quotes} quotes expired, {forms_forgotten} old form tokens forgotten.".format(**done))
 
     @app.cli.command("tickets-sweep")
     def tickets_sweep():

@@ -76,10 +76,14 @@ def local_today(now=None):
 def run(now=None):
     """Every sweep, once: what the job worker (and ``flask sweep``) runs. Returns how many rows each changed."""
     from .renewals.services import expire_quotes
+    from .steps import forget
     from .tickets.services import close_unconfirmed, record_breaches
 
-    return {
+    done = {
         "breaches": record_breaches(now),
         "auto_closed": close_unconfirmed(now),
         "expired_quotes": expire_quotes(local_today(now)),
+        "forms_forgotten": forget(now),  # one-time form tokens past their 30 days
     }
+    db.session.commit()
+    return done
