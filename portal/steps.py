@@ -15,8 +15,8 @@ result instead of doing the work again. This is the ``Idempotency-Key`` idea of 
 """
 import re
 import secrets
-from urllib.parse import urlsplit
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
