@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..bounds import db_id, page_number
 from ..contracts.models import Contract
 from ..equipment.filters import EquipmentFilter
 from ..equipment.models import Equipment
@@ -18,7 +19,7 @@ from ..scoping import roles_required
 from . import bp, services
 from .forms import DeclineForm, IssueForm, LineForm, RequestForm
 from .models import QuoteEvent, QuoteLine, QuoteStatus, RenewalCoverage, RenewalQuote
-from .pricing import indicative_price, rmb_upper
+from .pricing import YEARS, indicative_price, in_words
 
 VIEWERS = (*VENDOR, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
 REQUESTERS = (Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
@@ -47,7 +48,7 @@ def index():
     if status in QuoteStatus.__members__.values():
         query = query.where(RenewalQuote.status == status)
     query = query.order_by(RenewalQuote.requested_at.desc(), RenewalQuote.id.desc())
-    page = db.paginate(query, page=request.args.get("page", 1, type=int),
+    page = db.paginate(query, page=page_number(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     totals = dict(db.session.execute(
         sa.select(QuoteLine.quote_id, sa.func.sum(QuoteLine.amount))
@@ -59,12 +60,12 @@ def index():
 
 def chosen_units():
     """The units a request names: ``?unit=…`` ids, or a list filter (e.g. ``?state=expiring``), in scope."""
-    ids = request.values.getlist("unit", type=int) or request.values.getlist("id", type=int)
+    ids = request.values.getlist("unit", type=db_id) or request.values.getlist("id", type=db_id)
     query = Equipment.scoped(current_user).options(joinedload(Equipment.model), joinedload(Equipment.contract))
     if ids:
         query = query.where(Equipment.id.in_(ids)).order_by(Equipment.id)
-    elif request.values.get("state"):
-        query = EquipmentFilter.from_args(request.values).apply(query)
+    elif request.args.get("state"):
+        query = EquipmentFilter.from_args(request.args).apply(query)
     else:
         return []
     return db.session.scalars(query.limit(services.MAX_UNITS + 1)).all()
@@ -73,7 +74,7 @@ def chosen_units():
 @bp.route("/request", methods=["GET", "POST"])
 @roles_required(*REQUESTERS)
 def request_quote():
-    contract_id = request.values.get("contract", type=int)
+    contract_id = request.values.get("contract", type=db_id)
     contract = Contract.get_or_404(contract_id, current_user) if contract_id else None
     units = [] if contract else chosen_units()
     form = RequestForm()
@@ -88,7 +89,8 @@ def request_quote():
             flash(_("Quote %(number)s is requested. The vendor will price it; you will find it here.",
                     number=quote.number), "success")
             return redirect(url_for("renewals.show", quote_id=quote.id))
-    lines = [services.contract_line(contract, form.years.data or 1)] if contract else []
+    years = form.years.data if form.years.data in YEARS else 1  # as chosen, or 1 while the choice is refused
+    lines = [services.contract_line(contract, years)] if contract else []
     priced, unpriced = [], []
     for unit in units[:services.MAX_UNITS]:
         (priced if unit.unit_price is not None else unpriced).append(unit)
@@ -114,7 +116,7 @@ def quote_page(quote, **forms):
         .options(joinedload(RenewalCoverage.equipment).joinedload(Equipment.model))
         .order_by(RenewalCoverage.id).limit(100)
     ).all() if quote.status_enum is QuoteStatus.ACCEPTED else []
-    return render_template("renewals/show.html", quote=quote, total=total, upper=rmb_upper(total), today=today,
+    return render_template("renewals/show.html", quote=quote, total=total, upper=in_words(total), today=today,
                            line_forms=line_forms, coverage=coverage, **forms)
 
 
@@ -131,7 +133,7 @@ def print_quote(quote_id):
     expire_due()
     quote = load(quote_id)
     total = quote.lines_total
-    return render_template("renewals/print.html", quote=quote, total=total, upper=rmb_upper(total))
+    return render_template("renewals/print.html", quote=quote, total=total, upper=in_words(total))
 
 
 def refuse(quote, refused, **forms):
