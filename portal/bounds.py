@@ -18,10 +18,13 @@ from decimal import Decimal
 
 from flask import request
 from flask_babel import format_currency, format_decimal, gettext as _, lazy_gettext as _l
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, ValidationError as NoMatch
+from wtforms import DecimalField, FloatField, IntegerField, TextAreaField
 from wtforms.validators import ValidationError
 
-ID_MAX = 2**31 - 1  # PostgreSQL integer; SQLite takes more, but both databases must refuse nothing we accept
+from .errors import MESSAGES, render_error
+
+ID_MAX = 2**31 - 1  # PostgreSQL integer, the type of every id column
 INT_MAX = ID_MAX  # any whole number a form accepts (each field narrows it further)
 PAGE_MAX = 1_000_000  # beyond this a page number is nonsense: the first page
 MONEY_MAX = Decimal("999999999999.99")  # MONEY = Numeric(14, 2): 12 digits of yuan and the fen
@@ -77,8 +80,6 @@ class IdConverter(IntegerConverter):
 
     def to_python(self, value):
         if len(value) > len(str(self.max)):  # int() of thousands of digits is slow, then refused anyway
-            from werkzeug.routing import ValidationError as NoMatch
-
             raise NoMatch()
         return super().to_python(value)
 
@@ -117,8 +118,6 @@ def refuse_control_characters():
     """Before every request: a query string or a path segment holding a control character is a 400 page."""
     values = [*itertools.chain.from_iterable(request.args.items(multi=True)), *(request.view_args or {}).values()]
     if any(isinstance(v, str) and has_control(v) for v in values):
-        from .errors import MESSAGES, render_error
-
         return render_error(400, MESSAGES[400][0], QUERY_MESSAGE)
     return None
 
@@ -198,8 +197,6 @@ def check_field(field):
     characters; a number or a date the field's own validators left unbounded is bounded all the same.
 
     Returns the message for the field, or None."""
-    from wtforms import DecimalField, FloatField, IntegerField, TextAreaField
-
     multiline = isinstance(field, TextAreaField)
     texts = [field.data] if isinstance(field.data, str) else []
     texts += [v for v in (field.raw_data or ()) if isinstance(v, str)]
@@ -222,8 +219,6 @@ def check_field(field):
 
 def check_number_parsed(field):
     """Before validation: a decimal field that parsed to NaN or Infinity (Decimal takes both) is not a number."""
-    from wtforms import DecimalField
-
     if isinstance(field, DecimalField) and isinstance(field.data, Decimal) and not field.data.is_finite():
         field.data = None
         message = _("Enter a number, like 12800 or 12800.50.")
