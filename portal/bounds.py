@@ -19,7 +19,7 @@ from decimal import Decimal
 from flask import request
 from flask_babel import format_currency, format_decimal, gettext as _, lazy_gettext as _l
 from werkzeug.routing import IntegerConverter, ValidationError as NoMatch
-from wtforms import DecimalField, FloatField, IntegerField, TextAreaField
+from wtforms import DecimalField, FloatField, IntegerField, SelectMultipleField, TextAreaField
 from wtforms.validators import ValidationError
 
 from .errors import MESSAGES, render_error
@@ -194,7 +194,8 @@ class DateRange:
 
 def check_field(field):
     """The bounds every form field gets without asking (``portal.forms.Form`` applies them): no control
-    characters; a number or a date the field's own validators left unbounded is bounded all the same.
+    characters; no choice sent twice; a number or a date the field's own validators left unbounded is bounded
+    all the same.
 
     Returns the message for the field, or None."""
     multiline = isinstance(field, TextAreaField)
@@ -204,6 +205,8 @@ def check_field(field):
         return CONTROL_MESSAGE
     if field.errors:  # the field's own message says enough
         return None
+    if isinstance(field, SelectMultipleField) and len(set(field.raw_data or ())) < len(field.raw_data or ()):
+        return _("Choose each option at most once.")  # else thousands of copies of one choice pass its check
     value = field.data
     if isinstance(field, IntegerField) and isinstance(value, int) and not -INT_MAX <= value <= INT_MAX:
         return _("Use a number from %(low)s to %(high)s.", low=format_decimal(-INT_MAX), high=format_decimal(INT_MAX))

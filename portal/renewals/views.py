@@ -61,6 +61,7 @@ def index():
 def chosen_units():
     """The units a request names: ``?unit=…`` ids, or a list filter (e.g. ``?state=expiring``), in scope."""
     ids = request.values.getlist("unit", type=db_id) or request.values.getlist("id", type=db_id)
+    ids = list(dict.fromkeys(ids))[:services.MAX_UNITS + 1]  # one more than a quote takes: enough to say "too many"
     query = Equipment.scoped(current_user).options(joinedload(Equipment.model), joinedload(Equipment.contract))
     if ids:
         query = query.where(Equipment.id.in_(ids)).order_by(Equipment.id)
