@@ -454,6 +454,50 @@ def test_every_money_and_percentage_field_of_the_portal_declares_its_bounds(app)
     assert checked >= 8
 
 
+def test_every_text_a_form_stores_has_a_maximum_length(app):
+    """A text without one would pass the form and fail in a varchar column (PostgreSQL): 500. Hidden fields and
+    passwords are never stored as typed."""
+    from wtforms import HiddenField, PasswordField, StringField, TextAreaField
+    from wtforms.fields.core import UnboundField
+    from wtforms.validators import Length
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    checked = 0
+    for form in subclasses(Form):
+        for name in dir(form):
+            field = getattr(form, name)
+            if (isinstance(field, UnboundField) and issubclass(field.field_class, (StringField, TextAreaField))
+                    and not issubclass(field.field_class, (HiddenField, PasswordField))):
+                assert any(isinstance(v, Length) and v.max > 0 for v in field.kwargs.get("validators", ())), (form, name)
+                checked += 1
+    assert checked > 50
+
+
+@pytest.mark.parametrize("field", ["months", "sites"])
+def test_a_choice_sent_many_times_is_refused(app, world, field):
+    """Each copy would pass the choice's check: 14 copies of one month no longer fit the plan's column."""
+    value = "3" if field == "months" else str(world.a_site1.id)
+    data = f"frequency=quarterly&phone_visits=4&" + "&".join(f"{field}={value}" for _ in range(5000))
+    response = app.test_client(user=world.manager).post(f"/inspections/plans/{world.contract_a.id}", data=data,
+                                                        content_type="application/x-www-form-urlencoded", headers=EN)
+    assert response.status_code == 200 and "Choose each option at most once." in text(response)
+    from portal.inspections.models import InspectionPlan
+
+    assert count(app, InspectionPlan) == 0
+
+
+def test_a_renewal_request_naming_thousands_of_units_is_refused_not_a_500(app, world):
+    """Each id is a bound parameter; PostgreSQL takes at most 65,535 in a statement."""
+    ids = "&".join(f"unit={n}" for n in range(1, 70_001))
+    response = app.test_client(user=world.a_staff).post("/renewals/request", data=ids,
+                                                        content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 200
+
+
 # ---------------------------------------------------------------- spreadsheet import
 
 

@@ -126,7 +126,8 @@ class Forms(HTMLParser):
                 self.form["fields"].append({"name": a["name"], "kind": kind, "value": a.get("value") or "",
                                             "checked": "checked" in a, "options": []})
         elif tag == "select" and a.get("name"):
-            self.select = {"name": a["name"], "kind": "select", "value": "", "checked": False, "options": []}
+            self.select = {"name": a["name"], "kind": "select", "value": "", "checked": False, "options": [],
+                           "multiple": "multiple" in a}
             self.form["fields"].append(self.select)
         elif tag == "option" and self.select is not None:
             self.option = [a.get("value"), "selected" in a, ""]
@@ -449,7 +450,7 @@ FUZZED = set()  # each form once, by the first role that meets it (the client ro
 @pytest.mark.parametrize("role", ["site_admin", "client_staff", "client_admin", "vendor_agent", "vendor_manager"])
 def test_bad_form_values_answer_below_500_and_say_why(fuzz, role):
     """Each field of each form with one bad value (the others as the page filled them), the values taking turns
-    over the fields; then all fields bad at once, twice. A control character in a field a user sees is
+    over the fields; a choice sent thirty times; then all fields bad at once, twice. A control character in a field a user sees is
     refused with the message on the page; nothing out of bounds is ever stored."""
     app, world, watch = fuzz
     client = client_for(app, world, role)
@@ -471,6 +472,12 @@ def test_bad_form_values_answer_below_500_and_say_why(fuzz, role):
             if (shown and kind in SHOWN and bounds.has_control(bad) and response.status_code != 302
                     and "html" in response.content_type):
                 assert message in response.get_data(as_text=True), (role, url, name, response.status_code)
+        for name in {f["name"] for f in fields if f["kind"] == "checkbox" or f.get("multiple")}:
+            field = next(f for f in fields if f["name"] == name)
+            option = field["value"] or next((v for v, _s, _t in field["options"] if v), "1")
+            data = baseline(fields)
+            data[name] = [option] * 30  # each copy is a valid choice; together they are not
+            send(client, watch, "POST", url, role, data)
         for k in range(2):
             data = baseline(fields)
             for i, (name, kind) in enumerate(names.items()):
