@@ -1,5 +1,6 @@
 """Error pages in the user's language, never with a stack trace."""
 from flask import render_template
+from flask.globals import request_ctx
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -19,6 +20,8 @@ CSRF_MESSAGE = (_l("Form expired"), _l("The form was open too long or was sent f
 
 
 def render_error(code, title, text):
+    if request_ctx.url_adapter is None:  # a Host header nobody can read (BadHost): no page can build its links
+        return f"{title}\n\n{text}\n", code, {"Content-Type": "text/plain; charset=utf-8"}
     template = "errors/_error.html" if is_htmx() else "errors/error.html"
     return render_template(template, code=code, title=title, text=text), code
 

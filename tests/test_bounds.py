@@ -156,6 +156,14 @@ def test_page_numbers_out_of_range_are_the_first_page(app, world, url):
     assert beyond.status_code == 200
 
 
+@pytest.mark.parametrize("host", ["x" * 300, "a" * 64 + ".example.com"])
+def test_a_host_header_that_cannot_be_read_is_a_400(app, world, host):
+    """Werkzeug cannot build a URL for it, so the error page is plain text: it cannot fail while building links."""
+    for client in (app.test_client(), app.test_client(user=world.manager)):
+        response = client.get("/tickets/", headers={"Host": host, **ZH})
+        assert response.status_code == 400 and "无法识别该请求。请返回后重试。" in text(response)
+
+
 # ---------------------------------------------------------------- control characters
 
 
