@@ -185,7 +185,7 @@ def test_control_characters_in_a_query_string_are_refused_with_a_page_that_says_
     (EN, "Remove the control characters (invisible codes such as NUL) from this field."),
     (ZH, "请删除此项中的控制字符（NUL 等不可见代码）。"),
 ])
-@pytest.mark.parametrize("char", ["\x00", "\x08", "\x1b", "\x7f", "\x85", "\x9f", "\t", "\n"])
+@pytest.mark.parametrize("char", ["\x00", "\x1b", "\x85", "\t"])  # NUL, C0, C1, and tab in a one-line field
 def test_a_control_character_in_a_form_field_is_refused_on_the_field(app, world, headers, message, char):
     client = app.test_client(user=world.manager)
     response = client.post("/clients/new", data={"name_zh": f"丙{char}教育局", "address": "北京市海淀区某路 1 号"},
