@@ -66,10 +66,11 @@ def register_extensions(app):
     csrf.init_app(app)
     login_manager.init_app(app)
     # Models must be imported before migrations or create_all look at the metadata.
-    from . import cli, errors, i18n, models, security, steps  # noqa: F401
+    from . import bounds, cli, errors, i18n, models, security, steps  # noqa: F401
     from .auth import gate
 
     i18n.init_app(app)  # before the sign-in gate, so that ?lang= also applies to the sign-in page
+    bounds.init_app(app)  # the bounded <int:…> converter (before the blueprints); control characters refused first
     gate.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -2,6 +2,7 @@
 portal's own 503 page, made without it."""
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask.globals import request_ctx
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -27,6 +28,8 @@ RETRY_AFTER_SECONDS = 30
 
 
 def render_error(code, title, text):
+    if request_ctx.url_adapter is None:  # a Host header nobody can read (BadHost): no page can build its links
+        return f"{title}\n\n{text}\n", code, {"Content-Type": "text/plain; charset=utf-8"}
     template = "errors/_error.html" if is_htmx() else "errors/error.html"
     return render_template(template, code=code, title=title, text=text), code
 

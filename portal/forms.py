@@ -5,6 +5,8 @@ from wtforms import HiddenField, PasswordField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
+from . import bounds
+from .bounds import DateRange, Money, Percent, optional_id
 from .i18n import _l
 from .steps import new_token
 
@@ -21,15 +23,10 @@ __all__ = [
     "strip",
     "optional_id",
     "SelectChoice",
+    "Money",
+    "Percent",
+    "DateRange",
 ]
-
-
-def optional_id(value):
-    """Coerce a select's value to an id; the empty choice (or anything not a number) is None."""
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def strip(value):
@@ -37,8 +34,12 @@ def strip(value):
 
 
 class Form(FlaskForm):
-    """Every form trims surrounding white space from text, and carries a one-time token so that it counts once
-    (``portal.steps``): a new token each time the form is shown, the same one when it is shown again with errors."""
+    """Every form trims surrounding white space from text, applies the portal's input bounds to every field
+    (``portal.bounds.check_field``): control characters are refused with a message on the field (multi-line
+    fields keep tab and line breaks), NaN and Infinity are not numbers, and numbers and dates that the field's
+    own validators leave unbounded are bounded all the same; and it carries a one-time token so that it counts
+    once (``portal.steps``): a new token each time the form is shown, the same one when it is shown again with
+    errors."""
 
     form_token = HiddenField(default=new_token)
 
@@ -47,6 +48,19 @@ class Form(FlaskForm):
             if unbound_field.field_class is not PasswordField:  # keep the field's own filters, then strip
                 options["filters"] = [*unbound_field.kwargs.get("filters", ()), strip]
             return unbound_field.bind(form=form, **options)
+
+    def validate(self, extra_validators=None):
+        for field in self:
+            bounds.check_number_parsed(field)
+        ok = super().validate(extra_validators)
+        for field in self:
+            message = bounds.check_field(field)
+            if message is not None and message not in field.errors:
+                field.errors = [*field.errors, message]
+                if field.type == "HiddenField" and message not in self.form_errors:  # not shown next to the field
+                    self.form_errors.append(message)
+                ok = False
+        return ok
 
 
 class Versioned(Form):

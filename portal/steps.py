@@ -25,6 +25,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.orm.exc import StaleDataError
 
+from .bounds import whole_number
 from .extensions import db
 from .i18n import _l
 from .types import UTCDateTime, utcnow
@@ -90,11 +91,15 @@ def take(model, id_, user, move, *, version=None, options=()):
 
 
 def version_of(form):
-    """The version a form carries (a hidden ``version`` field), or None when it is missing or not a number."""
-    try:
-        return int(form.version.data)
-    except (AttributeError, TypeError, ValueError):
+    """The version a form carries (its hidden ``version`` field): None when the request did not send the field
+    (not one of the portal's pages: no check), ``Stale`` when it is not a version (a page cannot have shown it)."""
+    field = getattr(form, "version", None)
+    if field is None or not field.raw_data:
         return None
+    try:
+        return whole_number(field.data, 1)
+    except (TypeError, ValueError):
+        raise Stale() from None
 
 
 def kept_text(form):

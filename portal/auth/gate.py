@@ -4,6 +4,7 @@ from urllib.parse import urlsplit
 from flask import flash, redirect, request, url_for
 from flask_login import current_user
 
+from ..bounds import optional_id
 from ..extensions import db, login_manager
 from ..htmx import is_htmx
 from ..i18n import _l
@@ -17,9 +18,9 @@ PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.invitation", "home.h
 def load_user(user_id):
     """The session (or remember-me cookie) holds ``id:token``; a replaced token ends that session."""
     id_, _, token = user_id.partition(":")
-    if not id_.isdigit() or not token:
+    if optional_id(id_) is None or not token:
         return None
-    user = db.session.get(User, int(id_))
+    user = db.session.get(User, optional_id(id_))
     if user is None or not user.active or user.session_token != token:
         return None
     return user

@@ -2,6 +2,7 @@ import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from ..bounds import page_number
 from ..extensions import db
 from ..htmx import render
 from ..orgs.services import like
@@ -23,7 +24,7 @@ def index():
                                    EquipmentModel.name_zh.ilike(like(q)), EquipmentModel.name_en.ilike(like(q))))
     if category in Category.__members__.values():
         query = query.where(EquipmentModel.category == category)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int),
+    page = db.paginate(query, page=page_number(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render("catalog/index.html", fragment="catalog/_table.html", page=page, q=q, category=category,
                   categories=list(Category))

@@ -4,6 +4,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import with_expression
 
 from ..auth.models import User
+from ..bounds import page_number
 from ..extensions import db
 from ..htmx import render
 from ..orgs.forms import ClientForm
@@ -31,7 +32,7 @@ def index():
     if q:
         query = query.where(sa.or_(Client.name_zh.ilike(like(q)), Client.name_en.ilike(like(q))))
     page = db.paginate(
-        query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"],
+        query, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )
     return render("clients/index.html", fragment="clients/_table.html", page=page, q=q)

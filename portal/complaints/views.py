@@ -11,6 +11,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import User
+from ..bounds import db_id, page_number, query_date
 from ..equipment.io import to_xlsx
 from ..extensions import db
 from ..forms import optional_id
@@ -75,10 +76,7 @@ class ComplaintFilter:
 
 
 def _date(value):
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+    return query_date(value)
 
 
 def scoped(*criteria):
@@ -87,7 +85,7 @@ def scoped(*criteria):
 
 
 def page_of(query):
-    return db.paginate(query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"],
+    return db.paginate(query, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
 
 
@@ -125,7 +123,7 @@ def new():
                                                                      for t in my_tickets()]
     form.site.choices = [("", _("The whole organisation"))] + [(s.id, s.name) for s in my_sites()]
     if not form.is_submitted():
-        form.ticket.data = request.args.get("ticket", type=int)
+        form.ticket.data = request.args.get("ticket", type=db_id)
     if form.validate_on_submit():
         ticket = Ticket.get_or_404(form.ticket.data, current_user) if form.ticket.data else None
         site_id = current_user.site_id or (ticket.site_id if ticket else form.site.data)
@@ -204,7 +202,8 @@ class Step:
 
 
 def _assign(complaint, form):
-    services.assign(complaint, current_user, db.session.get(User, form.handler.data))
+    handler = db.session.get(User, form.handler.data) if form.handler.data else None  # None: not an id
+    services.assign(complaint, current_user, handler)
 
 
 ACTIONS = {

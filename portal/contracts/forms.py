@@ -3,7 +3,7 @@ from decimal import Decimal
 from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange
 
-from ..forms import Form, MaxLength, Optional, Present, Required, optional_id
+from ..forms import Form, MaxLength, Money, Optional, Percent, Present, Required, optional_id
 from ..i18n import _l
 
 
@@ -20,7 +20,7 @@ class ContractForm(Form):
     price = DecimalField(
         _l("Transaction price (CNY)"),
         places=2,
-        validators=[Present(), NumberRange(min=Decimal("0"), message=_l("The price cannot be negative."))],
+        validators=[Present(), Money()],
     )
     warranty_months = IntegerField(
         _l("Warranty term (months)"),
@@ -31,8 +31,7 @@ class ContractForm(Form):
         _l("Renewal rate (percent of the price per year)"),
         places=2,
         default=Decimal("8"),
-        validators=[Present(), NumberRange(min=Decimal("0"), max=Decimal("100"),
-                                            message=_l("Use a percentage from 0 to 100."))],
+        validators=[Present(), Percent(message=_l("Use a percentage from 0 to 100."))],
     )
 
     def validate(self, extra_validators=None):

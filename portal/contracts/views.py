@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
+from ..bounds import db_id, page_number
 from ..equipment import services as equipment_services
 from ..equipment.models import Equipment
 from ..equipment.warranty import LISTED_STATES
@@ -34,7 +35,7 @@ def index():
     query = Contract.scoped(current_user).options(joinedload(Contract.client)).order_by(Contract.signed_on.desc(), Contract.id.desc())
     if q:
         query = query.where(sa.or_(Contract.number.ilike(like(q)), Contract.title.ilike(like(q))))
-    page = db.paginate(query, page=request.args.get("page", 1, type=int),
+    page = db.paginate(query, page=page_number(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     ids = [c.id for c in page.items]
     counts = dict(db.session.execute(
@@ -84,8 +85,8 @@ def _number_taken(number, exclude_id=None):
 def new():
     form = ContractForm()
     form.client.choices = _client_choices()
-    if not form.is_submitted() and request.args.get("client", type=int):
-        form.client.data = request.args.get("client", type=int)
+    if not form.is_submitted() and request.args.get("client", type=db_id):
+        form.client.data = request.args.get("client", type=db_id)
     if form.validate_on_submit():
         if _number_taken(form.number.data):
             form.number.errors.append(_("A contract with this number already exists."))

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import User
+from ..bounds import db_id, page_number
 from ..catalog.models import EquipmentModel
 from ..contracts.models import Contract
 from ..database import records_on_get
@@ -99,7 +100,7 @@ def index():
     filters = DocumentFilter.from_args(request.args, current_user)
     query = listed(filters.apply(Document.scoped(current_user))).order_by(Document.updated_at.desc(),
                                                                          Document.id.desc())
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"],
+    page = db.paginate(query, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
     return render("documents/index.html", fragment="documents/_table.html", page=page, filters=filters,
                   kinds=list(Kind), languages=list(Language), models=visible_models(), contracts=visible_contracts())
@@ -141,8 +142,8 @@ def new():
     if not form.is_submitted():
         form.target.data = Target.MODEL.value if request.args.get("model") else (
             Target.CONTRACT.value if request.args.get("contract") else Target.GENERAL.value)
-        form.model.data = request.args.get("model", type=int)
-        form.contract.data = request.args.get("contract", type=int)
+        form.model.data = request.args.get("model", type=db_id)
+        form.contract.data = request.args.get("contract", type=db_id)
         form.language.data = Language.ZH.value
         form.label.data = "V1.0"
     if form.is_submitted():

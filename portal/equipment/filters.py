@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
 
+from ..bounds import optional_id
 from ..catalog.models import Category, EquipmentModel
 from ..orgs.services import like
 from .models import Equipment, Status
@@ -18,13 +19,6 @@ SORTS = {
     "serial": (Equipment.serial, Equipment.id),
     "new": (Equipment.id.desc(),),
 }
-
-
-def _int(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 @dataclass
@@ -46,9 +40,9 @@ class EquipmentFilter:
         sort = args.get("sort", "end")
         return cls(
             q=args.get("q", "").strip()[:100],
-            site=_int(args.get("site")),
-            contract=_int(args.get("contract")),
-            model=_int(args.get("model")),
+            site=optional_id(args.get("site")),
+            contract=optional_id(args.get("contract")),
+            model=optional_id(args.get("model")),
             category=category if category in Category.__members__.values() else "",
             status=status if status in Status.__members__.values() else "",
             state=state if state in LISTED_STATES else "",

@@ -1,17 +1,17 @@
-from decimal import Decimal
-
 import sqlalchemy as sa
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, DecimalField, IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import NumberRange
+from wtforms.validators import NumberRange, ValidationError
 
+from ..bounds import DATE_MAX
 from ..catalog.models import EquipmentModel
 from ..contracts.models import Contract
 from ..extensions import db
-from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, optional_id
+from ..forms import Form, MaxLength, Money, Optional, Present, Required, SelectChoice, optional_id
 from ..i18n import _l, is_chinese
 from ..orgs.models import Client, Site
 from .models import Status
+from .services import extension_fits
 
 
 def contract_choices(user):
@@ -60,7 +60,7 @@ class EquipmentForm(Form):
     )
     unit_price = DecimalField(
         _l("Unit price (CNY)"), places=2,
-        validators=[Optional(), NumberRange(min=Decimal("0"), message=_l("The price cannot be negative."))],
+        validators=[Optional(), Money()],
     )
     status = SelectField(_l("Status"), default=Status.IN_SERVICE.value)
 
@@ -90,6 +90,15 @@ class ExtensionForm(Form):
         validators=[Present(), NumberRange(min=1, max=3650, message=_l("Use a number of days from 1 to 3650."))],
     )
     reason = TextAreaField(_l("Reason"), validators=[Required(_l("Say why the warranty is extended.")), MaxLength(500)])
+
+    def __init__(self, *args, unit=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unit = unit
+
+    def validate_days(self, field):
+        if self.unit is not None and field.data and not extension_fits(self.unit, field.data):
+            raise ValidationError(_l("With so many days the warranty would end after %(date)s: extend it by fewer.",
+                                     date=DATE_MAX.isoformat()))
 
 
 class ImportForm(Form):

@@ -23,6 +23,7 @@ from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG
 from openpyxl.xml.functions import iterparse
 
+from ..bounds import CONTROL_MESSAGE, DATE_MAX, DATE_MIN, MONEY_MAX, has_control, yuan
 from ..catalog.models import EquipmentModel
 from ..contracts.models import Contract
 from ..extensions import db
@@ -308,7 +309,7 @@ class Importer:
             if key not in columns:
                 return set()
             i = columns[key][0]
-            return {_text(r[i]) for r in raw_rows if i < len(r) and _text(r[i])}
+            return {_text(r[i]) for r in raw_rows if i < len(r) and _text(r[i]) and not has_control(_text(r[i]))}
 
         numbers = values("contract")
         self.contracts = {c.number: c for c in db.session.scalars(Contract.scoped(self.user, Contract.number.in_(numbers)))} if numbers else {}
@@ -355,6 +356,8 @@ class Importer:
         for column in COLUMNS:
             if column.required and not _text(cell(column.key)):
                 fail(column.key, _("Required."))
+            elif has_control(_text(cell(column.key))):
+                fail(column.key, str(CONTROL_MESSAGE))
         contract = self.contracts.get(_text(cell("contract")))
         if _text(cell("contract")) and contract is None:
             fail("contract", _("No contract with this number (among yours)."))
@@ -387,20 +390,27 @@ class Importer:
                 dates[key] = _date(cell(key))
             except ValueError:
                 fail(key, _("Not a date: write it as 2026-09-01."))
+            else:
+                if dates[key] is not None and not DATE_MIN <= dates[key] <= DATE_MAX:
+                    fail(key, _("Give a date from %(low)s to %(high)s.", low=DATE_MIN.isoformat(),
+                                high=DATE_MAX.isoformat()))
         months = None
         try:
             months = _whole(cell("warranty_months"))
             if months is not None and not 1 <= months <= 240:
                 raise ValueError(months)
-        except (ValueError, InvalidOperation):
+        except (ValueError, ArithmeticError):  # Decimal's InvalidOperation, int(Infinity)'s OverflowError
             fail("warranty_months", _("Use a number of months from 1 to 240."))
         price = None
         try:
             price = _money(cell("unit_price"))
-            if price is not None and price < 0:
+            if price is not None and not (price.is_finite() and price >= 0):
                 raise ValueError(price)
-        except ValueError:
+        except (ValueError, ArithmeticError):  # 1e30 cannot even be rounded to the fen
             fail("unit_price", _("Not an amount: write it as 12800 or 12800.50."))
+        else:
+            if price is not None and price > MONEY_MAX:
+                fail("unit_price", _("The largest amount the portal accepts is %(max)s.", max=yuan(MONEY_MAX)))
         status = Status.IN_SERVICE.value
         if _text(cell("status")):
             status = self.statuses.get(_norm(cell("status")))

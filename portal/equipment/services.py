@@ -2,6 +2,7 @@
 import sqlalchemy as sa
 from flask import current_app
 
+from ..bounds import DATE_MAX
 from ..contracts.models import Contract
 from ..extensions import db
 from ..i18n import local_today
@@ -60,6 +61,17 @@ def save_unit(unit, contract, **values):
     refresh_warranty(unit, contract)
     db.session.flush()
     return unit
+
+
+def extension_fits(unit, days):
+    """Whether ``days`` more keep the unit's warranty end within the portal's dates (DATE_MAX)."""
+    contract = db.session.get(Contract, unit.contract_id)
+    try:
+        end = warranty.warranty_end(unit.effective_start(contract), unit.effective_months(contract),
+                                    (unit.extension_days or 0) + days)
+    except OverflowError:
+        return False
+    return end is None or end <= DATE_MAX
 
 
 def extend_warranty(unit, days, reason, by=None, cause_kind=None, cause_id=None):

@@ -10,6 +10,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..bounds import db_id, page_number
 from ..catalog.models import Category, EquipmentModel
 from ..contracts.models import Contract
 from ..extensions import db
@@ -60,7 +61,7 @@ def filter_choices():
 @roles_required(*ALL)
 def index():
     filters = EquipmentFilter.from_args(request.args)
-    page = db.paginate(list_query(filters), page=request.args.get("page", 1, type=int),
+    page = db.paginate(list_query(filters), page=page_number(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     return render("equipment/index.html", fragment="equipment/_table.html", page=page, filters=filters,
                   today=local_today(), expiring_days=expiring_days(), **filter_choices())
@@ -137,8 +138,8 @@ def _values(form):
 def new():
     form = EquipmentForm(current_user)
     if not form.is_submitted():
-        form.contract.data = request.args.get("contract", type=int)
-        form.site.data = request.args.get("site", type=int)
+        form.contract.data = request.args.get("contract", type=db_id)
+        form.site.data = request.args.get("site", type=db_id)
     if form.validate_on_submit():
         contract = Contract.get_or_404(form.contract.data, current_user)
         try:
@@ -176,7 +177,7 @@ def edit(unit_id):
 @roles_required(*VENDOR)
 def extend(unit_id):
     unit = Equipment.get_or_404(unit_id, current_user)
-    form = ExtensionForm()
+    form = ExtensionForm(unit=unit)
     if form.validate_on_submit():
         services.extend_warranty(unit, form.days.data, form.reason.data, by=current_user)
         db.session.commit()
@@ -206,7 +207,7 @@ def replacement(unit_id):
 @roles_required(*ALL)
 def labels():
     """A printable A4 sheet: the selected units (``?id=…``), or else the units of the current filter."""
-    ids = [i for i in request.args.getlist("id", type=int)][:LABELS_MAX]
+    ids = [i for i in request.args.getlist("id", type=db_id)][:LABELS_MAX]
     if ids:
         query = Equipment.scoped(current_user, Equipment.id.in_(ids)).options(
             joinedload(Equipment.model)).order_by(Equipment.id)

@@ -1,6 +1,7 @@
 """Inspections and visits: the schedule, a contract's plan, recording a visit with its per-unit results, the
 client's sign-off or dispute, findings turned into fault reports, the printable report, the calendar feed; and
 the resident engineers' service log with its monthly view and XLSX export."""
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -10,6 +11,7 @@ from flask_babel import force_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..bounds import CONTROL_MESSAGE, DATE_MAX, DATE_MIN, db_id, has_control, page_number
 from ..complaints.services import inspect_attachment
 from ..contracts.models import Contract
 from ..equipment.io import to_xlsx
@@ -35,7 +37,7 @@ FEED_DAYS_BACK, FEED_DAYS_AHEAD = 31, 400
 
 
 def page_of(query):
-    return db.paginate(query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"],
+    return db.paginate(query, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
 
 
@@ -164,7 +166,7 @@ def new():
                                                                         for s in sites]
     if not form.is_submitted():
         form.kind.data, form.due_on.data = VisitKind.EXTRA.value, local_today()
-        form.contract.data = request.args.get("contract", type=int)
+        form.contract.data = request.args.get("contract", type=db_id)
     if form.validate_on_submit():
         contract = Contract.get_or_404(form.contract.data, current_user)
         site = next((s for s in sites if s.id == form.site.data), None)
@@ -231,7 +233,9 @@ def unit_results(units):
     for unit in units:
         result = request.form.get(f"unit-{unit.id}-result", UnitResult.OK.value)
         note = request.form.get(f"unit-{unit.id}-note", "").strip()[:500]
-        if result not in allowed:
+        if has_control(result) or has_control(note):
+            errors[unit.id] = str(CONTROL_MESSAGE)
+        elif result not in allowed:
             errors[unit.id] = _("Choose a result.")
         elif result in (UnitResult.ISSUE.value, UnitResult.FIXED.value, UnitResult.NOT_FOUND.value) and not note:
             errors[unit.id] = _("Say what was found.")
@@ -416,11 +420,11 @@ def feed_response(user):
 
 
 def month_of(value, today):
-    try:
-        year, month = (int(p) for p in (value or "").split("-"))
-        return date(year, month, 1)
-    except ValueError:
-        return today.replace(day=1)
+    """``2026-03`` as the first of that month (within the portal's dates); anything else is this month."""
+    match = re.fullmatch(r"([0-9]{4})-(0?[1-9]|1[0-2])", value or "")
+    if match and DATE_MIN.year <= int(match[1]) <= DATE_MAX.year:
+        return date(int(match[1]), int(match[2]), 1)
+    return today.replace(day=1)
 
 
 def log_query(month, contract_id=None, site_id=None):

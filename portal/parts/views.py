@@ -1,9 +1,10 @@
 """The price list of spare parts and consumables: kept by the vendor manager, shown to every user."""
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from ..bounds import page_number
 from ..catalog.models import EquipmentModel
 from ..extensions import db
 from ..forms import SelectChoice
@@ -27,7 +28,7 @@ def part_form(**kwargs):
 def index():
     page = db.paginate(
         sa.select(SparePart).options(selectinload(SparePart.models)).order_by(SparePart.name_zh),
-        page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"], error_out=False,
+        page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False,
     )
     return render("parts/index.html", fragment="parts/_table.html", page=page)
 

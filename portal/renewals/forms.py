@@ -1,9 +1,8 @@
 from decimal import Decimal
 
 from wtforms import DateField, DecimalField, SelectField, SelectMultipleField, StringField, TextAreaField
-from wtforms.validators import NumberRange
 
-from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, Versioned
+from ..forms import Form, MaxLength, Money, Optional, Percent, Present, Required, SelectChoice, Versioned
 from ..i18n import _l
 
 
@@ -18,11 +17,11 @@ class RequestForm(Form):
 
 class LineForm(Versioned):
     rate_percent = DecimalField(_l("Rate (percent a year)"), places=2, validators=[
-        Present(), NumberRange(min=Decimal(0), max=Decimal(100), message=_l("Use a percentage from 0 to 100."))])
+        Present(), Percent(message=_l("Use a percentage from 0 to 100."))])
     discount_percent = DecimalField(_l("Discount (percent)"), places=2, default=Decimal(0), validators=[
-        Optional(), NumberRange(min=Decimal(0), max=Decimal("99.99"), message=_l("Use a percentage from 0 to 99.99."))])
+        Optional(), Percent(Decimal("99.99"), message=_l("Use a percentage from 0 to 99.99."))])
     ceiling = DecimalField(_l("Annual ceiling (CNY)"), places=2, validators=[
-        Optional(), NumberRange(min=Decimal(0), message=_l("The price cannot be negative."))])
+        Optional(), Money()])
 
 
 class IssueForm(Versioned):
@@ -43,7 +42,7 @@ class PartForm(Form):
     name_zh = StringField(_l("Name in Chinese"), validators=[Required(), MaxLength(200)])
     name_en = StringField(_l("Name in English"), validators=[Optional(), MaxLength(200)])
     unit_price = DecimalField(_l("Unit price (CNY)"), places=2, validators=[
-        Present(), NumberRange(min=Decimal(0), message=_l("The price cannot be negative."))])
+        Present(), Money()])
     market_price = DecimalField(_l("Market price (CNY)"), places=2, validators=[
-        Optional(), NumberRange(min=Decimal(0), message=_l("The price cannot be negative."))])
+        Optional(), Money()])
     models = SelectMultipleField(_l("Fits these models"), coerce=int)

@@ -63,6 +63,15 @@ def _group(number):
     return "".join(out)
 
 
+def in_words(amount):
+    """``rmb_upper(amount)``, or None for an amount too large to write (a quote saved before the portal bounded
+    amounts): the page still opens, without the words."""
+    try:
+        return rmb_upper(amount)
+    except (ArithmeticError, ValueError):
+        return None
+
+
 def rmb_upper(amount):
     """An amount of CNY in capital numerals (人民币大写), as on a quote or an invoice.
 

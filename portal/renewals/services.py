@@ -8,6 +8,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from .. import sweeps
+from ..bounds import MONEY_MAX, yuan
 from ..equipment import warranty
 from ..equipment.models import Equipment
 from ..extensions import db
@@ -40,6 +41,15 @@ def _move(quote, to):
     quote.status = QuoteStatus(to).value
 
 
+def check_amounts(amounts):
+    """Each line and the total must fit the portal's largest amount (a MONEY column, and well within what
+    人民币大写 can write): a quote that would not is refused before it is saved, so every quote can be opened."""
+    amounts = list(amounts)
+    if any(amount > MONEY_MAX for amount in amounts) or sum(amounts, Decimal(0)) > MONEY_MAX:
+        raise QuoteRefused(_l("This quote would come to more than %(max)s, the largest amount the portal accepts: "
+                              "quote fewer units, or lower the rates.", max=yuan(MONEY_MAX)))
+
+
 def unit_line(unit, years):
     if unit.unit_price is None:
         raise QuoteRefused(_l("Unit %(serial)s has no price: a renewal cannot be priced.", serial=unit.serial))
@@ -64,6 +74,7 @@ def request_quote(user, client_id, years, units=(), contract=None, note="", toda
     if len(units) > MAX_UNITS:
         raise QuoteRefused(_l("At most %(max)d units in one quote; ask for the whole contract instead.", max=MAX_UNITS))
     lines = [contract_line(contract, years)] if contract is not None else [unit_line(u, years) for u in units]
+    check_amounts(line.amount for line in lines)
     quote = RenewalQuote(number=next_number((today or utcnow().date()).year), client_id=client_id,
                          contract_id=contract.id if contract else None, years=years, note=note or "",
                          requested_by_id=user.id, requested_at=utcnow(), lines=lines)
@@ -78,6 +89,7 @@ def update_line(quote, line, by, rate, discount, ceiling):
     if quote.status_enum is not QuoteStatus.REQUESTED:
         raise QuoteRefused(_l("An issued quote is frozen: its lines no longer change."))
     price = line_price(line.basis, rate, line.years, discount, ceiling)
+    check_amounts([price.amount, *(other.amount for other in quote.lines if other is not line)])
     line.rate, line.discount, line.ceiling, line.amount = rate, discount, ceiling, price.amount
     _event(quote, by, "line_changed", f"{line.description}: {rate} / {discount} / {ceiling or '-'} → {price.amount}")
     db.session.flush()
@@ -88,6 +100,7 @@ def issue(quote, by, valid_until, terms="", today=None):
     today = today or utcnow().date()
     if valid_until < today:
         raise QuoteRefused(_l("The quote must be valid until today or later."))
+    check_amounts(line.amount for line in quote.lines)
     _move(quote, QuoteStatus.ISSUED)
     quote.total = quote.lines_total
     quote.valid_until, quote.terms, quote.issued_at = valid_until, terms or "", utcnow()

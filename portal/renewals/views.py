@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
+from ..bounds import db_id, page_number
 from ..contracts.models import Contract
 from ..equipment.filters import EquipmentFilter
 from ..equipment.models import Equipment
@@ -20,7 +21,7 @@ from ..steps import Refused, kept_text, version_of
 from . import bp, services
 from .forms import AcceptForm, DeclineForm, IssueForm, LineForm, RequestForm
 from .models import QuoteEvent, QuoteLine, QuoteStatus, RenewalCoverage, RenewalQuote
-from .pricing import indicative_price, rmb_upper
+from .pricing import YEARS, indicative_price, in_words
 
 VIEWERS = (*VENDOR, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
 REQUESTERS = (Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
@@ -44,7 +45,7 @@ def index():
     if status in QuoteStatus.__members__.values():
         query = query.where(RenewalQuote.status_on(today) == status)
     query = query.order_by(RenewalQuote.requested_at.desc(), RenewalQuote.id.desc())
-    page = db.paginate(query, page=request.args.get("page", 1, type=int),
+    page = db.paginate(query, page=page_number(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     totals = dict(db.session.execute(
         sa.select(QuoteLine.quote_id, sa.func.sum(QuoteLine.amount))
@@ -56,12 +57,13 @@ def index():
 
 def chosen_units():
     """The units a request names: ``?unit=…`` ids, or a list filter (e.g. ``?state=expiring``), in scope."""
-    ids = request.values.getlist("unit", type=int) or request.values.getlist("id", type=int)
+    ids = request.values.getlist("unit", type=db_id) or request.values.getlist("id", type=db_id)
+    ids = list(dict.fromkeys(ids))[:services.MAX_UNITS + 1]  # one more than a quote takes: enough to say "too many"
     query = Equipment.scoped(current_user).options(joinedload(Equipment.model), joinedload(Equipment.contract))
     if ids:
         query = query.where(Equipment.id.in_(ids)).order_by(Equipment.id)
-    elif request.values.get("state"):
-        query = EquipmentFilter.from_args(request.values).apply(query)
+    elif request.args.get("state"):
+        query = EquipmentFilter.from_args(request.args).apply(query)
     else:
         return []
     return db.session.scalars(query.limit(services.MAX_UNITS + 1)).all()
@@ -70,7 +72,7 @@ def chosen_units():
 @bp.route("/request", methods=["GET", "POST"])
 @roles_required(*REQUESTERS)
 def request_quote():
-    contract_id = request.values.get("contract", type=int)
+    contract_id = request.values.get("contract", type=db_id)
     contract = Contract.get_or_404(contract_id, current_user) if contract_id else None
     units = [] if contract else chosen_units()
     form = RequestForm()
@@ -86,7 +88,8 @@ def request_quote():
             flash(_("Quote %(number)s is requested. The vendor will price it; you will find it here.",
                     number=quote.number), "success")
             return redirect(url_for("renewals.show", quote_id=quote.id))
-    lines = [services.contract_line(contract, form.years.data or 1)] if contract else []
+    years = form.years.data if form.years.data in YEARS else 1  # as chosen, or 1 while the choice is refused
+    lines = [services.contract_line(contract, years)] if contract else []
     priced, unpriced = [], []
     for unit in units[:services.MAX_UNITS]:
         (priced if unit.unit_price is not None else unpriced).append(unit)
@@ -118,7 +121,7 @@ def quote_page(quote, status=200, kept=(), **forms):
         .options(joinedload(RenewalCoverage.equipment).joinedload(Equipment.model))
         .order_by(RenewalCoverage.id).limit(100)
     ).all() if quote.status_enum is QuoteStatus.ACCEPTED else []
-    return render_template("renewals/show.html", quote=quote, total=total, upper=rmb_upper(total), today=today,
+    return render_template("renewals/show.html", quote=quote, total=total, upper=in_words(total), today=today,
                            line_forms=line_forms, coverage=coverage, kept=kept, **forms), status
 
 
@@ -133,19 +136,19 @@ def show(quote_id):
 def print_quote(quote_id):
     quote = load(quote_id)
     total = quote.lines_total
-    return render_template("renewals/print.html", quote=quote, total=total, upper=rmb_upper(total),
+    return render_template("renewals/print.html", quote=quote, total=total, upper=in_words(total),
                            today=local_today())
 
 
-def step(quote_id, move, form, form_name, done):
+def step(quote_id, move, form, shown, done):
     """A quote's step: locked, the version the page showed checked, moved, committed once; refused with the
-    quote shown as it is now and the form as typed."""
+    quote shown as it is now and the form as typed (``shown``: how ``quote_page`` takes it)."""
     try:
         quote = steps.take(RenewalQuote, quote_id, current_user, move, version=version_of(form))
     except Refused as refused:
         db.session.rollback()
         flash(refused.message, "danger")
-        return quote_page(load(quote_id), refused.status, kept=kept_text(form), **{form_name: form})
+        return quote_page(load(quote_id), refused.status, kept=kept_text(form), **shown)
     steps.land_on(url_for("renewals.show", quote_id=quote_id))
     db.session.commit()
     flash(*done(quote))
@@ -155,9 +158,12 @@ def step(quote_id, move, form, form_name, done):
 @bp.post("/<int:quote_id>/lines/<int:line_id>")
 @roles_required(Role.VENDOR_MANAGER)
 def update_line(quote_id, line_id):
+    quote = load(quote_id)
+    if all(line.id != line_id for line in quote.lines):
+        abort(404)
     form = LineForm(prefix=f"l{line_id}")
     if not form.validate_on_submit():
-        return quote_page(load(quote_id), line_forms={line_id: form})
+        return quote_page(quote, line_forms={line_id: form})
 
     def move(quote):
         line = next((line for line in quote.lines if line.id == line_id), None)
@@ -166,7 +172,8 @@ def update_line(quote_id, line_id):
         services.update_line(quote, line, current_user, rate=form.rate_percent.data / PERCENT,
                              discount=(form.discount_percent.data or Decimal(0)) / PERCENT, ceiling=form.ceiling.data)
 
-    return step(quote_id, move, form, "line_forms", lambda quote: (_("The line is updated."), "success"))
+    return step(quote_id, move, form, {"line_forms": {line_id: form}},
+                lambda quote: (_("The line is updated."), "success"))
 
 
 @bp.post("/<int:quote_id>/issue")
@@ -176,9 +183,8 @@ def issue(quote_id):
     if not form.validate_on_submit():
         return quote_page(load(quote_id), issue_form=form)
     return step(quote_id, lambda quote: services.issue(quote, current_user, form.valid_until.data, form.terms.data,
-                                                       today=local_today()),
-                form, "issue_form", lambda quote: (_("Quote %(number)s is issued to the client.", number=quote.number),
-                                                   "success"))
+                                                       today=local_today()), form, {"issue_form": form},
+                lambda quote: (_("Quote %(number)s is issued to the client.", number=quote.number), "success"))
 
 
 @bp.post("/<int:quote_id>/accept")
@@ -187,8 +193,8 @@ def accept(quote_id):
     form = AcceptForm()
     if not form.validate_on_submit():
         return quote_page(load(quote_id), accept_form=form)
-    return step(quote_id, lambda quote: services.accept(quote, current_user, local_today()), form, "accept_form",
-                lambda quote: (_("Quote %(number)s is accepted: the units are covered as shown.", number=quote.number),
+    return step(quote_id, lambda quote: services.accept(quote, current_user, local_today()), form,
+                {"accept_form": form}, lambda quote: (_("Quote %(number)s is accepted: the units are covered as shown.", number=quote.number),
                                "success"))
 
 
@@ -199,4 +205,4 @@ def decline(quote_id):
     if not form.validate_on_submit():
         return quote_page(load(quote_id), decline_form=form)
     return step(quote_id, lambda quote: services.decline(quote, current_user, form.reason.data, local_today()), form,
-                "decline_form", lambda quote: (_("Quote %(number)s is declined.", number=quote.number), "info"))
+                {"decline_form": form}, lambda quote: (_("Quote %(number)s is declined.", number=quote.number), "info"))

@@ -7,12 +7,13 @@ from flask_babel import format_date, gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
+from ..bounds import query_date, whole_number
 from ..extensions import db
 from ..orgs.forms import TeamMemberForm, VendorForm
 from ..orgs.models import TeamMember, Vendor
 from ..i18n import local_today
 from ..roles import Role
-from ..sla.forms import CalendarDayForm
+from ..sla.forms import CALENDAR_YEARS, CalendarDayForm
 from ..sla.models import CalendarDay, CalendarYear
 from ..scoping import roles_required
 from . import bp
@@ -85,6 +86,7 @@ def team_delete(member_id):
 
 def calendar_page(year, form=None):
     today = local_today()
+    year = year if CALENDAR_YEARS[0] <= year <= CALENDAR_YEARS[1] else today.year  # e.g. a refused day's year
     years = list(range(today.year - 1, today.year + 2))
     if year not in years:
         years = sorted({*years, year})
@@ -102,8 +104,8 @@ def calendar_page(year, form=None):
 @bp.get("/calendar")
 @roles_required(Role.VENDOR_MANAGER)
 def calendar():
-    year = request.args.get("year", type=int) or local_today().year
-    if not 2000 <= year <= 2100:
+    year = request.args.get("year", type=whole_number) or local_today().year
+    if not CALENDAR_YEARS[0] <= year <= CALENDAR_YEARS[1]:
         abort(404)
     return calendar_page(year)
 
@@ -126,10 +128,8 @@ def calendar_day():
 @bp.post("/calendar/days/<day>/delete")
 @roles_required(Role.VENDOR_MANAGER)
 def calendar_day_delete(day):
-    try:
-        found = db.session.get(CalendarDay, date.fromisoformat(day))
-    except ValueError:
-        found = None
+    day = query_date(day)
+    found = db.session.get(CalendarDay, day) if day else None
     if found is None:
         abort(404)
     db.session.delete(found)
@@ -141,7 +141,7 @@ def calendar_day_delete(day):
 @bp.post("/calendar/<int:year>/confirm")
 @roles_required(Role.VENDOR_MANAGER)
 def calendar_confirm(year):
-    if not 2000 <= year <= 2100:
+    if not CALENDAR_YEARS[0] <= year <= CALENDAR_YEARS[1]:
         abort(404)
     state = db.session.get(CalendarYear, year) or CalendarYear(year=year)
     state.confirmed = request.form.get("confirmed") == "1"

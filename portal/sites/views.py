@@ -5,6 +5,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from ..auth.models import User
+from ..bounds import db_id, page_number
 from ..extensions import db
 from ..htmx import render
 from ..orgs.forms import SiteForm
@@ -20,7 +21,7 @@ from . import bp
 @roles_required(*VENDOR, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
 def index():
     q = request.args.get("q", "").strip()
-    client_id = request.args.get("client", type=int) if current_user.is_vendor else None
+    client_id = request.args.get("client", type=db_id) if current_user.is_vendor else None
     query = Site.scoped(current_user).options(joinedload(Site.client)).order_by(Site.client_id, Site.name_zh)
     if client_id:
         query = query.where(Site.client_id == client_id)
@@ -29,7 +30,7 @@ def index():
             sa.or_(Site.name_zh.ilike(like(q)), Site.name_en.ilike(like(q)), Site.address.ilike(like(q)))
         )
     page = db.paginate(
-        query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"], error_out=False
+        query, page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False
     )
     clients = db.session.scalars(sa.select(Client).order_by(Client.name_zh)).all() if current_user.is_vendor else []
     return render("sites/index.html", fragment="sites/_table.html", page=page, q=q, client_id=client_id, clients=clients)
@@ -57,7 +58,7 @@ def show(site_id):
 @bp.route("/new", methods=["GET", "POST"])
 @roles_required(Role.VENDOR_MANAGER)
 def new():
-    client_id = request.args.get("client", type=int)
+    client_id = request.args.get("client", type=db_id)
     if client_id is None:
         abort(404)
     client = db.get_or_404(Client, client_id)

@@ -1,13 +1,19 @@
+from datetime import date
+
 from wtforms import DateField, IntegerField, SelectField, StringField, TimeField
 from wtforms.validators import NumberRange
 
-from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice
+from ..forms import DateRange, Form, MaxLength, Optional, Present, Required, SelectChoice
 from ..i18n import _l
 from .models import TARGETS, Clock, DayKind, Severity
 
 
+CALENDAR_YEARS = (2000, 2100)  # the holiday calendar's pages and days
+
+
 class CalendarDayForm(Form):
-    day = DateField(_l("Date"), validators=[Present()])
+    day = DateField(_l("Date"), validators=[Present(), DateRange(
+        date(CALENDAR_YEARS[0], 1, 1), date(CALENDAR_YEARS[1], 12, 31), _l("The calendar holds the years 2000 to 2100."))])
     kind = SelectField(_l("Kind"), validators=[Required()])
     name_zh = StringField(_l("Name in Chinese"), validators=[Required(), MaxLength(100)])
     name_en = StringField(_l("Name in English"), validators=[Optional(), MaxLength(100)])

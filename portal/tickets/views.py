@@ -10,6 +10,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import User
+from ..bounds import db_id, page_number
 from ..equipment.models import Equipment
 from ..extensions import db
 from ..forms import optional_id
@@ -50,7 +51,7 @@ def list_query(filters, now):
 def index():
     now = utcnow()
     filters = TicketFilter.from_args(request.args, current_user)
-    page = db.paginate(list_query(filters, now), page=request.args.get("page", 1, type=int),
+    page = db.paginate(list_query(filters, now), page=page_number(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     clients = db.session.scalars(sa.select(Client).order_by(Client.name_zh)).all() if current_user.is_vendor else []
     return render("tickets/index.html", fragment="tickets/_table.html", page=page, filters=filters, now=now,
@@ -91,7 +92,7 @@ def file_page(form, unit):
 @roles_required(*ALL)
 def new():
     form = FileForm(vendor=current_user.is_vendor)
-    unit_id = optional_id(form.unit.data) if form.is_submitted() else request.args.get("unit", type=int)
+    unit_id = optional_id(form.unit.data) if form.is_submitted() else request.args.get("unit", type=db_id)
     unit = Equipment.get_or_404(unit_id, current_user) if unit_id else None
     if not form.is_submitted():
         form.unit.data = unit.id if unit else ""

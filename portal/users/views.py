@@ -6,6 +6,7 @@ from sqlalchemy.orm import joinedload
 
 from ..auth import services as auth_services
 from ..auth.models import Invitation, User
+from ..bounds import db_id, page_number
 from ..extensions import db
 from ..htmx import render
 from ..orgs.models import Client
@@ -28,7 +29,7 @@ def filtered(args):
     role = args.get("role", "")
     if role in Role.__members__.values():
         query = query.where(User.role == role)
-    client_id = args.get("client", type=int)
+    client_id = args.get("client", type=db_id)
     if client_id and current_user.is_vendor:
         query = query.where(User.client_id == client_id)
     state = args.get("state", "")
@@ -46,7 +47,7 @@ def filtered(args):
 def index():
     page = db.paginate(
         filtered(request.args),
-        page=request.args.get("page", 1, type=int),
+        page=page_number(),
         per_page=current_app.config["PAGE_SIZE"],
         error_out=False,
     )
