@@ -4,6 +4,7 @@ No test holds an application context while it uses the test client: each request
 context, as in production (a context held open would share ``g`` and the session between requests).
 """
 import os
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -124,3 +125,39 @@ def cal():
 
     holidays, workdays, years = library_schedule(2025)
     return BusinessCalendar(holidays=holidays, workdays=workdays, confirmed_years=years)
+
+
+@pytest.fixture
+def shared(tmp_path):
+    """The application on a database several connections share: a SQLite file (in memory, every thread would have
+    a database of its own), or the PostgreSQL test database."""
+    if DATABASE_URL.startswith("postgresql"):
+        url = DATABASE_URL
+    else:
+        url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
+    app = make_app(SQLALCHEMY_DATABASE_URI=url, STORAGE_DIR=str(tmp_path / "files"))
+    if url.startswith("sqlite"):
+        with app.app_context():
+            db.create_all()
+    yield app
+    reset_database(app)
+
+
+def at_once(*calls):
+    """Run every call in a thread of its own, all released at the same moment; their results (or exceptions)."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(i, call):
+        barrier.wait()
+        try:
+            results[i] = call()
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            results[i] = error
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(300)
+    return results

@@ -1,6 +1,5 @@
 """Reading a page as a browser does: a form's action and the values it would send (hidden fields included)."""
 import html.parser
-import threading
 
 
 class _Forms(html.parser.HTMLParser):
@@ -60,25 +59,3 @@ def post_form(page, action):
 def form(page, action):
     """The fields of the page's POST form whose action contains ``action`` (see ``post_form``)."""
     return post_form(page, action)[1]
-
-
-def at_once(*calls, timeout=60):
-    """Run the calls in threads released at the same moment; their results in order (an exception is raised)."""
-    barrier = threading.Barrier(len(calls))
-    results, errors = [None] * len(calls), []
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            results[index] = call()
-        except BaseException as error:  # noqa: BLE001 - handed to the test
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    if errors:
-        raise errors[0]
-    return results

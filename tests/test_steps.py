@@ -18,28 +18,15 @@ from portal.renewals.models import QuoteEvent, RenewalCoverage, RenewalQuote
 from portal.steps import TOKEN, Submission
 from portal.tickets.models import Ticket, TicketEvent
 
-from .conftest import DATABASE_URL, make_app, reset_database
-from .factories import Factory, World
-from .pages import at_once, form, post_form
+from .conftest import at_once
+from .factories import Factory
+from .pages import form, post_form
 
 
 @pytest.fixture
-def app(tmp_path):
-    """The portal on a database that real threads share: a SQLite file, or the PostgreSQL test database."""
-    if DATABASE_URL.startswith("postgresql"):
-        app = make_app(STORAGE_DIR=str(tmp_path / "files"))
-    else:
-        app = make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'race.sqlite'}",
-                       STORAGE_DIR=str(tmp_path / "files"))
-        with app.app_context():
-            db.create_all()
-    yield app
-    reset_database(app)
-
-
-@pytest.fixture
-def world(app):
-    return World(Factory(app))
+def app(shared):
+    """The portal on a database that real threads share (``shared``: a SQLite file, or PostgreSQL)."""
+    return shared
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +54,15 @@ def twice(app, user, page, action, **typed):
     fields.update(typed)
     target = target or page
     first, second = app.test_client(user=user), app.test_client(user=user)
-    return at_once(lambda: first.post(target, data=fields), lambda: second.post(target, data=fields))
+    return answers(at_once(lambda: first.post(target, data=fields), lambda: second.post(target, data=fields)))
+
+
+def answers(results):
+    """The responses of requests sent at once; an exception in a request fails the test with it."""
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 def landed_together(responses):
@@ -264,7 +259,7 @@ def two_people(app, first_user, second_user, page, first, second):
     url_b, fields_b = post_form(b.get(page), second[0])
     fields_a.update(first[1])
     fields_b.update(second[1])
-    return at_once(lambda: a.post(url_a, data=fields_a), lambda: b.post(url_b, data=fields_b))
+    return answers(at_once(lambda: a.post(url_a, data=fields_a), lambda: b.post(url_b, data=fields_b)))
 
 
 def one_won(responses):

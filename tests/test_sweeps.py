@@ -7,7 +7,6 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from datetime import datetime, timedelta
@@ -25,7 +24,7 @@ from portal.tickets import services
 from portal.tickets.models import CLOCKS, Ticket, TicketEvent
 from portal.types import utcnow
 
-from .conftest import DATABASE_URL, make_app, reset_database
+from .conftest import at_once
 from .factories import Factory, World
 from .test_access import PAGES, url_of
 
@@ -37,44 +36,8 @@ LONG_AGO = timedelta(days=30)  # every clock of a ticket filed this long ago has
 
 
 @pytest.fixture
-def shared(tmp_path):
-    """The application on a database several connections share: a SQLite file (in memory, every thread would have
-    a database of its own), or the PostgreSQL test database."""
-    if DATABASE_URL.startswith("postgresql"):
-        url = DATABASE_URL
-    else:
-        url = f"sqlite:///{tmp_path / 'shared.sqlite'}"
-    app = make_app(SQLALCHEMY_DATABASE_URI=url, STORAGE_DIR=str(tmp_path / "files"))
-    if url.startswith("sqlite"):
-        with app.app_context():
-            db.create_all()
-    yield app
-    reset_database(app)
-
-
-@pytest.fixture
 def cast(shared):
     return World(Factory(shared))
-
-
-def at_once(*calls):
-    """Run every call in a thread of its own, all released at the same moment; their results (or exceptions)."""
-    barrier = threading.Barrier(len(calls))
-    results = [None] * len(calls)
-
-    def run(i, call):
-        barrier.wait()
-        try:
-            results[i] = call()
-        except BaseException as error:  # noqa: BLE001 - reported by the test
-            results[i] = error
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(300)
-    return results
 
 
 def sweep_in(app, **kw):
