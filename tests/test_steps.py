@@ -189,6 +189,30 @@ def test_sent_again_later_it_lands_on_the_first_result(app, world):
     assert "此表单之前已经提交过，只记录一次" in again.get_data(as_text=True)
 
 
+@pytest.mark.parametrize("case", ["new spare part", "warranty extension"])
+def test_a_view_that_names_no_result_still_lands_on_it(app, world, case):
+    """Views that do not call ``land_on``: the page they redirected to is saved as the form's result after the
+    commit, for a page with its own form (a new spare part) and for an address that only takes POST (a unit's
+    warranty extension, from the unit's page)."""
+    from portal.equipment.models import WarrantyExtension
+    from portal.renewals.models import SparePart
+
+    manager = app.test_client(user=world.manager)
+    if case == "new spare part":
+        page, action, typed, model = "/parts/new", "", {"name_zh": "遥控器", "unit_price": "80"}, SparePart
+    else:
+        page, action, model = f"/equipment/{world.unit_a1.id}", "/extensions", WarrantyExtension
+        typed = {"days": "60", "reason": "双击的延保"}
+    url, fields = post_form(manager.get(page), action)
+    fields.update(typed)
+    before = count(app, model)
+    first = manager.post(url or page, data=fields, headers={"Referer": f"http://localhost{page}"})
+    again = manager.post(url or page, data=fields, headers={"Referer": f"http://localhost{page}"})
+    assert first.status_code == 302 and again.status_code == 303
+    assert again.headers["Location"] == first.headers["Location"]
+    assert count(app, model) == before + 1
+
+
 def test_a_new_form_is_a_new_submission(app, world):
     """Two replies typed one after the other are two replies: each form shown carries a new token."""
     staff, ticket = app.test_client(user=world.a_staff), world.ticket_a.id

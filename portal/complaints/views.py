@@ -10,6 +10,7 @@ from flask_babel import format_datetime, get_timezone, gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import steps
 from ..auth.models import User
 from ..bounds import db_id, page_number, query_date
 from ..equipment.io import to_xlsx
@@ -18,7 +19,6 @@ from ..forms import optional_id
 from ..htmx import render
 from ..orgs.models import Client, Site
 from ..roles import ALL, CLIENT, VENDOR, Role
-from .. import steps
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
 from ..uploads import UploadRefused, response as file_response

@@ -11,6 +11,7 @@ from flask_babel import force_locale, gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import steps
 from ..bounds import CONTROL_MESSAGE, DATE_MAX, DATE_MIN, db_id, has_control, page_number
 from ..complaints.services import inspect_attachment
 from ..contracts.models import Contract
@@ -21,7 +22,6 @@ from ..htmx import render
 from ..i18n import local_today
 from ..orgs.models import Client, Site
 from ..roles import ALL, CLIENT, VENDOR, Role
-from .. import steps
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
 from ..uploads import UploadRefused, response as file_response

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import steps
 from ..bounds import db_id, page_number
 from ..contracts.models import Contract
 from ..equipment.filters import EquipmentFilter
@@ -15,7 +16,6 @@ from ..extensions import db
 from ..htmx import render
 from ..i18n import local_today
 from ..roles import VENDOR, Role
-from .. import steps
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
 from . import bp, services

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import steps
 from ..auth.models import User
 from ..bounds import db_id, page_number
 from ..equipment.models import Equipment
@@ -20,7 +21,6 @@ from ..orgs.models import Client, Site
 from ..orgs.services import like
 from ..renewals.models import SparePart
 from ..roles import ALL, CLIENT, VENDOR, Role
-from .. import steps
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
 from ..uploads import UploadRefused, response as file_response
