@@ -25,6 +25,7 @@ BLUEPRINTS = (
     "portal.complaints",
     "portal.documents",
     "portal.inspections",
+    "portal.notify",
 )
 
 

@@ -11,3 +11,4 @@ from .complaints.models import Complaint, ComplaintAttachment, ComplaintCounter,
 from .documents.models import Document, DocumentDownload, DocumentVersion  # noqa: F401
 from .inspections.models import CalendarFeed, InspectionPlan, ServiceLog, Visit, VisitAttachment, VisitUnit  # noqa: F401
 from .steps import Submission  # noqa: F401
+from .notify.models import Delivery, Notification, Preference, Robot  # noqa: F401
