@@ -17,11 +17,17 @@ run: install assets translations
 	$(BIN)/flask seed-demo --if-empty
 	$(BIN)/flask holidays-load
 	$(BIN)/flask demo-logins
-	$(BIN)/flask run --host $(HOST) --port $(PORT)
+	$(WITH_WORKER) $(BIN)/flask run --host $(HOST) --port $(PORT)
 
+# One host: gunicorn and one job worker, stopped together. Several hosts: set REDIS_URL and run the web server
+# and `flask jobs worker` as separate services (see the README).
 serve: install assets translations
 	$(BIN)/flask db upgrade
-	$(BIN)/gunicorn --workers 3 --bind $(HOST):$(PORT) app:app
+	$(WITH_WORKER) $(BIN)/gunicorn --workers 3 --bind $(HOST):$(PORT) app:app
+
+# The job worker (and its scheduler) in the background for as long as the web server runs: stopped (gracefully,
+# SIGTERM) when the server exits, by Ctrl-C or otherwise.
+WITH_WORKER = $(BIN)/flask jobs worker & worker=$$!; trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT;
 
 test: install assets translations
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

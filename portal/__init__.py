@@ -77,6 +77,9 @@ def register_extensions(app):
     errors.init_app(app)
     steps.init_app(app)  # after the CSRF check and the sign-in gate: a refused request claims no form token
     cli.init_app(app)
+    from . import jobs
+
+    jobs.init_app(app)  # the job queue (SQLite file, Redis, or memory in tests) and ``flask jobs``
 
 
 def register_blueprints(app):

@@ -53,14 +53,19 @@ def init_app(app):
 
     @app.cli.command("sweep")
     def sweep():
-        """Every sweep: record the SLA breaches that are due, close tickets resolved 7 days ago without
-        confirmation, expire quotes past their validity, forget one-time form tokens older than 30 days. Idempotent, and safe to run on several hosts at once and
-        while people use the portal; run it from cron (e.g. every 5 minutes)."""
+        """Every frequent sweep, as the job worker runs them: record the SLA breaches that are due and warn of
+        clocks at risk or faults with no response, close tickets resolved 7 days ago without confirmation, expire
+        quotes past their validity and remind of those expiring, tell of overdue complaints, forget one-time form
+        tokens older than 30 days. Idempotent, and safe to run on several hosts at once and while people use the
+        portal: for cron instead of ``flask jobs worker`` (e.g. every minute), with ``flask jobs run inspections``
+        daily and ``flask jobs run warranty`` monthly."""
         from .sweeps import run
 
         done = run()
         click.echo("Swept: {breaches} tickets checked for breaches, {auto_closed} closed automatically, "
-                   "{expired_quotes} quotes expired, {forms_forgotten} old form tokens forgotten.".format(**done))
+                   "{expired_quotes} quotes expired, {forms_forgotten} old form tokens forgotten; notifications: "
+                   "{at_risk} at risk, {no_response} no response, {expiring_quotes} quotes expiring, "
+                   "{complaints_overdue} complaints overdue.".format(**done))
 
     @app.cli.command("tickets-sweep")
     def tickets_sweep():

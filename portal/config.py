@@ -76,6 +76,14 @@ def from_env(env=None):
         "STORAGE_DIR": env.get("PORTAL_STORAGE_DIR") or str(ROOT / "instance" / "files"),
         # A whole request: a little above the largest document, so that an oversize file gets a message on its form.
         "MAX_CONTENT_LENGTH": int(env.get("PORTAL_MAX_UPLOAD_MB") or document_mb + 5) * 1024 * 1024,
+        # The job worker (``flask jobs worker``, see ``portal.jobs``): its queue lives in Redis when REDIS_URL is set
+        # (several hosts, the production choice), else in a SQLite file under instance/ (one host, nothing to
+        # install). PORTAL_JOBS_STORAGE forces one: redis, sqlite, or memory (tests; nothing runs unless asked).
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "JOBS_STORAGE": env.get("PORTAL_JOBS_STORAGE", ""),
+        "JOBS_DB": env.get("PORTAL_JOBS_DB") or str(ROOT / "instance" / "jobs.sqlite"),
+        "JOBS_NAME": env.get("PORTAL_JOBS_NAME", "portal"),  # the queue's name: two portals may share one Redis
+        "JOBS_WORKERS": int(env.get("PORTAL_JOBS_WORKERS", "2")),  # threads of one worker process
         # Behind a reverse proxy that sets X-Forwarded-For/-Proto/-Host, trust this many hops.
         "PROXY_HOPS": int(env.get("PORTAL_PROXY_HOPS", "0")),
     }

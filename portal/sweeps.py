@@ -1,6 +1,6 @@
 """Periodic work: the sweeps that record what time alone changes (SLA breaches, quotes past their validity, resolved
 tickets the client left unconfirmed for 7 days). No page view writes: pages compute what they show from the stored
-due times, and these sweeps record it, from cron (``flask sweep``) until the job worker runs them.
+due times, and these sweeps record it, by the job worker (``portal.jobs``) or from cron (``flask sweep``).
 
 Each sweep is a plain function a job can call, inside an application context and outside any transaction of its
 own caller (it commits). Each is safe to run on several hosts at the same moment, and while people use the portal:
@@ -74,15 +74,22 @@ def local_today(now=None):
 
 
 def run(now=None):
-    """Every sweep, once: what the job worker (and ``flask sweep``) runs. Returns how many rows each changed."""
+    """Every frequent sweep, once: what ``flask sweep`` runs from cron (the job worker runs the same functions on
+    its schedule, ``portal.jobs.schedule``; the daily and monthly reminders are ``flask jobs run inspections`` and
+    ``flask jobs run warranty``). Returns how many rows or notifications each changed."""
+    from .notify import scheduled
     from .renewals.services import expire_quotes
     from .steps import forget
     from .tickets.services import close_unconfirmed, record_breaches
 
     done = {
         "breaches": record_breaches(now),
+        "at_risk": scheduled.tickets_at_risk(now),
+        "no_response": scheduled.tickets_without_response(now),
         "auto_closed": close_unconfirmed(now),
         "expired_quotes": expire_quotes(local_today(now)),
+        "expiring_quotes": scheduled.quotes_expiring(now),
+        "complaints_overdue": scheduled.complaints_overdue(now),
         "forms_forgotten": forget(now),  # one-time form tokens past their 30 days
     }
     db.session.commit()

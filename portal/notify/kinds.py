@@ -28,7 +28,7 @@ class Kind:
 # The four SLA clocks as a message names them ("the response clock is at risk").
 CLOCK_NAMES = {
     "response": N_("response"), "proposal": N_("solution proposal"), "on_site": N_("on-site"),
-    "resolution": N_("resolution"),
+    "resolution": N_("resolution"), "return": N_("spare return"),
 }
 
 GROUPS = {

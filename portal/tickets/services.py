@@ -177,7 +177,10 @@ def record_breach(ticket, name, at=None):
     if name in _names(ticket.breached):
         return
     ticket.breached = _add(ticket.breached, name)
-    once(ticket, "breach", f"breach:{name}", name, at=at)
+    if once(ticket, "breach", f"breach:{name}", name, at=at):
+        from ..notify.scheduled import breached
+
+        breached(ticket, name, at)
 
 
 def check_breaches(ticket, now):

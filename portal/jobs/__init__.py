@@ -1,0 +1,209 @@
+"""The job worker: Huey (a kept task queue with a scheduler) runs the periodic jobs (``portal.jobs.schedule``) and
+the tasks the web processes enqueue (waking the delivery of notifications after a commit).
+
+Where the queue lives: in a SQLite file under instance/ by default (nothing to install, one host), in Redis when
+``REDIS_URL`` is set (several hosts, several workers). Run the worker with ``flask jobs worker`` (the CLI's
+application), or with Huey's own consumer, ``huey_consumer portal.jobs.huey -w 2 -k thread`` (the application is then
+created from the environment when the first task runs). Every task runs inside a Flask application context.
+
+The web processes enqueue; they never run a task themselves. A periodic job may be enqueued by several workers at
+once (each worker's scheduler enqueues it): a Huey lock lets one run at a time, and the database keeps each event
+and each notification at most once whatever runs twice.
+"""
+import functools
+import logging
+import signal
+import threading
+import time
+from datetime import UTC
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app, g, has_app_context
+from huey import Huey, crontab
+from huey import consumer as huey_consumer
+from huey import storage as huey_storage
+from huey.exceptions import TaskLockedException
+
+log = logging.getLogger(__name__)
+
+
+class SqliteStorage(huey_storage.SqliteStorage):
+    """Huey's SQLite storage, with locks that expire: a worker killed in the middle of a job does not keep the job's
+    lock for ever (Huey's own SQLite storage has no expiry; its Redis storages do)."""
+
+    def put_if_empty(self, key, value, ttl=None):
+        if ttl is None:
+            return super().put_if_empty(key, value)
+        now = time.time()
+        with self.db(commit=True) as curs:
+            curs.execute("delete from kv where queue = ? and key = ? and cast(value as real) < ?",
+                         (self.name, key, now))
+            curs.execute("insert or ignore into kv (queue, key, value) values (?, ?, ?)",
+                         (self.name, key, self.to_blob(str(now + ttl).encode())))
+            return curs.rowcount == 1
+
+
+class Jobs(Huey):
+    """The portal's Huey: its storage is chosen from the application's configuration (``configure``), and it knows
+    the application its tasks run in."""
+
+    def __init__(self):
+        super().__init__("portal", results=False, utc=True, storage_class=huey_storage.MemoryStorage)
+        self.flask_app = None
+        self.zone = ZoneInfo("Asia/Shanghai")
+        self._app_lock = threading.Lock()
+
+    def configure(self, app):
+        """Point the queue at the storage ``app``'s configuration names (see ``portal.config``)."""
+        config = app.config
+        kind = config["JOBS_STORAGE"] or ("memory" if config.get("TESTING") else
+                                          "redis" if config["REDIS_URL"] else "sqlite")
+        self.name = config["JOBS_NAME"]
+        if kind == "redis":
+            from redis import ConnectionPool
+
+            # A short connect timeout: an enqueue after a request's commit never hangs on an unreachable Redis.
+            pool = ConnectionPool.from_url(config["REDIS_URL"], socket_connect_timeout=3, socket_timeout=10)
+            self.storage_class, self.storage_kwargs = huey_storage.PriorityRedisExpireStorage, {
+                "connection_pool": pool}
+        elif kind == "sqlite":
+            self.storage_class, self.storage_kwargs = SqliteStorage, {"filename": config["JOBS_DB"]}
+        elif kind == "memory":
+            self.storage_class, self.storage_kwargs = huey_storage.MemoryStorage, {}
+        else:
+            raise RuntimeError(f"PORTAL_JOBS_STORAGE: {kind!r} is none of redis, sqlite, memory.")
+        self.storage = self.create_storage()
+        self.zone = ZoneInfo(config["BABEL_DEFAULT_TIMEZONE"])
+        self.flask_app = app
+
+    def application(self):
+        """The application tasks run in: the current one (a command's, a test's), the one this queue was configured
+        for, or (under ``huey_consumer``) one created from the environment."""
+        if has_app_context():
+            return current_app._get_current_object()
+        with self._app_lock:
+            if self.flask_app is None:
+                from .. import create_app
+
+                create_app()  # configures this queue, and sets flask_app
+            return self.flask_app
+
+
+huey = Jobs()
+
+
+def in_app(fn):
+    """Run ``fn`` inside an application context of its own (a session of its own, removed at the end)."""
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with huey.application().app_context():
+            g.job = fn.__name__  # commits inside a job do not wake the worker (see ``_committed``)
+            return fn(*args, **kwargs)
+    return run
+
+
+# ---------------------------------------------------------------- periodic jobs
+
+
+class Job:
+    """A periodic job: its crontab (in the deployment's time zone), how long its lock may be held, and the function
+    (``fn(now=None)`` returning counts) that ``flask jobs run`` and ``flask sweep`` call too."""
+
+    def __init__(self, name, when, fn, lock_minutes, cron):
+        self.name, self.when, self.fn, self.cron = name, when, fn, cron
+        self.lock = huey.lock_task(f"job:{name}", ttl=lock_minutes * 60)
+        self.matches = crontab(strict=True, **cron)
+
+    @property
+    def summary(self):
+        return " ".join((self.fn.__doc__ or "").split()).split(". ")[0].rstrip(".")
+
+    def due(self, timestamp):
+        """Huey's scheduler asks with a naive UTC time; the crontab reads the deployment's local time."""
+        return self.matches(timestamp.replace(tzinfo=UTC).astimezone(huey.zone))
+
+    def run(self, now=None):
+        """Run now, unless another worker (or command) runs this job at this moment: TaskLockedException."""
+        with self.lock:
+            return self.fn(now=now)
+
+
+JOBS = {}
+
+
+def periodic(name, when, lock_minutes=15, **cron):
+    """Register ``fn`` as the periodic job ``name``: ``when`` says its schedule in words (``flask jobs list``)."""
+    def decorator(fn):
+        job = Job(name, when, fn, lock_minutes, cron)
+        JOBS[name] = job
+        huey.periodic_task(job.due, name=f"job:{name}")(in_app(job.run))
+        return fn
+    return decorator
+
+
+def run_job(name, now=None):
+    return JOBS[name].run(now=now)
+
+
+# ---------------------------------------------------------------- waking the worker
+
+
+@huey.task(name="deliver_now", priority=10)
+@in_app
+def deliver_now():
+    """Deliver what is due now: enqueued when a commit wrote notifications, so the worker need not wait for the
+    minute's delivery job."""
+    from ..notify.delivery import deliver_due
+
+    return deliver_due()
+
+
+@huey.task(name="ping")
+@in_app
+def ping(token):
+    """A diagnostic: the worker answers under ``pong:<token>`` with the database it reached (``flask jobs ping``)."""
+    from ..extensions import db
+
+    huey.put(f"pong:{token}", {"database": db.engine.dialect.name, "users": db.session.scalar(sa.text(
+        "SELECT count(*) FROM user_account"))})
+
+
+def kick():
+    """Enqueue a delivery now. Never fails its caller (a request that has committed): the minute's delivery job
+    catches up whatever a lost kick left."""
+    try:
+        deliver_now()
+    except Exception:  # noqa: BLE001 - the queue is down: logged, and the periodic delivery catches up
+        log.exception("Could not wake the job worker (the next minute's delivery will send it)")
+
+
+def _committed(session):
+    """After a commit that wrote notifications (``tell`` sets ``notify_kick``), wake the worker; inside a job the
+    minute's delivery job sends them."""
+    if not session.info.pop("notify_kick", False):
+        return
+    if has_app_context() and g.get("job"):
+        return
+    kick()
+
+
+class Consumer(huey_consumer.Consumer):
+    """Huey's consumer, stopping gracefully on SIGTERM as on SIGINT: the running jobs finish (for up to the shutdown
+    timeout), nothing new starts."""
+
+    def _set_signal_handlers(self):
+        self._signal_actions[signal.SIGTERM] = (False, True)
+        super()._set_signal_handlers()
+
+
+def init_app(app):
+    huey.configure(app)
+    if not sa.event.contains(sa.orm.Session, "after_commit", _committed):  # once per process, however many apps
+        sa.event.listen(sa.orm.Session, "after_commit", _committed)
+    from .cli import jobs
+
+    app.cli.add_command(jobs)
+
+
+from . import schedule  # noqa: E402,F401 - the periodic jobs, registered on ``huey``
