@@ -22,6 +22,7 @@ from ..renewals.models import QuoteStatus, RenewalQuote
 from ..roles import Role
 from ..tickets.models import CLOCKS, Ticket
 from ..tickets.services import moment as to_second
+from .models import Robot
 from .services import both, client_admins, managers, moment, site_admins, site_users, tell, tell_robots, vendor_staff
 
 NO_RESPONSE = timedelta(hours=24)  # the bids' liability promise: no response in 24 hours
@@ -41,12 +42,27 @@ def names(obj):
 # ---------------------------------------------------------------- faults
 
 
+def per_transaction(name, load):
+    """``load()`` once per transaction: a sweep recording hundreds of breaches asks who the managers are once."""
+    cache = db.session.info.setdefault("scheduled", {})
+    if name not in cache:
+        cache[name] = load()
+    return cache[name]
+
+
+@sa.event.listens_for(sa.orm.Session, "after_commit")
+@sa.event.listens_for(sa.orm.Session, "after_soft_rollback")
+def _forget(session, *_args):
+    session.info.pop("scheduled", None)
+
+
 def breached(ticket, clock, due):
     """A breach was just recorded (once, by a sweep or a late step): tell the managers and the group robots."""
     params = dict(number=ticket.number, clock=clock, due_at=moment(due))
     key = f"breached:{clock}:{ticket.id}"
-    tell("ticket.breached", ticket, managers(), key=key, **params)
-    tell_robots("ticket.breached", ticket, key=key, **params)
+    tell("ticket.breached", ticket, per_transaction("managers", managers), key=key, **params)
+    if per_transaction("robots", lambda: db.session.scalar(sa.select(Robot.id).where(Robot.active.is_(True)).limit(1))):
+        tell_robots("ticket.breached", ticket, key=key, **params)
 
 
 def _waived(ticket):
