@@ -36,8 +36,9 @@ def insert_once(model, conflict, **values):
     """Insert one row unless a row with the same ``conflict`` columns (a unique constraint) is already there, or is
     being inserted by a concurrent transaction (PostgreSQL waits for it, then does nothing). True if inserted."""
     insert = INSERTS[dialect_of(model)](model.__table__).values(**values).on_conflict_do_nothing(
-        index_elements=list(conflict))
-    return db.session.execute(insert).rowcount == 1
+        index_elements=list(conflict)).returning(*model.__table__.primary_key.columns)
+    # RETURNING, not rowcount: psycopg reports no row count for this statement (-1)
+    return db.session.execute(insert).first() is not None
 
 
 def claim(query, model):

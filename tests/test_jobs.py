@@ -181,7 +181,7 @@ def filed(tmp_path):
     """A SQLite file database holding the test world, with one fault filed long ago (its clocks all breached,
     nothing recorded yet); the environment a worker process needs to reach it."""
     url = f"sqlite:///{tmp_path / 'portal.sqlite'}"
-    app = make_app(SQLALCHEMY_DATABASE_URI=url)
+    app = make_app(SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_ENGINE_OPTIONS={})
     with app.app_context():
         db.create_all()
     make = Factory(app)
@@ -207,7 +207,7 @@ def queue_of(env, app_db):
     """An application configured like the worker's: the same queue."""
     overrides = {"JOBS_STORAGE": "redis" if env.get("REDIS_URL") else "sqlite", "JOBS_DB": env["PORTAL_JOBS_DB"],
                  "JOBS_NAME": env["PORTAL_JOBS_NAME"], "REDIS_URL": env.get("REDIS_URL"),
-                 "SQLALCHEMY_DATABASE_URI": app_db}
+                 "SQLALCHEMY_DATABASE_URI": app_db, "SQLALCHEMY_ENGINE_OPTIONS": {}}
     return make_app(**overrides)
 
 
