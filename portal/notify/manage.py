@@ -69,15 +69,14 @@ class RobotForm(Form):
         self.platform.choices = [SelectChoice(value, label) for value, label in PLATFORMS.items()]
         self.locale.choices = [SelectChoice(value, label) for value, label in LANGUAGE_NAMES.items()]
         self.kinds.choices = [SelectChoice(k.name, k.label) for k in KINDS.values() if k.robot]
-        clients = db.session.execute(sa.select(Client.id, Client.name_zh, Client.name_en).order_by(Client.name_zh))
+        clients = db.session.scalars(sa.select(Client).order_by(Client.name_zh))
         self.client.choices = [SelectChoice("", _l("The vendor's own service group"))] + [
-            SelectChoice(c.id, c.name_zh if not c.name_en else f"{c.name_zh} / {c.name_en}") for c in clients]
+            SelectChoice(c.id, c.name) for c in clients]
         if robot is None:
             self.webhook_url.validators = [Required(), *self.webhook_url.validators]
             del self.forget_secret
         else:
-            self.webhook_url.description = _l("Saved (%(host)s): leave empty to keep it.",
-                                              host=urlsplit(robot.webhook_url).hostname or "")
+            self.webhook_url.description = _l("Saved: leave empty to keep it.")
             if robot.secret:
                 self.secret.description = _l("Saved: leave empty to keep it.")
             else:
@@ -131,7 +130,7 @@ def robot_new():
         db.session.commit()
         flash(_("The robot %(name)s is saved. Send it a test message to check it.", name=robot.name), "success")
         return redirect(url_for("notify.robots"))
-    return render_template("notify/robot_form.html", form=form, robot=None)
+    return render_template("notify/robot_form.html", form=form, robot=None, host=None)
 
 
 @bp.route("/robots/<int:robot_id>/edit", methods=["GET", "POST"])
@@ -144,7 +143,8 @@ def robot_edit(robot_id):
         db.session.commit()
         flash(_("The robot %(name)s is saved.", name=robot.name), "success")
         return redirect(url_for("notify.robots"))
-    return render_template("notify/robot_form.html", form=form, robot=robot)
+    return render_template("notify/robot_form.html", form=form, robot=robot,
+                           host=urlsplit(robot.webhook_url).hostname or "")
 
 
 @bp.post("/robots/<int:robot_id>/test")
