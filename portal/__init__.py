@@ -5,7 +5,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import csrf, db, login_manager, mail, migrate
 
 BLUEPRINTS = (
     "portal.home",
@@ -66,6 +66,7 @@ def register_extensions(app):
     migrate.init_app(app, db, directory=str(config_module.ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    init_mail(app)
     # Models must be imported before migrations or create_all look at the metadata.
     from . import bounds, cli, errors, i18n, models, security, steps  # noqa: F401
     from .auth import gate
@@ -80,6 +81,14 @@ def register_extensions(app):
     from . import jobs
 
     jobs.init_app(app)  # the job queue (SQLite file, Redis, or memory in tests) and ``flask jobs``
+
+
+def init_mail(app):
+    """SMTP when ``MAIL_SERVER`` is set; otherwise each message is written to a file under ``MAIL_FILE_PATH``
+    (instance/mail), so development and a fresh clone never need a mail server. ``MAIL_BACKEND`` overrides both."""
+    if not app.config.get("MAIL_BACKEND"):
+        app.config["MAIL_BACKEND"] = "smtp" if app.config.get("MAIL_SERVER") else "file"
+    mail.init_app(app)
 
 
 def register_blueprints(app):

@@ -84,6 +84,26 @@ def from_env(env=None):
         "JOBS_DB": env.get("PORTAL_JOBS_DB") or str(ROOT / "instance" / "jobs.sqlite"),
         "JOBS_NAME": env.get("PORTAL_JOBS_NAME", "portal"),  # the queue's name: two portals may share one Redis
         "JOBS_WORKERS": int(env.get("PORTAL_JOBS_WORKERS", "2")),  # threads of one worker process
+        # The portal's address as people reach it: the links in e-mails and group messages, built without a request.
+        "PORTAL_BASE_URL": (env.get("PORTAL_BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+        # E-mail (Flask-Mailman) over SMTP when MAIL_SERVER is set; without it each message is written to a file in
+        # MAIL_FILE_PATH instead (development), see ``portal.init_mail``.
+        "MAIL_SERVER": env.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(env.get("MAIL_PORT") or 25),
+        "MAIL_USE_TLS": _bool(env.get("MAIL_USE_TLS")),
+        "MAIL_USE_SSL": _bool(env.get("MAIL_USE_SSL")),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD") or None,
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER") or "noreply@localhost",
+        "MAIL_TIMEOUT": int(env.get("MAIL_TIMEOUT") or 20),  # seconds: a stuck server fails the try, which is retried
+        "MAIL_FILE_PATH": env.get("MAIL_FILE_PATH") or str(ROOT / "instance" / "mail"),
+        # The outbox: tries per delivery (waiting 1, 2, 4 … minutes between them, at most DELIVERY_BACKOFF_MAX), and
+        # how long a worker may take to send one before it counts as stopped mid-send.
+        "DELIVERY_MAX_ATTEMPTS": int(env.get("PORTAL_DELIVERY_MAX_ATTEMPTS") or 8),
+        "DELIVERY_BACKOFF_MAX": timedelta(minutes=60),
+        "DELIVERY_LEASE": timedelta(minutes=5),
+        # Group robots (WeCom, DingTalk): seconds to wait for the platform's answer.
+        "ROBOT_TIMEOUT": 10,
         # Behind a reverse proxy that sets X-Forwarded-For/-Proto/-Host, trust this many hops.
         "PROXY_HOPS": int(env.get("PORTAL_PROXY_HOPS", "0")),
     }

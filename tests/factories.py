@@ -304,6 +304,22 @@ class World:
         self.log_a = make.service_log(self.contract_a, self.a_site1)
         self.log_a2 = make.service_log(self.contract_a2, self.a_site2)
         self.log_b = make.service_log(self.contract_b, self.b_site)
+        # A notification and a preference of the first school's administrator; a group robot, and a message to it
+        # that failed.
+        from portal.notify.models import Delivery, Notification, Preference, Robot
+
+        self.notification = make.save(Notification(
+            user_id=self.a_school.id, kind="ticket.responded", subject_type="ticket", subject_id=self.ticket_a.id,
+            client_id=self.a.id, site_id=self.a_site1.id, params={"number": self.ticket_a.number}))
+        make.save(Preference(user_id=self.a_school.id, kind="ticket.reply", mode="digest"))
+
+        self.robot = make.save(Robot(name="值班群", platform="wecom", kinds="ticket.filed",
+                                     webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=not-a-key"))
+        self.failed_delivery = make.save(Delivery(
+            channel="wecom", robot_id=self.robot.id, kind="ticket.filed", subject_type="ticket",
+            subject_id=self.ticket_a.id, params={"number": self.ticket_a.number, "severity": "B", "site": "甲一中",
+                                                 "title": "屏幕不亮"},
+            state="failed", attempts=1, error="The worker stopped while sending; it may or may not have been delivered."))
         header, row = ["serial"], [["X"]]
         self.batches = {role: make.batch(user, header, row) for role, user in self.by_role().items()}
         self.b_batch = make.batch(self.b_admin, header, row)

@@ -178,6 +178,17 @@ ROUTES = {
     "settings.team_edit": Route("GET", MANAGER, lambda w, o: f"/settings/team/{o.id}/edit", own=lambda w, r: w.member),
     "settings.team_delete": Route("POST", MANAGER, lambda w, o: f"/settings/team/{o.id}/delete",
                                   own=lambda w, r: w.member),
+    "notify.robots": Route("GET", MANAGER, lambda w, o: "/notifications/robots"),
+    "notify.robot_new": Route("GET", MANAGER, lambda w, o: "/notifications/robots/new"),
+    "notify.robot_edit": Route("GET", MANAGER, lambda w, o: f"/notifications/robots/{o.id}/edit",
+                               own=lambda w, r: w.robot),
+    "notify.robot_test": Route("POST", MANAGER, lambda w, o: f"/notifications/robots/{o.id}/test",
+                               own=lambda w, r: w.robot),
+    "notify.robot_delete": Route("POST", MANAGER, lambda w, o: f"/notifications/robots/{o.id}/delete",
+                                 own=lambda w, r: w.robot),
+    "notify.deliveries": Route("GET", MANAGER, lambda w, o: "/notifications/deliveries?state=failed"),
+    "notify.resend_delivery": Route("POST", MANAGER, lambda w, o: f"/notifications/deliveries/{o.id}/resend",
+                                    own=lambda w, r: w.failed_delivery),
 }
 PAGES = {name: r for name, r in ROUTES.items() if r is not None}
 PROTECTED = {name: r for name, r in PAGES.items() if r.roles}

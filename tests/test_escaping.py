@@ -58,6 +58,10 @@ CODES = {
     "visit_unit": {"result"},
     "visit_attachment": {"content_type"},
     "form_submission": {"target"},  # the portal's own address of a form's result
+    "robot": {"platform", "kinds", "locale"},
+    "notification_delivery": {"channel", "kind", "subject_type", "state", "key"},
+    "notification": {"kind", "subject_type", "key"},
+    "notification_preference": {"mode"},
 }
 
 
@@ -266,7 +270,7 @@ MUST_SHOW = {"home.index", "tickets.index", "tickets.show", "tickets.report", "c
              "inspections.show", "inspections.report", "inspections.log", "documents.show", "documents.index",
              "sites.show", "contracts.show", "users.index", "users.show", "clients.show", "settings.index",
              "settings.calendar", "parts.index", "catalog.index", "equipment.import_preview", "warranty.index",
-             "account.profile", "settings.team_edit"}
+             "account.profile", "settings.team_edit", "notify.robots", "notify.deliveries"}
 
 
 def test_planted_markup_shows_as_text_on_every_page_for_every_role(app, planted_world):

@@ -71,7 +71,8 @@ class TestChoosingTheLanguage:
 
 
 ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{1,}")
-ALLOWED = {"email", "e-mail", "csv", "xlsx", "id", "ok", "cny", "it", "en", "english", "sla", "qr"}
+# "Webhook": WeCom's and DingTalk's own Chinese pages call the robot's address that ("Webhook 地址").
+ALLOWED = {"email", "e-mail", "csv", "xlsx", "id", "ok", "cny", "it", "en", "english", "sla", "qr", "webhook"}
 
 
 class VisibleText(HTMLParser):

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("notify", __name__, url_prefix="/notifications")
 
-from . import views  # noqa: E402,F401
+from . import manage, views  # noqa: E402,F401

@@ -74,6 +74,9 @@ class Delivery(db.Model):
         sa.CheckConstraint("channel IN ({})".format(", ".join(f"'{c}'" for c in CHANNELS)), name="channel"),
         sa.Index("ix_delivery_state_due", "state", "due_at"),
         sa.Index("ix_delivery_robot", "robot_id"),
+        # A user's daily digest (kind "digest", key "digest:<user>:<day>"): at most one per user and day.
+        sa.Index("ix_delivery_digest_once", "key", unique=True, sqlite_where=sa.text("kind = 'digest'"),
+                 postgresql_where=sa.text("kind = 'digest'")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
