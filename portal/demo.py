@@ -503,14 +503,19 @@ def seed_complaints(edu, info):
 
 def seed_notifications(unread=3):
     """The demo's own steps told their people through ``tell`` (so each notification links to a real page its
-    reader may open): each account keeps its newest few unread and has read the rest. The past is told in the
-    portal only: nobody is e-mailed about it when the worker starts."""
+    reader may open): each account keeps its newest few unread (at most half) and has read the rest; the sign-off requests of
+    the visits signed since are gone. The past is told in the portal only: nobody is e-mailed about it when the
+    worker starts."""
+    from .inspections.models import Visit
     from .notify.models import Delivery, Notification
     from .notify.services import mark_read
 
+    signed = db.select(Visit.id).where(Visit.status == "signed")
+    db.session.execute(db.delete(Notification).where(  # years of visits signed since: no news any more
+        Notification.kind == "visit.signoff", Notification.subject_id.in_(signed)))
     for user in db.session.scalars(db.select(User).order_by(User.id)):
         ids = db.session.scalars(db.select(Notification.id).where(Notification.user_id == user.id)
-                                 .order_by(Notification.id.desc()).offset(unread)).all()
-        mark_read(user, ids)
+                                 .order_by(Notification.id.desc())).all()
+        mark_read(user, ids[min(unread, max(1, len(ids) // 2)):])
     db.session.execute(db.delete(Delivery).where(Delivery.channel == "email"))
     db.session.flush()
