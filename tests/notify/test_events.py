@@ -199,7 +199,8 @@ def test_an_issued_quote_tells_the_clients_admins_only(app, world, make):
     notes = told(app, "quote.issued", world.quote_a.id)
     assert set(notes) == {"admin@a.example", "old@a.example"}  # not A's staff, not B, not the deactivated one
     english, link = text(app, notes["admin@a.example"], "en")
-    assert english.startswith(f"Quote {world.quote_a.number} is issued: CN¥") and link == f"/renewals/{world.quote_a.id}"
+    assert english.startswith(f"Quote {world.quote_a.number} is issued: CN¥")
+    assert link == f"/renewals/{world.quote_a.id}"
     assert "有效期至" in text(app, notes["admin@a.example"], "zh_Hans_CN")[0]
 
 
@@ -233,7 +234,8 @@ def test_a_recorded_visit_tells_its_schools_administrator_only(app, world, make)
     notes = told(app, "visit.signoff", world.visit_a.id)
     assert set(notes) == {"school@a.example"}  # not the school next door, not B, not the client admin
     assert text(app, notes["school@a.example"], "en") == (
-        "Preventive inspection at A School 1 is recorded and waits for your sign-off", f"/inspections/{world.visit_a.id}")
+        "Preventive inspection at A School 1 is recorded and waits for your sign-off",
+        f"/inspections/{world.visit_a.id}")
     assert text(app, notes["school@a.example"], "zh_Hans_CN")[0] == "预防性巡检（甲一中）已记录，等待您签字确认"
     assert set(told(app, "visit.signoff", world.visit_a2.id)) == {"school2@a.example"}
     assert set(told(app, "visit.signoff", world.visit_b.id)) == set()  # B has no school administrator
