@@ -181,6 +181,7 @@ def seed_equipment(edu, info, manager_id=None):
     seed_complaints(edu, info)
     seed_documents(models, contracts)
     seed_inspections(edu, info, contracts)
+    seed_notifications()
 
 
 def seed_documents(models, contracts):
@@ -497,4 +498,24 @@ def seed_complaints(edu, info):
     c.assign(closed, manager, agent, now=now - timedelta(days=19) + timedelta(hours=1))
     c.answer(closed, agent, "已增加备用值班电话 0571-8888 0000，并在门户首页公布。", now=now - timedelta(days=18, hours=22))
     c.close(closed, it, 5, "问题已解决。", now=now - timedelta(days=18))
+    db.session.flush()
+
+
+def seed_notifications(unread=3):
+    """The demo's own steps told their people through ``tell`` (so each notification links to a real page its
+    reader may open): each account keeps its newest few unread (at most half) and has read the rest; the sign-off requests of
+    the visits signed since are gone. The past is told in the portal only: nobody is e-mailed about it when the
+    worker starts."""
+    from .inspections.models import Visit
+    from .notify.models import Delivery, Notification
+    from .notify.services import mark_read
+
+    signed = db.select(Visit.id).where(Visit.status == "signed")
+    db.session.execute(db.delete(Notification).where(  # years of visits signed since: no news any more
+        Notification.kind == "visit.signoff", Notification.subject_id.in_(signed)))
+    for user in db.session.scalars(db.select(User).order_by(User.id)):
+        ids = db.session.scalars(db.select(Notification.id).where(Notification.user_id == user.id)
+                                 .order_by(Notification.id.desc())).all()
+        mark_read(user, ids[min(unread, max(1, len(ids) // 2)):])
+    db.session.execute(db.delete(Delivery).where(Delivery.channel == "email"))
     db.session.flush()

@@ -231,6 +231,16 @@ class Factory:
         values.update(kw)
         return self.save(ServiceLog(**values))
 
+    def notification(self, user, ticket, kind="ticket.reply", read=False, **params):
+        """A notification about ``ticket`` written straight into ``user``'s list (``tell`` picks the recipients)."""
+        from portal.notify.models import Notification
+        from portal.types import utcnow
+
+        return self.save(Notification(user_id=user.id, kind=kind, subject_type="ticket", subject_id=ticket.id,
+                                      client_id=ticket.client_id, site_id=ticket.site_id,
+                                      params={"number": ticket.number, "author": "张工", **params},
+                                      read_at=utcnow() if read else None))
+
     def batch(self, user, header, rows):
         return self.save(ImportBatch(user_id=user.id, filename="x.csv", row_count=len(rows),
                                      payload=json.dumps({"header": header, "rows": rows})))
@@ -323,6 +333,8 @@ class World:
         header, row = ["serial"], [["X"]]
         self.batches = {role: make.batch(user, header, row) for role, user in self.by_role().items()}
         self.b_batch = make.batch(self.b_admin, header, row)
+        self.notes = {role: make.notification(user, self.ticket_a) for role, user in self.by_role().items()}
+        self.b_note = make.notification(self.b_admin, self.ticket_b)
 
     def by_role(self):
         return {

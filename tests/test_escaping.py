@@ -58,10 +58,10 @@ CODES = {
     "visit_unit": {"result"},
     "visit_attachment": {"content_type"},
     "form_submission": {"target"},  # the portal's own address of a form's result
+    "notification": {"kind", "subject_type", "key"},  # its values (params, JSON) are planted below
+    "notification_delivery": {"channel", "kind", "subject_type", "key", "state"},
+    "notification_preference": {"kind", "mode"},
     "robot": {"platform", "kinds", "locale"},
-    "notification_delivery": {"channel", "kind", "subject_type", "state", "key"},
-    "notification": {"kind", "subject_type", "key"},
-    "notification_preference": {"mode"},
 }
 
 
@@ -224,6 +224,10 @@ def every_state(app, world, make):
     make.version(world.doc_a, world.manager, note="x")
     make.visit(world.contract_a, world.a_site1, due_on=date.today() + timedelta(days=10))  # in the calendar feed
     make.team_member(world.vendor)
+    assert school.post("/notifications/preferences", data={"ticket_reply": "digest"}).status_code == 303
+    from portal.notify.models import Robot
+
+    make.save(Robot(name="x", platform="dingtalk", webhook_url="x", secret="x", kinds="ticket.filed"))
 
 
 def plant_everywhere(app):
@@ -252,6 +256,12 @@ def plant_everywhere(app):
 
         for batch in db.session.scalars(sa.select(ImportBatch)):
             batch.payload = json.dumps({"header": [mark(1), "serial"], "rows": [[mark(2), mark(3)]]})
+        from portal.notify.models import Notification
+
+        for note in db.session.scalars(sa.select(Notification)):  # the values a message is written with
+            n += 1
+            note.params = {name: value if name.endswith(("_at", "_on")) or name == "clock" else mark(n + i)
+                           for i, (name, value) in enumerate(note.params.items())}  # moments and clocks: codes
         db.session.commit()
     assert empty == {"login_failure"}  # every table with texts has rows to show, but failed sign-ins (never shown)
 
@@ -270,7 +280,7 @@ MUST_SHOW = {"home.index", "tickets.index", "tickets.show", "tickets.report", "c
              "inspections.show", "inspections.report", "inspections.log", "documents.show", "documents.index",
              "sites.show", "contracts.show", "users.index", "users.show", "clients.show", "settings.index",
              "settings.calendar", "parts.index", "catalog.index", "equipment.import_preview", "warranty.index",
-             "account.profile", "settings.team_edit", "notify.robots", "notify.deliveries"}
+             "account.profile", "settings.team_edit", "notify.robots", "notify.deliveries", "notify.index"}
 
 
 def test_planted_markup_shows_as_text_on_every_page_for_every_role(app, planted_world):

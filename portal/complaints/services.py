@@ -7,6 +7,7 @@ from flask import current_app
 
 from ..extensions import db
 from ..i18n import _l
+from ..notify import events as notify
 from ..roles import VENDOR
 from ..sequence import next_in_year
 from .. import uploads
@@ -67,6 +68,7 @@ def file_complaint(by, *, site, ticket, category, description, attachments=(), n
     db.session.add(complaint)
     event(complaint, by, "filed", description, at=now)
     db.session.flush()
+    notify.complaint_filed(complaint, by)
     return complaint
 
 
@@ -77,6 +79,7 @@ def assign(complaint, by, handler, now=None):
     move(complaint, Status.ASSIGNED)
     complaint.handler_id = handler.id
     event(complaint, by, "assigned", handler.name, at=moment(now))
+    notify.complaint_routed(complaint, handler, by)
 
 
 def answer(complaint, by, text, now=None):
@@ -90,6 +93,7 @@ def answer(complaint, by, text, now=None):
         event(complaint, None, "late", at=complaint.due_at)
     complaint.answered_at, complaint.due_at = now, None
     event(complaint, by, "answered", text, at=now)
+    notify.complaint_answered(complaint, by)
 
 
 def close(complaint, by, rating, comment, now=None):

@@ -8,11 +8,13 @@ import sqlalchemy as sa
 from ..equipment.models import Equipment, Status as EquipmentStatus
 from ..extensions import db
 from ..i18n import _l
+from ..notify import events as notify
 from ..tickets import services as tickets
 from ..types import utcnow
 from ..steps import Refused
 from . import schedule
-from .models import CalendarFeed, InspectionPlan, UnitResult, Visit, VisitAttachment, VisitStatus, VisitUnit
+from .models import (CalendarFeed, InspectionPlan, ServiceLog, UnitResult, Visit, VisitAttachment, VisitStatus,
+                     VisitUnit)
 
 
 class VisitRefused(Refused):
@@ -121,6 +123,8 @@ def record(visit, by, *, done_on, method, engineers, hardware, software, risks, 
             row.result, row.note = result, note
     for item in attachments:
         visit.attachments.append(VisitAttachment(uploaded_at=now, **item))
+    db.session.flush()
+    notify.visit_recorded(visit, by)
     return visit
 
 
@@ -130,6 +134,15 @@ def sign(visit, by, *, name, satisfaction, comment, now=None):
     visit.status = VisitStatus.SIGNED.value
     visit.signed_name, visit.signed_by_id, visit.signed_at = name, by.id, moment(now)
     visit.satisfaction, visit.sign_comment = satisfaction, comment or ""
+
+
+def add_log(by, **values):
+    """A day of work in the service log: it waits for the client's signature, and the client is told."""
+    entry = ServiceLog(recorded_by_id=by.id, recorded_at=moment(), **values)
+    db.session.add(entry)
+    db.session.flush()
+    notify.log_recorded(entry, by)
+    return entry
 
 
 def sign_log(entry, by, name, now=None):

@@ -475,14 +475,12 @@ def log_new():
         if site is not None and site.client_id != contract.client_id:
             form.site.errors.append(_("This site is not the contract's client's."))
         else:
-            entry = ServiceLog(contract_id=contract.id, client_id=contract.client_id,
-                               site_id=site.id if site else None, work_date=form.work_date.data,
-                               engineers=form.engineers.data, headcount=form.headcount.data,
-                               time_in=form.time_in.data, time_out=form.time_out.data, place=form.place.data,
-                               work_done=form.work_done.data, result=form.result.data or "",
-                               recorded_by_id=current_user.id, recorded_at=utcnow().replace(microsecond=0))
-            db.session.add(entry)
-            db.session.flush()
+            entry = services.add_log(current_user, contract_id=contract.id, client_id=contract.client_id,
+                                     site_id=site.id if site else None, work_date=form.work_date.data,
+                                     engineers=form.engineers.data, headcount=form.headcount.data,
+                                     time_in=form.time_in.data, time_out=form.time_out.data,
+                                     place=form.place.data, work_done=form.work_done.data,
+                                     result=form.result.data or "")
             steps.land_on(url_for("inspections.log", month=entry.work_date.strftime("%Y-%m")))
             db.session.commit()
             flash(_("The day's work is in the service log, waiting for the client's signature."), "success")

@@ -13,6 +13,7 @@ from ..equipment import warranty
 from ..equipment.models import Equipment
 from ..extensions import db
 from ..i18n import _l
+from ..notify import events as notify
 from ..sequence import next_in_year
 from ..types import utcnow
 from ..steps import Refused
@@ -106,6 +107,7 @@ def issue(quote, by, valid_until, terms="", today=None):
     quote.valid_until, quote.terms, quote.issued_at = valid_until, terms or "", utcnow()
     _event(quote, by, "issued", f"{quote.total} / {valid_until.isoformat()}")
     db.session.flush()
+    notify.quote_issued(quote, by)
     return quote
 
 
@@ -135,6 +137,7 @@ def accept(quote, by, today):
         unit.covered_until = warranty.covered_until(unit.warranty_end, unit.renewed_until)
     _event(quote, by, "accepted")
     db.session.flush()
+    notify.quote_accepted(quote, by)
     return quote
 
 
@@ -145,6 +148,7 @@ def decline(quote, by, reason, today):
     quote.decided_at, quote.decline_reason = utcnow(), reason
     _event(quote, by, "declined", reason)
     db.session.flush()
+    notify.quote_declined(quote, by)
     return quote
 
 

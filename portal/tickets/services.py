@@ -18,6 +18,7 @@ from ..equipment.services import extend_warranty
 from ..equipment.warranty import WarrantyState
 from ..extensions import db
 from ..i18n import _l
+from ..notify import events as notify
 from ..roles import VENDOR
 from ..sequence import next_in_year
 from ..sla.calendar import WorkingHours
@@ -269,6 +270,7 @@ def file_ticket(by, site, unit=None, equipment_text="", *, severity, kind, chann
     db.session.flush()
     if unit is not None and kind != Kind.UNKNOWN.value:
         check_replacement(ticket, unit, kind, by, now)
+    notify.ticket_filed(ticket, by)
     return ticket
 
 
@@ -284,6 +286,7 @@ def respond(ticket, by, opinion, now=None):
         ticket.assignee_id = by.id
     event(ticket, by, "responded", opinion, at=now)
     refresh(ticket)
+    notify.ticket_step("ticket.responded", ticket, by)
 
 
 def propose(ticket, by, proposal, now=None):
@@ -297,6 +300,7 @@ def propose(ticket, by, proposal, now=None):
         ticket.waived = _add(ticket.waived, "on_site")
     event(ticket, by, "proposal", proposal, at=now)
     refresh(ticket)
+    notify.ticket_step("ticket.proposal", ticket, by)
 
 
 def arrive(ticket, by, at, note="", scanned=False, now=None):
@@ -310,6 +314,7 @@ def arrive(ticket, by, at, note="", scanned=False, now=None):
     meet(ticket, "proposal", at)  # the engineer on site gives the solution proposal there
     event(ticket, by, "on_site_scan" if scanned else "on_site", note, at=now)
     refresh(ticket)
+    notify.ticket_step("ticket.on_site", ticket, by)
 
 
 def wait(ticket, by, reason, now=None):
@@ -321,6 +326,7 @@ def wait(ticket, by, reason, now=None):
     ticket.resolution_due = ticket.resolution_risk = None
     event(ticket, by, "waiting", reason, at=now)
     refresh(ticket)
+    notify.ticket_step("ticket.waiting", ticket, by, reason=reason)
 
 
 def end_wait(ticket, by, now):
@@ -377,6 +383,7 @@ def resolve(ticket, by, *, problem_kind, cause, solution, loss, parts=(), work_s
     event(ticket, by, "resolved", solution, at=now)
     refresh(ticket)
     db.session.flush()
+    notify.ticket_step("ticket.resolved", ticket, by)
     if unit is not None:
         apply_warranty_effects(ticket, unit, by)
         if problem_kind != Kind.UNKNOWN.value:
@@ -440,6 +447,7 @@ def lend_spare(ticket, by, spare, note="", now=None):
         ticket.equipment.status = UnitStatus.SPARE_ON_LOAN.value
     event(ticket, by, "spare_lent", spare, at=now)
     refresh(ticket)
+    notify.ticket_step("ticket.spare_lent", ticket, by, spare=spare)
 
 
 def return_original(ticket, loan, by, note="", now=None):
@@ -497,6 +505,7 @@ def reply(ticket, by, body, now=None):
     event(ticket, by, "reply", body, at=now)
     if ticket.status_enum is Status.WAITING and not by.is_vendor:
         resume(ticket, by, now)
+    notify.ticket_reply(ticket, by)
 
 
 def note(ticket, by, body, now=None):

@@ -412,3 +412,93 @@ def test_a_fault_report_sent_twice_is_filed_once(browser, live_server, javascrip
         assert page.locator("#ticket-table tbody tr").count() == 1
     finally:
         context.close()
+
+
+def bell_count(page):
+    badge = page.locator("#notify-bell .bell-count")
+    return int(badge.inner_text()) if badge.count() else 0
+
+
+def test_a_filed_fault_rings_the_agents_bell_and_the_response_the_reporters(browser, page, live_server):
+    """A school administrator files a fault; the agent's bell counts it (refreshed by htmx, no reload), the agent
+    opens it from the notifications and responds; the school administrator's bell counts the response, and the
+    notification leads to the ticket."""
+    agent_context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    try:
+        agent = agent_context.new_page()
+        agent_errors = []
+        agent.on("pageerror", lambda e: agent_errors.append(str(e)))
+        sign_in(agent, live_server, "agent@vendor.example.com")
+        agent.clock.install()  # the page's timers run when the test says so
+        agent.goto(f"{live_server}/?lang=en")
+        before = bell_count(agent)
+
+        sign_in(page, live_server, "school1@edu.example.com")  # on a 375-pixel phone
+        page.goto(f"{live_server}/?lang=en")
+        mine = bell_count(page)
+        page.goto(f"{live_server}/equipment/?lang=en&q=F8601")
+        page.click("#equipment-table tbody tr >> a")
+        page.click("text=Report a fault")
+        page.click("label.severity-B")
+        page.fill("#title", "The projector in the library flickers")
+        page.fill("#description", "Every few minutes.")
+        page.fill("#contact_phone", "0571-8888 1234")
+        page.click("button:has-text('Send the fault report')")
+        expect(page.locator(".alert-success")).to_contain_text("is filed")
+        number = re.search(r"GZ-\d{4}-\d{5}", page.inner_text("h1")).group(0)
+        ticket_url = page.url
+
+        # The agent's page is not reloaded: a minute later, the bell's own request brings the new count.
+        agent.clock.run_for(61_000)
+        expect(agent.locator("#notify-bell .bell-count")).to_have_text(str(before + 1))
+        expect(agent.locator("#notify-bell")).to_contain_text(f"{before + 1} unread notification")
+        agent.click("#notify-bell")
+        expect(agent.locator("h1")).to_have_text("Notifications")
+        agent.click(f".notice-unread .notice-text:has-text('{number}')")
+        agent.wait_for_url(re.compile(r"/tickets/\d+$"))
+        expect(agent.locator("h1")).to_contain_text(number)
+        agent.fill("#act-respond textarea", "An engineer will call you within the hour.")
+        agent.click("#act-respond button[type=submit]")
+        expect(agent.locator(".alert-success")).to_contain_text("The response is recorded.")
+        assert agent_errors == []
+    finally:
+        agent_context.close()
+
+    page.goto(f"{live_server}/?lang=en")
+    expect(page.locator("#notify-bell .bell-count")).to_have_text(str(mine + 1))
+    page.click("#notify-bell")
+    notice = page.locator(f".notice-unread:has-text('{number}')")
+    expect(notice).to_contain_text("the vendor responded with a first opinion")
+    expect(notice).to_contain_text("Unread")
+    notice.locator(".notice-text").click()
+    page.wait_for_url(ticket_url)
+    expect(page.locator("#timeline")).to_contain_text("An engineer will call you within the hour.")
+    page.goto(f"{live_server}/notifications/?lang=en")
+    expect(page.locator(f".notice:has-text('{number}: the vendor')")).not_to_have_class(re.compile("notice-unread"))
+    page.goto(f"{live_server}/tickets/?lang=zh")  # later tests expect Chinese
+    assert page.console_errors == []
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+def test_notification_pages_in_both_languages_on_a_desktop_and_a_phone(browser, live_server, width):
+    """The list and the preferences in Chinese and English, 1280 and 375 pixels wide; screenshots in /tmp/shots."""
+    import pathlib
+
+    shots = pathlib.Path("/tmp/shots")
+    shots.mkdir(exist_ok=True)
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
+    try:
+        page = context.new_page()
+        sign_in(page, live_server, "admin@edu.example.com")
+        for lang in ("zh", "en"):
+            page.goto(f"{live_server}/notifications/?lang={lang}")
+            expect(page.locator(".notice-unread").first).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider than the screen
+            page.screenshot(path=str(shots / f"notifications-{lang}-{width}.png"), full_page=True)
+            page.goto(f"{live_server}/notifications/preferences?lang={lang}")
+            expect(page.locator("input[name=quote_issued]").first).to_be_visible()
+            assert page.evaluate("document.documentElement.scrollWidth") <= width
+            page.screenshot(path=str(shots / f"preferences-{lang}-{width}.png"), full_page=True)
+        page.goto(f"{live_server}/notifications/?lang=zh")
+    finally:
+        context.close()
