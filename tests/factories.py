@@ -314,17 +314,15 @@ class World:
         self.log_a = make.service_log(self.contract_a, self.a_site1)
         self.log_a2 = make.service_log(self.contract_a2, self.a_site2)
         self.log_b = make.service_log(self.contract_b, self.b_site)
-        # A notification and a preference of the first school's administrator; a group robot, and a message to it
-        # that failed.
-        from portal.notify.models import Delivery, Notification, Preference, Robot
+        # A preference of client B's administrator; a group robot (switched off: it takes part in no test's
+        # filing), and a message to it that failed. The notifications are ``self.notes`` below.
+        from portal.notify.models import Delivery, Preference, Robot
 
-        self.notification = make.save(Notification(
-            user_id=self.a_school.id, kind="ticket.responded", subject_type="ticket", subject_id=self.ticket_a.id,
-            client_id=self.a.id, site_id=self.a_site1.id, params={"number": self.ticket_a.number}))
-        make.save(Preference(user_id=self.a_school.id, kind="ticket.reply", mode="digest"))
+        make.save(Preference(user_id=self.b_admin.id, kind="quote.issued", mode="digest"))
 
         self.robot = make.save(Robot(name="值班群", platform="wecom", kinds="ticket.filed",
-                                     webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=not-a-key"))
+                                     webhook_url="https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=not-a-key",
+                                     active=False))
         self.failed_delivery = make.save(Delivery(
             channel="wecom", robot_id=self.robot.id, kind="ticket.filed", subject_type="ticket",
             subject_id=self.ticket_a.id, params={"number": self.ticket_a.number, "severity": "B", "site": "甲一中",

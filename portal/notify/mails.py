@@ -7,12 +7,8 @@ from urllib.parse import urlsplit
 from flask import current_app, render_template, url_for
 from flask_babel import get_locale, gettext as _, ngettext
 from flask_mailman import EmailMultiAlternatives
-from werkzeug.routing import BuildError
 
 from .services import link, message, reader
-
-PREFERENCES_PATH = "/notifications/preferences"
-
 
 @contextmanager
 def absolute_links():
@@ -23,10 +19,7 @@ def absolute_links():
 
 
 def preferences_url():
-    try:
-        return url_for("notify.preferences", _external=True)
-    except BuildError:  # the preferences page belongs to the bell's work; until it is registered, its path
-        return current_app.config["PORTAL_BASE_URL"] + PREFERENCES_PATH
+    return url_for("notify.preferences", _external=True)
 
 
 def portal_name(vendor):

@@ -169,11 +169,11 @@ def test_bad_preferences_are_refused_with_a_message(app, world):
     response = browser.post("/notifications/preferences?lang=en", data={"ticket_responded": "off\x00"})
     assert response.status_code == 400
     with app.app_context():
-        assert db.session.scalars(sa.select(Preference)).all() == []
+        assert db.session.scalars(sa.select(Preference).where(Preference.user_id == world.a_school.id)).all() == []
     forged = browser.post("/notifications/preferences", data={"ticket_filed": "off"})  # mandatory: not a field
     assert forged.status_code == 303
     with app.app_context():
-        assert db.session.scalars(sa.select(Preference)).all() == []
+        assert db.session.scalars(sa.select(Preference).where(Preference.user_id == world.a_school.id)).all() == []
 
 
 def test_a_manager_cannot_turn_a_mandatory_kind_off_by_hand(app, world, make):

@@ -14,10 +14,12 @@ from portal.tickets.models import Ticket
 
 
 def told(app, kind):
-    """{user id: [params, …]} of the notifications of ``kind``."""
+    """{user id: [params, …]} of the notifications of ``kind`` that a sweep told (a sweep's carry a key; a step's,
+    such as a visit's recording telling its school at once, do not)."""
     with app.app_context():
         rows = db.session.execute(sa.select(Notification.user_id, Notification.params)
-                                  .where(Notification.kind == kind).order_by(Notification.id)).all()
+                                  .where(Notification.kind == kind, Notification.key.is_not(None))
+                                  .order_by(Notification.id)).all()
     out = {}
     for user_id, params in rows:
         out.setdefault(user_id, []).append(params)
