@@ -91,7 +91,7 @@ def tickets_at_risk(now=None):
             else:
                 staff[:] = staff or vendor_staff()
                 users = staff
-            made.append(len(tell("ticket.at_risk", ticket, users, key=f"at_risk:{name}:{ticket.id}:{due.isoformat()}",
+            made.append(len(tell("ticket.at_risk", ticket, users, key=f"at_risk:{name}:{ticket.id}:{moment(due)}",
                                  number=ticket.number, clock=name, due_at=moment(due))))
 
     sweeps.in_batches(query, Ticket, Ticket.filed_at, warn)
@@ -210,7 +210,7 @@ def visits_waiting_signoff(now=None):
     def tell_of(visit):
         users = site_admins(visit.site_id) or client_admins(visit.client_id)
         made.append(len(tell("visit.signoff", visit, users,
-                             key=f"visit.signoff:{visit.id}:{visit.recorded_at.isoformat()}", **_visit_params(visit))))
+                             key=f"visit.signoff:{visit.id}:{moment(visit.recorded_at)}", **_visit_params(visit))))
 
     sweeps.in_batches(query, Visit, Visit.recorded_at, tell_of)
     return sum(made)

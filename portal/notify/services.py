@@ -5,7 +5,7 @@ Recipients are chosen by the rules of each kind (the helpers below) and then fil
 every page: a user hears only about objects they may open, a school administrator only about their school.
 """
 from contextlib import contextmanager
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -223,7 +223,10 @@ def both(render):
 
 
 def moment(value):
-    return value.isoformat() if isinstance(value, (datetime, date)) else value
+    """A datetime (in UTC, whatever zone it was computed in) or a date, as ISO 8601 for a notification's params."""
+    if isinstance(value, datetime):
+        return value.astimezone(timezone.utc).isoformat()
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def unread_count(user):

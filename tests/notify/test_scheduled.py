@@ -198,3 +198,22 @@ def test_the_warranty_digest_counts_each_recipients_units_exactly(app, world, ma
                         world.a_school2.id: world.a_site2.id}
     # Next month: told again.
     assert run(app, scheduled.warranty_digest, datetime(2027, 1, 1, 0, 0, tzinfo=UTC)) > 0
+
+
+def test_a_due_time_computed_in_local_time_keys_the_same_warning_as_the_one_read_from_the_database(app, world):
+    """A clock's due time is an aware datetime in whatever zone it was computed (the site's, after a refresh; UTC,
+    read back): the warning's key and params name the instant in UTC, so the next run does not warn again."""
+    from zoneinfo import ZoneInfo
+
+    from portal.notify.services import moment
+
+    instant = datetime(2026, 11, 28, 12, 21, 29, tzinfo=UTC)
+    assert moment(instant.astimezone(ZoneInfo("Asia/Shanghai"))) == moment(instant) == "2026-11-28T12:21:29+00:00"
+    ticket = ticket_row(app, world.ticket_a)
+    now = ticket.response_risk + timedelta(seconds=1)
+    with app.app_context():
+        row = db.session.get(Ticket, ticket.id)
+        row.response_due = row.response_due.astimezone(ZoneInfo("Asia/Urumqi"))  # as a refresh leaves it in memory
+        first = scheduled.tickets_at_risk(now)
+    assert first > 0
+    assert run(app, scheduled.tickets_at_risk, now) == 0  # read back from the database: the same warning
