@@ -8,7 +8,7 @@ from flask import current_app, render_template, url_for
 from flask_babel import get_locale, gettext as _, ngettext
 from flask_mailman import EmailMultiAlternatives
 
-from .services import link, message, reader
+from .services import action, link, message, reader
 
 @contextmanager
 def absolute_links():
@@ -60,7 +60,8 @@ def notification_mail(delivery):
     with absolute_links(), reader(note.user):
         text = message(note.kind, note.params)
         return compose(note.user, "notification", text, delivery.id, text=text, note=note,
-                       url=link(note.subject_type, note.subject_id, external=True))
+                       url=link(note.subject_type, note.subject_id, external=True),
+                       action=action(note, note.user, external=True))
 
 
 def digest_mail(delivery, user, notes):

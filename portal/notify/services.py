@@ -213,6 +213,15 @@ def link(subject_type, subject_id, external=False):
     return url_for(endpoint, _external=external, **kwargs)
 
 
+def action(note, user, external=False):
+    """A second link a notification may carry, (label, url), or None: the warranty digest starts a renewal request
+    for the units expiring soon, for the users who may ask for one (a client's administrators and IT staff)."""
+    if note.kind == "warranty.digest" and user.role in (Role.CLIENT_ADMIN.value, Role.CLIENT_STAFF.value):
+        return (gettext("Ask for a renewal quote for the units expiring soon"),
+                url_for("renewals.request_quote", state="expiring", _external=external))
+    return None
+
+
 def both(render):
     """``{"zh": …, "en": …}``: a value rendered in each language (a label, a bilingual name)."""
     out = {}

@@ -54,7 +54,8 @@ def target(note):
 
 
 def shown(note):
-    return {"note": note, "text": services.message(note.kind, note.params), "url": target(note)}
+    return {"note": note, "text": services.message(note.kind, note.params), "url": target(note),
+            "action": services.action(note, current_user)}
 
 
 def list_args():

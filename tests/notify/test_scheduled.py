@@ -196,6 +196,21 @@ def test_the_warranty_digest_counts_each_recipients_units_exactly(app, world, ma
                                            .where(Notification.kind == "warranty.digest")).all())
     assert subjects == {world.a_admin.id: None, world.a_school.id: world.a_site1.id,
                         world.a_school2.id: world.a_site2.id}
+    # The client's administrator starts a renewal request for those units from it, on the page and in the mail; a
+    # school administrator (who may not ask for quotes) is led to the warranty page only.
+    admin_page = app.test_client(user=world.a_admin).get("/notifications/?lang=en").get_data(as_text=True)
+    assert 'href="/renewals/request?state=expiring"' in admin_page
+    school_page = app.test_client(user=world.a_school).get("/notifications/?lang=en").get_data(as_text=True)
+    assert "/renewals/request" not in school_page and 'href="/warranty/"' in school_page
+    from portal.notify import mails
+    from portal.notify.models import Delivery
+
+    with app.app_context():
+        for user, offered in ((world.a_admin, True), (world.a_school, False)):
+            note = db.session.scalar(sa.select(Notification).where(Notification.user_id == user.id,
+                                                                   Notification.kind == "warranty.digest"))
+            mail = mails.notification_mail(Delivery(id=0, notification=note))
+            assert ("/renewals/request?state=expiring" in mail.body) is offered
     # Next month: told again.
     assert run(app, scheduled.warranty_digest, datetime(2027, 1, 1, 0, 0, tzinfo=UTC)) > 0
 
