@@ -22,6 +22,7 @@ from ..renewals.models import QuoteStatus, RenewalQuote
 from ..roles import Role
 from ..tickets.models import CLOCKS, Ticket
 from ..tickets.services import moment as to_second
+from ..types import utcnow
 from .models import Robot
 from .services import both, client_admins, managers, moment, site_admins, site_users, tell, tell_robots, vendor_staff
 
@@ -57,7 +58,11 @@ def _forget(session, *_args):
 
 
 def breached(ticket, clock, due):
-    """A breach was just recorded (once, by a sweep or a late step): tell the managers and the group robots."""
+    """A breach was just recorded (once, by a sweep or a late step): tell the managers and the group robots. A
+    breach older than the catch-up window (a first run after an upgrade, on years of tickets) is recorded on the
+    timeline, but told to nobody: it is news to no one."""
+    if due is not None and due < utcnow() - CATCH_UP:
+        return
     params = dict(number=ticket.number, clock=clock, due_at=moment(due))
     key = f"breached:{clock}:{ticket.id}"
     tell("ticket.breached", ticket, per_transaction("managers", managers), key=key, **params)

@@ -11,6 +11,7 @@ from portal.notify import scheduled
 from portal.notify.models import Notification
 from portal.tickets import services
 from portal.tickets.models import Ticket
+from portal.types import utcnow
 
 
 def told(app, kind):
@@ -89,6 +90,23 @@ def test_a_breach_recorded_tells_the_managers_once(app, world):
     assert set(notes) == {world.manager.id}  # not the agents, not the clients
     mine = [p for p in notes[world.manager.id] if p["number"] == ticket.number]
     assert [(p["clock"], p["due_at"]) for p in mine] == [("response", ticket.response_due.isoformat())]
+
+
+def test_a_breach_long_past_is_recorded_but_told_to_nobody(app, world):
+    """A first run after an upgrade records the old breaches on the timelines; it does not flood the managers."""
+    from portal.tickets.models import TicketEvent
+    from portal.tickets.services import record_breaches
+
+    old = utcnow() - timedelta(days=40)
+    with app.app_context():
+        db.session.execute(sa.update(Ticket).where(Ticket.id == world.ticket_a.id).values(
+            response_due=old, response_risk=old - timedelta(minutes=10), watch_at=old))
+        db.session.commit()
+    run(app, record_breaches, utcnow())
+    with app.app_context():
+        assert db.session.scalar(sa.select(TicketEvent.id).where(TicketEvent.ticket_id == world.ticket_a.id,
+                                                                 TicketEvent.key == "breach:response"))
+    assert told(app, "ticket.breached") == {}
 
 
 def test_no_response_after_24_hours_tells_the_managers_and_that_clients_administrators(app, world):
