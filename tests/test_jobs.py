@@ -16,7 +16,7 @@ from portal.jobs import JOBS, huey, ping, run_job
 from portal.notify import scheduled
 from portal.notify.models import Notification
 from portal.notify.services import managers, tell
-from portal.tickets.models import Ticket, TicketEvent
+from portal.tickets.models import CLOCKS, Ticket, TicketEvent
 from portal.types import utcnow
 
 from .conftest import at_once, make_app
@@ -189,6 +189,12 @@ def filed(tmp_path):
     make = Factory(app)
     world = World(make)
     old = make.ticket(world.a_school, world.a_site1, world.unit_a1, now=utcnow() - timedelta(days=30))
+    with app.app_context():  # every clock ran out an hour ago: recent breaches, which the managers are told of
+        hour_ago = utcnow() - timedelta(hours=1)
+        db.session.execute(sa.update(Ticket).where(Ticket.id == old.id).values(
+            watch_at=hour_ago, **{f"{clock}_due": hour_ago for clock in CLOCKS},
+            **{f"{clock}_risk": hour_ago - timedelta(hours=1) for clock in CLOCKS}))
+        db.session.commit()
     env = {**os.environ, "FLASK_APP": "app", "PORTAL_ENV": "development", "DATABASE_URL": url,
            "PORTAL_JOBS_DB": str(tmp_path / "jobs.sqlite"), "PORTAL_JOBS_NAME": f"test-{uuid.uuid4().hex[:8]}"}
     env.pop("REDIS_URL", None)

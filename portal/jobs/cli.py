@@ -16,10 +16,10 @@ jobs = AppGroup("jobs", help="The job worker and the periodic jobs.")
 
 
 @jobs.command("worker")
-@click.option("--workers", "-w", type=int, default=None,
+@click.option("--workers", "-w", type=click.IntRange(1, 64), default=None,
               help="Threads running tasks (default: PORTAL_JOBS_WORKERS, 2).")
 @click.option("--no-periodic", is_flag=True, help="Run enqueued tasks only; another worker runs the schedule.")
-@click.option("--shutdown-timeout", type=float, default=60, show_default=True,
+@click.option("--shutdown-timeout", type=click.FloatRange(0, 3600), default=60, show_default=True,
               help="Seconds the running jobs get to finish after SIGTERM or Ctrl-C.")
 def worker(workers, no_periodic, shutdown_timeout):
     """Run the job worker: the periodic jobs and the enqueued tasks, until SIGTERM or Ctrl-C (graceful)."""
