@@ -4,11 +4,14 @@ from decimal import Decimal
 import pytest
 
 LISTS = ["/contracts/", "/renewals/", "/parts/", "/models/", "/equipment/", "/warranty/", "/", "/users/", "/sites/",
-         "/tickets/", "/tickets/?view=all", "/documents/"]
+         "/tickets/", "/tickets/?view=all", "/documents/",
+         # Each fault filed below tells the manager (a notification, an e-mail delivery); the robots are made below.
+         "/notifications/", "/notifications/deliveries?state=all", "/notifications/robots"]
 
 
 @pytest.mark.parametrize("url", LISTS)
 def test_bounded_queries(app, world, make, count_queries, url):
+    from portal.notify.models import Robot
     from portal.renewals.models import SparePart
 
     browser = app.test_client(user=world.manager)
@@ -26,6 +29,9 @@ def test_bounded_queries(app, world, make, count_queries, url):
         if url.startswith("/documents"):
             make.document(world.agent, **({"model": model} if n % 2 else {"contract": contract}))
         make.save(SparePart(name_zh=f"备件{n}", unit_price=Decimal("10"), models=[model]))
+        if url.startswith("/notifications/robots"):
+            make.save(Robot(name=f"群{n}", platform="dingtalk", client_id=client.id, kinds="ticket.filed",
+                            webhook_url="https://oapi.dingtalk.com/robot/send?access_token=x", active=False))
     with count_queries() as many:
         assert browser.get(url).status_code == 200
     assert many.count == few.count, many.statements
