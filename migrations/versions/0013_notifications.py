@@ -54,10 +54,11 @@ def upgrade():
     sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_notification_site_id_site'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_notification_user_id_user_account'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notification')),
-    sa.UniqueConstraint('user_id', 'key', name='uq_notification_user_key')
+    sa.UniqueConstraint('key', 'user_id', name='uq_notification_key_user')
     )
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.create_index('ix_notification_user_read', ['user_id', 'read_at', 'id'], unique=False)
+        batch_op.create_index('ix_notification_user', ['user_id', 'id'], unique=False)
         batch_op.create_index('ix_notification_digest', ['digest_due', 'user_id'], unique=False)
 
     op.create_table('notification_delivery',
@@ -107,6 +108,7 @@ def downgrade():
     op.drop_table('notification_delivery')
     with op.batch_alter_table('notification', schema=None) as batch_op:
         batch_op.drop_index('ix_notification_digest')
+        batch_op.drop_index('ix_notification_user')
         batch_op.drop_index('ix_notification_user_read')
     op.drop_table('notification')
     with op.batch_alter_table('robot', schema=None) as batch_op:

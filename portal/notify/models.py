@@ -41,8 +41,10 @@ class Notification(db.Model):
 
     __tablename__ = "notification"
     __table_args__ = (
-        sa.UniqueConstraint("user_id", "key", name="uq_notification_user_key"),
-        sa.Index("ix_notification_user_read", "user_id", "read_at", "id"),  # the bell's unread count and the list
+        # The key first: a sweep asks "was this told already?" by key alone.
+        sa.UniqueConstraint("key", "user_id", name="uq_notification_key_user"),
+        sa.Index("ix_notification_user_read", "user_id", "read_at", "id"),  # the bell's count, the unread list
+        sa.Index("ix_notification_user", "user_id", "id"),  # the whole list, newest first
         sa.Index("ix_notification_digest", "digest_due", "user_id"),
     )
 

@@ -23,7 +23,7 @@ from ..roles import Role
 from ..tickets.models import CLOCKS, Ticket
 from ..tickets.services import moment as to_second
 from ..types import utcnow
-from .models import Robot
+from .models import Notification, Robot
 from .services import both, client_admins, managers, moment, site_admins, site_users, tell, tell_robots, vendor_staff
 
 NO_RESPONSE = timedelta(hours=24)  # the bids' liability promise: no response in 24 hours
@@ -85,10 +85,18 @@ def tickets_at_risk(now=None):
     staff, made = [], []
 
     def warn(ticket):
+        at_risk = {}
         for name in CLOCKS:
             due, risk = getattr(ticket, f"{name}_due"), getattr(ticket, f"{name}_risk")
             if getattr(ticket, f"{name}_met") is not None or name in _waived(ticket) or due is None \
                     or not risk <= now < due:
+                continue
+            at_risk[f"at_risk:{name}:{ticket.id}:{moment(due)}"] = (name, due)
+        # A clock stays at risk for a while, and this runs every minute: the warnings already given are found in
+        # one indexed query (the key leads the unique index), not tried again one by one.
+        told = set(db.session.scalars(sa.select(Notification.key).where(Notification.key.in_(at_risk))))
+        for key, (name, due) in at_risk.items():
+            if key in told:
                 continue
             assignee = ticket.assignee
             if assignee is not None and assignee.active:
@@ -96,8 +104,8 @@ def tickets_at_risk(now=None):
             else:
                 staff[:] = staff or vendor_staff()
                 users = staff
-            made.append(len(tell("ticket.at_risk", ticket, users, key=f"at_risk:{name}:{ticket.id}:{moment(due)}",
-                                 number=ticket.number, clock=name, due_at=moment(due))))
+            made.append(len(tell("ticket.at_risk", ticket, users, key=key, number=ticket.number, clock=name,
+                                 due_at=moment(due))))
 
     sweeps.in_batches(query, Ticket, Ticket.filed_at, warn)
     return sum(made)
