@@ -2,7 +2,7 @@
 
 Revision ID: 0014
 Revises: 0013
-Create Date: 2026-11-29 12:00:00
+Create Date: 2026-11-28 12:30:00
 
 """
 from alembic import op
