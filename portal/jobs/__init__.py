@@ -16,6 +16,7 @@ import signal
 import threading
 import time
 from datetime import UTC
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -68,6 +69,7 @@ class Jobs(Huey):
             self.storage_class, self.storage_kwargs = huey_storage.PriorityRedisExpireStorage, {
                 "connection_pool": pool}
         elif kind == "sqlite":
+            Path(config["JOBS_DB"]).parent.mkdir(parents=True, exist_ok=True)  # instance/ on a fresh clone
             self.storage_class, self.storage_kwargs = SqliteStorage, {"filename": config["JOBS_DB"]}
         elif kind == "memory":
             self.storage_class, self.storage_kwargs = huey_storage.MemoryStorage, {}
