@@ -165,6 +165,20 @@ def test_a_queue_that_is_down_never_breaks_the_commit(app, world, caplog):
         assert db.session.scalar(sa.select(sa.func.count()).where(Notification.kind == "ticket.breached")) == 1
 
 
+def test_a_fresh_checkout_has_no_instance_folder_and_the_queue_makes_its_own(tmp_path):
+    """On a fresh clone instance/ does not exist yet: the application (and its queue's SQLite file) starts all the
+    same, and an enqueued task is kept in that file."""
+    folder = tmp_path / "not-yet" / "instance"
+    before = huey.storage, huey.flask_app, huey.name
+    try:
+        app = make_app(JOBS_STORAGE="sqlite", JOBS_DB=str(folder / "jobs.sqlite"), JOBS_NAME="fresh")
+        with app.app_context():
+            ping("fresh")
+        assert (folder / "jobs.sqlite").is_file() and huey.pending_count() == 1
+    finally:
+        huey.storage, huey.flask_app, huey.name = before
+
+
 def test_in_immediate_mode_a_task_runs_inline_in_the_application(app):
     huey.immediate = True
     try:
