@@ -131,21 +131,34 @@ def follow(notification_id):
     return redirect(url, 303)
 
 
+def saved_preferences():
+    return {p.kind: p for p in db.session.scalars(sa.select(Preference).where(Preference.user_id == current_user.id))}
+
+
+def save_preferences(form):
+    saved = saved_preferences()
+    for kind in form.kinds:
+        mode = form[field_name(kind)].data
+        if mode == Mode.INSTANT.value:  # the default needs no row
+            if kind.name in saved:
+                db.session.delete(saved[kind.name])
+        elif kind.name in saved:
+            saved[kind.name].mode = mode
+        else:
+            db.session.add(Preference(user_id=current_user.id, kind=kind.name, mode=mode))
+
+
 @bp.route("/preferences", methods=["GET", "POST"])
 @roles_required(*ALL)
 def preferences():
-    saved = {p.kind: p for p in db.session.scalars(sa.select(Preference).where(Preference.user_id == current_user.id))}
-    form = preferences_form(current_user, {kind: p.mode for kind, p in saved.items()})
+    form = preferences_form(current_user, {kind: p.mode for kind, p in saved_preferences().items()})
     if form.validate_on_submit():
-        for kind in form.kinds:
-            mode = form[field_name(kind)].data
-            if mode == Mode.INSTANT.value:  # the default needs no row
-                if kind.name in saved:
-                    db.session.delete(saved[kind.name])
-            elif kind.name in saved:
-                saved[kind.name].mode = mode
-            else:
-                db.session.add(Preference(user_id=current_user.id, kind=kind.name, mode=mode))
+        try:
+            with db.session.begin_nested():  # a savepoint: the request's form token stays claimed
+                save_preferences(form)
+        except sa.exc.IntegrityError:  # the same user saving in two tabs at once: the later choice wins
+            with db.session.begin_nested():
+                save_preferences(form)
         db.session.commit()
         flash(_("Your notification preferences are saved."), "success")
         return redirect(url_for("notify.preferences"), 303)

@@ -1,11 +1,14 @@
 """The bell, the list (newest first, unread marked, mark read, open), and the preferences page."""
 import re
 
+import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.notify.models import Notification, Preference
 
+from ..conftest import DATABASE_URL
+from ..factories import Factory, World
 from .test_events import told
 
 
@@ -202,3 +205,35 @@ def test_every_demo_account_has_read_and_unread_notifications_that_open(app):
             response = browser.post(f"/notifications/{note_id}/open")
             assert response.status_code == 303, user.email
             assert browser.get(response.headers["Location"]).status_code == 200, (user.email, response.location)
+
+
+@pytest.mark.skipif(not DATABASE_URL.startswith("postgresql"),
+                    reason="on SQLite a request that may write holds the one write lock: no other tab saves meanwhile")
+def test_a_preference_another_tab_saved_meanwhile_is_saved_over_without_an_error(shared):
+    """The same user saves the preferences in two tabs at once: the other tab's rows are committed between this
+    request's reading them (none yet) and its inserting them. The insert's conflict is taken back to a savepoint
+    and the choices saved over the other tab's; no 500, one row per kind."""
+    from sqlalchemy.orm import Session
+
+    world = World(Factory(shared))
+    other_tab = []
+
+    def meanwhile(session, _context, _instances):
+        if not other_tab and any(isinstance(row, Preference) for row in session.new):
+            other_tab.append(True)
+            with db.engine.connect() as connection:  # another connection: the other tab, committed first
+                connection.execute(sa.insert(Preference).values(user_id=world.a_school.id, kind="ticket.responded",
+                                                                mode="digest"))
+                connection.commit()
+
+    sa.event.listen(Session, "before_flush", meanwhile)
+    try:
+        answer = shared.test_client(user=world.a_school).post("/notifications/preferences", data={
+            "ticket_responded": "off", "ticket_resolved": "off"})
+    finally:
+        sa.event.remove(Session, "before_flush", meanwhile)
+    assert other_tab and answer.status_code == 303
+    with shared.app_context():
+        rows = dict(db.session.execute(sa.select(Preference.kind, Preference.mode).where(
+            Preference.user_id == world.a_school.id)).all())
+    assert rows == {"ticket.responded": "off", "ticket.resolved": "off"}
