@@ -63,7 +63,7 @@ translations: install
 
 # After changing strings: extract, merge into every catalogue, then translate the new entries.
 messages: install
-	$(BIN)/pybabel extract -F pyproject.toml -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel extract -F pyproject.toml -k _l -k _lp:1c,2 -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
 	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
 
 migrate: install

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from flask import current_app, g, has_request_context, request
 from babel.dates import get_timezone_location
-from flask_babel import format_currency, format_decimal, format_percent, get_locale, gettext
+from flask_babel import format_currency, format_decimal, format_percent, get_locale, gettext, pgettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -35,6 +35,20 @@ class LazyText(LazyString):
         string, variables = self._args[0], self._kwargs
         text = escape(gettext(string))  # the translation alone, its placeholders not yet filled
         return text % variables if variables else text
+
+
+class LazyContextText(LazyText):
+    """``_lp``: a lazy translation with a context, for an English word that means two things in Chinese ("Expired":
+    a quote 已过期, a warranty 已过保)."""
+
+    def __html__(self):
+        context, string = self._args
+        text = escape(pgettext(context, string))
+        return text % self._kwargs if self._kwargs else text
+
+
+def _lp(context, string, **variables):
+    return LazyContextText(pgettext, context, string, **variables)
 
 
 def _l(string, **variables):

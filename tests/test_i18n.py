@@ -157,9 +157,31 @@ def test_every_string_in_the_code_is_in_the_catalogue(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run(
         [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "pyproject.toml", "-k", "_l",
-         "-k", "lazy_gettext", "-o", str(pot), "."],
+         "-k", "_lp:1c,2", "-k", "lazy_gettext", "-o", str(pot), "."],
         cwd=ROOT, check=True, capture_output=True,
     )
-    extracted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(pot.open("rb")) if m.id}
-    translated = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(CATALOGUE.open("rb")) if m.id}
+
+    def entries(catalogue):  # a word with a context ("quote" / "Expired") is an entry of its own
+        return {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in read_po(catalogue.open("rb")) if m.id}
+
+    extracted, translated = entries(pot), entries(CATALOGUE)
     assert extracted - translated == set(), "run `make messages` and translate the new entries"
+
+
+def test_one_english_word_two_chinese_meanings_are_told_apart(app, world, make):
+    """"Expired" is a quote 已过期 and a warranty 已过保; a quote's "Term" is the renewal's 续保期限; the service log's
+    "Place" is where the work was done, 地点 (a unit's place is its 安装位置)."""
+    from portal.renewals.models import QuoteStatus
+    from portal.equipment.warranty import WarrantyState
+
+    with app.test_request_context("/?lang=zh"):
+        from flask import g
+
+        g.lang_choice = "zh_Hans_CN"
+        assert str(QuoteStatus.EXPIRED.label) == "已过期" and str(WarrantyState.EXPIRED.label) == "已过保"
+    quote = make.quote(world.a, [world.unit_a1])
+    admin = app.test_client(user=world.a_admin)
+    page = admin.get(f"/renewals/{quote.id}/print?lang=zh").get_data(as_text=True)
+    assert "续保期限" in page and "质保期限" not in page
+    entry = app.test_client(user=world.agent).get("/inspections/log/new?lang=zh").get_data(as_text=True)
+    assert "地点" in entry and "安装位置" not in entry

@@ -8,7 +8,7 @@ from wtforms.validators import NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, Versioned, optional_id
-from ..i18n import _l
+from ..i18n import _l, _lp
 from .models import Frequency, Method, VisitKind
 
 
@@ -103,7 +103,7 @@ class LogForm(Form):
         Present(_l("Give the number of people.")), NumberRange(1, 200, _l("Give a number from 1 to 200."))])
     time_in = TimeField(_l("Time in"), validators=[Present(_l("Give the time, e.g. 08:30."))])
     time_out = TimeField(_l("Time out"), validators=[Present(_l("Give the time, e.g. 17:30."))])
-    place = StringField(_l("Place"), validators=[Required(_l("Say where the work was done.")), MaxLength(200)])
+    place = StringField(_lp("work", "Place"), validators=[Required(_l("Say where the work was done.")), MaxLength(200)])
     work_done = TextAreaField(_l("Work done"), validators=[Required(_l("Describe the work done.")), MaxLength(5000)])
     result = TextAreaField(_l("Result"), validators=[Optional(), MaxLength(2000)])
 

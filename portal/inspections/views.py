@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, gettext as _, pgettext
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -520,7 +520,7 @@ def log_export():
     entries = db.session.scalars(log_query(month, optional_id(request.args.get("contract")),
                                            optional_id(request.args.get("site")))).all()
     headers = [_("Date"), _("Client"), _("Site"), _("Contract"), _("Engineers"), _("Headcount"), _("Time in"),
-               _("Time out"), _("Place"), _("Work done"), _("Result"), _("Signed by"), _("Signed at")]
+               _("Time out"), pgettext("work", "Place"), _("Work done"), _("Result"), _("Signed by"), _("Signed at")]
     rows = [[format_date(e.work_date, "medium"), e.client.name, e.site.name if e.site else "", e.contract.number,
              e.engineers, e.headcount, e.time_in.strftime("%H:%M"), e.time_out.strftime("%H:%M"), e.place,
              e.work_done, e.result, e.signed_name, format_datetime(e.signed_at, "short") if e.signed_at else ""]

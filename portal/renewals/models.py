@@ -12,7 +12,7 @@ from ..catalog.models import EquipmentModel
 from ..contracts.models import MONEY, RATE, Contract
 from ..equipment.models import Equipment
 from ..extensions import db
-from ..i18n import _l
+from ..i18n import _l, _lp
 from ..orgs.models import Bilingual, Client
 from ..scoping import ClientScoped
 from ..steps import HasVersion
@@ -41,7 +41,7 @@ QUOTE_LABELS = {
     QuoteStatus.ISSUED: _l("Issued"),
     QuoteStatus.ACCEPTED: _l("Accepted"),
     QuoteStatus.DECLINED: _l("Declined"),
-    QuoteStatus.EXPIRED: _l("Expired"),
+    QuoteStatus.EXPIRED: _lp("quote", "Expired"),
 }
 QUOTE_TONES = {
     QuoteStatus.REQUESTED: "warning",

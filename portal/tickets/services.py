@@ -468,6 +468,8 @@ def assign(ticket, by, assignee, now=None):
         raise TicketRefused(_l("Tickets are assigned to the vendor's active staff only."))
     if ticket.status_enum_at(moment(now)) is Status.CLOSED:
         raise TicketRefused(_l("This ticket is closed."))
+    if ticket.assignee_id == (assignee.id if assignee else None):
+        return  # saved again as it was: nothing happened, nothing on the timeline or the report
     ticket.assignee_id = assignee.id if assignee else None
     event(ticket, by, "assigned", assignee.name if assignee else "")
 

@@ -513,6 +513,21 @@ def test_assign_and_reassign(app, world):
     assert get(app, world.ticket_a.id).assignee_id is None
 
 
+def test_saving_the_same_assignee_again_adds_nothing_to_the_timeline(app, world):
+    manager = app.test_client(user=world.manager)
+    for _ in range(3):
+        assert act(manager, world.ticket_a.id, "assign", assignee=world.agent.id).status_code == 302
+        assert act(manager, world.ticket_a.id, "assign", assignee="").status_code == 302
+        assert act(manager, world.ticket_a.id, "assign", assignee="").status_code == 302
+    assert act(manager, world.ticket_a.id, "assign", assignee=world.agent.id).status_code == 302
+    assert act(manager, world.ticket_a.id, "assign", assignee=world.agent.id).status_code == 302
+    with app.app_context():
+        assigned = db.session.scalars(sa.select(TicketEvent.body).where(
+            TicketEvent.ticket_id == world.ticket_a.id, TicketEvent.action == "assigned").order_by(TicketEvent.id)).all()
+    agent = world.agent.name
+    assert assigned == [agent, "", agent, "", agent, "", agent]  # each change once; saving it again adds nothing
+
+
 def test_unconfirmed_resolved_tickets_close_by_themselves_after_7_days(app, world):
     with app.app_context():
         from portal.auth.models import User
