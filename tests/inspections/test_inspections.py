@@ -370,3 +370,22 @@ def test_overdue_and_due_soon_agree_in_python_and_sql(app, world, make):
         soon = {v.due_on - day for v in every if v.due_soon(day)}
         assert overdue == {timedelta(days=-40), timedelta(days=-1)}  # the recorded one is not overdue
         assert soon == {timedelta(days=0), timedelta(days=1), timedelta(days=30)}
+
+
+def test_a_schools_page_flags_its_next_visit_overdue_in_colour_and_words(app, world, make):
+    """The next visit of a school is the earliest not recorded: past its due date it says so, in both languages."""
+    from portal.i18n import local_today
+
+    with app.test_request_context():
+        today = local_today()
+    site = make.site(world.a, name_zh="丙中学", name_en="C School")
+    make.visit(world.contract_a, site, due_on=today - timedelta(days=20))
+    school = app.test_client(user=world.a_admin)
+    page = school.get(f"/sites/{site.id}?lang=zh").get_data(as_text=True)
+    assert "state-danger" in page and "已逾期" in page and "尚未记录" in page
+    page = school.get(f"/sites/{site.id}?lang=en").get_data(as_text=True)
+    assert "Overdue" in page and "was due" in page
+    later = make.site(world.a, name_zh="丁中学", name_en="D School")
+    make.visit(world.contract_a, later, due_on=today + timedelta(days=20))
+    page = school.get(f"/sites/{later.id}?lang=en").get_data(as_text=True)
+    assert "Next visit" in page and "was due" not in page and "state-danger" not in page
