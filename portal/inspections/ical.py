@@ -1,47 +1,29 @@
-"""An iCalendar (RFC 5545) feed of visits: all-day events, lines folded at 75 octets, text escaped, CRLF."""
+"""An iCalendar (RFC 5545) feed of visits as all-day events, written by the ``icalendar`` library (escaping, line
+folding, CRLF and the UTC form of DTSTAMP are its work, not hand-written)."""
 from datetime import timedelta
 
-
-def escape(text):
-    """A TEXT value (RFC 5545 3.3.11); any line break, CR alone included, stays inside the value."""
-    return (str(text).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-            .replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\n"))
-
-
-def fold(line):
-    """Lines longer than 75 octets continue on the next line after a space, never inside a UTF-8 character."""
-    data = line.encode()
-    if len(data) <= 75:
-        return line
-    parts, current, size = [], "", 0
-    for char in line:
-        width = len(char.encode())
-        if size + width > (75 if not parts else 74):
-            parts.append(current)
-            current, size = "", 0
-        current += char
-        size += width
-    parts.append(current)
-    return "\r\n ".join(parts)
+from icalendar import Calendar, Event
 
 
 def calendar(name, events, stamp, host):
-    """``events``: dicts with uid, day (date), summary, description, location, url."""
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//After-sales service portal//Visits//ZH",
-             "CALSCALE:GREGORIAN", "METHOD:PUBLISH", f"X-WR-CALNAME:{escape(name)}"]
+    """The feed, as bytes. ``events``: dicts with uid, day (date), summary, description, location, url; ``stamp``:
+    when it was made, an aware datetime (written in UTC whatever the server's own time zone)."""
+    feed = Calendar()
+    feed.add("prodid", "-//After-sales service portal//Visits//ZH")
+    feed.add("version", "2.0")
+    feed.add("calscale", "GREGORIAN")
+    feed.add("method", "PUBLISH")
+    feed.add("x-wr-calname", name)
     for e in events:
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{e['uid']}@{host}",
-            f"DTSTAMP:{stamp.strftime('%Y%m%dT%H%M%SZ')}",
-            f"DTSTART;VALUE=DATE:{e['day'].strftime('%Y%m%d')}",
-            f"DTEND;VALUE=DATE:{(e['day'] + timedelta(days=1)).strftime('%Y%m%d')}",
-            f"SUMMARY:{escape(e['summary'])}",
-            f"DESCRIPTION:{escape(e['description'])}",
-            f"LOCATION:{escape(e['location'])}",
-            f"URL:{e['url']}",
-            "TRANSP:TRANSPARENT",
-            "END:VEVENT",
-        ]
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(fold(line) for line in lines) + "\r\n"
+        event = Event()
+        event.add("uid", f"{e['uid']}@{host}")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", e["day"])
+        event.add("dtend", e["day"] + timedelta(days=1))
+        event.add("summary", e["summary"])
+        event.add("description", e["description"])
+        event.add("location", e["location"])
+        event.add("url", e["url"])
+        event.add("transp", "TRANSPARENT")
+        feed.add_component(event)
+    return feed.to_ical()

@@ -3,7 +3,7 @@ client's sign-off or dispute, findings turned into fault reports, the printable 
 the resident engineers' service log with its monthly view and XLSX export."""
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -410,7 +410,7 @@ def feed_response(user):
         "location": v.site.address if v.site else "",
         "url": url_for("inspections.show", visit_id=v.id, _external=True),
     } for v in visits]
-    body = ical.calendar(_("Inspections and visits"), events, datetime.now().astimezone(), request.host)
+    body = ical.calendar(_("Inspections and visits"), events, utcnow(), request.host)
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = "inline; filename=visits.ics"
     return response

@@ -389,3 +389,29 @@ def test_a_schools_page_flags_its_next_visit_overdue_in_colour_and_words(app, wo
     make.visit(world.contract_a, later, due_on=today + timedelta(days=20))
     page = school.get(f"/sites/{later.id}?lang=en").get_data(as_text=True)
     assert "Next visit" in page and "was due" not in page and "state-danger" not in page
+
+
+def test_the_calendar_feed_stamps_utc_on_a_server_in_beijing_time(app, world, make):
+    """Many servers in China run in Asia/Shanghai: the feed's DTSTAMP is the moment in UTC all the same (a local
+    time written with a Z would be eight hours off)."""
+    import os
+    import time
+
+    from portal.types import utcnow
+
+    make.visit(world.contract_a, world.a_site1, due_on=today(app) + timedelta(days=20))
+    url = feed_url(app.test_client(user=world.a_school))
+    before_tz = os.environ.get("TZ")
+    os.environ["TZ"] = "Asia/Shanghai"
+    time.tzset()
+    try:
+        body = app.test_client().get(url).get_data()
+    finally:
+        if before_tz is None:
+            os.environ.pop("TZ")
+        else:
+            os.environ["TZ"] = before_tz
+        time.tzset()
+    stamps = [e.decoded("DTSTAMP") for e in icalendar.Calendar.from_ical(body).walk("VEVENT")]
+    assert stamps and all(abs((stamp - utcnow()).total_seconds()) < 120 for stamp in stamps), stamps
+    assert b"DTSTAMP:" in body and all(line.endswith(b"Z") for line in body.split(b"\r\n") if line.startswith(b"DTSTAMP"))
