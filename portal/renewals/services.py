@@ -131,7 +131,8 @@ def accept(quote, by, today):
     for unit in covered_units(quote):
         current = warranty.covered_until(unit.warranty_end, unit.renewed_until)
         starts = max(today, current + timedelta(days=1)) if current else today
-        ends = warranty.add_months(starts, 12 * quote.years)
+        # A term of n years from the 14th ends on the 13th: n years of days, not one more.
+        ends = warranty.add_months(starts, 12 * quote.years) - timedelta(days=1)
         db.session.add(RenewalCoverage(equipment_id=unit.id, quote_id=quote.id, starts_on=starts, ends_on=ends))
         unit.renewed_until = max(ends, unit.renewed_until or ends)
         unit.covered_until = warranty.covered_until(unit.warranty_end, unit.renewed_until)

@@ -57,15 +57,16 @@ class TestLifecycle:
         assert app.test_client(user=world.a_admin).post(f"/renewals/{quote_id}/accept").status_code == 302
         with app.app_context():
             unit = db.session.get(Equipment, world.unit_a1.id)
-            # The warranty (2025-01-15 + 36 months) ends in 2028: the renewal starts the day after, for 2 years.
+            # The warranty (2025-01-15 + 36 months) ends in 2028: the renewal starts the day after, for 2 years,
+            # and ends on the day before the same date two years on (two years of days, not one more).
             assert unit.warranty_end == date(2028, 1, 15)
-            assert unit.renewed_until == date(2030, 1, 16) and unit.covered_until == date(2030, 1, 16)
+            assert unit.renewed_until == date(2030, 1, 15) and unit.covered_until == date(2030, 1, 15)
             coverage = db.session.scalar(sa.select(RenewalCoverage))
-            assert (coverage.starts_on, coverage.ends_on) == (date(2028, 1, 16), date(2030, 1, 16))
+            assert (coverage.starts_on, coverage.ends_on) == (date(2028, 1, 16), date(2030, 1, 15))
             actions = [e.action for e in db.session.scalars(sa.select(QuoteEvent).where(QuoteEvent.quote_id == quote_id).order_by(QuoteEvent.id))]
             assert actions == ["requested", "line_changed", "issued", "accepted"]
         page = app.test_client(user=world.a_school).get(f"/equipment/{world.unit_a1.id}", headers=EN).get_data(as_text=True)
-        assert "Renewed until January 16, 2030" in page and "Renewed" in page
+        assert "Renewed until January 15, 2030" in page and "Renewed" in page
 
     def test_an_expired_unit_is_covered_from_today(self, app, world, make):
         now = today(app)
@@ -75,7 +76,7 @@ class TestLifecycle:
         assert app.test_client(user=world.a_admin).post(f"/renewals/{quote.id}/accept").status_code == 302
         with app.app_context():
             unit = db.session.get(Equipment, old.id)
-            assert unit.renewed_until == add_months(now, 12)
+            assert unit.renewed_until == add_months(now, 12) - timedelta(days=1)  # a year of days from today
             assert unit.warranty_state(now, 90) == WarrantyState.RENEWED
         body = app.test_client(user=world.a_admin).get("/equipment/?state=renewed").get_data(as_text=True)
         assert "OLD-1" in body and "A1-0001" not in body
