@@ -374,20 +374,20 @@ def resolve(ticket, by, *, problem_kind, cause, solution, loss, parts=(), work_s
     ticket.cause, ticket.solution, ticket.loss = cause, solution, loss or ""
     ticket.work_stopped = bool(work_stopped)
     unit = ticket.equipment
+    event(ticket, by, "resolved", solution, at=now)
+    refresh(ticket)
+    db.session.flush()
+    notify.ticket_step("ticket.resolved", ticket, by)
+    if unit is not None:
+        apply_warranty_effects(ticket, unit, by)  # first: a part swapped in now carries the extended warranty
     for part in parts:
         ticket.parts.append(ReplacedPart(
             part_id=part.get("part_id"), description=part["description"], quantity=part.get("quantity") or 1,
             replaced_on=today,
             covered_until=warranty.part_coverage_end(unit.warranty_end if unit else None, today),
         ))
-    event(ticket, by, "resolved", solution, at=now)
-    refresh(ticket)
-    db.session.flush()
-    notify.ticket_step("ticket.resolved", ticket, by)
-    if unit is not None:
-        apply_warranty_effects(ticket, unit, by)
-        if problem_kind != Kind.UNKNOWN.value:
-            check_replacement(ticket, unit, problem_kind, by, now)
+    if unit is not None and problem_kind != Kind.UNKNOWN.value:
+        check_replacement(ticket, unit, problem_kind, by, now)
 
 
 def apply_warranty_effects(ticket, unit, by):

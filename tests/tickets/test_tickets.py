@@ -636,6 +636,26 @@ def test_a_fault_that_stopped_work_adds_60_days_once(app, world):
     assert len(extensions_of(app, world.unit_a1.id)) == 1
 
 
+def test_a_part_replaced_on_a_fault_that_extends_the_warranty_carries_the_extended_end(app, world, make):
+    """"The rest of the unit's warranty or 90 days": the rest as it is once this very fault's +60 days are added."""
+    from portal.i18n import local_today
+    from portal.tickets.models import ReplacedPart
+
+    with app.test_request_context():
+        today = local_today()
+    unit = make.unit(world.contract_a, world.a_site1, world.model, serial="EXT-1",
+                     warranty_start=today - timedelta(days=330), warranty_months=12)  # ends in about 35 days
+    ticket = make.ticket(world.a_staff, world.a_site1, unit)
+    with app.app_context():
+        end = db.session.get(Equipment, unit.id).warranty_end
+    assert resolve_as(app, world.manager, ticket.id, work_stopped="y", part_text="主板", quantity=1).status_code == 302
+    with app.app_context():
+        extended = db.session.get(Equipment, unit.id).warranty_end
+        part = db.session.scalars(sa.select(ReplacedPart).where(ReplacedPart.ticket_id == ticket.id)).one()
+    assert extended == end + timedelta(days=60) and extended > today + timedelta(days=90)
+    assert part.covered_until == extended  # not max(old end, 90 days)
+
+
 def test_only_the_manager_marks_a_fault_as_having_stopped_work(app, world):
     resolve_as(app, world.agent, world.ticket_a.id, work_stopped="y")
     assert extensions_of(app, world.unit_a1.id) == []
