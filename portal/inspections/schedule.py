@@ -7,7 +7,7 @@ inspection within the 3 months before the end of the system's life.
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from ..equipment.warranty import add_months
+from ..equipment.warranty import add_months, warranty_end
 
 MID_MONTH = 15
 FREQUENCY_MONTHS = {
@@ -26,10 +26,11 @@ class Due:
 
 
 def service_period(accepted_on, warranty_months):
-    """(first day, last day) of the contract's service: from acceptance for the warranty term; None if not accepted."""
+    """(first day, last day) of the contract's service: from acceptance to the warranty's last covered day, by the
+    warranty's own rule (``equipment.warranty.warranty_end``); None if not accepted."""
     if accepted_on is None or not warranty_months:
         return None
-    return accepted_on, add_months(accepted_on, warranty_months) - timedelta(days=1)
+    return accepted_on, warranty_end(accepted_on, warranty_months)
 
 
 def inspection_dates(months, start, end, day=MID_MONTH):
@@ -54,16 +55,17 @@ def return_visit_dates(start, end):
 
 
 def phone_visit_dates(per_year, start, end):
-    """``per_year`` phone visits a year, evenly spaced through each year of service, from the first month."""
+    """``per_year`` phone visits in each year of service, evenly spaced through it (four a year: 3, 6, 9 and 12
+    months into each year, the last on its anniversary), none after the end."""
     if per_year <= 0:
         return []
-    step = max(1, 12 // per_year)
-    dates, n = [], 0
-    when = add_months(start, step)
-    while when <= end:
-        dates.append(when)
-        n += 1
-        when = add_months(start, step * (n + 1))
+    dates, year = [], 0
+    while add_months(start, 12 * year) < end:
+        for k in range(1, per_year + 1):
+            when = add_months(start, 12 * year + (12 * k) // per_year)
+            if when <= end:
+                dates.append(when)
+        year += 1
     return dates
 
 

@@ -9,9 +9,13 @@ def kinds(dues, kind):
     return [d.due_on for d in dues if d.kind == kind]
 
 
-def test_service_period_runs_from_acceptance_for_the_term():
-    assert schedule.service_period(date(2024, 3, 20), 36) == (date(2024, 3, 20), date(2027, 3, 19))
-    assert schedule.service_period(date(2024, 1, 31), 1) == (date(2024, 1, 31), date(2024, 2, 28))
+def test_service_period_runs_from_acceptance_to_the_warranty_s_last_day():
+    from portal.equipment.warranty import warranty_end
+
+    assert schedule.service_period(date(2024, 3, 20), 36) == (date(2024, 3, 20), date(2027, 3, 20))
+    assert schedule.service_period(date(2024, 1, 31), 1) == (date(2024, 1, 31), date(2024, 2, 29))
+    for accepted, months in ((date(2024, 3, 20), 36), (date(2024, 1, 31), 1), (date(2023, 2, 28), 12)):
+        assert schedule.service_period(accepted, months)[1] == warranty_end(accepted, months)  # one rule
     assert schedule.service_period(None, 36) is None
 
 
@@ -35,8 +39,14 @@ def test_monthly_inspections_every_month_and_chosen_months_override_the_frequenc
 
 def test_four_phone_visits_a_year_and_return_visits_quarterly_from_one_month_after_handover():
     start, end = schedule.service_period(date(2025, 1, 10), 12)
-    assert schedule.phone_visit_dates(4, start, end) == [date(2025, 4, 10), date(2025, 7, 10), date(2025, 10, 10)]
-    assert len(schedule.phone_visit_dates(4, *schedule.service_period(date(2025, 1, 10), 36))) == 11
+    assert schedule.phone_visit_dates(4, start, end) == [date(2025, 4, 10), date(2025, 7, 10), date(2025, 10, 10),
+                                                         date(2026, 1, 10)]  # four in the year, the last on its day
+    three_years = schedule.phone_visit_dates(4, *schedule.service_period(date(2025, 1, 10), 36))
+    assert len(three_years) == 12  # four in each year of service
+    for year in range(3):
+        first, last = date(2025 + year, 1, 10), date(2026 + year, 1, 10)
+        assert len([d for d in three_years if first < d <= last]) == 4
+    assert len(schedule.phone_visit_dates(5, start, end)) == 5 and len(schedule.phone_visit_dates(12, start, end)) == 12
     assert schedule.return_visit_dates(start, end) == [date(2025, 2, 10), date(2025, 5, 10), date(2025, 8, 10),
                                                        date(2025, 11, 10)]
     assert schedule.phone_visit_dates(0, start, end) == []
@@ -44,9 +54,9 @@ def test_four_phone_visits_a_year_and_return_visits_quarterly_from_one_month_aft
 
 def test_the_end_of_life_inspection_is_due_at_the_end_with_a_three_month_window():
     dues = schedule.plan_dates(frequency="none", months=[], phone_visits=0, return_visits=False, end_of_life=True,
-                               start=date(2024, 3, 20), end=date(2027, 3, 19))
+                               start=date(2024, 3, 20), end=date(2027, 3, 20))
     assert [(d.kind, d.due_on, d.window_start) for d in dues] == [
-        ("end_of_life", date(2027, 3, 19), date(2026, 12, 19))]
+        ("end_of_life", date(2027, 3, 20), date(2026, 12, 20))]  # the warranty's last day, and 3 months before
 
 
 def test_a_whole_plan_is_in_date_order_and_inside_the_period():
