@@ -1,6 +1,7 @@
 """Complaints: the rounds until the client is satisfied, who may take each step, due times and overdue flags,
 scoping, filing checks, and the ledger with its export."""
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -216,3 +217,10 @@ def test_lists_answer_a_fragment_to_htmx_and_a_page_otherwise(app, world):
         page = manager.get(url).get_data(as_text=True)
         assert "<html" not in fragment and world.complaint_b.number in fragment
         assert "<html" in page and f'id="{marker}"' in page and world.complaint_b.number in page
+
+
+def test_the_ledgers_date_filters_are_labelled_for_everyone(app, world):
+    page = app.test_client(user=world.manager).get("/complaints/ledger?lang=en").get_data(as_text=True)
+    for field, label in (("start", "Received from"), ("end", "Received until")):
+        found = re.search(rf'<label class="([^"]*)" for="{field}">{label}</label>', page)
+        assert found and "visually-hidden" not in found.group(1)  # a label people see, not only screen readers
