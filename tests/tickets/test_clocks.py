@@ -74,3 +74,18 @@ def test_clock_states():
     assert state(None, None, None, after) is ClockState.PAUSED
     assert state(due, risk, None, after, waived=True) is ClockState.WAIVED
     assert state(due, risk, inside, after, waived=True) is ClockState.MET
+
+
+def test_each_clock_says_whether_it_counts_round_the_clock_or_working_hours(app, world):
+    """"48 hours" of working time is due days later than 48 hours: the page says which clock counts."""
+    from portal.extensions import db
+    from portal.tickets.models import Ticket
+
+    school = app.test_client(user=world.a_school)
+    for clock, zh, en in (("working", "按工作时间计", "in working hours"), ("24x7", "7×24", "7×24")):
+        with app.app_context():
+            db.session.get(Ticket, world.ticket_a.id).clock = clock
+            db.session.commit()
+        assert zh in school.get(f"/tickets/{world.ticket_a.id}?lang=zh").get_data(as_text=True)
+        page = school.get(f"/tickets/{world.ticket_a.id}?lang=en").get_data(as_text=True)
+        assert en in page and (clock == "working") == ("in working hours" in page)
