@@ -157,6 +157,14 @@ def filesize(size):
     return f"{format_decimal(size / (1024 * 1024), format='#,##0.#')} MB"
 
 
+def skeleton(value, pattern):
+    """A date by a CLDR skeleton ("MMMEd", "yMMM"): each locale orders and joins the parts itself (1月1日周四,
+    2026年1月 / Thu, Jan 1, Jan 2026), never hand-joined pieces."""
+    from babel.dates import format_skeleton
+
+    return "" if value is None else format_skeleton(pattern, value, locale=get_locale() or DEFAULT)
+
+
 def zone_label(zone):
     """A time zone as people name it, in the active language ("中国（乌鲁木齐）时间", "China (Urumqi) Time")."""
     try:
@@ -181,6 +189,7 @@ def init_app(app):
     app.jinja_env.filters["currencyformat"] = money
     app.jinja_env.filters["numberformat"] = number
     app.jinja_env.filters["zonelabel"] = zone_label
+    app.jinja_env.filters["skeleton"] = skeleton
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["filesize"] = filesize
     app.jinja_env.filters["percentformat"] = lambda value: format_percent(value)

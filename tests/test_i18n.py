@@ -185,3 +185,19 @@ def test_one_english_word_two_chinese_meanings_are_told_apart(app, world, make):
     assert "续保期限" in page and "质保期限" not in page
     entry = app.test_client(user=world.agent).get("/inspections/log/new?lang=zh").get_data(as_text=True)
     assert "地点" in entry and "安装位置" not in entry
+
+
+def test_dates_are_written_by_each_locales_own_pattern_not_hand_joined(app, world, make):
+    """The holiday calendar and the service log's months: 1月1日周四 / 2026年11月 in Chinese (not "周四, 1月 1" or
+    "2026 十一月"), Thu, Jan 1 / November 2026 in English."""
+    from datetime import date
+
+    from portal.sla.models import CalendarDay
+
+    make.save(CalendarDay(day=date(2026, 1, 1), kind="holiday", name_zh="元旦", name_en="New Year"))
+    manager = app.test_client(user=world.manager)
+    assert "1月1日周四" in manager.get("/settings/calendar?year=2026&lang=zh").get_data(as_text=True)
+    assert "Thu, Jan 1" in manager.get("/settings/calendar?year=2026&lang=en").get_data(as_text=True)
+    log = manager.get("/inspections/log?month=2026-11&lang=zh").get_data(as_text=True)
+    assert "2026年11月" in log and "2026年10月" in log and "十一月" not in log
+    assert "November 2026" in manager.get("/inspections/log?month=2026-11&lang=en").get_data(as_text=True)
