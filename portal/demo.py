@@ -297,10 +297,10 @@ def seed_inspections(edu, info, contracts):
             continue  # overdue: not recorded
         recent = v in (second, third)
         results = {}
-        if recent:
+        if v.on_site:  # every unit of the school checked, as the product records it: each unit's page shows it
             for n, unit in enumerate(s.site_units(v)):
-                results[unit.id] = ((UnitResult.ISSUE.value, "触控偶尔失灵，需进一步检测") if n == 2 else
-                                    (UnitResult.FIXED.value, "灯泡亮度不足，已现场清洁滤网") if n == 5 else
+                results[unit.id] = ((UnitResult.ISSUE.value, "触控偶尔失灵，需进一步检测") if recent and n == 2 else
+                                    (UnitResult.FIXED.value, "灯泡亮度不足，已现场清洁滤网") if recent and n == 5 else
                                     (UnitResult.OK.value, ""))
         method = "phone" if v.kind == "phone_visit" else "on_site"
         s.record(v, agent, done_on=min(v.due_on + timedelta(days=2), day), method=method,

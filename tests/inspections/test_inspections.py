@@ -415,3 +415,33 @@ def test_the_calendar_feed_stamps_utc_on_a_server_in_beijing_time(app, world, ma
     stamps = [e.decoded("DTSTAMP") for e in icalendar.Calendar.from_ical(body).walk("VEVENT")]
     assert stamps and all(abs((stamp - utcnow()).total_seconds()) < 120 for stamp in stamps), stamps
     assert b"DTSTAMP:" in body and all(line.endswith(b"Z") for line in body.split(b"\r\n") if line.startswith(b"DTSTAMP"))
+
+
+def test_the_demos_recorded_inspections_show_on_each_inspected_units_page(app):
+    """What a school lists as inspected, its units' pages list too: every recorded on-site visit of the demo has a
+    result for each unit of its school."""
+    import sqlalchemy as sa
+
+    from portal.auth.models import User
+    from portal.demo import seed
+    from portal.extensions import db
+    from portal.inspections.models import DONE_STATES, Visit, VisitUnit
+    from portal.inspections.services import site_units
+
+    with app.app_context():
+        seed()
+        db.session.commit()
+        done = db.session.scalars(sa.select(Visit).where(Visit.status.in_(DONE_STATES),
+                                                         Visit.kind == "inspection")).all()
+        assert done
+        for visit in done:
+            units = len(site_units(visit))  # the contract's units at the school, in service
+            rows = db.session.scalar(sa.select(sa.func.count()).select_from(VisitUnit).where(
+                VisitUnit.visit_id == visit.id))
+            assert rows == units > 0, (visit.id, rows, units)
+        unit_id = db.session.scalar(sa.select(VisitUnit.equipment_id).join(Visit).where(
+            Visit.id == done[0].id).limit(1))
+        manager = db.session.scalar(sa.select(User).where(User.role == "vendor_manager"))
+        db.session.expunge(manager)
+    page = app.test_client(user=manager).get(f"/equipment/{unit_id}?lang=en").get_data(as_text=True)
+    assert "No inspections" not in page and "no inspections" not in page
