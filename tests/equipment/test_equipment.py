@@ -264,3 +264,33 @@ def test_zero_is_a_value_and_a_bad_number_says_so(app, world):
     assert manager.post("/contracts/new", data=data).status_code == 302  # a free system, no renewal fee
     body = manager.post("/contracts/new", data={**data, "number": "HT-BAD", "price": "abc"}, headers=EN).get_data(as_text=True)
     assert "Not a valid decimal value." in body and "This field is required." not in body
+
+
+def test_after_a_renewal_the_unit_page_and_the_list_show_the_warranty_end_and_the_renewed_cover_alike(app, world):
+    """One label, one meaning: "Warranty end" is the warranty's own end everywhere, with its own days; the renewal's
+    cover is a second fact, with the days of cover left."""
+    from datetime import timedelta
+
+    from portal.equipment import warranty
+    from portal.equipment.models import Equipment
+    from portal.extensions import db
+    from portal.i18n import local_today
+
+    with app.test_request_context():
+        today = local_today()
+    with app.app_context():
+        unit = db.session.get(Equipment, world.unit_a1.id)
+        unit.warranty_start, unit.warranty_months = today - timedelta(days=300), 12
+        unit.warranty_end = warranty.warranty_end(unit.warranty_start, 12)
+        unit.renewed_until = warranty.add_months(unit.warranty_end, 24)
+        unit.covered_until = unit.renewed_until
+        end, renewed = unit.warranty_end, unit.renewed_until
+        db.session.commit()
+    browser = app.test_client(user=world.a_admin)
+    page = browser.get(f"/equipment/{world.unit_a1.id}?lang=en").get_data(as_text=True)
+    long = lambda d: f"{d:%B} {d.day}, {d.year}"  # noqa: E731 - Babel's "long" in English
+    assert long(end) in page and f"{(end - today).days} days left" in page  # the warranty's own days
+    assert "Renewed cover until" in page and f"{(renewed - today).days} days left" in page
+    listed = browser.get(f"/equipment/?q={world.unit_a1.serial}&lang=en").get_data(as_text=True)
+    short = lambda d: f"{d:%b} {d.day}, {d.year}"  # noqa: E731 - Babel's "medium" in English
+    assert short(end) in listed and f"Renewed cover until {short(renewed)}" in listed
