@@ -126,6 +126,11 @@ class Equipment(ClientScoped, db.Model):
     def days_left(self, today):
         return warranty.days_left(self.covered_until, today)
 
+    @property
+    def renewed_beyond_warranty(self):
+        """A renewal covers the unit past its warranty's own end: pages show that cover as a fact of its own."""
+        return self.renewed_until is not None and (self.warranty_end is None or self.renewed_until > self.warranty_end)
+
 
 class WarrantyExtension(db.Model):
     """Days added to a unit's warranty, with the reason and, optionally, what caused it (e.g. a fault report)."""

@@ -85,3 +85,15 @@ def test_sql_bounds_agree_with_the_state_function(wanted):
 )
 def test_a_replaced_part_is_covered_for_the_rest_or_90_days(unit_end, replaced_on, covered_to):
     assert part_coverage_end(unit_end, replaced_on) == covered_to
+
+
+def test_a_renewal_is_a_fact_of_its_own_only_when_it_covers_past_the_warranty():
+    from datetime import date
+
+    from portal.equipment.models import Equipment
+
+    end = date(2026, 12, 13)
+    assert not Equipment(warranty_end=end).renewed_beyond_warranty
+    assert not Equipment(warranty_end=end, renewed_until=end).renewed_beyond_warranty
+    assert Equipment(warranty_end=end, renewed_until=date(2028, 12, 13)).renewed_beyond_warranty
+    assert Equipment(warranty_end=None, renewed_until=end).renewed_beyond_warranty
