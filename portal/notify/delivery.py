@@ -21,7 +21,7 @@ from ..types import utcnow
 from . import mails, robots
 from .kinds import N_
 from .models import Delivery, DeliveryState, Notification
-from .services import _add_once
+from .services import _add_once, may_see, mine
 
 PENDING, SENDING, SENT, FAILED = (s.value for s in DeliveryState)
 DIGEST = "digest"  # the kind of a daily digest's delivery (a digest is no notification of its own)
@@ -31,7 +31,8 @@ STOPPED = N_("The worker stopped while sending; it may or may not have been deli
 NO_ADDRESS = N_("The user is deactivated or has no e-mail address.")
 ROBOT_OFF = N_("The robot is switched off.")
 NOTHING_LEFT = N_("What this delivery told no longer exists.")
-ERRORS = frozenset({STOPPED, NO_ADDRESS, ROBOT_OFF, NOTHING_LEFT})  # the outbox's own errors: shown translated
+NOT_THEIRS = N_("The user may no longer see what this delivery told (another school or client now).")
+ERRORS = frozenset({STOPPED, NO_ADDRESS, ROBOT_OFF, NOTHING_LEFT, NOT_THEIRS})  # the outbox's own errors: shown translated
 
 
 class Undeliverable(Exception):
@@ -126,14 +127,18 @@ def _prepare(delivery_id):
     if delivery.kind == DIGEST:
         user = db.session.get(User, delivery.params.get("user_id"))
         _check_address(user)
-        notes = db.session.scalars(sa.select(Notification).where(Notification.id.in_(delivery.params.get("ids", ())))
+        notes = db.session.scalars(sa.select(Notification).where(Notification.id.in_(delivery.params.get("ids", ())),
+                                                                 mine(user))
                                    .order_by(Notification.created_at, Notification.id)).all()
         if not notes:
             raise Undeliverable(NOTHING_LEFT)
         return mails.digest_mail(delivery, user, notes).send
     if delivery.notification is None:
         raise Undeliverable(NOTHING_LEFT)
-    _check_address(delivery.notification.user)
+    note = delivery.notification
+    _check_address(note.user)
+    if not may_see(note.user, note.client_id, note.site_id):  # moved to another school or client since
+        raise Undeliverable(NOT_THEIRS)
     return mails.notification_mail(delivery).send
 
 

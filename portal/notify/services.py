@@ -238,14 +238,25 @@ def moment(value):
     return value.isoformat() if isinstance(value, date) else value
 
 
+def mine(user):
+    """The user's notifications that they may still see: ``may_see`` in SQL. A user moved to another school (or
+    client) since keeps no window on the old one's objects through their notifications, nor their e-mails."""
+    criteria = [Notification.user_id == user.id]
+    if not user.is_vendor:
+        criteria.append(Notification.client_id == user.client_id)
+        if user.site_id is not None:
+            criteria.append(Notification.site_id == user.site_id)
+    return sa.and_(*criteria)
+
+
 def unread_count(user):
     return db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None)))
+        mine(user), Notification.read_at.is_(None)))
 
 
 def mark_read(user, ids=None):
     """Mark the user's notifications (``ids``, or all) read. Only the user's own rows are touched."""
-    query = sa.update(Notification).where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    query = sa.update(Notification).where(mine(user), Notification.read_at.is_(None))
     if ids is not None:
         query = query.where(Notification.id.in_(ids))
     return db.session.execute(query.values(read_at=utcnow())).rowcount

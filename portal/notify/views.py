@@ -39,7 +39,7 @@ def _register(state):
 def own(notification_id):
     """The signed-in user's notification, or 404 (another user's is as good as absent)."""
     note = db.session.scalar(sa.select(Notification).where(
-        Notification.id == notification_id, Notification.user_id == current_user.id))
+        Notification.id == notification_id, services.mine(current_user)))
     if note is None:
         abort(404)
     return note
@@ -67,7 +67,7 @@ def list_args():
 @roles_required(*ALL)
 def index():
     show = list_args()
-    query = sa.select(Notification).where(Notification.user_id == current_user.id)
+    query = sa.select(Notification).where(services.mine(current_user))
     if show == "unread":
         query = query.where(Notification.read_at.is_(None))
     page = db.paginate(query.order_by(Notification.id.desc()), page=page_number(),

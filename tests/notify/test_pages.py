@@ -237,3 +237,25 @@ def test_a_preference_another_tab_saved_meanwhile_is_saved_over_without_an_error
         rows = dict(db.session.execute(sa.select(Preference.kind, Preference.mode).where(
             Preference.user_id == world.a_school.id)).all())
     assert rows == {"ticket.responded": "off", "ticket.resolved": "off"}
+
+
+def test_a_user_moved_to_another_school_no_longer_sees_nor_receives_the_old_schools_notifications(app, world, make):
+    from portal.auth.models import User
+    from portal.notify import delivery as outbox
+    from portal.notify.models import Delivery
+
+    note = world.notes["site_admin"]  # about a fault of the first school
+    with app.app_context():
+        db.session.add(Delivery(channel="email", notification_id=note.id, kind=note.kind, subject_type="ticket",
+                                subject_id=note.subject_id, params={}))
+        db.session.get(User, world.a_school.id).site_id = world.a_site2.id  # now the second school's administrator
+        db.session.commit()
+        moved = db.session.get(User, world.a_school.id)
+        db.session.expunge(moved)
+    browser = app.test_client(user=moved)
+    assert f"notice-{note.id}" not in browser.get("/notifications/").get_data(as_text=True)
+    assert browser.post(f"/notifications/{note.id}/open").status_code == 404
+    with app.app_context():
+        counts = outbox.deliver_due()
+        failed = db.session.scalar(sa.select(Delivery).where(Delivery.notification_id == note.id))
+    assert counts["failed"] >= 1 and failed.state == "failed" and "another school" in failed.error
