@@ -38,3 +38,47 @@ def test_upgrade_matches_the_models_and_downgrade_undoes_it(tmp_path):
                     conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
                 db.create_all()
             db.engine.dispose()
+
+
+def test_pauses_recorded_in_minutes_are_kept_in_seconds_and_go_back(tmp_path):
+    """0015: a ticket's paused minutes become the same time in seconds (×60); going down, seconds become minutes
+    again (rounded to the nearest), on SQLite and PostgreSQL."""
+    from .test_sweeps import filled
+
+    app = empty_database(tmp_path)
+    try:
+        with app.app_context():
+            upgrade(revision="0014")
+            meta = sa.MetaData()
+            with db.engine.begin() as conn:
+                meta.reflect(conn)
+                t = meta.tables
+                conn.execute(t["client"].insert(), filled(t["client"], id=1))
+                conn.execute(t["site"].insert(), filled(t["site"], id=1, client_id=1))
+                for n, minutes in enumerate([0, 2, 90], start=1):
+                    conn.execute(t["ticket"].insert(), filled(
+                        t["ticket"], id=n, client_id=1, site_id=1, number=f"GZ-2026-{n:05d}", status="responded",
+                        kind="unknown", channel="portal", coverage="in_warranty", severity="B", clock="24x7",
+                        paused_minutes=minutes))
+            upgrade(revision="0015")
+            with db.engine.begin() as conn:
+                assert dict(conn.execute(sa.text("SELECT id, paused_seconds FROM ticket")).all()) == {
+                    1: 0, 2: 120, 3: 5400}
+                conn.execute(sa.text("UPDATE ticket SET paused_seconds = 125 WHERE id = 2"))
+                conn.execute(sa.text("UPDATE ticket SET paused_seconds = 29 WHERE id = 1"))
+            downgrade(revision="0014")
+            with db.engine.connect() as conn:
+                assert dict(conn.execute(sa.text("SELECT id, paused_minutes FROM ticket")).all()) == {
+                    1: 0, 2: 2, 3: 90}
+            upgrade(revision="0015")
+            with db.engine.connect() as conn:
+                assert dict(conn.execute(sa.text("SELECT id, paused_seconds FROM ticket")).all()) == {
+                    1: 0, 2: 120, 3: 5400}
+    finally:
+        with app.app_context():
+            if db.engine.dialect.name == "postgresql":  # leave an empty schema of the models for the other tests
+                with db.engine.begin() as conn:
+                    conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                    conn.execute(sa.text("CREATE SCHEMA public"))
+                db.create_all()
+            db.engine.dispose()

@@ -48,10 +48,11 @@ class BusinessCalendar:
                 count -= 1
         return day
 
-    def add_working_minutes(self, start, minutes, hours=WorkingHours()):
-        """When ``minutes`` of working time have passed from ``start`` (an aware local datetime)."""
-        if minutes < 0:
-            raise ValueError(minutes)
+    def add_working_time(self, start, span, hours=WorkingHours()):
+        """When ``span`` (a timedelta, to the second or finer) of working time has passed from ``start`` (an aware
+        local datetime)."""
+        if span < timedelta(0):
+            raise ValueError(span)
         tz = start.tzinfo
         moment = start
         while True:
@@ -60,35 +61,48 @@ class BusinessCalendar:
             closes = datetime.combine(day, hours.end, tz)
             if self.is_working_day(day) and moment < closes:
                 moment = max(moment, opens)
-                available = (closes - moment).total_seconds() / 60
-                if minutes <= available:
-                    return moment + timedelta(minutes=minutes)
-                minutes -= available
+                available = closes - moment
+                if span <= available:
+                    return moment + span
+                span -= available
             moment = datetime.combine(day + timedelta(days=1), hours.start, tz)
 
-    def working_minutes_between(self, start, end, hours=WorkingHours()):
-        """Working minutes from ``start`` to ``end`` (0 if end is before start)."""
+    def add_working_minutes(self, start, minutes, hours=WorkingHours()):
+        """When ``minutes`` of working time have passed from ``start`` (an aware local datetime)."""
+        if minutes < 0:
+            raise ValueError(minutes)
+        return self.add_working_time(start, timedelta(minutes=minutes), hours)
+
+    def working_time_between(self, start, end, hours=WorkingHours()):
+        """The working time from ``start`` to ``end`` (aware), exact: a timedelta (zero if end is before start)."""
+        total = timedelta(0)
         if end <= start:
-            return 0
+            return total
         tz = start.tzinfo
-        total, day = 0.0, start.date()
+        day = start.date()
         while day <= end.date():
             if self.is_working_day(day):
                 opens = max(datetime.combine(day, hours.start, tz), start)
                 closes = min(datetime.combine(day, hours.end, tz), end)
                 if closes > opens:
-                    total += (closes - opens).total_seconds() / 60
+                    total += closes - opens
             day += timedelta(days=1)
-        return round(total)
+        return total
+
+    def working_seconds_between(self, start, end, hours=WorkingHours()):
+        """Working seconds from ``start`` to ``end`` (0 if end is before start)."""
+        return round(self.working_time_between(start, end, hours).total_seconds())
 
 
-def due_at(start, minutes, clock, calendar=None, hours=WorkingHours()):
-    """When a clock of ``minutes`` started at ``start`` (aware, local time) runs out.
+def due_at(start, minutes, clock, calendar=None, hours=WorkingHours(), seconds=0):
+    """When a clock of ``minutes`` (and ``seconds``, e.g. a pause kept to the second) started at ``start`` (aware,
+    local time) runs out.
 
-    ``clock`` is "24x7" (every minute counts) or "working" (working hours on working days of ``calendar``).
+    ``clock`` is "24x7" (every second counts) or "working" (working hours on working days of ``calendar``).
     """
+    span = timedelta(minutes=minutes, seconds=seconds)
     if clock == "24x7":
-        return start + timedelta(minutes=minutes)
+        return start + span
     if clock == "working":
-        return calendar.add_working_minutes(start, minutes, hours)
+        return calendar.add_working_time(start, span, hours)
     raise ValueError(clock)

@@ -2,8 +2,8 @@
 
 Four clocks start when a fault is filed: response (with the initial handling opinion), solution proposal, on site
 and resolution (a fix, or a spare unit lent). Each has a due time and an "at risk" moment, when less than 25% of
-its time is left. Waiting for the client pauses the resolution clock only: the minutes spent waiting (counted on
-the policy's clock) push its due time out. A clock met after its due time is breached, and stays so.
+its time is left. Waiting for the client pauses the resolution clock only: the time spent waiting (counted on
+the policy's clock, to the second) pushes its due time out. A clock met after its due time is breached, and stays so.
 """
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -56,24 +56,26 @@ class Schedule:
     risk: datetime
 
 
-def schedule(start, minutes, clock, calendar=None, hours=None, paused=0):
+def schedule(start, minutes, clock, calendar=None, hours=None, paused_seconds=0):
     """When a clock of ``minutes`` started at ``start`` (aware, local) runs out, and when it turns at risk.
 
-    ``paused`` clock-minutes spent waiting for the client are added to both.
+    ``paused_seconds`` of clock time spent waiting for the client (working seconds on a working-hours clock) are
+    added to both.
     """
     hours = hours or WorkingHours()
-    due = due_at(start, minutes + paused, clock, calendar, hours)
-    risk = due_at(start, minutes * (1 - RISK_SHARE) + paused, clock, calendar, hours)
+    due = due_at(start, minutes, clock, calendar, hours, seconds=paused_seconds)
+    risk = due_at(start, minutes * (1 - RISK_SHARE), clock, calendar, hours, seconds=paused_seconds)
     return Schedule(due=_whole_second(due), risk=_whole_second(risk))
 
 
-def minutes_between(start, end, clock, calendar=None, hours=None):
-    """Clock minutes from ``start`` to ``end`` (aware): every minute on 7×24, working minutes otherwise."""
+def seconds_between(start, end, clock, calendar=None, hours=None):
+    """Clock seconds from ``start`` to ``end`` (aware), exact: every second on 7×24, working seconds otherwise
+    (a pause over a night or a holiday counts its working time only)."""
     if end <= start:
         return 0
     if clock == "24x7":
-        return round((end - start).total_seconds() / 60)
-    return calendar.working_minutes_between(start, end, hours or WorkingHours())
+        return round((end - start).total_seconds())
+    return calendar.working_seconds_between(start, end, hours or WorkingHours())
 
 
 def state(due, risk, met, now, paused=False, waived=False):

@@ -215,7 +215,8 @@ class Ticket(HasVersion, ClientScoped, db.Model):
     waived: Mapped[str] = mapped_column(sa.String(40), default="")  # clocks not needed: "proposal,on_site"
     breached: Mapped[str] = mapped_column(sa.String(40), default="")  # clocks breached, recorded for good
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    paused_minutes: Mapped[int] = mapped_column(default=0)  # clock minutes spent waiting for the client, in all
+    # Clock time spent waiting for the client, in all, to the second (working seconds on a working-hours clock).
+    paused_seconds: Mapped[int] = mapped_column(default=0)
     # Derived by services.refresh_clocks(): the nearest unmet due time (queue order), when it turns "at risk",
     # and the next moment the breach sweep must look at this ticket.
     next_due: Mapped[datetime | None] = mapped_column(UTCDateTime)

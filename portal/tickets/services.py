@@ -94,14 +94,14 @@ def apply_policy(ticket):
 
 def schedule(ticket, calendar=None):
     """(Re)compute every due time: response, proposal and on-site from filing; resolution from filing (or the
-    last reopening) plus the minutes spent waiting for the client. None while the ticket waits."""
+    last reopening) plus the time spent waiting for the client (to the second). None while the ticket waits."""
     calendar = calendar or calendar_for(ticket)
     tz, hours = zone(ticket), hours_of(ticket)
     for name in CLOCKS:
         start = ticket.resolution_from if name == "resolution" else ticket.filed_at
-        paused = ticket.paused_minutes if name == "resolution" else 0
+        paused = ticket.paused_seconds if name == "resolution" else 0
         plan = clocks.schedule(start.astimezone(tz), getattr(ticket, f"{name}_minutes"), ticket.clock, calendar,
-                               hours, paused)
+                               hours, paused_seconds=paused)
         setattr(ticket, f"{name}_due", plan.due)
         setattr(ticket, f"{name}_risk", plan.risk)
     if ticket.paused_at is not None:
@@ -258,7 +258,7 @@ def file_ticket(by, site, unit=None, equipment_text="", *, severity, kind, chann
         title=title, description=description, contact_name=contact_name, contact_phone=contact_phone,
         coverage=coverage_of(unit, today or now.date(), current_app.config["WARRANTY_EXPIRING_DAYS"]).value,
         status=Status.NEW.value, is_open=True, filed_by_id=by.id, filed_at=now, resolution_from=now,
-        timezone=site.timezone, paused_minutes=0, waived="", breached="",
+        timezone=site.timezone, paused_seconds=0, waived="", breached="",
     )
     apply_policy(ticket)
     schedule(ticket)
@@ -336,7 +336,8 @@ def end_wait(ticket, by, now):
 
 
 def resume(ticket, by, now=None, body=""):
-    """The wait is over: the minutes spent waiting (on the policy's clock) push the resolution due time out."""
+    """The wait is over: the time spent waiting (on the policy's clock, to the second: working seconds on a
+    working-hours clock) pushes the resolution due time out."""
     now = moment(now)
     if ticket.status_enum is not Status.WAITING:
         raise TicketRefused(_l("This ticket is “%(state)s”: it is not waiting for the client.",
@@ -344,7 +345,7 @@ def resume(ticket, by, now=None, body=""):
     move(ticket, Status(ticket.resume_to or Status.RESPONDED.value))
     calendar = calendar_for(ticket)
     tz = zone(ticket)
-    ticket.paused_minutes += clocks.minutes_between(ticket.paused_at.astimezone(tz), now.astimezone(tz),
+    ticket.paused_seconds += clocks.seconds_between(ticket.paused_at.astimezone(tz), now.astimezone(tz),
                                                     ticket.clock, calendar, hours_of(ticket))
     ticket.paused_at, ticket.resume_to = None, None
     schedule(ticket, calendar)
@@ -540,7 +541,7 @@ def reopen(ticket, by, reason, now=None):
     move(ticket, Status.REOPENED)
     if ticket.resolution_met_by == "fix":
         ticket.resolution_met, ticket.resolution_met_by = None, None
-    ticket.resolved_at, ticket.resolution_from, ticket.paused_minutes = None, now, 0
+    ticket.resolved_at, ticket.resolution_from, ticket.paused_seconds = None, now, 0
     schedule(ticket)
     event(ticket, by, "reopened", reason, at=now)
     refresh(ticket)

@@ -1,5 +1,5 @@
 """Working time across weekends, national holidays and swapped working days, with 2026's official schedule."""
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -36,10 +36,24 @@ def test_working_hours_5x8(cal):
     assert cal.add_working_minutes(at(2026, 11, 23, 9, 0), 48 * 60, hours) == at(2026, 11, 30, 17, 0)  # 6 days: Mon–Fri, Mon
 
 
-def test_working_minutes_between(cal):
-    assert cal.working_minutes_between(at(2026, 11, 20, 16, 0), at(2026, 11, 23, 10, 0)) == 120
-    assert cal.working_minutes_between(at(2026, 9, 30, 16, 30), at(2026, 10, 8, 9, 30)) == 60
-    assert cal.working_minutes_between(at(2026, 11, 23, 10, 0), at(2026, 11, 23, 9, 0)) == 0
+def test_working_seconds_between(cal):
+    assert cal.working_seconds_between(at(2026, 11, 20, 16, 0), at(2026, 11, 23, 10, 0)) == 120 * 60
+    assert cal.working_seconds_between(at(2026, 9, 30, 16, 30), at(2026, 10, 8, 9, 30)) == 60 * 60
+    assert cal.working_seconds_between(at(2026, 11, 23, 10, 0), at(2026, 11, 23, 9, 0)) == 0
+    # To the second, not rounded to minutes: 29 s; 20 s before closing and 9 s after opening across a weekend.
+    assert cal.working_seconds_between(at(2026, 11, 23, 10, 0), at(2026, 11, 23, 10, 0, 29)) == 29
+    assert cal.working_seconds_between(at(2026, 11, 20, 16, 59, 40), at(2026, 11, 23, 9, 0, 9)) == 29
+    assert cal.working_seconds_between(at(2026, 9, 30, 17, 0), at(2026, 10, 8, 9, 0)) == 0  # after hours, holidays
+
+
+def test_working_time_added_to_the_second(cal):
+    assert cal.add_working_time(at(2026, 11, 23, 10, 0), timedelta(seconds=29)) == at(2026, 11, 23, 10, 0, 29)
+    # 29 s from 16:59:40 on a Friday: 20 s before closing, 9 s after Monday's opening.
+    assert cal.add_working_time(at(2026, 11, 20, 16, 59, 40), timedelta(seconds=29)) == at(2026, 11, 23, 9, 0, 9)
+    # Over the National Day week: 10 s on 30 September, then 8 October.
+    assert cal.add_working_time(at(2026, 9, 30, 16, 59, 50), timedelta(seconds=25)) == at(2026, 10, 8, 9, 0, 15)
+    assert due_at(at(2026, 11, 20, 16, 0), 60, "working", cal, seconds=29) == at(2026, 11, 23, 9, 0, 29)
+    assert due_at(at(2026, 11, 20, 16, 0), 60, "24x7", seconds=29) == at(2026, 11, 20, 17, 0, 29)
 
 
 def test_years_without_a_confirmed_schedule_are_reported(cal):

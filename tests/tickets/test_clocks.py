@@ -1,11 +1,11 @@
 """A ticket's clocks as pure functions: 7×24, working hours across a weekend, a national holiday and a swapped
-working day, the at-risk moment, pause minutes, and each clock's state."""
+working day, the at-risk moment, pauses to the second, and each clock's state."""
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
 from portal.sla.calendar import WorkingHours
-from portal.tickets.clocks import ClockState, minutes_between, schedule, state
+from portal.tickets.clocks import ClockState, schedule, seconds_between, state
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -49,17 +49,23 @@ def test_custom_working_hours(cal):
     assert schedule(at(2026, 11, 23, 17, 0), 60, "working", cal, hours).due == at(2026, 11, 24, 9, 0)
 
 
-def test_pause_minutes_push_the_due_time_out(cal):
+def test_paused_seconds_push_the_due_time_out(cal):
     filed = at(2026, 11, 20, 10, 0)
-    assert schedule(filed, 48 * 60, "24x7", paused=90).due == at(2026, 11, 22, 11, 30)
-    # On a working clock, paused minutes are working minutes: 60 of them on Friday afternoon.
-    assert schedule(filed, 120, "working", cal, paused=60).due == at(2026, 11, 20, 13, 0)
+    assert schedule(filed, 48 * 60, "24x7", paused_seconds=90 * 60).due == at(2026, 11, 22, 11, 30)
+    assert schedule(filed, 48 * 60, "24x7", paused_seconds=29).due == at(2026, 11, 22, 10, 0, 29)
+    assert schedule(filed, 48 * 60, "24x7", paused_seconds=29).risk == at(2026, 11, 21, 22, 0, 29)
+    # On a working clock, paused seconds are working seconds: an hour of them on Friday afternoon.
+    assert schedule(filed, 120, "working", cal, paused_seconds=3600).due == at(2026, 11, 20, 13, 0)
+    # 29 working seconds past a due time at closing run on after Monday's opening.
+    assert schedule(at(2026, 11, 20, 15, 0), 120, "working", cal, paused_seconds=29).due == at(2026, 11, 23, 9, 0, 29)
 
 
-def test_minutes_between_follows_the_clock(cal):
-    assert minutes_between(at(2026, 11, 20, 16, 0), at(2026, 11, 23, 10, 0), "24x7") == 66 * 60
-    assert minutes_between(at(2026, 11, 20, 16, 0), at(2026, 11, 23, 10, 0), "working", cal) == 120
-    assert minutes_between(at(2026, 11, 23, 10, 0), at(2026, 11, 20, 16, 0), "24x7") == 0
+def test_seconds_between_follows_the_clock(cal):
+    assert seconds_between(at(2026, 11, 20, 16, 0), at(2026, 11, 23, 10, 0), "24x7") == 66 * 3600
+    assert seconds_between(at(2026, 11, 20, 16, 0), at(2026, 11, 23, 10, 0), "working", cal) == 120 * 60
+    assert seconds_between(at(2026, 11, 23, 10, 0), at(2026, 11, 20, 16, 0), "24x7") == 0
+    assert seconds_between(at(2026, 11, 23, 10, 0), at(2026, 11, 23, 10, 0, 29), "24x7") == 29
+    assert seconds_between(at(2026, 11, 20, 16, 59, 31), at(2026, 11, 23, 9, 0), "working", cal) == 29
 
 
 def test_clock_states():

@@ -296,20 +296,85 @@ def test_waiting_for_the_client_pauses_the_resolution_clock(app, world):
         assert services.clock_state(ticket, "resolution", filed + timedelta(days=5)).value == "paused"
         # The client's reply ends the wait: 3 hours paused push the due time out by 3 hours.
         services.reply(ticket, school, "门已开", now=filed + timedelta(hours=4))
-        assert ticket.status == "responded" and ticket.paused_minutes == 180
+        assert ticket.status == "responded" and ticket.paused_seconds == 180 * 60
         assert ticket.resolution_due == filed + timedelta(hours=51)
         # A second wait adds up.
         services.wait(ticket, agent, "等待备件确认", now=filed + timedelta(hours=5))
         services.resume(ticket, agent, now=filed + timedelta(hours=6))
-        assert ticket.paused_minutes == 240 and ticket.resolution_due == filed + timedelta(hours=52)
+        assert ticket.paused_seconds == 240 * 60 and ticket.resolution_due == filed + timedelta(hours=52)
         # A step that ends a wait (here the engineer's arrival) resumes the clock first.
         services.wait(ticket, agent, "等学校开门", now=filed + timedelta(hours=7))
         services.arrive(ticket, agent, filed + timedelta(hours=7, minutes=30), now=filed + timedelta(hours=7, minutes=30))
-        assert ticket.status == "on_site" and ticket.paused_at is None and ticket.paused_minutes == 270
+        assert ticket.status == "on_site" and ticket.paused_at is None and ticket.paused_seconds == 270 * 60
         assert ticket.resolution_due == filed + timedelta(hours=52, minutes=30)
         db.session.commit()
     page = app.test_client(user=world.a_school).get(f"/tickets/{world.ticket_a.id}?lang=en").get_data(as_text=True)
     assert "Waiting for the client" in page
+
+
+def pause(app, ticket_id, agent_id, spans):
+    """Respond, then wait for the client and resume, for each (start, end) in ``spans``; the ticket's resolution
+    due time before and after, and the time kept as paused."""
+    with app.app_context():
+        from portal.auth.models import User
+
+        ticket = db.session.get(Ticket, ticket_id)
+        agent = db.session.get(User, agent_id)
+        services.respond(ticket, agent, "ok", now=ticket.filed_at + timedelta(minutes=1))
+        before = ticket.resolution_due
+        for start, end in spans:
+            services.wait(ticket, agent, "请开门", now=start)
+            services.resume(ticket, agent, now=end)
+        db.session.commit()
+        return before, ticket.resolution_due, ticket.paused_seconds
+
+
+@pytest.mark.parametrize("pauses, seconds", [((29,), 29), ((96, 29), 125), ((59, 1, 61), 121), ((3600,), 3600)])
+def test_every_second_of_a_pause_moves_the_resolution_due_time_on_a_7x24_clock(app, world, pauses, seconds):
+    """A pause is kept to the second, not rounded to whole minutes each: 29 s count, 96 s + 29 s are 125 s."""
+    filed = get(app, world.ticket_a.id).filed_at
+    spans, start = [], filed + timedelta(minutes=10)
+    for length in pauses:
+        spans.append((start, start + timedelta(seconds=length)))
+        start += timedelta(seconds=length, minutes=5)
+    before, after, paused = pause(app, world.ticket_a.id, world.agent.id, spans)
+    assert paused == seconds and after - before == timedelta(seconds=seconds)
+    assert get(app, world.ticket_a.id).resolution_risk - filed == timedelta(hours=36, seconds=seconds)
+
+
+def test_a_pause_on_a_working_hours_clock_counts_working_seconds_only(app, world, make):
+    """On a working-hours clock a pause moves the fix due time by the working seconds it lasted: 29 s in the
+    afternoon are 29 s; a pause over the end of the day, the night and the weekend counts its minutes in working
+    hours only, to the second; one that lies wholly outside working hours moves nothing."""
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    from portal.sla.models import SlaPolicy, SlaTarget
+
+    make.save(SlaPolicy(contract_id=world.contract_a.id, clock="working", day_starts=time(9), day_ends=time(17),
+                        targets=[SlaTarget(severity=s, response=30, proposal=60, on_site=120, resolution=48 * 60)
+                                 for s in "ABCD"]))
+    shanghai = ZoneInfo("Asia/Shanghai")
+
+    def local(*args):
+        return datetime(*args, tzinfo=shanghai)
+
+    cases = [
+        ([(local(2026, 11, 20, 14, 0, 0), local(2026, 11, 20, 14, 0, 29))], 29),  # Friday afternoon
+        # Friday 16:59:40 to Monday 09:00:05: 20 s before closing, 5 s after opening.
+        ([(local(2026, 11, 20, 16, 59, 40), local(2026, 11, 23, 9, 0, 5))], 25),
+        ([(local(2026, 11, 20, 14, 0, 0), local(2026, 11, 20, 14, 1, 36)),
+          (local(2026, 11, 20, 16, 59, 31), local(2026, 11, 21, 12, 0, 0))], 125),  # 96 s, and 29 s before closing
+        ([(local(2026, 11, 20, 17, 0, 0), local(2026, 11, 23, 9, 0, 0))], 0),  # a night and a weekend
+    ]
+    for spans, seconds in cases:
+        ticket = make.ticket(world.a_staff, world.a_site1, world.unit_a1, now=local(2026, 11, 20, 10, 0))
+        assert ticket.clock == "working"
+        before, after, paused = pause(app, ticket.id, world.agent.id, spans)
+        # 48 working hours from Friday 10:00: due Monday 30 November at 10:00, pushed out by the working seconds.
+        assert before.astimezone(shanghai) == local(2026, 11, 30, 10, 0)
+        assert paused == seconds
+        assert after.astimezone(shanghai) == local(2026, 11, 30, 10, 0) + timedelta(seconds=seconds)
 
 
 def test_a_severity_change_recomputes_every_due_time_from_filing(app, world, make):
