@@ -147,6 +147,14 @@ def duration(minutes):
     return format_unit(minutes, "duration-minute", length=length, locale=locale)
 
 
+def rate(value):
+    """A rate or a discount as a percentage, to the hundredth of a percent it is kept to (6.5%, 8%, 8.25%): never
+    rounded to a whole percent, which would state another rate than the contract's."""
+    if value is None:
+        return ""
+    return format_percent(value, format="#,##0.##%")
+
+
 def filesize(size):
     """A file's size for people: "856 KB", "2.4 MB" (the number formatted for the locale; the units are the same
     in Chinese and English)."""
@@ -193,4 +201,5 @@ def init_app(app):
     app.jinja_env.filters["duration"] = duration
     app.jinja_env.filters["filesize"] = filesize
     app.jinja_env.filters["percentformat"] = lambda value: format_percent(value)
+    app.jinja_env.filters["rateformat"] = rate
     app.jinja_env.globals.update(html_lang=html_lang, lang_url=lang_url, is_chinese=is_chinese)

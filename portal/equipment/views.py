@@ -26,7 +26,7 @@ from .filters import EquipmentFilter
 from .forms import EquipmentForm, ExtensionForm, ImportForm, ReplacementForm
 from .models import Equipment, ImportBatch, Status, WarrantyExtension
 from ..renewals.pricing import indicative_price
-from .warranty import LISTED_STATES
+from .warranty import LISTED_STATES, STOPPED_WORK_DAYS
 from ..tickets.models import Status as TicketStatus, Ticket
 from ..tickets.services import record_replacement
 from ..tickets.scan import scan_token
@@ -114,7 +114,8 @@ def unit_page(unit_id, form, status=200, replacement_form=None):
                            documents=for_unit(unit, current_user), inspections=unit_history(unit.id),
                            expiring_days=expiring_days(), state=unit.warranty_state(today, expiring_days()),
                            form=form, renewal_per_year=per_year, tickets=tickets, scans=scans, now=now,
-                           replacement_form=replacement_form or ReplacementForm()), status
+                           replacement_form=replacement_form or ReplacementForm(),
+                           stopped_work_days=STOPPED_WORK_DAYS), status
 
 
 @bp.get("/<int:unit_id>")

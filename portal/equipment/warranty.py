@@ -12,6 +12,7 @@ from enum import StrEnum
 from ..i18n import _l
 
 PART_MINIMUM_DAYS = 90
+STOPPED_WORK_DAYS = 60  # each unresolved fault that stopped work extends the warranty (每次延长60天)
 
 
 class WarrantyState(StrEnum):

@@ -13,7 +13,7 @@ from ..contracts.models import Contract
 from ..equipment.filters import EquipmentFilter
 from ..equipment.models import Equipment
 from ..extensions import db
-from ..htmx import render
+from ..htmx import is_htmx, render
 from ..i18n import local_today
 from ..roles import VENDOR, Role
 from ..scoping import roles_required
@@ -52,7 +52,18 @@ def index():
         .where(QuoteLine.quote_id.in_([q.id for q in page.items])).group_by(QuoteLine.quote_id)
     ).all()) if page.items else {}
     return render("renewals/index.html", fragment="renewals/_table.html", page=page, status=status,
-                  statuses=list(QuoteStatus), totals=totals, today=today)
+                  statuses=list(QuoteStatus), totals=totals, today=today,
+                  rates=None if is_htmx() else stated_rates())
+
+
+def stated_rates():
+    """The renewal rates of the contracts the user sees, as the page states them (one query, however many):
+    ``count`` contracts, the lowest and highest rate, and the contract's number when there is one."""
+    scoped = Contract.scoped(current_user).subquery()
+    count, low, high, number = db.session.execute(sa.select(
+        sa.func.count(), sa.func.min(scoped.c.renewal_rate), sa.func.max(scoped.c.renewal_rate),
+        sa.func.min(scoped.c.number))).one()
+    return {"count": count, "low": low, "high": high, "number": number}
 
 
 def chosen_units():

@@ -2,6 +2,7 @@ from flask_wtf.file import MultipleFileField
 from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import NumberRange
 
+from ..equipment.warranty import STOPPED_WORK_DAYS
 from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, Versioned, optional_id
 from ..i18n import _l
 from .models import SEVERITY_LABELS, Channel, Kind
@@ -69,7 +70,8 @@ class ResolveForm(Versioned):
                             description=_l("A part that is not on the price list."))
     quantity = IntegerField(_l("Quantity"), default=1, validators=[
         Optional(), NumberRange(min=1, max=999, message=_l("Use a whole number from 1 to 999."))])
-    work_stopped = BooleanField(_l("The fault could not be resolved and stopped work (+60 days of warranty)"))
+    work_stopped = BooleanField(_l("The fault could not be resolved and stopped work (+%(days)s days of warranty)",
+                                    days=STOPPED_WORK_DAYS))
 
     def __init__(self, *args, parts=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -15,7 +15,7 @@ from .. import sweeps
 from ..equipment import warranty
 from ..equipment.models import Equipment, Status as UnitStatus, WarrantyExtension
 from ..equipment.services import extend_warranty
-from ..equipment.warranty import WarrantyState
+from ..equipment.warranty import STOPPED_WORK_DAYS, WarrantyState
 from ..extensions import db
 from ..i18n import _l
 from ..notify import events as notify
@@ -32,7 +32,6 @@ from .clocks import ClockState
 from .models import (AUTO_CLOSE_DAYS, CLOCKS, OPEN, TRANSITIONS, Coverage, Kind, ReplacedPart, SpareLoan, Status,
                      Ticket, TicketCounter, TicketEvent, TicketPhoto)
 
-STOPPED_WORK_DAYS = 60  # each unresolved fault that stopped work extends the warranty (每次延长60天)
 REPAIRS_BEFORE_REPLACEMENT = 2  # the same fault after two resolved repairs: replaced unconditionally
 
 

@@ -12,10 +12,11 @@ from sqlalchemy.orm import joinedload, selectinload
 from .. import steps
 from ..auth.models import User
 from ..bounds import db_id, page_number
+from ..contracts.models import Contract
 from ..equipment.models import Equipment
 from ..extensions import db
 from ..forms import optional_id
-from ..htmx import render
+from ..htmx import is_htmx, render
 from ..i18n import _l, local_today
 from ..orgs.models import Client, Site
 from ..orgs.services import like
@@ -25,6 +26,7 @@ from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
 from ..uploads import UploadRefused, response as file_response
 from ..sla.holidays import business_calendar
+from ..sla.services import promises, promises_in_scope
 from ..types import utcnow
 from . import bp, photos, services
 from .filters import TicketFilter
@@ -54,9 +56,11 @@ def index():
     page = db.paginate(list_query(filters, now), page=page_number(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     clients = db.session.scalars(sa.select(Client).order_by(Client.name_zh)).all() if current_user.is_vendor else []
+    # A client's list states their contracts' own service levels (if few enough to state each), never the bids'.
+    stated = None if current_user.is_vendor or is_htmx() else promises_in_scope(Contract.scoped(current_user))
     return render("tickets/index.html", fragment="tickets/_table.html", page=page, filters=filters, now=now,
                   clients=clients, statuses=list(Status), severities=SEVERITY_LABELS,
-                  clock_state=services.clock_state)
+                  clock_state=services.clock_state, promises=stated)
 
 
 # ---------------------------------------------------------------- filing
@@ -83,8 +87,14 @@ def file_page(form, unit):
     units = find_units(q) if q and unit is None else []
     if form.site.choices is None:
         form.site.choices = [("", _("Choose the site"))] + site_choices()
+    # The service levels of the unit's contract; before a unit is chosen, those of the user's contract(s), if few.
+    stated = None
+    if unit is not None:
+        stated = promises([unit.contract])
+    elif not current_user.is_vendor and not is_htmx():
+        stated = promises_in_scope(Contract.scoped(current_user))
     return render("tickets/new.html", fragment="tickets/_unit_choices.html", form=form, unit=unit, q=q, units=units,
-                  meanings=SEVERITY_MEANINGS, today=local_today(),
+                  meanings=SEVERITY_MEANINGS, today=local_today(), promises=stated,
                   expiring_days=current_app.config["WARRANTY_EXPIRING_DAYS"])
 
 
@@ -200,7 +210,7 @@ def ticket_page(ticket, status=200, kept=(), **submitted):
         dues = [d for d in (ticket.resolution_due, ticket.on_site_due) if d]
         unconfirmed = sorted(business_calendar().unconfirmed_years(ticket.filed_at.date(), max(dues).date()))
     return render_template("tickets/show.html", ticket=ticket, forms=forms, now=now, events=timeline(ticket),
-                           unconfirmed=unconfirmed, kept=kept,
+                           unconfirmed=unconfirmed, kept=kept, stopped_work_days=services.STOPPED_WORK_DAYS,
                            clocks=services.clock_rows(ticket, now), loan_state=services.loan_state,
                            moves={s.value for s in TRANSITIONS[ticket.status_enum_at(now)]}), status
 
