@@ -252,3 +252,40 @@ def local_today_in(app):
     with app.test_request_context():
         return local_today()
 
+
+# ---------------------------------------------------------------- the home page's reminder from 1 November
+
+WARNING = {"en": "The 2027 holiday schedule is not confirmed", "zh": "2027 年的节假日安排尚未确认"}
+
+
+def home(app, user, lang, monkeypatch, today):
+    import portal.home.views as home_views
+
+    monkeypatch.setattr(home_views, "local_today", lambda: today)
+    return app.test_client(user=user).get(f"/?lang={lang}").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_manager_is_warned_from_1_november_while_next_year_is_unconfirmed(app, world, monkeypatch, lang):
+    for today, warned in ((date(2026, 10, 31), False), (date(2026, 11, 1), True), (date(2026, 12, 31), True),
+                          (date(2027, 1, 1), False), (date(2027, 11, 1), False)):  # 2028: not asked in 2027's October
+        body = home(app, world.manager, lang, monkeypatch, today)
+        assert (WARNING[lang] in body) == warned and (WARNING[lang].replace("2027", "2028") in body) == (
+            today == date(2027, 11, 1)), today
+        if warned:
+            assert 'href="/settings/calendar?year=2027"' in body
+    with app.app_context():  # entered but not confirmed: still warned; confirmed: no more
+        db.session.add(CalendarYear(year=2027, confirmed=False))
+        db.session.commit()
+    assert WARNING[lang] in home(app, world.manager, lang, monkeypatch, date(2026, 11, 20))
+    with app.app_context():
+        db.session.get(CalendarYear, 2027).confirmed = True
+        db.session.commit()
+    assert WARNING[lang] not in home(app, world.manager, lang, monkeypatch, date(2026, 11, 20))
+
+
+def test_other_roles_are_not_warned(app, world, monkeypatch):
+    for user in (world.agent, world.a_admin, world.a_staff, world.a_school):
+        for lang in ("en", "zh"):
+            body = home(app, user, lang, monkeypatch, date(2026, 12, 1))
+            assert WARNING[lang] not in body and "/settings/calendar" not in body
