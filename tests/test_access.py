@@ -182,6 +182,8 @@ ROUTES = {
     "settings.calendar_day": Route("POST", MANAGER, lambda w, o: "/settings/calendar/days"),
     "settings.calendar_day_delete": Route("POST", MANAGER, lambda w, o: "/settings/calendar/days/2026-10-01/delete"),
     "settings.calendar_confirm": Route("POST", MANAGER, lambda w, o: "/settings/calendar/2027/confirm"),
+    "settings.calendar_holiday": Route("POST", MANAGER, lambda w, o: "/settings/calendar/holidays"),
+    "settings.calendar_import": Route("POST", MANAGER, lambda w, o: "/settings/calendar/import"),
     "settings.team_new": Route("GET", MANAGER, lambda w, o: "/settings/team/new"),
     "settings.team_edit": Route("GET", MANAGER, lambda w, o: f"/settings/team/{o.id}/edit", own=lambda w, r: w.member),
     "settings.team_delete": Route("POST", MANAGER, lambda w, o: f"/settings/team/{o.id}/delete",

@@ -13,6 +13,7 @@ from ..i18n import local_today
 from ..renewals.models import RenewalQuote
 from ..orgs.models import Client, Site, Vendor
 from ..roles import Role
+from ..sla.models import CalendarYear
 from ..complaints.views import awaiting as complaints_awaiting
 from ..inspections.services import counts as visit_counts, last_inspection
 from ..tickets.models import Status, Ticket
@@ -103,6 +104,19 @@ def service_glance(user, now):
     return counts, soonest
 
 
+UNCONFIRMED_FROM_MONTH = 11  # the State Council publishes next year's schedule in November or December
+
+
+def unconfirmed_next_year(user, today):
+    """Next year, when from 1 November its holiday schedule is still not confirmed (the vendor manager enters and
+    confirms it), else None; one query, and only then."""
+    if user.role != Role.VENDOR_MANAGER or today.month < UNCONFIRMED_FROM_MONTH:
+        return None
+    year = today.year + 1
+    confirmed = db.session.scalar(sa.select(CalendarYear.confirmed).where(CalendarYear.year == year))
+    return None if confirmed else year
+
+
 @bp.get("/")
 def index():
     vendor = current_vendor()
@@ -112,7 +126,8 @@ def index():
     return render_template("home/index.html", team=team, stats=organisation_stats(current_user),
                            glance=warranty_glance(current_user), tickets=counts, soonest=soonest, now=now,
                            complaints=complaints_awaiting(current_user, now),
-                           visits=visit_counts(current_user, local_today()), last_visit=last_inspection(current_user))
+                           visits=visit_counts(current_user, local_today()), last_visit=last_inspection(current_user),
+                           unconfirmed_year=unconfirmed_next_year(current_user, local_today()))
 
 
 @bp.get("/healthz")

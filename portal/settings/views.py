@@ -13,8 +13,10 @@ from ..orgs.forms import TeamMemberForm, VendorForm
 from ..orgs.models import TeamMember, Vendor
 from ..i18n import local_today
 from ..roles import Role
-from ..sla.forms import CALENDAR_YEARS, CalendarDayForm
+from ..sla.forms import CALENDAR_YEARS, CalendarDayForm, HolidayRangeForm, NoticeForm
+from ..sla.holidays import replacements, save_holidays
 from ..sla.models import CalendarDay, CalendarYear
+from ..sla.notice import english_name, parse_notice
 from ..scoping import roles_required
 from . import bp
 
@@ -84,7 +86,8 @@ def team_delete(member_id):
 # ---------------------------------------------------------------- the holiday calendar of the SLA clocks
 
 
-def calendar_page(year, form=None):
+def calendar_page(year, form=None, range_form=None, notice_form=None, notice=None):
+    """The year's days, with the forms (each as sent when it was refused) and a notice's preview if there is one."""
     today = local_today()
     year = year if CALENDAR_YEARS[0] <= year <= CALENDAR_YEARS[1] else today.year  # e.g. a refused day's year
     years = list(range(today.year - 1, today.year + 2))
@@ -97,8 +100,13 @@ def calendar_page(year, form=None):
     confirmed = set(db.session.scalars(sa.select(CalendarYear.year).where(CalendarYear.confirmed.is_(True))))
     state = db.session.get(CalendarYear, year)
     unconfirmed = [y for y in (today.year, today.year + 1) if y not in confirmed]
-    return render_template("settings/calendar.html", year=year, years=years, days=days, state=state,
-                           unconfirmed=unconfirmed, form=form or CalendarDayForm(data={"day": date(year, 1, 1)}))
+    removed = replacements([(i.name_zh, i.days_off, i.workdays) for i in notice.items]) if notice else []
+    return render_template(
+        "settings/calendar.html", year=year, years=years, days=days, state=state, unconfirmed=unconfirmed,
+        form=form or CalendarDayForm(data={"day": date(year, 1, 1)}),
+        range_form=range_form or HolidayRangeForm(prefix="range"),
+        notice_form=notice_form or NoticeForm(prefix="notice", data={"year": today.year + 1}),
+        notice=notice, removed=removed)
 
 
 @bp.get("/calendar")
@@ -123,6 +131,43 @@ def calendar_day():
     db.session.commit()
     flash(_("%(date)s is saved in the calendar.", date=format_date(day.day, "long")), "success")
     return redirect(url_for("settings.calendar", year=day.day.year))
+
+
+@bp.post("/calendar/holidays")
+@roles_required(Role.VENDOR_MANAGER)
+def calendar_holiday():
+    """A holiday's days off (first to last) and its swapped working days, saved at once."""
+    form = HolidayRangeForm(prefix="range")
+    if not form.validate_on_submit():
+        return calendar_page(form.first.data.year if form.first.data else local_today().year, range_form=form)
+    name_en = form.name_en.data or english_name(form.name_zh.data)
+    save_holidays([(form.name_zh.data, name_en, form.days_off, form.workday_dates)], current_user.id)
+    db.session.commit()
+    flash(_("%(name)s is saved: %(off)d days off and %(worked)d swapped working days. Confirm the year when its "
+            "schedule is complete.", name=form.name_zh.data, off=len(form.days_off), worked=len(form.workday_dates)),
+          "success")
+    return redirect(url_for("settings.calendar", year=form.first.data.year))
+
+
+@bp.post("/calendar/import")
+@roles_required(Role.VENDOR_MANAGER)
+def calendar_import():
+    """The State Council's notice as text: a preview of the days it gives (and of the lines it cannot read), then,
+    sent again with ``confirmed``, those days saved."""
+    form = NoticeForm(prefix="notice")
+    if not form.validate_on_submit():
+        return calendar_page(local_today().year + 1, notice_form=form)
+    notice = parse_notice(form.text.data, form.year.data)
+    if form.confirmed.data != "1" or not notice.ok:
+        if form.confirmed.data == "1":
+            flash(_("Nothing was saved: correct the lines shown and preview again."), "danger")
+        form.confirmed.data = ""
+        return calendar_page(notice.year, notice_form=form, notice=notice)
+    save_holidays([(i.name_zh, i.name_en, i.days_off, i.workdays) for i in notice.items], current_user.id)
+    db.session.commit()
+    flash(_("The notice's %(count)d holidays are saved for %(year)d. Confirm the year when its schedule is "
+            "complete.", count=len(notice.items), year=notice.year), "success")
+    return redirect(url_for("settings.calendar", year=notice.year))
 
 
 @bp.post("/calendar/days/<day>/delete")

@@ -1,4 +1,6 @@
 """Loading the official schedule from the chinesecalendar package, and the calendar the clocks use."""
+from datetime import date
+
 import sqlalchemy as sa
 
 from ..extensions import db
@@ -57,3 +59,37 @@ def business_calendar():
         (holidays if day.kind == DayKind.HOLIDAY else workdays)[day.day] = day.name
     confirmed = set(db.session.scalars(sa.select(CalendarYear.year).where(CalendarYear.confirmed.is_(True))))
     return BusinessCalendar(holidays=holidays, workdays=workdays, confirmed_years=confirmed)
+
+
+def replacements(holidays):
+    """The days saving ``holidays`` ([(name_zh, days_off, workdays)]) removes: the same holidays' earlier days of
+    the same years (a corrected range replaces the old one), other than the days being saved."""
+    names = {name for name, _, _ in holidays}
+    new = {d for _, off, worked in holidays for d in (*off, *worked)}
+    years = {d.year for d in new}
+    if not names:
+        return []
+    rows = db.session.scalars(sa.select(CalendarDay).where(
+        CalendarDay.name_zh.in_(names), CalendarDay.day >= date(min(years), 1, 1),
+        CalendarDay.day <= date(max(years), 12, 31)).order_by(CalendarDay.day))
+    return [row for row in rows if row.day not in new and row.day.year in years]
+
+
+def save_holidays(holidays, user_id):
+    """Save holidays as entered by hand ([(name_zh, name_en, days_off, workdays)]): their days become days off and
+    swapped working days (source "manual"), replacing whatever those days held and the holidays' earlier days of
+    the same years. The caller commits; saving the same holidays again changes nothing."""
+    for row in replacements([(name, off, worked) for name, _, off, worked in holidays]):
+        db.session.delete(row)
+    days = [d for _, _, off, worked in holidays for d in (*off, *worked)]
+    existing = {row.day: row for row in db.session.scalars(sa.select(CalendarDay).where(CalendarDay.day.in_(days)))}
+    for name_zh, name_en, off, worked in holidays:
+        for kind, group in ((DayKind.HOLIDAY, off), (DayKind.WORKDAY, worked)):
+            for day in group:
+                row = existing.get(day)
+                if row is None:
+                    row = existing[day] = CalendarDay(day=day)
+                    db.session.add(row)
+                row.kind, row.name_zh, row.name_en = kind.value, name_zh, name_en
+                row.source, row.updated_by_id = "manual", user_id
+    db.session.flush()
