@@ -79,8 +79,8 @@ def chosen_units():
 
 
 def posted_ids(name):
-    """Ids sent in the form under ``name``; None when the form sent none of them, an id that is not one makes it
-    the list of no unit (-1), refused as out of scope."""
+    """The ids the form sent under ``name``, or None when it sent none; a value that is not an id becomes -1, which
+    no unit has, so that the request is refused like one naming a unit out of scope."""
     values = request.form.getlist(name)
     if not values:
         return None
@@ -96,6 +96,8 @@ def request_quote():
     # The units listed on the page (``listed``) and those ticked (``unit``) travel with the form; a form without
     # them (sent from elsewhere) asks for the units its address names, all of them.
     listed_ids, ticked_ids = posted_ids("listed"), posted_ids("unit")
+    if listed_ids is None:
+        listed_ids = ticked_ids  # units sent in the form without the list: those, all ticked
     posted = request.method == "POST" and not contract and listed_ids is not None
     missing = []
     if contract:

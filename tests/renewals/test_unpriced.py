@@ -210,3 +210,12 @@ def test_a_request_sent_twice_makes_one_quote(app, world, expiring):
     assert first.status_code in (302, 303) and second.status_code in (302, 303)
     assert first.headers["Location"] == second.headers["Location"]
     assert len(quotes_of(app, world.a.id)) == before + 1
+
+
+def test_units_sent_without_the_list_are_asked_for_all(app, world, expiring):
+    """A form from elsewhere that names units in its body (no list of the page): those units, all ticked."""
+    staff = app.test_client(user=world.a_staff)
+    response = staff.post("/renewals/request", data={"unit": [str(expiring[0].id), str(expiring[1].id)], "years": "1"})
+    assert response.status_code == 302
+    lines = lines_of(app, quotes_of(app, world.a.id)[-1].id)
+    assert [(line.equipment_id, line.to_be_priced) for line in lines] == [(expiring[0].id, False), (expiring[1].id, True)]
