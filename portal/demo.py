@@ -15,14 +15,14 @@ from .equipment.models import Equipment, WarrantyExtension
 from .extensions import db
 from .orgs.models import Client, Site, TeamMember, Vendor
 
-MODELS = [
-    ("希沃", "F86EA", "touch", "86 英寸交互智能平板", "86-inch interactive panel"),
-    ("联想", "M730e", "computer", "启天台式计算机", "Qitian desktop computer"),
-    ("海康威视", "DS-2CD3T47", "security", "400 万像素网络摄像机", "4 MP network camera"),
-    ("华为", "S5735-L24T4S", "network", "24 口千兆交换机", "24-port gigabit switch"),
-    ("爱普生", "CB-FH52", "projector", "高清投影机", "Full HD projector"),
-    ("戴尔", "P2422H", "display", "24 英寸显示器", "24-inch monitor"),
-    ("山特", "C3KS", "other", "3kVA 在线式不间断电源", "3 kVA online UPS"),
+MODELS = [  # maker (and in English), model number, category, names
+    ("希沃", "Seewo", "F86EA", "touch", "86 英寸交互智能平板", "86-inch interactive panel"),
+    ("联想", "Lenovo", "M730e", "computer", "启天台式计算机", "Qitian desktop computer"),
+    ("海康威视", "Hikvision", "DS-2CD3T47", "security", "400 万像素网络摄像机", "4 MP network camera"),
+    ("华为", "Huawei", "S5735-L24T4S", "network", "24 口千兆交换机", "24-port gigabit switch"),
+    ("爱普生", "Epson", "CB-FH52", "projector", "高清投影机", "Full HD projector"),
+    ("戴尔", "Dell", "P2422H", "display", "24 英寸显示器", "24-inch monitor"),
+    ("山特", "Santak", "C3KS", "other", "3kVA 在线式不间断电源", "3 kVA online UPS"),
 ]
 
 EDU_SCHOOLS = [
@@ -103,8 +103,9 @@ def today():
 def seed_equipment(edu, info, manager_id=None):
     now = today()
     models = {}
-    for maker, number, category, zh, en in MODELS:
-        models[number] = EquipmentModel(manufacturer=maker, model_number=number, category=category, name_zh=zh, name_en=en)
+    for maker, maker_en, number, category, zh, en in MODELS:
+        models[number] = EquipmentModel(manufacturer=maker, manufacturer_en=maker_en, model_number=number,
+                                        category=category, name_zh=zh, name_en=en)
     db.session.add_all(models.values())
 
     three_years = warranty.add_months(now, -36) + timedelta(days=40)

@@ -328,12 +328,17 @@ def test_the_calendar_feed_keeps_planted_values_to_their_own_lines(app, planted_
 
 
 def test_a_refusal_that_names_the_units_serial_number(app, world, make):
-    """The finding of the issue: a quote asked for a unit without a price names its serial number."""
+    """The finding of the issue: a quote asked for a unit without a price names its serial number (its page, the
+    line still to be priced, and the refusal to issue the quote before it is priced)."""
     unit = make.unit(world.contract_a, world.a_site1, world.model, serial='<b hx-post="/renewals/2/accept" '
                                                                           'hx-trigger="load">x</b>')
-    admin = app.test_client(user=world.a_admin)
+    admin, manager = app.test_client(user=world.a_admin), app.test_client(user=world.manager)
+    asked = admin.post(f"/renewals/request?unit={unit.id}", data={"years": "1"})
+    quote = asked.headers["Location"]
     for lang in ("en", "zh"):
-        page = check(admin.post(f"/renewals/request?unit={unit.id}&lang={lang}", data={"years": "1"}), lang)
+        page = check(admin.get(f"/renewals/request?unit={unit.id}&lang={lang}"), lang)
+        assert '<b hx-post="/renewals/2/accept" hx-trigger="load">x</b>' in page.text
+        page = check(manager.post(f"{quote}/issue?lang={lang}", data={"valid_until": "2099-01-01"}), lang)
         assert '<b hx-post="/renewals/2/accept" hx-trigger="load">x</b>' in page.text
 
 

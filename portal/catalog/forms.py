@@ -7,6 +7,7 @@ from .models import Category
 
 class EquipmentModelForm(Form):
     manufacturer = StringField(_l("Manufacturer"), validators=[Required(), MaxLength(100)])
+    manufacturer_en = StringField(_l("Manufacturer in English"), validators=[Optional(), MaxLength(100)])
     model_number = StringField(_l("Model number"), validators=[Required(), MaxLength(100)])
     category = SelectField(_l("Category"), validators=[Required()])
     name_zh = StringField(_l("Name in Chinese"), validators=[Required(), MaxLength(200)])

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
-from ..i18n import _l
+from ..i18n import _l, is_chinese
 from ..orgs.models import Bilingual
 
 
@@ -17,6 +17,17 @@ class Category(StrEnum):
     SECURITY = "security"
     PROJECTOR = "projector"
     OTHER = "other"
+
+    @property
+    def maker(self):
+        """The manufacturer in the reader's language: its English name, where it has one, for an English reader."""
+        if is_chinese():
+            return self.manufacturer
+        return self.manufacturer_en or self.manufacturer
+
+    def maker_names(self):
+        """Every name the manufacturer is known by here: a file may spell it in either language."""
+        return [name for name in (self.manufacturer, self.manufacturer_en) if name]
 
     @property
     def label(self):
@@ -43,7 +54,8 @@ class EquipmentModel(Bilingual, db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    manufacturer: Mapped[str] = mapped_column(sa.String(100))
+    manufacturer: Mapped[str] = mapped_column(sa.String(100))  # as the catalogue spells it (希沃)
+    manufacturer_en: Mapped[str] = mapped_column(sa.String(100), default="")  # in English (Seewo), if it has one
     model_number: Mapped[str] = mapped_column(sa.String(100))
     category: Mapped[str] = mapped_column(sa.String(20), index=True)
     name_zh: Mapped[str] = mapped_column(sa.String(200))
@@ -52,6 +64,17 @@ class EquipmentModel(Bilingual, db.Model):
     @property
     def category_enum(self):
         return Category(self.category)
+
+    @property
+    def maker(self):
+        """The manufacturer in the reader's language: its English name, where it has one, for an English reader."""
+        if is_chinese():
+            return self.manufacturer
+        return self.manufacturer_en or self.manufacturer
+
+    def maker_names(self):
+        """Every name the manufacturer is known by here: a file may spell it in either language."""
+        return [name for name in (self.manufacturer, self.manufacturer_en) if name]
 
     @property
     def label(self):

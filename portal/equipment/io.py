@@ -320,7 +320,8 @@ class Importer:
                 if name:
                     self.sites.setdefault((site.client_id, _norm(name)), site)
         models = db.session.scalars(sa.select(EquipmentModel)).all()
-        self.models = {(_norm(m.manufacturer), _norm(m.model_number)): m for m in models}
+        # A maker in either language (希沃 or Seewo), Latin letters in any case.
+        self.models = {(_norm(maker), _norm(m.model_number)): m for m in models for maker in m.maker_names()}
         serials = values("serial")
         self.taken = set()
         serial_list = sorted(serials)
@@ -486,10 +487,35 @@ def insert_rows(rows):
 # ---------------------------------------------------------------- writing files
 
 
-def template_rows():
+# The example row when the user has nothing of their own to show (a vendor's portal before any contract): the
+# format of each column; a contract with this number and a site with this name must exist for it to import.
+PLACEHOLDER = {"contract": "HT-2026-001", "site": _l("Demo District No. 1 Middle School"), "maker": "希沃",
+               "model": "F86EA"}
+
+
+def template_rows(user):
+    """The headers in the reader's language and an example row that imports as it is: the user's own contract (an
+    accepted one, the latest), a site of its client, a model of its units (or of the catalogue) with the maker in
+    the reader's language, and a serial number not yet registered; the placeholders where the user has none."""
     headers = [str(c.header) for c in COLUMNS]
-    example = ["HT-2026-001", _("Demo District No. 1 Middle School"), "Seewo", "F86EA", "SN0001", "ZC-0001",
-               _("Teaching building"), "302", "2026-03-01", "", "", "12800.00", str(Status.IN_SERVICE.label)]
+    contract = db.session.scalar(Contract.scoped(user).order_by(
+        Contract.accepted_on.is_(None), Contract.accepted_on.desc(), Contract.id.desc()).limit(1))
+    site = model = None
+    if contract is not None:
+        site = db.session.scalar(Site.scoped(user, Site.client_id == contract.client_id).order_by(Site.id).limit(1))
+        model = db.session.scalar(sa.select(EquipmentModel).join(Equipment, Equipment.model_id == EquipmentModel.id)
+                                  .where(Equipment.contract_id == contract.id).order_by(EquipmentModel.id).limit(1))
+    model = model or db.session.scalar(sa.select(EquipmentModel).order_by(EquipmentModel.id).limit(1))
+    serial = "SN0001"
+    if model is not None:
+        taken = set(db.session.scalars(sa.select(Equipment.serial).where(
+            Equipment.model_id == model.id, Equipment.serial.like("SN____"))))
+        serial = next(f"SN{n:04d}" for n in range(1, len(taken) + 2) if f"SN{n:04d}" not in taken)
+    example = [contract.number if contract else PLACEHOLDER["contract"],
+               site.name if site else str(PLACEHOLDER["site"]),
+               model.maker if model else PLACEHOLDER["maker"], model.model_number if model else PLACEHOLDER["model"],
+               serial, "ZC-0001", _("Teaching building"), "302", "2026-03-01", "", "", "12800.00",
+               str(Status.IN_SERVICE.label)]
     return headers, example
 
 

@@ -237,7 +237,7 @@ def qr(unit_id):
 @bp.get("/import/template.<any(csv, xlsx):fmt>")
 @roles_required(*EDITORS)
 def import_template(fmt):
-    headers, example = io.template_rows()
+    headers, example = io.template_rows(current_user)
     if fmt == "csv":
         body, mimetype = io.to_csv(headers, [example]), "text/csv; charset=utf-8"
     else:

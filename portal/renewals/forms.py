@@ -16,6 +16,8 @@ class RequestForm(Form):
 
 
 class LineForm(Versioned):
+    # Shown only on a line to be priced (a unit with no price): the price the rate applies to.
+    basis = DecimalField(_l("Price of the unit (CNY)"), places=2, validators=[Optional(), Money()])
     rate_percent = DecimalField(_l("Rate (percent a year)"), places=2, validators=[
         Present(), Percent(message=_l("Use a percentage from 0 to 100."))])
     discount_percent = DecimalField(_l("Discount (percent)"), places=2, default=Decimal(0), validators=[

@@ -118,6 +118,10 @@ class RenewalQuote(HasVersion, ClientScoped, db.Model):
         return QuoteStatus(self.status_on(today))
 
     @property
+    def lines_to_be_priced(self):
+        return [line for line in self.lines if line.to_be_priced]
+
+    @property
     def lines_total(self):
         """The sum of the lines (frozen into ``total`` when the quote is issued)."""
         return sum((line.amount for line in self.lines), Decimal("0.00"))
@@ -133,14 +137,20 @@ class QuoteLine(db.Model):
     equipment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("equipment.id"), index=True)
     contract_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contract.id"))
     description: Mapped[str] = mapped_column(sa.String(300))
-    basis: Mapped[Decimal] = mapped_column(MONEY)
+    # None: a unit with no price, asked for all the same; the vendor manager prices it before the quote is issued.
+    basis: Mapped[Decimal | None] = mapped_column(MONEY)
     rate: Mapped[Decimal] = mapped_column(RATE)
     discount: Mapped[Decimal] = mapped_column(RATE, default=Decimal("0"))
     ceiling: Mapped[Decimal | None] = mapped_column(MONEY)
     years: Mapped[int] = mapped_column()
-    amount: Mapped[Decimal] = mapped_column(MONEY)
+    amount: Mapped[Decimal] = mapped_column(MONEY)  # 0 while the line is to be priced
 
     quote: Mapped[RenewalQuote] = relationship(back_populates="lines")
+
+    @property
+    def to_be_priced(self):
+        """A line the vendor manager must price before the quote can be issued."""
+        return self.basis is None
     equipment: Mapped[Equipment | None] = relationship()
     contract: Mapped[Contract | None] = relationship()
 

@@ -36,6 +36,22 @@ def line_price(basis, rate, years, discount=Decimal("0"), ceiling=None):
     return LinePrice(annual=annual, amount=(annual * years).quantize(FEN, rounding=ROUND_HALF_UP), capped=capped)
 
 
+# Why a unit's renewal cannot be priced from what the portal holds (None: it can). A unit is priced on its own
+# price (单价); the contract's transaction price (系统成交价) is the price of the whole contract, so it prices only a
+# quote for the whole contract, never one unit of it.
+NO_UNIT_PRICE = "no_unit_price"
+NO_RATE = "no_rate"
+
+
+def why_unpriced(basis, rate):
+    """The reason a line with this basis and rate cannot be priced, or None when ``line_price`` can price it."""
+    if basis is None:
+        return NO_UNIT_PRICE
+    if rate is None:
+        return NO_RATE
+    return None
+
+
 def indicative_price(basis, rate, years=1):
     """What renewing costs before any quote: the same computation, no discount, no ceiling."""
     if basis is None:

@@ -6,6 +6,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from babel.lists import format_list
+from flask_babel import get_locale
 
 from .. import sweeps
 from ..bounds import MONEY_MAX, yuan
@@ -18,7 +20,7 @@ from ..sequence import next_in_year
 from ..types import utcnow
 from ..steps import Refused
 from .models import TRANSITIONS, QuoteCounter, QuoteEvent, QuoteLine, QuoteStatus, RenewalCoverage, RenewalQuote
-from .pricing import line_price
+from .pricing import NO_RATE, NO_UNIT_PRICE, line_price, why_unpriced
 
 MAX_UNITS = 500  # lines in one quote; a whole contract is one line
 
@@ -51,13 +53,30 @@ def check_amounts(amounts):
                               "quote fewer units, or lower the rates.", max=yuan(MONEY_MAX)))
 
 
+UNPRICED_REASONS = {
+    NO_UNIT_PRICE: _l("No price is recorded for this unit, and the contract's transaction price is the price of the "
+                      "whole contract, not of one unit."),
+    NO_RATE: _l("The contract has no renewal rate."),
+}
+
+
+def unpriced_reason(unit):
+    """Why the portal cannot price this unit's renewal, in the user's language; None when it can."""
+    reason = why_unpriced(unit.unit_price, unit.contract.renewal_rate)
+    return UNPRICED_REASONS[reason] if reason else None
+
+
 def unit_line(unit, years):
-    if unit.unit_price is None:
-        raise QuoteRefused(_l("Unit %(serial)s has no price: a renewal cannot be priced.", serial=unit.serial))
+    """A unit's line, priced at its contract's rate; a unit the portal cannot price becomes a line to be priced by
+    the vendor (no basis, nothing yet to pay), which the quote cannot be issued with."""
     rate = unit.contract.renewal_rate
-    return QuoteLine(equipment_id=unit.id, contract_id=unit.contract_id, basis=unit.unit_price, rate=rate, years=years,
-                     discount=Decimal(0), description=f"{unit.model.label} · {unit.serial}",
-                     amount=line_price(unit.unit_price, rate, years).amount)
+    line = QuoteLine(equipment_id=unit.id, contract_id=unit.contract_id, rate=rate, years=years, discount=Decimal(0),
+                     description=f"{unit.model.label} · {unit.serial}")
+    if unpriced_reason(unit):
+        line.basis, line.amount = None, Decimal("0.00")
+    else:
+        line.basis, line.amount = unit.unit_price, line_price(unit.unit_price, rate, years).amount
+    return line
 
 
 def contract_line(contract, years):
@@ -85,14 +104,21 @@ def request_quote(user, client_id, years, units=(), contract=None, note="", toda
     return quote
 
 
-def update_line(quote, line, by, rate, discount, ceiling):
-    """The vendor adjusts a line before issuing: rate, discount, annual ceiling. The amount follows."""
+def update_line(quote, line, by, rate, discount, ceiling, basis=None):
+    """The vendor adjusts a line before issuing: rate, discount, annual ceiling, and the price basis of a line to be
+    priced (a unit with no price). The amount follows."""
     if quote.status_enum is not QuoteStatus.REQUESTED:
         raise QuoteRefused(_l("An issued quote is frozen: its lines no longer change."))
-    price = line_price(line.basis, rate, line.years, discount, ceiling)
+    if basis is not None and not line.to_be_priced:
+        basis = None  # a priced line keeps the basis it was priced on
+    if basis is None and line.to_be_priced:
+        raise QuoteRefused(_l("Enter the price of %(item)s: it is to be priced by the vendor.", item=line.description))
+    basis = line.basis if basis is None else basis
+    price = line_price(basis, rate, line.years, discount, ceiling)
     check_amounts([price.amount, *(other.amount for other in quote.lines if other is not line)])
-    line.rate, line.discount, line.ceiling, line.amount = rate, discount, ceiling, price.amount
-    _event(quote, by, "line_changed", f"{line.description}: {rate} / {discount} / {ceiling or '-'} → {price.amount}")
+    line.basis, line.rate, line.discount, line.ceiling, line.amount = basis, rate, discount, ceiling, price.amount
+    _event(quote, by, "line_changed",
+           f"{line.description}: {basis} / {rate} / {discount} / {ceiling or '-'} → {price.amount}")
     db.session.flush()
     return line
 
@@ -101,6 +127,10 @@ def issue(quote, by, valid_until, terms="", today=None):
     today = today or utcnow().date()
     if valid_until < today:
         raise QuoteRefused(_l("The quote must be valid until today or later."))
+    waiting = quote.lines_to_be_priced
+    if waiting:
+        raise QuoteRefused(_l("Price every line before issuing the quote: %(items)s still to be priced.",
+                              items=format_list([line.description for line in waiting], locale=get_locale())))
     check_amounts(line.amount for line in quote.lines)
     _move(quote, QuoteStatus.ISSUED)
     quote.total = quote.lines_total

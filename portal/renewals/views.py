@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import steps
-from ..bounds import db_id, page_number
+from ..bounds import db_id, optional_id, page_number
 from ..contracts.models import Contract
 from ..equipment.filters import EquipmentFilter
 from ..equipment.models import Equipment
@@ -66,18 +66,36 @@ def stated_rates():
     return {"count": count, "low": low, "high": high, "number": number}
 
 
+def units_in_scope(ids):
+    """The units of ``ids`` the user may see, in id order; with the ids asked for that are not among them."""
+    ids = list(dict.fromkeys(ids))[:services.MAX_UNITS + 1]  # one more than a quote takes: enough to say "too many"
+    if not ids:
+        return [], []
+    units = db.session.scalars(Equipment.scoped(current_user, Equipment.id.in_(ids)).options(
+        joinedload(Equipment.model), joinedload(Equipment.contract)).order_by(Equipment.id)).all()
+    found = {u.id for u in units}
+    return units, [i for i in ids if i not in found]
+
+
 def chosen_units():
     """The units a request names: ``?unit=…`` ids, or a list filter (e.g. ``?state=expiring``), in scope."""
-    ids = request.values.getlist("unit", type=db_id) or request.values.getlist("id", type=db_id)
-    ids = list(dict.fromkeys(ids))[:services.MAX_UNITS + 1]  # one more than a quote takes: enough to say "too many"
-    query = Equipment.scoped(current_user).options(joinedload(Equipment.model), joinedload(Equipment.contract))
+    ids = request.args.getlist("unit", type=db_id) or request.args.getlist("id", type=db_id)
     if ids:
-        query = query.where(Equipment.id.in_(ids)).order_by(Equipment.id)
-    elif request.args.get("state"):
-        query = EquipmentFilter.from_args(request.args).apply(query)
-    else:
+        return units_in_scope(ids)[0]
+    if not request.args.get("state"):
         return []
+    query = Equipment.scoped(current_user).options(joinedload(Equipment.model), joinedload(Equipment.contract))
+    query = EquipmentFilter.from_args(request.args).apply(query)
     return db.session.scalars(query.limit(services.MAX_UNITS + 1)).all()
+
+
+def posted_ids(name):
+    """The ids the form sent under ``name``, or None when it sent none; a value that is not an id becomes -1, which
+    no unit has, so that the request is refused like one naming a unit out of scope."""
+    values = request.form.getlist(name)
+    if not values:
+        return None
+    return [optional_id(v) or -1 for v in values]
 
 
 @bp.route("/request", methods=["GET", "POST"])
@@ -85,12 +103,32 @@ def chosen_units():
 def request_quote():
     contract_id = request.values.get("contract", type=db_id)
     contract = Contract.get_or_404(contract_id, current_user) if contract_id else None
-    units = [] if contract else chosen_units()
     form = RequestForm()
-    if form.validate_on_submit():
+    # The units listed on the page (``listed``) and those ticked (``unit``) travel with the form; a form without
+    # them (sent from elsewhere) asks for the units its address names, all of them.
+    listed_ids, ticked_ids = posted_ids("listed"), posted_ids("unit")
+    if listed_ids is None:
+        listed_ids = ticked_ids  # units sent in the form without the list: those, all ticked
+    posted = request.method == "POST" and not contract and listed_ids is not None
+    missing = []
+    if contract:
+        units = []
+    elif posted:
+        units, missing = units_in_scope(listed_ids + [i for i in ticked_ids or [] if i not in listed_ids])
+    else:
+        units = chosen_units()
+    ticked = {u.id for u in units} if not posted else set(ticked_ids or []) & {u.id for u in units}
+    valid = form.validate_on_submit()  # the per-field messages, whatever else is refused
+    if posted and missing:
+        form.form_errors.append(_("Some of the units sent are not yours to renew, or no longer exist: "
+                                  "check the list and ask again."))
+    elif posted and not ticked:
+        form.form_errors.append(_("Tick at least one unit to renew."))
+    elif valid:
         try:
-            quote = services.request_quote(current_user, current_user.client_id, form.years.data, units=units,
-                                           contract=contract, note=form.note.data, today=local_today())
+            quote = services.request_quote(current_user, current_user.client_id, form.years.data,
+                                           units=[u for u in units if u.id in ticked], contract=contract,
+                                           note=form.note.data, today=local_today())
         except services.QuoteRefused as refused:
             form.form_errors.append(refused.message)
         else:
@@ -101,15 +139,17 @@ def request_quote():
             return redirect(url_for("renewals.show", quote_id=quote.id))
     years = form.years.data if form.years.data in YEARS else 1  # as chosen, or 1 while the choice is refused
     lines = [services.contract_line(contract, years)] if contract else []
-    priced, unpriced = [], []
-    for unit in units[:services.MAX_UNITS]:
-        (priced if unit.unit_price is not None else unpriced).append(unit)
-    yearly = {u.id: indicative_price(u.unit_price, u.contract.renewal_rate) for u in priced}
-    per_year = sum(yearly.values(), Decimal(0))
-    return render_template("renewals/request.html", form=form, contract=contract, units=units[:services.MAX_UNITS],
-                           per_year=per_year, yearly=yearly,
-                           too_many=len(units) > services.MAX_UNITS, lines=lines, unpriced=unpriced,
-                           today=local_today(), expiring_days=current_app.config["WARRANTY_EXPIRING_DAYS"])
+    too_many = len(units) > services.MAX_UNITS
+    units = units[:services.MAX_UNITS]
+    reasons = {u.id: reason for u in units if (reason := services.unpriced_reason(u))}
+    if not posted:  # ticked at first: the units the portal can price
+        ticked = {u.id for u in units if u.id not in reasons}
+    yearly = {u.id: indicative_price(u.unit_price, u.contract.renewal_rate) for u in units if u.id not in reasons}
+    per_year = sum((amount for unit_id, amount in yearly.items() if unit_id in ticked), Decimal(0))
+    return render_template("renewals/request.html", form=form, contract=contract, units=units,
+                           per_year=per_year, yearly=yearly, reasons=reasons, ticked=ticked, too_many=too_many,
+                           lines=lines, today=local_today(),
+                           expiring_days=current_app.config["WARRANTY_EXPIRING_DAYS"])
 
 
 def quote_page(quote, status=200, kept=(), **forms):
@@ -173,7 +213,12 @@ def update_line(quote_id, line_id):
     if all(line.id != line_id for line in quote.lines):
         abort(404)
     form = LineForm(prefix=f"l{line_id}")
-    if not form.validate_on_submit():
+    valid = form.validate_on_submit()
+    if valid and form.basis.data is None and any(line.id == line_id and line.to_be_priced for line in quote.lines):
+        form.basis.errors = [*form.basis.errors, _("Enter the price of this unit: the quote is issued only when "
+                                                    "every line has its price.")]
+        valid = False
+    if not valid:
         return quote_page(quote, line_forms={line_id: form})
 
     def move(quote):
@@ -181,7 +226,8 @@ def update_line(quote_id, line_id):
         if line is None:
             abort(404)
         services.update_line(quote, line, current_user, rate=form.rate_percent.data / PERCENT,
-                             discount=(form.discount_percent.data or Decimal(0)) / PERCENT, ceiling=form.ceiling.data)
+                             discount=(form.discount_percent.data or Decimal(0)) / PERCENT, ceiling=form.ceiling.data,
+                             basis=form.basis.data)
 
     return step(quote_id, move, form, {"line_forms": {line_id: form}},
                 lambda quote: (_("The line is updated."), "success"))

@@ -224,3 +224,11 @@ def test_the_ledgers_date_filters_are_labelled_for_everyone(app, world):
     for field, label in (("start", "Received from"), ("end", "Received until")):
         found = re.search(rf'<label class="([^"]*)" for="{field}">{label}</label>', page)
         assert found and "visually-hidden" not in found.group(1)  # a label people see, not only screen readers
+
+
+def test_the_ledgers_numbers_stay_on_one_line(app, world):
+    for lang in ("en", "zh"):
+        page = app.test_client(user=world.manager).get(f"/complaints/ledger?lang={lang}").get_data(as_text=True)
+        cells = re.findall(r'<td data-label="[^"]*" class="([^"]*)"><a href="/complaints/\d+">([^<]+)</a></td>', page)
+        assert cells and all("text-nowrap" in classes.split() for classes, _ in cells)
+        assert world.complaint_b.number in [number for _, number in cells]

@@ -344,3 +344,67 @@ def test_rows_are_counted_with_a_prefixed_namespace_too(app):
             read_rows("units.xlsx", data, 20_000)
         assert time.process_time() - started < 0.5  # counted, not read row by row
         assert str(refused.value) == "The file has more than 20000 rows; import at most 20000 at a time."
+
+
+@pytest.fixture
+def demo(app):
+    """The demo's data (portal.demo.seed): its users, detached."""
+    from portal.auth.models import User
+    from portal.demo import seed
+
+    with app.app_context():
+        seed()
+        db.session.commit()
+        users = {u.role: u for u in db.session.scalars(sa.select(User).order_by(User.id.desc()))}
+        db.session.expunge_all()
+    return users
+
+
+def template_file(client, fmt, lang):
+    return client.get(f"/equipment/import/template.{fmt}", headers={"Accept-Language": lang}).data
+
+
+@pytest.mark.parametrize("fmt", ["xlsx", "csv"])
+@pytest.mark.parametrize("lang", ["zh-CN", "en"])
+@pytest.mark.parametrize("role", ["client_admin", "vendor_manager"])
+def test_the_template_as_downloaded_imports_cleanly_on_the_demo(app, demo, fmt, lang, role):
+    client = app.test_client(user=demo[role])
+    data = template_file(client, fmt, lang)
+    before = count_units(app)
+    response = upload(client, data, f"equipment-template.{fmt}", lang=lang)
+    assert response.status_code == 302, re.findall(r'<td[^>]*>([^<]*)</td>', response.get_data(as_text=True))
+    preview = client.get(response.headers["Location"], headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "1 unit is ready to import." in preview
+    assert client.post(response.headers["Location"]).status_code == 302 and count_units(app) == before + 1
+
+
+def test_the_templates_example_is_the_clients_own(app, demo):
+    from portal.contracts.models import Contract
+
+    client = app.test_client(user=demo["client_admin"])
+    sheet = load_workbook(io.BytesIO(template_file(client, "xlsx", "zh-CN"))).active
+    rows = list(sheet.values)
+    assert len(rows) == 2 and rows[1][0] != "HT-2026-001"
+    with app.app_context():
+        contract = db.session.scalar(sa.select(Contract).where(Contract.number == rows[1][0]))
+        assert contract.client_id == demo["client_admin"].client_id
+    english = list(load_workbook(io.BytesIO(template_file(client, "xlsx", "en"))).active.values)[1]
+    assert english[0] == rows[1][0] and english[2] != rows[1][2]  # the maker in the reader's language
+
+
+@pytest.mark.parametrize("maker", ["希沃", "Seewo", "SEEWO", "seewo", " Seewo "])
+def test_a_maker_is_recognised_in_either_language(app, world, maker):
+    with app.app_context():
+        from portal.catalog.models import EquipmentModel
+
+        db.session.get(EquipmentModel, world.model.id).manufacturer_en = "Seewo"
+        db.session.commit()
+    client = app.test_client(user=world.a_staff)
+    fields = row("MAKER-1")
+    fields[2] = maker
+    response = upload(client, as_csv(ZH_HEADER, [row("MAKER-ZH"), fields]), "units.csv")
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert client.post(response.headers["Location"]).status_code == 302
+    with app.app_context():
+        units = db.session.scalars(sa.select(Equipment).where(Equipment.serial.in_(["MAKER-1", "MAKER-ZH"]))).all()
+        assert len(units) == 2 and {unit.model_id for unit in units} == {world.model.id}

@@ -445,3 +445,15 @@ def test_the_demos_recorded_inspections_show_on_each_inspected_units_page(app):
         db.session.expunge(manager)
     page = app.test_client(user=manager).get(f"/equipment/{unit_id}?lang=en").get_data(as_text=True)
     assert "No inspections" not in page and "no inspections" not in page
+
+
+@pytest.mark.parametrize("month, expected", [("2026-07", 2), ("2026-08", 0)])
+def test_the_service_log_export_ends_with_its_last_entry_not_an_empty_row(app, world, make, month, expected):
+    make.service_log(world.contract_a, world.a_site1, work_date=date(2026, 7, 9))
+    make.service_log(world.contract_a, world.a_site1, work_date=date(2026, 7, 31), work_done="")  # ends on a blank
+    for lang in ("en", "zh"):
+        export = app.test_client(user=world.a_admin).get(f"/inspections/log.xlsx?month={month}&lang={lang}")
+        sheet = load_workbook(io.BytesIO(export.get_data())).active
+        rows = list(sheet.values)
+        assert sheet.max_row == len(rows) == 1 + expected  # the headers and one row an entry, nothing after
+        assert all(any(cell not in (None, "") for cell in row) for row in rows)

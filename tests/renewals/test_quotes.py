@@ -161,10 +161,11 @@ class TestRules:
             db.session.commit()
         assert numbers == ["XB-2026-0001", "XB-2026-0002", "XB-2026-0003", "XB-2027-0001"]
 
-    def test_units_without_a_price_cannot_be_quoted(self, app, world):
-        body = app.test_client(user=world.a_staff).post(
-            f"/renewals/request?unit={world.unit_a2.id}", data={"years": "1"}, headers=EN).get_data(as_text=True)
-        assert "has no price: a renewal cannot be priced." in body
+    def test_a_unit_without_a_price_is_quoted_for_the_vendor_to_price(self, app, world):
+        quote_id = ask(app, world.a_staff, unit=world.unit_a2.id)
+        with app.app_context():
+            line = db.session.get(RenewalQuote, quote_id).lines[0]
+            assert line.to_be_priced and line.basis is None and line.amount == 0
 
     def test_years_are_one_to_three(self, app, world):
         body = app.test_client(user=world.a_staff).post(
