@@ -21,7 +21,8 @@ def test_school_administrator_signs_in_switches_language_and_signs_out(page, liv
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     assert page.locator("h1").inner_text().startswith("周敏")
     assert "示范区第一中学" in page.inner_text("main")
-    # Their school, and only theirs, is one tap away.
+    # Their school, and only theirs, is two taps away: the menu, then the item.
+    page.click("nav.portal-nav button.nav-toggler")
     page.click("nav.portal-nav >> text=我的学校")
     assert "示范区第一中学" in page.inner_text("h1")
 
