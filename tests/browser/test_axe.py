@@ -39,13 +39,16 @@ ROLES = {
     "manager@vendor.example.com": COMMON + [
         "/renewals/", ("quote", "/renewals/", r"/renewals/\d+$"), "/complaints/ledger", "/clients/", "/users/",
         "/models/", "/settings/", "/settings/calendar", "/inspections/calendar", "/notifications/deliveries",
+        ("contract", "/contracts/", r"/contracts/\d+$"), ("client", "/clients/", r"/clients/\d+$"),
+        ("user", "/users/", r"/users/\d+$"), "/equipment/new", "/equipment/import", "/contracts/new", "/documents/new",
+        "/users/new", "/inspections/new", "/inspections/log/new", "/notifications/robots",
     ],
     "agent@vendor.example.com": COMMON + ["/renewals/", "/clients/", "/models/"],
     "admin@edu.example.com": COMMON + [
         "/renewals/", ("quote", "/renewals/", r"/renewals/\d+$"), "/renewals/request", "/complaints/new", "/sites/",
         "/users/", "/inspections/calendar",
     ],
-    "school1@edu.example.com": COMMON + ["/sites/mine", "/complaints/new"],
+    "school1@edu.example.com": COMMON + ["/sites/mine", "/complaints/new", ("site", "/", r"/sites/\d+$")],
 }
 ERRORS = {404: "/equipment/999999", 403: "/settings/calendar"}  # the manager's page, refused to the others
 
