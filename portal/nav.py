@@ -1,4 +1,7 @@
-"""The main navigation, by role: one list that the layout renders and the tests read."""
+"""The main navigation, by role: one list that the layout renders and the tests read.
+
+On a wide screen the items form one horizontal bar; on a phone they sit behind a menu button, in the groups below
+(the manager has fourteen items: a flat list would be too long to scan)."""
 from dataclasses import dataclass
 
 from .i18n import _l
@@ -12,25 +15,33 @@ class NavItem:
     icon: str
     roles: frozenset
     section: str  # the blueprint whose pages light this item up
+    group: str = ""  # a key of GROUPS; "" for the home page, shown before every group
+
+
+GROUPS = {
+    "service": _l("Service"),
+    "assets": _l("Equipment and contracts"),
+    "admin": _l("Administration"),
+}
 
 
 NAV = (
     NavItem("home.index", _l("Home"), "house", ALL, "home"),
-    NavItem("tickets.index", _l("Fault reports"), "tools", ALL, "tickets"),
-    NavItem("complaints.index", _l("Complaints"), "megaphone", ALL, "complaints"),
-    NavItem("inspections.index", _l("Inspections"), "clipboard-check", ALL, "inspections"),
-    NavItem("equipment.index", _l("Equipment"), "pc-display", ALL, "equipment"),
-    NavItem("warranty.index", _l("Warranty"), "shield-check", ALL, "warranty"),
-    NavItem("documents.index", _l("Documents"), "journal-arrow-down", ALL, "documents"),
-    NavItem("contracts.index", _l("Contracts"), "file-earmark-text", ALL, "contracts"),
-    NavItem("renewals.index", _l("Renewals"), "arrow-repeat", ALL - {Role.SITE_ADMIN}, "renewals"),
-    NavItem("parts.index", _l("Price list"), "tags", ALL, "parts"),
-    NavItem("catalog.index", _l("Models"), "box-seam", VENDOR, "catalog"),
-    NavItem("clients.index", _l("Clients"), "buildings", VENDOR, "clients"),
-    NavItem("sites.index", _l("Sites"), "geo-alt", CLIENT - {Role.SITE_ADMIN}, "sites"),
-    NavItem("sites.mine", _l("My school"), "geo-alt", frozenset({Role.SITE_ADMIN}), "sites"),
-    NavItem("users.index", _l("Users"), "people", USER_ADMINS, "users"),
-    NavItem("settings.index", _l("Settings"), "gear", frozenset({Role.VENDOR_MANAGER}), "settings"),
+    NavItem("tickets.index", _l("Fault reports"), "tools", ALL, "tickets", "service"),
+    NavItem("complaints.index", _l("Complaints"), "megaphone", ALL, "complaints", "service"),
+    NavItem("inspections.index", _l("Inspections"), "clipboard-check", ALL, "inspections", "service"),
+    NavItem("equipment.index", _l("Equipment"), "pc-display", ALL, "equipment", "assets"),
+    NavItem("warranty.index", _l("Warranty"), "shield-check", ALL, "warranty", "assets"),
+    NavItem("documents.index", _l("Documents"), "journal-arrow-down", ALL, "documents", "assets"),
+    NavItem("contracts.index", _l("Contracts"), "file-earmark-text", ALL, "contracts", "assets"),
+    NavItem("renewals.index", _l("Renewals"), "arrow-repeat", ALL - {Role.SITE_ADMIN}, "renewals", "assets"),
+    NavItem("parts.index", _l("Price list"), "tags", ALL, "parts", "assets"),
+    NavItem("catalog.index", _l("Models"), "box-seam", VENDOR, "catalog", "assets"),
+    NavItem("clients.index", _l("Clients"), "buildings", VENDOR, "clients", "admin"),
+    NavItem("sites.index", _l("Sites"), "geo-alt", CLIENT - {Role.SITE_ADMIN}, "sites", "admin"),
+    NavItem("sites.mine", _l("My school"), "geo-alt", frozenset({Role.SITE_ADMIN}), "sites", "admin"),
+    NavItem("users.index", _l("Users"), "people", USER_ADMINS, "users", "admin"),
+    NavItem("settings.index", _l("Settings"), "gear", frozenset({Role.VENDOR_MANAGER}), "settings", "admin"),
 )
 
 
@@ -38,3 +49,11 @@ def items_for(user):
     if not user.is_authenticated:
         return []
     return [item for item in NAV if user.role in item.roles]
+
+
+def groups_for(user):
+    """The user's items in their groups, in the order of GROUPS: [(label or None, [items])], empty groups left out."""
+    items = items_for(user)
+    groups = [(None, [item for item in items if not item.group])]
+    groups += [(label, [item for item in items if item.group == key]) for key, label in GROUPS.items()]
+    return [(label, members) for label, members in groups if members]

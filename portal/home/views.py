@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..extensions import db
-from ..nav import items_for
+from ..nav import groups_for, items_for
 from ..auth.models import User
 from ..equipment.models import Equipment
 from ..equipment.services import count_by_state
@@ -45,7 +45,7 @@ def offline_vendor():
 
 @bp.app_context_processor
 def layout_context():
-    return {"vendor": current_vendor(), "nav_items": items_for(current_user)}
+    return {"vendor": current_vendor(), "nav_items": items_for(current_user), "nav_groups": groups_for(current_user)}
 
 
 def count(query):

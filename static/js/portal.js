@@ -50,6 +50,25 @@
   document.addEventListener("htmx:afterSwap", function (event) { enableCopy(event.target); });
 })();
 
+// The main menu on a phone: the button opens and closes it (Escape closes it too). Without JavaScript the menu is
+// open (css/nojs.css); from 992 px it is a bar and the button is not shown.
+document.addEventListener("DOMContentLoaded", function () {
+  var toggler = document.querySelector(".nav-toggler");
+  var menu = toggler && document.getElementById(toggler.getAttribute("aria-controls"));
+  if (!menu) { return; }
+  function show(open) {
+    toggler.setAttribute("aria-expanded", open ? "true" : "false");
+    menu.classList.toggle("is-open", open);
+  }
+  toggler.addEventListener("click", function () { show(toggler.getAttribute("aria-expanded") !== "true"); });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && toggler.getAttribute("aria-expanded") === "true") {
+      show(false);
+      toggler.focus();
+    }
+  });
+});
+
 // Label sheets: a print button, shown only where JavaScript runs (Ctrl+P works everywhere).
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll(".js-print").forEach(function (button) {

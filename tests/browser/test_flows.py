@@ -21,7 +21,8 @@ def test_school_administrator_signs_in_switches_language_and_signs_out(page, liv
     assert page.locator("html").get_attribute("lang") == "zh-CN"
     assert page.locator("h1").inner_text().startswith("周敏")
     assert "示范区第一中学" in page.inner_text("main")
-    # Their school, and only theirs, is one tap away.
+    # Their school, and only theirs, is two taps away: the menu, then the item.
+    page.click("nav.portal-nav button.nav-toggler")
     page.click("nav.portal-nav >> text=我的学校")
     assert "示范区第一中学" in page.inner_text("h1")
 
@@ -118,7 +119,7 @@ def test_it_staff_registers_a_unit_finds_it_and_prints_its_label(page, live_serv
     assert "设备 WEB-20261122 已登记。" in page.inner_text("main")
     assert "质保到期日" in page.inner_text("main")
 
-    page.click("nav.portal-nav >> text=设备")
+    page.click('nav.portal-nav >> text="设备"')  # the item, not the group 设备与合同
     page.wait_for_url(re.compile(r"/equipment/$"))
     page.wait_for_load_state()  # htmx listens once the page has loaded
     page.fill("#q", "WEB-2026")  # typing is enough: htmx refreshes the table
