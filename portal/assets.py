@@ -86,12 +86,10 @@ def subset_icons(css, fonts, used):
     from fontTools.ttLib import TTFont
 
     logging.getLogger("fontTools").setLevel(logging.ERROR)  # the subsetter's notes on the fonts' tables
-    rules = icon_rules(css)
-    keep = {name: code for name, code in rules.items() if name in used}
-    first = ICON_RULE.search(css)
-    last = list(ICON_RULE.finditer(css))[-1]
-    kept_rules = "".join(f'.bi-{name}::before{{content:"\\{code:x}"}}' for name, code in sorted(keep.items()))
-    new_css = css[: first.start()] + kept_rules + css[last.end():]
+    keep = {name: code for name, code in icon_rules(css).items() if name in used}
+    if not keep:  # a style sheet written otherwise than we know: keep it whole rather than lose every icon
+        return css, fonts
+    new_css = ICON_RULE.sub(lambda rule: rule.group(0) if rule.group(1) in keep else "", css)
     new_fonts = {}
     for name, data in fonts.items():
         font = TTFont(io.BytesIO(data), recalcTimestamp=False)  # the same input, the same bytes (and name)
@@ -119,7 +117,7 @@ def source_files(static=STATIC):
     files = {}
     for path in sorted(static.rglob("*")):
         rel = path.relative_to(static).as_posix()
-        if not path.is_file() or rel.split("/")[0] == DIST_NAME or path.suffix in (".gz", ".br"):
+        if not path.is_file() or rel.startswith((f"{DIST_NAME}/", ".")) or path.suffix in (".gz", ".br"):
             continue
         files[rel] = path
     return files
