@@ -1,10 +1,10 @@
 """The front-end files: hashed names, a year's caching, compressed copies; pages with client data never cached."""
-import brotli
 import gzip
 import json
 import re
 import shutil
 
+import brotli
 import pytest
 from flask import Flask, url_for
 
