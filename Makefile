@@ -45,8 +45,17 @@ $(STAMP)/venv: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-# Front-end packages from the npm registry, copied under static/vendor/ (git-ignored): no CDN at run time.
-assets: $(STAMP)/assets
+# Front-end packages from the npm registry, copied under static/vendor/ (git-ignored): no CDN at run time. Then
+# static/dist/ (git-ignored, see portal/assets.py): every static file under a content-hashed name, cached by browsers
+# for a year, with gzip and Brotli copies, and Bootstrap Icons cut down to the icons in use; rebuilt whenever a
+# static file, a template or the code (which may name an icon) changes.
+assets: $(STAMP)/assets static/dist/manifest.json
+
+ASSET_SOURCES := $(shell find static templates portal -type f \( -name '*.css' -o -name '*.js' -o -name '*.svg' \
+	-o -name '*.woff*' -o -name '*.html' -o -name '*.txt' -o -name '*.py' \) -not -path 'static/dist/*' 2>/dev/null)
+
+static/dist/manifest.json: $(STAMP)/assets $(ASSET_SOURCES) | install
+	$(BIN)/python -m portal.assets
 
 $(STAMP)/assets: package.json package-lock.json
 	@mkdir -p $(STAMP)
@@ -73,4 +82,4 @@ seed: install
 	$(BIN)/flask seed-demo
 
 clean:
-	rm -rf $(VENV) $(STAMP) node_modules static/vendor
+	rm -rf $(VENV) $(STAMP) node_modules static/vendor static/dist

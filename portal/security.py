@@ -18,19 +18,29 @@ CSP = "; ".join(
 )
 
 
+HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
 def add_headers(response):
     h = response.headers
-    h.setdefault("Content-Security-Policy", CSP)
-    h.setdefault("X-Content-Type-Options", "nosniff")
-    h.setdefault("Referrer-Policy", "same-origin")
-    h.setdefault("X-Frame-Options", "DENY")
-    h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    for name, value in HEADERS.items():
+        h.setdefault(name, value)
     if request.endpoint != "static" and current_user and current_user.is_authenticated:
         # Signed-in pages hold client data: never keep them in a shared or back-button cache. (Files under /static/
-        # are the same for everyone: no need to load the user, and they are served while the database is down.)
+        # are the same for everyone: no need to load the user, and they are served while the database is down;
+        # most never reach Flask: WhiteNoise serves them, with these headers and long caching, see portal.assets.)
         h["Cache-Control"] = "no-store"
     return response
 
 
 def init_app(app):
+    from . import assets
+
     app.after_request(add_headers)
+    assets.init_app(app, headers=HEADERS)
