@@ -4,8 +4,8 @@ A unit with no price may be asked for all the same: its quote line has no basis 
 (the quote cannot be issued before). A catalogue model's manufacturer may carry its English name (希沃 / Seewo), so
 that an import matches either.
 
-Revision ID: 0017
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-28 15:00:00
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0017'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
