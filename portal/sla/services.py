@@ -2,10 +2,13 @@
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from babel.lists import format_list
+from flask_babel import get_locale
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
-from .models import TARGETS, SlaPolicy, SlaTarget, Severity, default_policy
+from ..i18n import DEFAULT
+from .models import TARGETS, Clock, SlaPolicy, SlaTarget, Severity, default_policy
 
 STATED = ("response", "on_site", "resolution")  # the figures the pages state: response, on site, fixed
 PROMISES_SHOWN = 3  # a page states the figures of at most this many contracts; beyond, a sentence without numbers
@@ -29,11 +32,17 @@ def policies_for(contract_ids):
 
 @dataclass(frozen=True)
 class Promise:
-    """A contract's service levels as a page states them: the contract, its clock, and the response, on-site and
-    fix times, once if every severity has the same, otherwise per group of severities that share them."""
+    """Service levels as a page states them: the contracts that promise the same (one or more, by number), their
+    clock, and the response, on-site and fix times, once if every severity has the same, otherwise per group of
+    severities that share them."""
 
-    contract: object
+    contracts: tuple
     policy: SlaPolicy
+
+    @property
+    def numbers(self):
+        """The contracts' numbers as the reader's language lists them (HT-1、HT-2和HT-3 / HT-1, HT-2, and HT-3)."""
+        return format_list([c.number for c in self.contracts], locale=get_locale() or DEFAULT)
 
     @property
     def clock(self):
@@ -59,10 +68,20 @@ class Promise:
         return groups[0][1] if len(groups) == 1 else None
 
 
+def stated_terms(policy):
+    """What a page states of a policy: its clock (and working day) and each severity's stated figures."""
+    hours = (policy.day_starts, policy.day_ends) if policy.clock != Clock.ALWAYS.value else None
+    return (policy.clock, hours,
+            tuple(sorted((t.severity, *(getattr(t, name) for name in STATED)) for t in policy.targets)))
+
+
 def promises(contracts):
     """The promises of the given contracts (a page's: at most a few), their policies loaded at once."""
     policies = policies_for([c.id for c in contracts])
-    return [Promise(c, policies[c.id]) for c in contracts]
+    same = {}  # contracts that promise the same are stated once, together ("HT-2026-008、HT-2026-015 (7×24): …")
+    for contract in contracts:
+        same.setdefault(stated_terms(policies[contract.id]), []).append(contract)
+    return [Promise(tuple(group), policies[group[0].id]) for group in same.values()]
 
 
 def promises_in_scope(query):

@@ -107,6 +107,22 @@ def test_several_contracts_each_with_its_own_figures(app, world, make, lang):
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
+def test_contracts_that_promise_the_same_are_stated_once_together(app, world, make, lang):
+    """Client A's two contracts with the same (the bids') figures and a third with its own: two lines, not three,
+    the first naming both contracts as the reader's language lists them."""
+    third = make.contract(world.a, number="HT-A-3")
+    make.save(SlaPolicy(contract_id=third.id, clock="24x7", targets=[
+        SlaTarget(severity=s, response=15, proposal=60, on_site=120, resolution=48 * 60) for s in "ABCD"]))
+    text = page(app.test_client(user=world.a_admin), "/tickets/new", lang)
+    together = {"en": "Contracts HT-A-1 and HT-A-2 (7×24 clock): response within 30 minutes",
+                "zh": "合同 HT-A-1和HT-A-2（7×24 计时）：30分钟内响应"}[lang]
+    alone = {"en": "Contract HT-A-3 (7×24 clock): response within 15 minutes",
+             "zh": "合同 HT-A-3（7×24 计时）：15分钟内响应"}[lang]
+    assert together in text and alone in text
+    assert text.count({"en": "fixed or a spare unit lent within", "zh": "内修复或提供备机"}[lang]) == 2
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
 def test_too_many_contracts_or_none_chosen_yet_are_stated_without_numbers(app, world, make, own_terms, lang):
     for n in range(3):
         make.contract(world.a, number=f"HT-A-X{n}")
