@@ -19,17 +19,6 @@ class Category(StrEnum):
     OTHER = "other"
 
     @property
-    def maker(self):
-        """The manufacturer in the reader's language: its English name, where it has one, for an English reader."""
-        if is_chinese():
-            return self.manufacturer
-        return self.manufacturer_en or self.manufacturer
-
-    def maker_names(self):
-        """Every name the manufacturer is known by here: a file may spell it in either language."""
-        return [name for name in (self.manufacturer, self.manufacturer_en) if name]
-
-    @property
     def label(self):
         return CATEGORY_LABELS[self]
 
