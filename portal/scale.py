@@ -23,7 +23,7 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 
-from .auth.models import User
+from .auth.models import User, new_token
 from .catalog.models import EquipmentModel
 from .cli import DEMO_PASSWORD
 from .complaints.models import Complaint, ComplaintCounter, ComplaintEvent
@@ -174,14 +174,14 @@ def seed_scale(*, units, tickets, visits, complaints, clients=100, schools_per_c
         cid = first[c] if c is not None else None
         user_rows.append(dict(id=user_id + len(user_rows), email=email, name=name, phone="", role=role, client_id=cid,
                               site_id=sites_of[cid][s] if s is not None else None, locale=None, active=True,
-                              password_hash=password_hash, session_token=f"scale{seed}{len(user_rows):059d}",
+                              password_hash=password_hash, session_token=new_token(),
                               created_at=now - timedelta(days=1400), last_login_at=None))
     for n in range(6):  # more engineers, assigned to tickets
         email = f"engineer{n + 1}{tag}@vendor.example.com"
         if email not in existing:
             user_rows.append(dict(id=user_id + len(user_rows), email=email, name=f"工程师{n + 1}", phone="",
                                   role="vendor_agent", client_id=None, site_id=None, locale=None, active=True,
-                                  password_hash=password_hash, session_token=f"scale{seed}{len(user_rows):059d}",
+                                  password_hash=password_hash, session_token=new_token(),
                                   created_at=now - timedelta(days=1400), last_login_at=None))
     _insert(User, user_rows)
     users = {u.email: u for u in db.session.scalars(sa.select(User))}
