@@ -101,3 +101,14 @@ def test_pages_render_for_each_demo_role(app):
         for url in pages:
             response = browser.get(url)
             assert response.status_code == 200, (email, url, response.status_code)
+
+
+def test_command(app):
+    runner = app.test_cli_runner()
+    args = ["seed-scale", "--units", "100", "--tickets", "150", "--visits", "20", "--complaints", "10", "--clients", "2",
+            "--schools-per-client", "3"]
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    assert "100 units, 150 tickets" in result.output
+    again = runner.invoke(args=args)
+    assert again.exit_code != 0 and "not empty" in again.output
