@@ -10,7 +10,7 @@ export FLASK_APP := app
 # `make run` is a developer's machine; production sets PORTAL_ENV=production and SECRET_KEY.
 run seed: export PORTAL_ENV ?= development
 
-.PHONY: run serve test bench install assets translations messages migrate seed clean
+.PHONY: run serve test bench bench-scale install assets translations messages migrate seed clean
 
 run: install assets translations
 	$(BIN)/flask db upgrade
@@ -35,6 +35,18 @@ test: install assets translations
 # Benchmarks only (the 10,000-row import), with pytest-benchmark's timing table.
 bench: install assets translations
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-only $(PYTEST_ARGS)
+
+# Issue 16's measurements at a vendor's real size (not a test): seeds BENCH_DATABASE_URL with `flask seed-scale` if
+# it has no units yet, then prints per role and page the in-process median, SQL time, queries and HTML size, and
+# req/s under wrk beside the floor page. SQLite: make bench-scale BENCH_DATABASE_URL=sqlite:///instance/bench.sqlite
+# (10,000 units / 20,000 tickets unless BENCH_UNITS, BENCH_TICKETS, BENCH_VISITS, BENCH_COMPLAINTS say otherwise).
+BENCH_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/bench_scale
+bench-scale: install assets translations
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && (apt-get install -y wrk || (apt-get update && apt-get install -y wrk)); } \
+		|| echo "wrk is not installed (Debian: apt-get install -y wrk): throughput will not be measured."
+	BENCH_DATABASE_URL='$(BENCH_DATABASE_URL)' $(if $(BENCH_UNITS),BENCH_UNITS=$(BENCH_UNITS)) \
+		$(if $(BENCH_TICKETS),BENCH_TICKETS=$(BENCH_TICKETS)) $(if $(BENCH_VISITS),BENCH_VISITS=$(BENCH_VISITS)) \
+		$(if $(BENCH_COMPLAINTS),BENCH_COMPLAINTS=$(BENCH_COMPLAINTS)) $(BIN)/python -m portal.bench
 
 install: $(STAMP)/venv
 

@@ -78,6 +78,9 @@ def register_extensions(app):
     errors.init_app(app)
     steps.init_app(app)  # after the CSRF check and the sign-in gate: a refused request claims no form token
     cli.init_app(app)
+    from . import scale
+
+    scale.init_app(app)  # ``flask seed-scale``: a database at a vendor's real size, for the benchmark
     from . import jobs
 
     jobs.init_app(app)  # the job queue (SQLite file, Redis, or memory in tests) and ``flask jobs``
