@@ -34,6 +34,7 @@ from ..tickets.scan import scan_token
 EDITORS = (*VENDOR, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
 LABELS_MAX = 240  # ten A4 sheets of 24 labels
 UNIT_TICKETS = 20  # the latest fault reports on a unit's page
+EXPORT_BATCH = 1000  # units loaded at a time while an export is written
 ARRIVABLE = {s.value for s in (TicketStatus.RESPONDED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING,
                                 TicketStatus.REOPENED)}
 
@@ -73,16 +74,15 @@ def export(fmt):
     filters = EquipmentFilter.from_args(request.args)
     query = list_query(filters).options(joinedload(Equipment.contract).joinedload(Contract.client))
     today, days = local_today(), expiring_days()
-    rows = (io.export_row(unit, today, days) for unit in db.session.scalars(query.execution_options(yield_per=1000)))
-    headers = io.export_headers()
-    stamp = today.isoformat()
+
+    def rows():  # a generator function: the query runs when the response is read (io.csv_response)
+        for unit in db.session.scalars(query.execution_options(yield_per=EXPORT_BATCH)):
+            yield io.export_row(unit, today, days)
+
+    headers, filename = io.export_headers(), f"equipment-{today.isoformat()}.{fmt}"
     if fmt == "csv":
-        body, mimetype = io.to_csv(headers, rows), "text/csv; charset=utf-8"
-    else:
-        body = io.to_xlsx(headers, rows, _("Equipment"))
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f"attachment; filename=equipment-{stamp}.{fmt}"})
+        return io.csv_response(headers, rows(), filename)
+    return io.xlsx_response(headers, rows(), _("Equipment"), filename)
 
 
 def qr_code(unit, scale=4):
