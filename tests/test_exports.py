@@ -311,7 +311,7 @@ def test_only_the_clients_own_units_are_exported_however_many_there_are(app, wor
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_the_export_makes_as_many_queries_for_thousands_of_units_as_for_three(app, world, count_queries, fmt):
+def test_the_export_makes_a_few_queries_a_batch_of_units_not_one_a_unit(app, world, count_queries, fmt):
     client = app.test_client(user=world.agent)
 
     def queries():
@@ -320,8 +320,8 @@ def test_the_export_makes_as_many_queries_for_thousands_of_units_as_for_three(ap
         return counter.count
 
     few = queries()
-    seed_units(app, world, 2500)
-    assert queries() == few
+    seed_units(app, world, 2500)  # three batches of 1,000: at most the contracts, sites and models new in each
+    assert queries() <= few + 3 * 3
 
 
 def test_a_download_stopped_half_way_gives_the_database_connection_back(app, world):
@@ -351,3 +351,12 @@ def test_the_ledger_and_the_service_log_are_sent_from_a_file_in_pieces(app, worl
     data = b"".join(pieces)
     assert len(pieces) > 1 and response.content_length == len(data)
     assert_no_formula(data)
+
+
+@pytest.mark.parametrize("value", ["<r><t>x</t></r>", '<r></r></is></c><c r="B2"><f>1+1</f></c><c><is><r>',
+                                   "=<r>1</r>", "_x0041_", "a\r\nb"])
+def test_text_that_looks_like_the_sheets_own_xml_stays_text(value):
+    data = to_xlsx(["h"], [[value]], "T")
+    assert_no_formula(data)
+    cells = list(load_workbook(io.BytesIO(data)).active.iter_rows(min_row=2))[0]
+    assert len(cells) == 1 and cells[0].value == value.replace("\r\n", "\n")

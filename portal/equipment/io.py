@@ -24,6 +24,7 @@ from openpyxl.utils.cell import range_boundaries
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from openpyxl.worksheet._reader import DATA_TAG, DIMENSION_TAG
 from openpyxl.xml.functions import iterparse
+from sqlalchemy.orm import joinedload
 
 from ..bounds import CONTROL_MESSAGE, DATE_MAX, DATE_MIN, MONEY_MAX, has_control, yuan
 from ..catalog.models import EquipmentModel
@@ -579,7 +580,12 @@ def write_xlsx(out, headers, rows, title):
     "=…" a formula), marked "quote prefix" when it looks like one, like text typed after a ' in Excel, so that
     editing the cell keeps it text; control characters are dropped (XML cannot hold them); numbers and dates stay
     numbers and dates."""
-    book = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_numbers": False,
+    with tempfile.TemporaryDirectory(prefix="portal-xlsx-") as scratch:  # the sheet's file, gone even on an error
+        _write_xlsx(out, headers, rows, title, scratch)
+
+
+def _write_xlsx(out, headers, rows, title, scratch):
+    book = xlsxwriter.Workbook(out, {"constant_memory": True, "tmpdir": scratch, "strings_to_numbers": False,
                                      "strings_to_formulas": False, "strings_to_urls": False})
     sheet = book.add_worksheet(title[:31])
     # XlsxWriter writes a CR as "_x000D_" and a literal "_x0041_" as "_x005F_x0041_"; openpyxl, which reads our
@@ -589,14 +595,16 @@ def write_xlsx(out, headers, rows, title):
     quoted = book.add_format({"quote_prefix": True})
     day = book.add_format({"num_format": "yyyy-mm-dd"})
     moment = book.add_format({"num_format": "yyyy-mm-dd h:mm:ss"})
-    write_string, write_number, write_datetime = sheet.write_string, sheet.write_number, sheet.write_datetime
+    # The methods behind write_string() etc., without their decorator that also accepts "A1" cell names: a third
+    # of the time per cell.
+    write_string, write_number, write_datetime = sheet._write_string, sheet._write_number, sheet._write_datetime
 
     def text(r, c, value):
         value = ILLEGAL_CHARACTERS_RE.sub("", value)
         style = quoted if _formula_like(value) else None
         if value.startswith("<r>") and value.endswith("</r>"):
             # XlsxWriter copies such a string into the sheet's XML as it is (its own rich text, pre-formatted):
-            # written as two runs of rich text instead, each escaped, it reads back as the same text.
+            # written as three runs of rich text instead (it needs three), each escaped, it reads back as the same text.
             sheet.write_rich_string(r, c, value[:1], value[1:2], value[2:], *([style] if style else []))
         else:
             write_string(r, c, value, style)
@@ -680,12 +688,45 @@ def export_headers():
     return [str(c.header) for c in COLUMNS] + [str(h) for _, h in EXPORT_EXTRA]
 
 
-def export_row(unit, today, expiring_days):
-    state = unit.warranty_state(today, expiring_days)
-    return [
-        unit.contract.number, unit.site.name, unit.model.manufacturer, unit.model.model_number, unit.serial,
-        unit.asset_tag, unit.building, unit.room, unit.installed_on, unit.warranty_start, unit.warranty_months,
-        unit.unit_price, str(unit.status_enum.label),
-        unit.contract.client.name if unit.contract.client else "", str(unit.model.category_enum.label),
-        unit.warranty_end, str(state.label), unit.days_left(today),
-    ]
+# What the export reads of each unit: its own columns only, as plain rows (loading 100,000 ORM objects, each with
+# its contract, client, site and model joined, was most of the export's time). The few contracts, sites and models
+# they point at are loaded once each, a batch at a time.
+EXPORT_COLUMNS = (Equipment.contract_id, Equipment.site_id, Equipment.model_id, Equipment.serial, Equipment.asset_tag,
+                  Equipment.building, Equipment.room, Equipment.installed_on, Equipment.warranty_start,
+                  Equipment.warranty_months, Equipment.unit_price, Equipment.status, Equipment.warranty_end,
+                  Equipment.renewed_until, Equipment.covered_until)
+EXPORT_BATCH = 1000
+
+
+def export_rows(query, today, expiring_days, batch=EXPORT_BATCH):
+    """The export's rows of the units ``query`` (a filtered, scoped, ordered select of Equipment) selects, read
+    ``batch`` at a time. Translated labels and the names of sites and clients are looked up once per export, not
+    once per row: each costs a gettext or a locale lookup, and 100,000 rows repeat a few of them."""
+    contracts, sites, models, labels = {}, {}, {}, {}
+
+    def label(value):
+        try:
+            return labels[value]
+        except KeyError:
+            text = labels[value] = str(value.label)
+            return text
+
+    def load(known, ids, entity, value, *options):
+        if ids := ids - known.keys():
+            for item in db.session.scalars(sa.select(entity).where(entity.id.in_(ids)).options(*options)):
+                known[item.id] = value(item)
+
+    rows = db.session.execute(query.with_only_columns(*EXPORT_COLUMNS).execution_options(yield_per=batch))
+    for part in rows.partitions():
+        load(contracts, {r.contract_id for r in part}, Contract,
+             lambda c: (c.number, c.client.name if c.client else ""), joinedload(Contract.client))
+        load(sites, {r.site_id for r in part}, Site, lambda s: s.name)
+        load(models, {r.model_id for r in part}, EquipmentModel,
+             lambda m: (m.manufacturer, m.model_number, label(m.category_enum)))
+        for r in part:
+            number, client = contracts[r.contract_id]
+            manufacturer, model_number, category = models[r.model_id]
+            state = warranty.state(r.warranty_end, today, expiring_days, renewed_until=r.renewed_until)
+            yield [number, sites[r.site_id], manufacturer, model_number, r.serial, r.asset_tag, r.building, r.room,
+                   r.installed_on, r.warranty_start, r.warranty_months, r.unit_price, label(Status(r.status)),
+                   client, category, r.warranty_end, label(state), warranty.days_left(r.covered_until, today)]

@@ -34,7 +34,6 @@ from ..tickets.scan import scan_token
 EDITORS = (*VENDOR, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
 LABELS_MAX = 240  # ten A4 sheets of 24 labels
 UNIT_TICKETS = 20  # the latest fault reports on a unit's page
-EXPORT_BATCH = 1000  # units loaded at a time while an export is written
 ARRIVABLE = {s.value for s in (TicketStatus.RESPONDED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING,
                                 TicketStatus.REOPENED)}
 
@@ -72,12 +71,11 @@ def index():
 @roles_required(*ALL)
 def export(fmt):
     filters = EquipmentFilter.from_args(request.args)
-    query = list_query(filters).options(joinedload(Equipment.contract).joinedload(Contract.client))
+    query = filters.apply(Equipment.scoped(current_user))
     today, days = local_today(), expiring_days()
 
     def rows():  # a generator function: the query runs when the response is read (io.csv_response)
-        for unit in db.session.scalars(query.execution_options(yield_per=EXPORT_BATCH)):
-            yield io.export_row(unit, today, days)
+        yield from io.export_rows(query, today, days)
 
     headers, filename = io.export_headers(), f"equipment-{today.isoformat()}.{fmt}"
     if fmt == "csv":
