@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Callable
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime, get_timezone, gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload

@@ -604,7 +604,7 @@ def _write_xlsx(out, headers, rows, title, scratch):
         style = quoted if _formula_like(value) else None
         if value.startswith("<r>") and value.endswith("</r>"):
             # XlsxWriter copies such a string into the sheet's XML as it is (its own rich text, pre-formatted):
-            # written as three runs of rich text instead (it needs three), each escaped, it reads back as the same text.
+            # written as three runs of rich text instead (its least), each escaped, it reads back as the same text.
             sheet.write_rich_string(r, c, value[:1], value[1:2], value[2:], *([style] if style else []))
         else:
             write_string(r, c, value, style)
