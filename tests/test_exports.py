@@ -203,3 +203,160 @@ def test_an_edited_xlsx_export_imports_with_its_values_as_they_were(app, world, 
     book.save(out)
     import_edited(app, world.a_admin, out.getvalue(), "edited.xlsx")
     assert units_by_serial(app, [AT + "-copy"]) == {AT + "-copy": (LINK, DDE, MINUS, Decimal("12800.50"))}
+
+
+# ---------------------------------------------------------------- large exports: streamed, whole, bounded
+
+ZH = {"Accept-Language": "zh-CN"}
+EN_HEADERS = ["Contract number", "Site", "Manufacturer", "Model number", "Serial number", "Asset tag", "Building",
+              "Room", "Installed on", "Warranty start", "Warranty term (months)", "Unit price (CNY)", "Status",
+              "Client", "Category", "Warranty end", "Warranty state", "Days left"]
+LARGE = 5000
+
+
+def seed_units(app, world, count, prefix="BULK"):
+    """``count`` units of A's first contract in one bulk insert, a formula planted in every tenth asset tag."""
+    with app.app_context():
+        db.session.execute(sa.insert(Equipment), [
+            dict(client_id=world.a.id, site_id=world.a_site1.id, contract_id=world.contract_a.id,
+                 model_id=world.model.id, serial=f"{prefix}-{n:05d}",
+                 asset_tag=PLANTED[n // 10 % len(PLANTED)] if n % 10 == 0 else f"ZC-{n:05d}", building="教学楼",
+                 room=str(n % 500), installed_on=date(2024, 1 + n % 12, 1), unit_price=Decimal("12800.50"),
+                 status="in_service", extension_days=0, warranty_end=date(2027, 1 + n % 12, 1),
+                 covered_until=date(2027, 1 + n % 12, 1), replacement_note="")
+            for n in range(count)])
+        db.session.commit()
+
+
+def chunks(response):
+    """The body as the server sends it, piece by piece; then the response closed, as the server does."""
+    assert response.status_code == 200
+    try:
+        return [chunk for chunk in response.response if chunk]
+    finally:
+        response.close()
+
+
+def test_a_large_equipment_csv_is_streamed_in_pieces_with_every_row_bom_headers_and_quoted_formulas(app, world):
+    seed_units(app, world, LARGE)
+    client = app.test_client(user=world.a_admin)
+    response = client.get("/equipment/export.csv", headers=EN)
+    assert response.content_length is None  # not known before the last row is written
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=equipment-")
+    pieces = chunks(response)
+    assert len(pieces) >= LARGE // 1000  # written and sent as rows come, not one body built in memory
+    body = b"".join(pieces)
+    assert body.startswith(b"\xef\xbb\xbf")  # UTF-8's byte order mark, once, first: Excel reads the Chinese
+    assert body.count(b"\xef\xbb\xbf") == 1
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0] == EN_HEADERS
+    serial, tag = rows[0].index("Serial number"), rows[0].index("Asset tag")
+    serials = [r[serial] for r in rows[1:]]
+    assert len(serials) == len(set(serials)) == LARGE + 2  # every unit once, A's two of the world's too
+    assert {f"BULK-{n:05d}" for n in range(LARGE)} <= set(serials)
+    assert {r[tag] for r in rows[1:] if r[serial].startswith("BULK")} >= {"'" + value for value in PLANTED}
+    assert not any(value[:1] in FORMULA_STARTS for r in rows[1:] for i, value in enumerate(r)
+                   if i != rows[0].index("Days left"))
+    assert "教学楼" in {r[rows[0].index("Building")] for r in rows[1:]}
+    zh = list(csv.reader(io.StringIO(b"".join(chunks(client.get("/equipment/export.csv", headers=ZH)))
+                                     .decode("utf-8-sig"))))
+    assert len(zh) == len(rows) and len(zh[0]) == len(EN_HEADERS)
+    assert {"序列号", "单价（元）", "质保到期日", "剩余天数"} <= set(zh[0])
+
+
+def test_a_large_equipment_xlsx_is_sent_in_pieces_from_a_file_and_has_every_row_with_its_types(app, world,
+                                                                                                monkeypatch):
+    from portal.equipment import io as equipment_io
+
+    monkeypatch.setattr(equipment_io, "FILE_CHUNK", 16 * 1024)
+    seed_units(app, world, LARGE)
+    client = app.test_client(user=world.a_admin)
+    response = client.get("/equipment/export.xlsx", headers=EN)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=equipment-")
+    pieces = chunks(response)
+    data = b"".join(pieces)
+    assert len(pieces) > 1 and response.content_length == len(data)
+    assert_no_formula(data)
+    book = load_workbook(io.BytesIO(data))
+    assert book.sheetnames == ["Equipment"]
+    rows = list(book.active.iter_rows())
+    assert [c.value for c in rows[0]] == EN_HEADERS
+    serial = EN_HEADERS.index("Serial number")
+    serials = [r[serial].value for r in rows[1:]]
+    assert len(serials) == len(set(serials)) == LARGE + 2
+    assert {f"BULK-{n:05d}" for n in range(LARGE)} <= set(serials)
+    assert set(PLANTED) <= texts(r[EN_HEADERS.index("Asset tag")] for r in rows[1:])
+    for name, kind in (("Installed on", "d"), ("Warranty end", "d"), ("Unit price (CNY)", "n"), ("Days left", "n"),
+                       ("Serial number", "s"), ("Building", "s")):
+        cells = [r[EN_HEADERS.index(name)] for r in rows[1:] if r[serial].value.startswith("BULK")]
+        assert {c.data_type for c in cells} == {kind}, name
+    assert {r[EN_HEADERS.index("Unit price (CNY)")].value for r in rows[1:]} >= {12800.5}
+    zh = load_workbook(io.BytesIO(b"".join(chunks(client.get("/equipment/export.xlsx", headers=ZH)))),
+                       read_only=True).active
+    assert zh.title == "设备" and sum(1 for _ in zh.values) == len(rows)
+    assert {"序列号", "单价（元）", "质保到期日", "剩余天数"} <= set(next(zh.values))
+
+
+def test_only_the_clients_own_units_are_exported_however_many_there_are(app, world):
+    seed_units(app, world, 1200)
+    for fmt in ("csv", "xlsx"):
+        body = b"".join(chunks(app.test_client(user=world.b_admin).get(f"/equipment/export.{fmt}", headers=EN)))
+        if fmt == "csv":
+            serials = [r[4] for r in csv.reader(io.StringIO(body.decode("utf-8-sig")))][1:]
+        else:
+            serials = [r[4] for r in load_workbook(io.BytesIO(body)).active.values][1:]
+        assert serials == ["B-0001"], fmt
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_export_makes_a_few_queries_a_batch_of_units_not_one_a_unit(app, world, count_queries, fmt):
+    client = app.test_client(user=world.agent)
+
+    def queries():
+        with count_queries() as counter:
+            chunks(client.get(f"/equipment/export.{fmt}", headers=EN))
+        return counter.count
+
+    few = queries()
+    seed_units(app, world, 2500)  # three batches of 1,000: at most the contracts, sites and models new in each
+    assert queries() <= few + 3 * 3
+
+
+def test_a_download_stopped_half_way_gives_the_database_connection_back(app, world):
+    seed_units(app, world, 2500)
+    with app.app_context():
+        engine = db.engine
+    held = []
+    sa.event.listen(engine, "checkout", lambda *args: held.append(1))
+    sa.event.listen(engine, "checkin", lambda *args: held.pop())
+    response = app.test_client(user=world.a_admin).get("/equipment/export.csv", headers=EN)
+    pieces = iter(response.response)
+    assert next(pieces).startswith(b"\xef\xbb\xbf")
+    assert held  # reading the rows as they are sent
+    response.close()  # the browser went away: the server closes the response
+    assert not held
+    assert app.test_client(user=world.a_admin).get("/equipment/export.csv", headers=EN).status_code == 200
+
+
+@pytest.mark.parametrize("url", ["/complaints/ledger.xlsx", "/inspections/log.xlsx?month=2026-03"])
+def test_the_ledger_and_the_service_log_are_sent_from_a_file_in_pieces(app, world, planted, url, monkeypatch):
+    from portal.equipment import io as equipment_io
+
+    monkeypatch.setattr(equipment_io, "FILE_CHUNK", 1024)
+    response = app.test_client(user=world.a_admin).get(url, headers=EN)
+    assert response.headers["Cache-Control"] == "no-store"
+    pieces = chunks(response)
+    data = b"".join(pieces)
+    assert len(pieces) > 1 and response.content_length == len(data)
+    assert_no_formula(data)
+
+
+@pytest.mark.parametrize("value", ["<r><t>x</t></r>", '<r></r></is></c><c r="B2"><f>1+1</f></c><c><is><r>',
+                                   "=<r>1</r>", "_x0041_", "a\r\nb"])
+def test_text_that_looks_like_the_sheets_own_xml_stays_text(value):
+    data = to_xlsx(["h"], [[value]], "T")
+    assert_no_formula(data)
+    cells = list(load_workbook(io.BytesIO(data)).active.iter_rows(min_row=2))[0]
+    assert len(cells) == 1 and cells[0].value == value.replace("\r\n", "\n")

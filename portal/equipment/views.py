@@ -71,18 +71,16 @@ def index():
 @roles_required(*ALL)
 def export(fmt):
     filters = EquipmentFilter.from_args(request.args)
-    query = list_query(filters).options(joinedload(Equipment.contract).joinedload(Contract.client))
+    query = filters.apply(Equipment.scoped(current_user))
     today, days = local_today(), expiring_days()
-    rows = (io.export_row(unit, today, days) for unit in db.session.scalars(query.execution_options(yield_per=1000)))
-    headers = io.export_headers()
-    stamp = today.isoformat()
+
+    def rows():  # a generator function: the query runs when the response is read (io.csv_response)
+        yield from io.export_rows(query, today, days)
+
+    headers, filename = io.export_headers(), f"equipment-{today.isoformat()}.{fmt}"
     if fmt == "csv":
-        body, mimetype = io.to_csv(headers, rows), "text/csv; charset=utf-8"
-    else:
-        body = io.to_xlsx(headers, rows, _("Equipment"))
-        mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f"attachment; filename=equipment-{stamp}.{fmt}"})
+        return io.csv_response(headers, rows(), filename)
+    return io.xlsx_response(headers, rows(), _("Equipment"), filename)
 
 
 def qr_code(unit, scale=4):

@@ -15,7 +15,7 @@ from .. import steps
 from ..bounds import CONTROL_MESSAGE, DATE_MAX, DATE_MIN, db_id, has_control, page_number
 from ..complaints.services import inspect_attachment
 from ..contracts.models import Contract
-from ..equipment.io import to_xlsx
+from ..equipment.io import xlsx_response
 from ..extensions import db
 from ..forms import optional_id
 from ..htmx import render
@@ -518,16 +518,15 @@ def log_export():
 
     month = month_of(request.args.get("month"), local_today())
     entries = db.session.scalars(log_query(month, optional_id(request.args.get("contract")),
-                                           optional_id(request.args.get("site")))).all()
+                                           optional_id(request.args.get("site"))).execution_options(yield_per=500))
     headers = [_("Date"), _("Client"), _("Site"), _("Contract"), _("Engineers"), _("Headcount"), _("Time in"),
                _("Time out"), pgettext("work", "Place"), _("Work done"), _("Result"), _("Signed by"), _("Signed at")]
-    rows = [[format_date(e.work_date, "medium"), e.client.name, e.site.name if e.site else "", e.contract.number,
+    rows = ([format_date(e.work_date, "medium"), e.client.name, e.site.name if e.site else "", e.contract.number,
              e.engineers, e.headcount, e.time_in.strftime("%H:%M"), e.time_out.strftime("%H:%M"), e.place,
              e.work_done, e.result, e.signed_name, format_datetime(e.signed_at, "short") if e.signed_at else ""]
-            for e in entries]
-    body = to_xlsx([str(h) for h in headers], rows, _("Service log"))
-    return Response(body, mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                    headers={"Content-Disposition": f"attachment; filename=service-log-{month.strftime('%Y-%m')}.xlsx"})
+            for e in entries)
+    return xlsx_response([str(h) for h in headers], rows, _("Service log"),
+                         f"service-log-{month.strftime('%Y-%m')}.xlsx")
 
 
 # ---------------------------------------------------------------- for other pages
