@@ -82,6 +82,16 @@ def _next_id(model):
     return (db.session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
 
 
+def _advance_counters(counter, existing, added):
+    """A yearly numbering counter (tickets', complaints') moved past the numbers the seed gave: ``existing`` is
+    {year: last} before the seed, ``added`` {year: how many it numbered}."""
+    for year, count in added.items():
+        if year in existing:
+            db.session.execute(sa.update(counter).where(counter.year == year).values(last=existing[year] + count))
+        else:
+            db.session.execute(sa.insert(counter).values(year=year, last=count))
+
+
 def _insert(table, rows):
     """Write ``rows`` (dicts with the same keys) in batches of ``BATCH``."""
     table = getattr(table, "__table__", table)
@@ -375,12 +385,7 @@ def seed_scale(*, units, tickets, visits, complaints, clients=100, schools_per_c
             event_rows.clear()
     _insert(Ticket, ticket_rows)
     _insert(TicketEvent, event_rows)
-    for year, count in new_counters.items():
-        if year in counters:
-            db.session.execute(sa.update(TicketCounter).where(TicketCounter.year == year)
-                               .values(last=counters[year] + count))
-        else:
-            db.session.execute(sa.insert(TicketCounter).values(year=year, last=count))
+    _advance_counters(TicketCounter, counters, new_counters)
     step(f"{tickets} tickets ({n_open} open or resolved recently) with their timelines")
 
     # ------------------------------------------------------------ inspection visits
@@ -456,12 +461,7 @@ def seed_scale(*, units, tickets, visits, complaints, clients=100, schools_per_c
         complaint_rows.append(row)
     _insert(Complaint, complaint_rows)
     _insert(ComplaintEvent, cevent_rows)
-    for year, count in new_ccounters.items():
-        if year in ccounters:
-            db.session.execute(sa.update(ComplaintCounter).where(ComplaintCounter.year == year)
-                               .values(last=ccounters[year] + count))
-        else:
-            db.session.execute(sa.insert(ComplaintCounter).values(year=year, last=count))
+    _advance_counters(ComplaintCounter, ccounters, new_ccounters)
     step(f"{complaints} complaints")
     _fix_sequences()
 
