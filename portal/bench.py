@@ -143,6 +143,8 @@ def targets(app):
 def pages(unit_id, ticket_id):
     return [("home", "/"), ("equipment list", "/equipment/"), ("equipment search q=123", "/equipment/?q=123"),
             ("equipment page 1000", "/equipment/?page=1000"), ("ticket queue", "/tickets/"),
+            ("tickets at risk", "/tickets/?view=at_risk"), ("tickets breached", "/tickets/?view=breached"),
+            ("tickets closed", "/tickets/?view=closed"), ("tickets search q=123", "/tickets/?view=all&q=123"),
             ("unit", f"/equipment/{unit_id}"), ("ticket", f"/tickets/{ticket_id}"), ("warranty overview", "/warranty/"),
             ("complaints", "/complaints/"), ("inspection schedule", "/inspections/"), ("documents", "/documents/")]
 
