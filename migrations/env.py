@@ -88,6 +88,10 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    # The search indexes (FTS5 tables on SQLite, trigram indexes on PostgreSQL) are made by DDL of their own, not
+    # described by the models: autogenerate leaves them alone.
+    from portal.search import include_name
+    conf_args.setdefault("include_name", include_name)
 
     connectable = get_engine()
 

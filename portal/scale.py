@@ -23,6 +23,7 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 
+from . import search
 from .auth.models import User, new_token
 from .catalog.models import EquipmentModel
 from .cli import DEMO_PASSWORD
@@ -110,6 +111,7 @@ def _fix_sequences():
                 f"COALESCE((SELECT max(id) FROM {table.name}), 1))"))
 
 
+@search.filled_at_the_end()
 def seed_scale(*, units, tickets, visits, complaints, clients=100, schools_per_client=20, seed=1, force=False,
                echo=print):
     """Fill the database (empty, or with ``force`` anything, e.g. the demo) and return the counts written."""

@@ -5,6 +5,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from portal.extensions import db
+from portal.search import include_name
 
 from .conftest import DATABASE_URL, make_app
 
@@ -26,7 +27,8 @@ def test_upgrade_matches_the_models_and_downgrade_undoes_it(tmp_path):
         with app.app_context():
             upgrade()
             with db.engine.connect() as conn:
-                diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), db.metadata)
+                diff = compare_metadata(MigrationContext.configure(
+                    conn, opts={"compare_type": True, "include_name": include_name}), db.metadata)
             assert diff == [], "the models changed without a migration: run `flask db migrate`"
             downgrade(revision="base")
             with db.engine.connect() as conn:
@@ -74,6 +76,68 @@ def test_pauses_recorded_in_minutes_are_kept_in_seconds_and_go_back(tmp_path):
             with db.engine.connect() as conn:
                 assert dict(conn.execute(sa.text("SELECT id, paused_seconds FROM ticket")).all()) == {
                     1: 0, 2: 120, 3: 5400}
+    finally:
+        with app.app_context():
+            if db.engine.dialect.name == "postgresql":  # leave an empty schema of the models for the other tests
+                with db.engine.begin() as conn:
+                    conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                    conn.execute(sa.text("CREATE SCHEMA public"))
+                db.create_all()
+            db.engine.dispose()
+
+
+def search_objects(conn):
+    """The search indexes in the database: SQLite's FTS5 tables and triggers, PostgreSQL's trigram indexes."""
+    if conn.dialect.name == "sqlite":
+        return set(conn.execute(sa.text("SELECT name FROM sqlite_master WHERE name LIKE '%\\_fts%' ESCAPE '\\' "
+                                        "AND type IN ('table', 'trigger')")).scalars())
+    return set(conn.execute(sa.text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%\\_trgm'")).scalars())
+
+
+def test_the_search_indexes_find_the_rows_already_there_and_go_back(tmp_path):
+    """0017: units and tickets stored before it are found through the new indexes (SQLite: the FTS5 tables are
+    filled from the rows), and its downgrade removes every object it made, on SQLite and PostgreSQL."""
+    from portal.equipment.models import Equipment
+    from portal.search import matches
+    from portal.tickets.models import Ticket
+
+    from .test_sweeps import filled
+
+    app = empty_database(tmp_path)
+    try:
+        with app.app_context():
+            upgrade(revision="0016")
+            meta = sa.MetaData()
+            with db.engine.begin() as conn:
+                assert search_objects(conn) == set()
+                meta.reflect(conn)
+                t = meta.tables
+                conn.execute(t["client"].insert(), filled(t["client"], id=1))
+                conn.execute(t["site"].insert(), filled(t["site"], id=1, client_id=1))
+                conn.execute(t["contract"].insert(), filled(t["contract"], id=1, client_id=1))
+                conn.execute(t["equipment_model"].insert(), filled(t["equipment_model"], id=1, category="touch"))
+                conn.execute(t["equipment"].insert(), [
+                    filled(t["equipment"], id=n, client_id=1, site_id=1, contract_id=1, model_id=1, serial=serial,
+                           status="in_service") for n, serial in enumerate(["SN-ABC-123", "SN-XYZ-456"], start=1)])
+                conn.execute(t["ticket"].insert(), filled(
+                    t["ticket"], id=1, client_id=1, site_id=1, number="GZ-2026-00001", status="new", kind="unknown",
+                    channel="portal", coverage="in_warranty", severity="B", clock="24x7", title="白板不亮"))
+            upgrade(revision="0017")
+            with db.engine.connect() as conn:
+                expected = ({"equipment_fts", "equipment_fts_insert", "equipment_fts_delete", "equipment_fts_update",
+                             "ticket_fts", "ticket_fts_insert", "ticket_fts_delete", "ticket_fts_update"}
+                            if conn.dialect.name == "sqlite" else
+                            {"ix_equipment_serial_trgm", "ix_equipment_asset_tag_trgm", "ix_equipment_building_trgm",
+                             "ix_equipment_room_trgm", "ix_ticket_number_trgm", "ix_ticket_title_trgm",
+                             "ix_ticket_equipment_text_trgm"})
+                assert expected <= search_objects(conn)
+                assert conn.execute(sa.select(Equipment.serial).where(matches("abc-1", Equipment.serial))).scalars()\
+                    .all() == ["SN-ABC-123"]
+                assert conn.execute(sa.select(Ticket.number).where(matches("白板不", Ticket.title))).scalars()\
+                    .all() == ["GZ-2026-00001"]
+            downgrade(revision="0016")
+            with db.engine.connect() as conn:
+                assert search_objects(conn) == set()
     finally:
         with app.app_context():
             if db.engine.dialect.name == "postgresql":  # leave an empty schema of the models for the other tests

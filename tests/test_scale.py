@@ -56,6 +56,31 @@ def test_fills_the_counts_asked_for(app):
         assert next_number(today().year) > last
 
 
+def test_the_searches_find_the_seeded_rows_and_the_rows_added_later(app, world, make):
+    """Seeding fills the search indexes (SQLite: once at the end, its triggers off meanwhile), on top of data
+    already there too; a search then finds what reading every row finds, and the triggers are back."""
+    from portal.equipment.models import Equipment
+    from portal.search import matches
+    from portal.tickets.models import Ticket
+
+    _seed(app, force=True)
+    with app.app_context():
+        units = db.session.execute(sa.select(Equipment.id, Equipment.serial, Equipment.asset_tag, Equipment.building,
+                                             Equipment.room)).all()
+        titles = db.session.execute(sa.select(Ticket.id, Ticket.number, Ticket.title, Ticket.equipment_text)).all()
+        for q in ("123", "-0001", "zc-1", "a1-0001", "楼"):
+            found = set(db.session.scalars(sa.select(Equipment.id).where(matches(
+                q, Equipment.serial, Equipment.asset_tag, Equipment.building, Equipment.room))))
+            assert found == {u.id for u in units if any(q.lower() in text.lower() for text in u[1:])}, q
+            found = set(db.session.scalars(sa.select(Ticket.id).where(matches(
+                q, Ticket.number, Ticket.title, Ticket.equipment_text))))
+            assert found == {t.id for t in titles if any(q.lower() in text.lower() for text in t[1:])}, q
+    added = make.unit(world.contract_a, world.a_site1, world.model, serial="AFTER-SEEDING-1")
+    with app.app_context():
+        assert db.session.scalars(sa.select(Equipment.id).where(matches("seeding", Equipment.serial))).all() == [
+            added.id]
+
+
 def test_refuses_a_database_with_data_unless_forced(app, world):
     from portal.equipment.models import Equipment
     from portal.scale import NotEmpty

@@ -5,9 +5,9 @@ from flask_babel import gettext as _
 from ..bounds import page_number
 from ..extensions import db
 from ..htmx import render
-from ..orgs.services import like
 from ..roles import VENDOR
 from ..scoping import roles_required
+from ..search import matches
 from . import bp
 from .forms import EquipmentModelForm
 from .models import Category, EquipmentModel
@@ -20,8 +20,8 @@ def index():
     category = request.args.get("category", "")
     query = sa.select(EquipmentModel).order_by(EquipmentModel.manufacturer, EquipmentModel.model_number)
     if q:
-        query = query.where(sa.or_(EquipmentModel.manufacturer.ilike(like(q)), EquipmentModel.model_number.ilike(like(q)),
-                                   EquipmentModel.name_zh.ilike(like(q)), EquipmentModel.name_en.ilike(like(q))))
+        query = query.where(matches(q, EquipmentModel.manufacturer, EquipmentModel.model_number,
+                                    EquipmentModel.name_zh, EquipmentModel.name_en))
     if category in Category.__members__.values():
         query = query.where(EquipmentModel.category == category)
     page = db.paginate(query, page=page_number(),

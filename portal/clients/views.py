@@ -9,7 +9,8 @@ from ..extensions import db
 from ..htmx import render
 from ..orgs.forms import ClientForm
 from ..orgs.models import Client, Site
-from ..orgs.services import client_name_taken, like
+from ..orgs.services import client_name_taken
+from ..search import matches
 from ..roles import VENDOR, Role
 from ..scoping import roles_required
 from . import bp
@@ -30,7 +31,7 @@ def index():
         .order_by(Client.name_zh)
     )
     if q:
-        query = query.where(sa.or_(Client.name_zh.ilike(like(q)), Client.name_en.ilike(like(q))))
+        query = query.where(matches(q, Client.name_zh, Client.name_en))
     page = db.paginate(
         query, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
         error_out=False,

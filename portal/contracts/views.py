@@ -20,7 +20,7 @@ from ..extensions import db
 from ..forms import SelectChoice
 from ..htmx import render
 from ..orgs.models import Client
-from ..orgs.services import like
+from ..search import matches
 from ..roles import ALL, Role
 from ..scoping import roles_required
 from . import bp
@@ -34,7 +34,7 @@ def index():
     q = request.args.get("q", "").strip()
     query = Contract.scoped(current_user).options(joinedload(Contract.client)).order_by(Contract.signed_on.desc(), Contract.id.desc())
     if q:
-        query = query.where(sa.or_(Contract.number.ilike(like(q)), Contract.title.ilike(like(q))))
+        query = query.where(matches(q, Contract.number, Contract.title))
     page = db.paginate(query, page=page_number(),
                        per_page=current_app.config["PAGE_SIZE"], error_out=False)
     ids = [c.id for c in page.items]

@@ -21,6 +21,7 @@ from ..i18n import is_chinese
 from ..orgs.models import Client
 from ..roles import ALL, VENDOR
 from ..scoping import roles_required
+from ..search import matches
 from ..storage import storage
 from ..uploads import DOCUMENTS, UploadRefused, check, content_disposition, protect
 from . import bp, services
@@ -50,9 +51,7 @@ class DocumentFilter:
 
     def apply(self, query):
         if self.q:
-            pattern = "%{}%".format(self.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
-            query = query.where(sa.or_(Document.title_zh.ilike(pattern, escape="\\"),
-                                       Document.title_en.ilike(pattern, escape="\\")))
+            query = query.where(matches(self.q, Document.title_zh, Document.title_en))
         if self.kind:
             query = query.where(Document.kind == self.kind)
         if self.model:

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from ..bounds import optional_id
 from ..catalog.models import Category, EquipmentModel
-from ..orgs.services import like
+from ..search import matches
 from .models import Equipment, Status
 from .services import state_filter
 from .warranty import LISTED_STATES, WarrantyState
@@ -52,11 +52,7 @@ class EquipmentFilter:
     def apply(self, query):
         """Narrow a (scoped) select of Equipment. Scoping is the caller's: this only narrows further."""
         if self.q:
-            pattern = like(self.q)
-            query = query.where(sa.or_(
-                Equipment.serial.ilike(pattern), Equipment.asset_tag.ilike(pattern),
-                Equipment.building.ilike(pattern), Equipment.room.ilike(pattern),
-            ))
+            query = query.where(matches(self.q, Equipment.serial, Equipment.asset_tag, Equipment.building, Equipment.room))
         if self.site:
             query = query.where(Equipment.site_id == self.site)
         if self.contract:

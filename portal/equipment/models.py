@@ -13,6 +13,7 @@ from ..extensions import db
 from ..i18n import _l
 from ..orgs.models import Site
 from ..scoping import ClientScoped
+from ..search import searchable
 from ..types import UTCDateTime, utcnow
 from . import warranty
 
@@ -130,6 +131,10 @@ class Equipment(ClientScoped, db.Model):
     def renewed_beyond_warranty(self):
         """A renewal covers the unit past its warranty's own end: pages show that cover as a fact of its own."""
         return self.renewed_until is not None and (self.warranty_end is None or self.renewed_until > self.warranty_end)
+
+
+# The list's search box, and finding a unit while filing a fault report.
+searchable(Equipment, "serial", "asset_tag", "building", "room")
 
 
 class WarrantyExtension(db.Model):

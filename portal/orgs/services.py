@@ -18,8 +18,3 @@ def site_name_taken(client_id, name_zh, exclude_id=None):
         q = q.where(Site.id != exclude_id)
     return db.session.scalar(q.limit(1)) is not None
 
-
-def like(text):
-    """A LIKE pattern that matches ``text`` anywhere, with the wildcards in ``text`` taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"

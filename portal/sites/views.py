@@ -10,7 +10,8 @@ from ..extensions import db
 from ..htmx import render
 from ..orgs.forms import SiteForm
 from ..orgs.models import Client, Site
-from ..orgs.services import like, site_name_taken
+from ..orgs.services import site_name_taken
+from ..search import matches
 from ..roles import ALL, VENDOR, Role
 from ..i18n import local_today
 from ..scoping import roles_required
@@ -26,9 +27,7 @@ def index():
     if client_id:
         query = query.where(Site.client_id == client_id)
     if q:
-        query = query.where(
-            sa.or_(Site.name_zh.ilike(like(q)), Site.name_en.ilike(like(q)), Site.address.ilike(like(q)))
-        )
+        query = query.where(matches(q, Site.name_zh, Site.name_en, Site.address))
     page = db.paginate(
         query, page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False
     )

@@ -18,6 +18,7 @@ from ..i18n import _l
 from ..orgs.models import Client, Site
 from ..renewals.models import SparePart
 from ..scoping import ClientScoped
+from ..search import searchable
 from ..sequence import YearCounter
 from ..steps import HasVersion
 from ..types import UTCDateTime, utcnow
@@ -352,6 +353,10 @@ class Ticket(HasVersion, ClientScoped, db.Model):
     @property
     def open_loan(self):
         return next((loan for loan in self.loans if loan.returned_at is None), None)
+
+
+# The queue's search box: number, title and the equipment named in words (a unit's serial: the units' own index).
+searchable(Ticket, "number", "title", "equipment_text")
 
 
 class TicketEvent(db.Model):

@@ -19,7 +19,7 @@ from ..forms import optional_id
 from ..htmx import is_htmx, render
 from ..i18n import _l, local_today
 from ..orgs.models import Client, Site
-from ..orgs.services import like
+from ..search import matches
 from ..renewals.models import SparePart
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
@@ -68,8 +68,7 @@ def index():
 
 def find_units(q):
     """Units in the user's scope whose serial number or asset tag contains ``q``."""
-    pattern = like(q)
-    query = Equipment.scoped(current_user, sa.or_(Equipment.serial.ilike(pattern), Equipment.asset_tag.ilike(pattern)))
+    query = Equipment.scoped(current_user, matches(q, Equipment.serial, Equipment.asset_tag))
     return db.session.scalars(query.options(joinedload(Equipment.model), joinedload(Equipment.site))
                               .order_by(Equipment.serial).limit(UNIT_CHOICES)).all()
 

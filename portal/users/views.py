@@ -10,7 +10,7 @@ from ..bounds import db_id, page_number
 from ..extensions import db
 from ..htmx import render
 from ..orgs.models import Client
-from ..orgs.services import like
+from ..search import matches
 from ..roles import USER_ADMINS, Role
 from ..scoping import roles_required
 from ..types import utcnow
@@ -25,7 +25,7 @@ def filtered(args):
     query = User.scoped(current_user).options(joinedload(User.client), joinedload(User.site))
     q = args.get("q", "").strip()
     if q:
-        query = query.where(sa.or_(User.name.ilike(like(q)), User.email.ilike(like(q))))
+        query = query.where(matches(q, User.name, User.email))
     role = args.get("role", "")
     if role in Role.__members__.values():
         query = query.where(User.role == role)

@@ -1,0 +1,53 @@
+"""search indexes: trigram indexes for the equipment and ticket searches
+
+PostgreSQL: the pg_trgm extension and a GIN trigram index on each searched column, so that ``ILIKE '%…%'`` finds
+its rows without reading the table. SQLite: an FTS5 table with the trigram tokenizer per table (external content,
+kept current by triggers), filled from the rows already there. The DDL is ``portal.search``'s, the same that
+``create_all`` runs.
+
+Revision ID: 0017
+Revises: 0016
+Create Date: 2026-11-28 18:30:00
+
+"""
+from alembic import op
+
+from portal import search
+
+# revision identifiers, used by Alembic.
+revision = '0017'
+down_revision = '0016'
+branch_labels = None
+depends_on = None
+
+# As they were at this revision (the models may later search more: a migration of its own then).
+SEARCHED = {
+    "equipment": ("serial", "asset_tag", "building", "room"),
+    "ticket": ("number", "title", "equipment_text"),
+}
+
+
+def upgrade():
+    dialect = op.get_bind().dialect.name
+    for table, columns in SEARCHED.items():
+        if dialect == "sqlite":
+            statements = search.sqlite_create(table, columns)
+        elif dialect == "postgresql":
+            statements = search.postgresql_create(table, columns)
+        else:
+            statements = []
+        for statement in statements:
+            op.execute(statement)
+
+
+def downgrade():
+    dialect = op.get_bind().dialect.name
+    for table, columns in SEARCHED.items():
+        if dialect == "sqlite":
+            statements = search.sqlite_drop(table)
+        elif dialect == "postgresql":
+            statements = search.postgresql_drop(table, columns)
+        else:
+            statements = []
+        for statement in statements:
+            op.execute(statement)
