@@ -21,6 +21,18 @@ def empty_database(tmp_path):
     return make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'migrated.sqlite'}")
 
 
+def models_schema_again(app):
+    """After a test of the migrations: PostgreSQL's test database holds the models' empty schema again (SQLite's
+    file was the test's own)."""
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+                conn.execute(sa.text("CREATE SCHEMA public"))
+            db.create_all()
+        db.engine.dispose()
+
+
 def test_upgrade_matches_the_models_and_downgrade_undoes_it(tmp_path):
     app = empty_database(tmp_path)
     try:
@@ -77,13 +89,7 @@ def test_pauses_recorded_in_minutes_are_kept_in_seconds_and_go_back(tmp_path):
                 assert dict(conn.execute(sa.text("SELECT id, paused_seconds FROM ticket")).all()) == {
                     1: 0, 2: 120, 3: 5400}
     finally:
-        with app.app_context():
-            if db.engine.dialect.name == "postgresql":  # leave an empty schema of the models for the other tests
-                with db.engine.begin() as conn:
-                    conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                    conn.execute(sa.text("CREATE SCHEMA public"))
-                db.create_all()
-            db.engine.dispose()
+        models_schema_again(app)
 
 
 def search_objects(conn):
@@ -139,10 +145,4 @@ def test_the_search_indexes_find_the_rows_already_there_and_go_back(tmp_path):
             with db.engine.connect() as conn:
                 assert search_objects(conn) == set()
     finally:
-        with app.app_context():
-            if db.engine.dialect.name == "postgresql":  # leave an empty schema of the models for the other tests
-                with db.engine.begin() as conn:
-                    conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                    conn.execute(sa.text("CREATE SCHEMA public"))
-                db.create_all()
-            db.engine.dispose()
+        models_schema_again(app)

@@ -390,7 +390,7 @@ def test_the_migration_keys_the_events_already_recorded_and_goes_back(tmp_path):
     without one), so the sweeps never record them again; and 0011 goes down again with the rows in place."""
     from flask_migrate import downgrade, upgrade
 
-    from .test_migrations import empty_database
+    from .test_migrations import empty_database, models_schema_again
 
     app = empty_database(tmp_path)
     try:
@@ -428,13 +428,7 @@ def test_the_migration_keys_the_events_already_recorded_and_goes_back(tmp_path):
             with db.engine.connect() as conn:
                 assert conn.execute(sa.text("SELECT count(*) FROM ticket_event")).scalar() == 6
     finally:
-        with app.app_context():
-            if db.engine.dialect.name == "postgresql":  # leave an empty schema of the models for the other tests
-                with db.engine.begin() as conn:
-                    conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                    conn.execute(sa.text("CREATE SCHEMA public"))
-                db.create_all()
-            db.engine.dispose()
+        models_schema_again(app)
 
 
 def test_status_at_a_moment_means_the_same_in_python_and_in_sql(app, world, make):

@@ -28,26 +28,15 @@ SEARCHED = {
 
 
 def upgrade():
-    dialect = op.get_bind().dialect.name
-    for table, columns in SEARCHED.items():
-        if dialect == "sqlite":
-            statements = search.sqlite_create(table, columns)
-        elif dialect == "postgresql":
-            statements = search.postgresql_create(table, columns)
-        else:
-            statements = []
-        for statement in statements:
-            op.execute(statement)
+    run(drop=False)
 
 
 def downgrade():
+    run(drop=True)
+
+
+def run(drop):
     dialect = op.get_bind().dialect.name
     for table, columns in SEARCHED.items():
-        if dialect == "sqlite":
-            statements = search.sqlite_drop(table)
-        elif dialect == "postgresql":
-            statements = search.postgresql_drop(table, columns)
-        else:
-            statements = []
-        for statement in statements:
+        for statement in search.ddl(dialect, table, columns, drop=drop):
             op.execute(statement)
