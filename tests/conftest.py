@@ -47,10 +47,8 @@ def reset_database(app):
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _fresh_schema():
-    """Once per run: drop whatever a previous run (or a migration test) left, create the schema."""
-    app = make_app()
+def models_schema(app):
+    """The models' empty schema in ``app``'s database, whatever was there (on PostgreSQL, dropped first)."""
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:
@@ -58,6 +56,12 @@ def _fresh_schema():
                 conn.execute(sa.text("CREATE SCHEMA public"))
         db.create_all()
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_schema():
+    """Once per run: drop whatever a previous run (or a migration test) left, create the schema."""
+    models_schema(make_app())
     yield
 
 

@@ -7,7 +7,7 @@ from flask_migrate import downgrade, upgrade
 from portal.extensions import db
 from portal.search import include_name
 
-from .conftest import DATABASE_URL, make_app
+from .conftest import DATABASE_URL, make_app, models_schema
 
 
 def empty_database(tmp_path):
@@ -19,18 +19,6 @@ def empty_database(tmp_path):
             conn.execute(sa.text("CREATE SCHEMA public"))
         return app
     return make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'migrated.sqlite'}")
-
-
-def models_schema_again(app):
-    """After a test of the migrations: PostgreSQL's test database holds the models' empty schema again (SQLite's
-    file was the test's own)."""
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                conn.execute(sa.text("CREATE SCHEMA public"))
-            db.create_all()
-        db.engine.dispose()
 
 
 def test_upgrade_matches_the_models_and_downgrade_undoes_it(tmp_path):
@@ -89,7 +77,7 @@ def test_pauses_recorded_in_minutes_are_kept_in_seconds_and_go_back(tmp_path):
                 assert dict(conn.execute(sa.text("SELECT id, paused_seconds FROM ticket")).all()) == {
                     1: 0, 2: 120, 3: 5400}
     finally:
-        models_schema_again(app)
+        models_schema(app)  # PostgreSQL: the models' empty schema again, for the other tests
 
 
 def search_objects(conn):
@@ -145,4 +133,4 @@ def test_the_search_indexes_find_the_rows_already_there_and_go_back(tmp_path):
             with db.engine.connect() as conn:
                 assert search_objects(conn) == set()
     finally:
-        models_schema_again(app)
+        models_schema(app)  # PostgreSQL: the models' empty schema again, for the other tests
