@@ -153,3 +153,11 @@ def matches(q, *columns):
     if dialect == "postgresql":  # backslash is ILIKE's own escape: the plain form keeps the trigram index usable
         return sa.or_(*(c.ilike(pattern) for c in columns))
     return sa.or_(*(c.like(pattern, escape="\\") for c in columns))  # SQLite's LIKE ignores the case of A-Z
+
+
+def among(column, ids):
+    """``column IN (ids)``, ``ids`` a select of one column. PostgreSQL: written ``= ANY(ARRAY(ids))``, which an index
+    on ``column`` serves inside an OR as well (an ``IN`` subquery there is a filter tried on every row)."""
+    if db.engine.dialect.name == "postgresql":
+        return column == sa.any_(sa.func.array(ids.scalar_subquery()))
+    return column.in_(ids)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from ..equipment.models import Equipment
 from ..forms import optional_id
 from ..i18n import _l
-from ..search import matches
+from ..search import among, matches
 from .models import SEVERITY_LABELS, Status, Ticket
 
 VIEWS = {
@@ -67,11 +67,11 @@ class TicketFilter:
         if NUMBER.fullmatch(self.q.upper()):  # a ticket's number, pasted: the unique index finds it at once
             query = query.where(Ticket.number == self.q.upper())
         elif self.q:
-            # Two index lookups, united: the tickets' own text, and the tickets of the units whose serial matches.
-            own = sa.select(Ticket.id).where(matches(self.q, Ticket.number, Ticket.title, Ticket.equipment_text))
-            by_unit = sa.select(Ticket.id).where(Ticket.equipment_id.in_(
-                sa.select(Equipment.id).where(matches(self.q, Equipment.serial))))
-            query = query.where(Ticket.id.in_(sa.union(own, by_unit)))
+            # The tickets' own text, or the serial of their unit (the units' index finds those, then the tickets').
+            query = query.where(sa.or_(
+                matches(self.q, Ticket.number, Ticket.title, Ticket.equipment_text),
+                among(Ticket.equipment_id, sa.select(Equipment.id).where(matches(self.q, Equipment.serial))),
+            ))
         if self.client:
             query = query.where(Ticket.client_id == self.client)
         if self.severity:
