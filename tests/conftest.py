@@ -29,9 +29,18 @@ if DATABASE_URL.startswith("postgresql"):
     TEST_CONFIG["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": "-c synchronous_commit=off"}}
 
 
+class Browser(FlaskLoginClient):
+    """The test client, reading every response to its end before handing it over, as a browser does: a streamed
+    export a test only looks at the status of is not left open to be closed later, in another test's context.
+    A test that reads a stream piece by piece asks for ``buffered=False``."""
+
+    def open(self, *args, buffered=True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 def make_app(**overrides):
     app = create_app({**TEST_CONFIG, **overrides})
-    app.test_client_class = FlaskLoginClient
+    app.test_client_class = Browser
     return app
 
 
