@@ -6,8 +6,7 @@ from flask_login import current_user
 from ..extensions import db
 from ..nav import groups_for, items_for
 from ..auth.models import User
-from ..equipment.models import Equipment
-from ..equipment.services import count_by_state
+from ..equipment import tally
 from ..equipment.warranty import LISTED_STATES
 from ..i18n import local_today
 from ..renewals.models import RenewalQuote
@@ -80,9 +79,9 @@ def organisation_stats(user):
 
 
 def warranty_glance(user):
-    """How many of the user's units are in each warranty state (one query), for the home page."""
-    today = local_today()
-    counts = count_by_state(Equipment.scoped(user), today)
+    """How many of the user's units are in each warranty state, for the home page: one query of the maintained
+    tally (a few rows), not a count of the units."""
+    counts = tally.counts_by_state(user, local_today())
     return [(state, counts.get(state.value, 0)) for state in LISTED_STATES] if counts else []
 
 
