@@ -299,7 +299,7 @@ def per_site(client_id, today=None):
     by = {c.name: c for c in sums}
     return db.session.execute(
         sa.select(Site.id, Site.name_zh, Site.name_en, *sums)
-        .outerjoin(SiteTally, SiteTally.site_id == Site.id)
+        .outerjoin(SiteTally, sa.and_(SiteTally.client_id == Site.client_id, SiteTally.site_id == Site.id))
         .where(Site.client_id == client_id)
         .group_by(Site.id, Site.name_zh, Site.name_en)
         .order_by(by[WarrantyState.EXPIRING.value].desc(), by[WarrantyState.EXPIRED.value].desc(),
