@@ -157,19 +157,23 @@ def init_app(app):
     @counts.command("check")
     def counts_check():
         """Compare the maintained counts with a recount of the units; exit 1 if any differ."""
-        from .equipment.tally import differences
+        from .equipment.tally import differences, missing_triggers
 
-        found = differences()
+        found, missing = differences(), missing_triggers(db.session.connection())
         db.session.rollback()
         for table, key, stored, recounted in found[:50]:
             click.echo(f"{table} {key}: kept {stored}, recounted {recounted}")
-        if found:
-            raise click.ClickException(f"{len(found)} counts differ from a recount: run `flask counts rebuild`.")
+        if missing:
+            click.echo(f"Triggers missing on equipment: {', '.join(missing)}")
+        if found or missing:
+            raise click.ClickException(f"{len(found)} counts differ from a recount, {len(missing)} triggers missing: "
+                                       "run `flask counts rebuild`.")
         click.echo("The maintained counts agree with a recount.")
 
     @counts.command("rebuild")
     def counts_rebuild():
-        """Recount the units by site, client and warranty dates and store the counts (in one transaction)."""
+        """Recount the units by site, client and warranty dates and store the counts (in one transaction); install
+        the triggers that keep them if any is missing."""
         from .equipment.tally import rebuild
 
         rows = rebuild()

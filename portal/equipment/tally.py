@@ -155,10 +155,29 @@ def create_statements(dialect):
     return postgresql_triggers() if dialect == "postgresql" else sqlite_triggers()
 
 
-def _install(target, connection, **kw):
-    """``db.create_all()`` makes the triggers too (after every table: they name ``equipment`` and both tallies)."""
+TRIGGERS = ("unit_tally_delete", "unit_tally_insert", "unit_tally_update")
+
+
+def missing_triggers(connection):
+    """The triggers that keep the tallies and are not on ``equipment`` (e.g. after a migration that rebuilt the
+    table on SQLite, which drops its triggers)."""
+    if connection.dialect.name == "postgresql":
+        found = connection.exec_driver_sql(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'equipment'::regclass AND NOT tgisinternal").scalars()
+    else:
+        found = connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'equipment'").scalars()
+    return sorted(set(TRIGGERS) - set(found))
+
+
+def install(connection):
     for statement in create_statements(connection.dialect.name):
         connection.exec_driver_sql(statement)
+
+
+def _install(target, connection, **kw):
+    """``db.create_all()`` makes the triggers too (after every table: they name ``equipment`` and both tallies)."""
+    install(connection)
 
 
 sa.event.listen(db.metadata, "after_create", _install)
@@ -194,11 +213,14 @@ def differences(connection=None):
 
 
 def rebuild(connection=None):
-    """Recount both tallies from ``equipment`` and store them (in the caller's transaction); returns the rows
-    written. Units are locked meanwhile on PostgreSQL, so that no change slips between the recount and the store."""
+    """Recount both tallies from ``equipment`` and store them (in the caller's transaction), the triggers installed
+    again if any is missing; returns the rows written. Units are locked meanwhile on PostgreSQL, so that no change
+    slips between the recount and the store."""
     connection = connection or db.session.connection()
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("LOCK TABLE equipment IN SHARE MODE")
+    if missing_triggers(connection):
+        install(connection)
     written = 0
     for table, keys in GRAINS:
         t = db.metadata.tables[table]

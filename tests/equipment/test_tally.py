@@ -228,6 +228,20 @@ class TestCommands:
         assert runner.invoke(args=["counts", "check"]).exit_code == 0
         agrees(app)
 
+    def test_check_finds_a_missing_trigger_and_rebuild_puts_it_back(self, app, world, make):
+        runner = app.test_cli_runner()
+        with app.app_context():
+            statement = tally.drop_statements(db.engine.dialect.name)[0]  # the insert trigger
+            db.session.execute(sa.text(statement))
+            db.session.commit()
+        make.unit(world.contract_b, world.b_site, world.model, serial="UNSEEN")
+        result = runner.invoke(args=["counts", "check"])
+        assert result.exit_code == 1 and "unit_tally_insert" in result.output and "B-0001" not in result.output
+        assert runner.invoke(args=["counts", "rebuild"]).exit_code == 0
+        assert runner.invoke(args=["counts", "check"]).exit_code == 0
+        make.unit(world.contract_b, world.b_site, world.model, serial="SEEN")  # kept again
+        agrees(app)
+
     def test_seed_scale_leaves_the_tallies_right(self, app):
         from portal.scale import seed_scale
 
