@@ -14,13 +14,13 @@ dates are a plain key. ``differences()`` compares them with a recount and ``rebu
 from datetime import date
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from ..i18n import local_today
 from . import warranty
 from .models import Equipment
+from .services import state_case
 from .warranty import LISTED_STATES, WarrantyState
 
 NEVER = date(1, 1, 1)  # stands for a missing date (before any date the portal accepts: bounds.DATE_MIN)
@@ -236,16 +236,10 @@ def rebuild(connection=None):
 # ---------------------------------------------------------------- the counts pages show
 
 def state_of(table, today):
-    """A SQL expression: the warranty state on ``today`` of the units of a tally row (as ``services.state_case``)."""
-    days = current_app.config["WARRANTY_EXPIRING_DAYS"]
-    _, expiring_high = warranty.covered_bounds(WarrantyState.EXPIRING, today, days)
-    return sa.case(
-        (table.covered_until == NEVER, WarrantyState.PENDING.value),
-        (table.covered_until < today, WarrantyState.EXPIRED.value),
-        (table.covered_until <= expiring_high, WarrantyState.EXPIRING.value),
-        (table.renewed_until >= today, WarrantyState.RENEWED.value),
-        else_=WarrantyState.IN_WARRANTY.value,
-    )
+    """A SQL expression: the warranty state on ``today`` of the units of a tally row (``services.state_case`` over
+    the row's dates, ``NEVER`` standing for a missing one)."""
+    return state_case(today, pending=table.covered_until == NEVER, covered=table.covered_until,
+                      renewed=table.renewed_until)
 
 
 def state_sums(table, today):
