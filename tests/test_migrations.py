@@ -6,7 +6,7 @@ from flask_migrate import downgrade, upgrade
 
 from portal.extensions import db
 
-from .conftest import DATABASE_URL, make_app
+from .conftest import DATABASE_URL, fresh_schema, make_app
 
 
 def empty_database(tmp_path):
@@ -75,13 +75,7 @@ def test_pauses_recorded_in_minutes_are_kept_in_seconds_and_go_back(tmp_path):
                 assert dict(conn.execute(sa.text("SELECT id, paused_seconds FROM ticket")).all()) == {
                     1: 0, 2: 120, 3: 5400}
     finally:
-        with app.app_context():
-            if db.engine.dialect.name == "postgresql":  # leave an empty schema of the models for the other tests
-                with db.engine.begin() as conn:
-                    conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                    conn.execute(sa.text("CREATE SCHEMA public"))
-                db.create_all()
-            db.engine.dispose()
+        fresh_schema(app)  # on PostgreSQL, an empty schema of the models for the other tests
 
 
 def test_unit_tallies_are_filled_from_the_units_and_kept_by_triggers_then_go_back(tmp_path):
@@ -127,10 +121,4 @@ def test_unit_tallies_are_filled_from_the_units_and_kept_by_triggers_then_go_bac
                 conn.execute(sa.text("DELETE FROM equipment WHERE id = 9"))  # no trigger left to name the tallies
                 assert conn.execute(sa.text("SELECT count(*) FROM equipment")).scalar() == 4
     finally:
-        with app.app_context():
-            if db.engine.dialect.name == "postgresql":  # leave an empty schema of the models for the other tests
-                with db.engine.begin() as conn:
-                    conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-                    conn.execute(sa.text("CREATE SCHEMA public"))
-                db.create_all()
-            db.engine.dispose()
+        fresh_schema(app)  # on PostgreSQL, an empty schema of the models for the other tests
