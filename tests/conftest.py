@@ -56,10 +56,9 @@ def reset_database(app):
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _fresh_schema():
-    """Once per run: drop whatever a previous run (or a migration test) left, create the schema."""
-    app = make_app()
+def fresh_schema(app):
+    """Drop whatever a previous run (or a migration test) left in the PostgreSQL test database, create the models'
+    schema (on SQLite: create it)."""
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:
@@ -67,6 +66,12 @@ def _fresh_schema():
                 conn.execute(sa.text("CREATE SCHEMA public"))
         db.create_all()
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_schema():
+    """Once per run: a fresh schema."""
+    fresh_schema(make_app())
     yield
 
 
