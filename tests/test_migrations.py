@@ -7,7 +7,7 @@ from flask_migrate import downgrade, upgrade
 from portal.extensions import db
 from portal.search import include_name
 
-from .conftest import DATABASE_URL, make_app, models_schema
+from .conftest import DATABASE_URL, fresh_schema, make_app
 
 
 def empty_database(tmp_path):
@@ -77,7 +77,53 @@ def test_pauses_recorded_in_minutes_are_kept_in_seconds_and_go_back(tmp_path):
                 assert dict(conn.execute(sa.text("SELECT id, paused_seconds FROM ticket")).all()) == {
                     1: 0, 2: 120, 3: 5400}
     finally:
-        models_schema(app)  # PostgreSQL: the models' empty schema again, for the other tests
+        fresh_schema(app)  # on PostgreSQL, an empty schema of the models for the other tests
+
+
+def test_unit_tallies_are_filled_from_the_units_and_kept_by_triggers_then_go_back(tmp_path):
+    """0017: the tallies count the units already there, the triggers it installs keep them, and going down drops
+    both (the units stay), on SQLite and PostgreSQL."""
+    from datetime import date
+
+    from portal.equipment import tally
+
+    from .test_sweeps import filled
+
+    app = empty_database(tmp_path)
+    try:
+        with app.app_context():
+            upgrade(revision="0016")
+            meta = sa.MetaData()
+            with db.engine.begin() as conn:
+                meta.reflect(conn)
+                t = meta.tables
+                conn.execute(t["client"].insert(), filled(t["client"], id=1))
+                conn.execute(t["site"].insert(), [filled(t["site"], id=n, client_id=1, name_zh=f"校{n}") for n in (1, 2)])
+                conn.execute(t["contract"].insert(), filled(t["contract"], id=1, client_id=1))
+                conn.execute(t["equipment_model"].insert(), filled(t["equipment_model"], id=1, category="touch"))
+                unit = dict(client_id=1, contract_id=1, model_id=1, status="in_service")
+                conn.execute(t["equipment"].insert(), [
+                    filled(t["equipment"], id=n, serial=f"S{n}", site_id=1 + n % 2,
+                           covered_until=None if n == 0 else date(2027, 1, 1 + n % 2), **unit) for n in range(5)])
+            upgrade(revision="0017")
+            with db.engine.begin() as conn:
+                assert tally.differences(conn) == []
+                assert conn.execute(sa.text("SELECT sum(units) FROM unit_tally_client")).scalar() == 5
+                conn.execute(sa.text("INSERT INTO equipment (id, client_id, site_id, contract_id, model_id, serial, "
+                                     "asset_tag, building, room, status, extension_days, replacement_note, created_at, "
+                                     "updated_at) VALUES (9, 1, 2, 1, 1, 'S9', '', '', '', 'in_service', 0, '', "
+                                     "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+                conn.execute(sa.text("UPDATE equipment SET site_id = 2 WHERE id = 1"))
+                conn.execute(sa.text("DELETE FROM equipment WHERE id = 3"))
+                assert tally.differences(conn) == []
+                assert conn.execute(sa.text("SELECT sum(units) FROM unit_tally_site")).scalar() == 5
+            downgrade(revision="0016")
+            with db.engine.begin() as conn:
+                assert not {"unit_tally_site", "unit_tally_client"} & set(sa.inspect(conn).get_table_names())
+                conn.execute(sa.text("DELETE FROM equipment WHERE id = 9"))  # no trigger left to name the tallies
+                assert conn.execute(sa.text("SELECT count(*) FROM equipment")).scalar() == 4
+    finally:
+        fresh_schema(app)  # on PostgreSQL, an empty schema of the models for the other tests
 
 
 def search_objects(conn):
@@ -89,7 +135,7 @@ def search_objects(conn):
 
 
 def test_the_search_indexes_find_the_rows_already_there_and_go_back(tmp_path):
-    """0017: units and tickets stored before it are found through the new indexes (SQLite: the FTS5 tables are
+    """0019: units and tickets stored before it are found through the new indexes (SQLite: the FTS5 tables are
     filled from the rows), and its downgrade removes every object it made, on SQLite and PostgreSQL."""
     from portal.equipment.models import Equipment
     from portal.search import matches
@@ -100,7 +146,7 @@ def test_the_search_indexes_find_the_rows_already_there_and_go_back(tmp_path):
     app = empty_database(tmp_path)
     try:
         with app.app_context():
-            upgrade(revision="0016")
+            upgrade(revision="0018")
             meta = sa.MetaData()
             with db.engine.begin() as conn:
                 assert search_objects(conn) == set()
@@ -116,7 +162,7 @@ def test_the_search_indexes_find_the_rows_already_there_and_go_back(tmp_path):
                 conn.execute(t["ticket"].insert(), filled(
                     t["ticket"], id=1, client_id=1, site_id=1, number="GZ-2026-00001", status="new", kind="unknown",
                     channel="portal", coverage="in_warranty", severity="B", clock="24x7", title="白板不亮"))
-            upgrade(revision="0017")
+            upgrade(revision="0019")
             with db.engine.connect() as conn:
                 expected = ({"equipment_fts", "equipment_fts_insert", "equipment_fts_delete", "equipment_fts_update",
                              "ticket_fts", "ticket_fts_insert", "ticket_fts_delete", "ticket_fts_update"}
@@ -129,8 +175,8 @@ def test_the_search_indexes_find_the_rows_already_there_and_go_back(tmp_path):
                     .all() == ["SN-ABC-123"]
                 assert conn.execute(sa.select(Ticket.number).where(matches("白板不", Ticket.title))).scalars()\
                     .all() == ["GZ-2026-00001"]
-            downgrade(revision="0016")
+            downgrade(revision="0018")
             with db.engine.connect() as conn:
                 assert search_objects(conn) == set()
     finally:
-        models_schema(app)  # PostgreSQL: the models' empty schema again, for the other tests
+        fresh_schema(app)  # on PostgreSQL, an empty schema of the models for the other tests

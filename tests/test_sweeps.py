@@ -390,7 +390,7 @@ def test_the_migration_keys_the_events_already_recorded_and_goes_back(tmp_path):
     without one), so the sweeps never record them again; and 0011 goes down again with the rows in place."""
     from flask_migrate import downgrade, upgrade
 
-    from .conftest import models_schema
+    from .conftest import fresh_schema
     from .test_migrations import empty_database
 
     app = empty_database(tmp_path)
@@ -429,7 +429,7 @@ def test_the_migration_keys_the_events_already_recorded_and_goes_back(tmp_path):
             with db.engine.connect() as conn:
                 assert conn.execute(sa.text("SELECT count(*) FROM ticket_event")).scalar() == 6
     finally:
-        models_schema(app)  # PostgreSQL: the models' empty schema again, for the other tests
+        fresh_schema(app)  # PostgreSQL: the models' empty schema again, for the other tests
 
 
 def test_status_at_a_moment_means_the_same_in_python_and_in_sql(app, world, make):

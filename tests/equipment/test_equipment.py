@@ -214,15 +214,16 @@ class TestOverview:
         assert "By site" in admin and "A School 2" in admin and "B Data Room" not in admin
 
     def test_expiring_by_month(self, app, world, make):
-        from portal.equipment.models import Equipment as E
-        from portal.warranty.views import expiring_by_month
+        from portal.equipment import tally
 
         now = today(app)
+        client = make.client()
+        site, contract = make.site(client), make.contract(client)
         for days in (0, 1, 40, 200, 400):
-            make.unit(world.contract_a, world.a_site1, world.model, serial=f"M{days}",
+            make.unit(contract, site, world.model, serial=f"M{days}",
                       warranty_start=add_months(now + timedelta(days=days), -36))
         with app.test_request_context():
-            months = expiring_by_month(sa.select(E).where(E.serial.like("M%")), now)
+            months = tally.expiring_by_month(world.manager, now, client_id=client.id)
         assert len(months) == 12 and sum(c for _, c in months) == 4  # 400 days is beyond the 12 months
         assert months[0][0] == now.replace(day=1) and months[0][1] >= 2
 

@@ -5,8 +5,8 @@ its rows without reading the table. SQLite: an FTS5 table with the trigram token
 kept current by triggers), filled from the rows already there. The DDL is ``portal.search``'s, the same that
 ``create_all`` runs.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-11-28 18:30:00
 
 """
@@ -15,8 +15,8 @@ from alembic import op
 from portal import search
 
 # revision identifiers, used by Alembic.
-revision = '0017'
-down_revision = '0016'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
