@@ -5,9 +5,12 @@ preference, the ``portal_lang`` cookie, the browser's ``Accept-Language``, and C
 """
 from decimal import Decimal
 
+import flask_babel
+from babel import support
 from flask import current_app, g, has_request_context, request
+from flask.globals import _cv_app
 from babel.dates import get_timezone_location
-from flask_babel import format_currency, format_decimal, format_percent, get_locale, gettext, pgettext
+from flask_babel import format_currency, format_decimal, format_percent, get_locale
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -20,6 +23,47 @@ COOKIE = "portal_lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 # The time zones a site may be in: China's, first the one that covers almost every client.
 ZONES = ("Asia/Shanghai", "Asia/Urumqi", "Asia/Hong_Kong", "Asia/Macau", "Asia/Taipei")
+
+
+_NULL = support.NullTranslations()
+
+
+def translations():
+    """The active catalogue, as ``flask_babel.get_translations()`` returns it, found at the cost of a dict lookup.
+
+    Flask-Babel resolves the request's domain, locale and catalogue anew on each call, through a dozen context-local
+    look-ups; a list page calls gettext hundreds of times. The catalogue found is kept beside Flask-Babel's own state
+    for the request (``g._flask_babel``) with the locale and domain objects it was found for: ``force_locale`` and
+    ``refresh`` replace those objects, so the next call looks again and never uses another language's catalogue.
+    """
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        return _NULL
+    state = ctx.g.__dict__.get("_flask_babel")
+    if state is not None:
+        found = state.__dict__.get("portal_translations")
+        if (found is not None and found[0] is state.__dict__.get("babel_locale")
+                and found[1] is state.__dict__.get("babel_domain")):
+            return found[2]
+    catalogue = flask_babel.get_translations()
+    state = ctx.g._flask_babel
+    state.portal_translations = (state.babel_locale, state.babel_domain, catalogue)
+    return catalogue
+
+
+def gettext(string, **variables):
+    text = translations().ugettext(string)
+    return text % variables if variables else text
+
+
+def ngettext(singular, plural, num, **variables):
+    variables.setdefault("num", num)
+    return translations().ungettext(singular, plural, num) % variables
+
+
+def pgettext(context, string, **variables):
+    text = translations().upgettext(context, string)
+    return text % variables if variables else text
 
 
 class LazyText(LazyString):
@@ -192,6 +236,14 @@ def lang_url(code):
 
 def init_app(app):
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    # Flask-Babel's callables, with the catalogue looked up once per request and locale (``translations``).
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     app.before_request(remember_choice)
     app.after_request(set_cookie)
     app.jinja_env.filters["currencyformat"] = money

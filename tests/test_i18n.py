@@ -201,3 +201,44 @@ def test_dates_are_written_by_each_locales_own_pattern_not_hand_joined(app, worl
     log = manager.get("/inspections/log?month=2026-11&lang=zh").get_data(as_text=True)
     assert "2026年11月" in log and "2026年10月" in log and "十一月" not in log
     assert "November 2026" in manager.get("/inspections/log?month=2026-11&lang=en").get_data(as_text=True)
+
+
+class TestCataloguesKeptPerRequestAndLocale:
+    """portal.i18n.translations() keeps the catalogue it found for the request: never another locale's."""
+
+    def test_zh_then_en_then_zh_in_one_process(self, app, world):
+        browser = app.test_client(user=world.agent)
+        for lang, heading, state in (("zh", "设备", "在保"), ("en", "Equipment", "In warranty"), ("zh", "设备", "在保")):
+            body = browser.get(f"/equipment/?lang={lang}").get_data(as_text=True)
+            assert re.search(rf"<h1[^>]*>\s*{heading}\s*</h1>", body) and f"</i> {state}</span>" in body, lang
+            if lang == "zh":
+                assert english_left(body) == []
+
+    def test_force_locale_and_refresh_inside_one_request(self, app):
+        from flask import render_template_string
+        from flask_babel import refresh
+
+        from portal.i18n import _l, gettext, ngettext, pgettext
+
+        lazy = _l("Equipment")
+        with app.test_request_context("/?lang=zh"):
+            from flask import g
+
+            g.lang_choice = "zh_Hans_CN"
+            assert gettext("Equipment") == "设备" and str(lazy) == "设备"
+            assert render_template_string("{{ _('Equipment') }}") == "设备"
+            with force_locale("en"):
+                assert gettext("Equipment") == "Equipment" and str(lazy) == "Equipment"
+                assert render_template_string("{{ _('Equipment') }}") == "Equipment"
+                assert pgettext("quote", "Expired") == "Expired"
+            assert gettext("Equipment") == "设备" and render_template_string("{{ _('Equipment') }}") == "设备"
+            assert pgettext("quote", "Expired") == "已过期"
+            g.lang_choice = "en"
+            refresh()
+            assert gettext("Equipment") == "Equipment" and str(lazy) == "Equipment"
+            assert ngettext("%(num)d unit is imported.", "%(num)d units are imported.", 2) == "2 units are imported."
+
+    def test_outside_a_request_the_source_text(self):
+        from portal.i18n import gettext
+
+        assert gettext("Equipment") == "Equipment"
