@@ -162,8 +162,17 @@ def html_lang():
     return "zh-CN" if is_chinese() else "en"
 
 
+def active_locale():
+    """``flask_babel.get_locale()``, read from where Flask-Babel keeps it for the request once it is chosen (as
+    ``force_locale`` and ``refresh`` leave it), without its context look-ups: a list asks for every row's names."""
+    ctx = _cv_app.get(None)
+    state = ctx.g.__dict__.get("_flask_babel") if ctx is not None else None
+    locale = state.__dict__.get("babel_locale") if state is not None else None
+    return locale if locale is not None else get_locale()
+
+
 def is_chinese():
-    locale = get_locale()
+    locale = active_locale()
     return locale is None or locale.language == "zh"
 
 

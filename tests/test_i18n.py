@@ -238,6 +238,19 @@ class TestCataloguesKeptPerRequestAndLocale:
             assert gettext("Equipment") == "Equipment" and str(lazy) == "Equipment"
             assert ngettext("%(num)d unit is imported.", "%(num)d units are imported.", 2) == "2 units are imported."
 
+    def test_names_follow_the_locale_of_the_moment(self, app, world):
+        from flask import g
+
+        from portal.orgs.models import Site
+
+        with app.test_request_context("/"):
+            g.lang_choice = "zh_Hans_CN"
+            site = db.session.get(Site, world.a_site1.id)
+            assert site.name == "甲一中"
+            with force_locale("en"):
+                assert site.name == "A School 1"
+            assert site.name == "甲一中"
+
     def test_outside_a_request_the_source_text(self):
         from portal.i18n import gettext
 
