@@ -71,7 +71,7 @@ class TestVendor:
         browser = app.test_client(user=world.agent)
         fragment = browser.get(url(base, client=world.a.id, lang="en"), headers=HTMX).get_data(as_text=True)
         assert "<html" not in fragment
-        oob = re.search(r'<select id="site" hx-swap-oob="innerHTML">(.*?)</select>', fragment, re.S)
+        oob = re.search(r'<select class="form-select" id="site" name="site" hx-swap-oob="true"[^>]*>(.*?)</select>', fragment, re.S)
         assert oob and "A School 2" in oob.group(1) and "B Data Room" not in oob.group(1)
         full = browser.get(url(base, client=world.a.id, lang="en")).get_data(as_text=True)
         assert "hx-swap-oob" not in full
@@ -97,7 +97,7 @@ def test_the_schedule_offers_the_chosen_clients_contracts(app, world):
     page = browser.get(f"/inspections/?state=all&client={world.a.id}&contract={world.contract_b.id}")
     assert selected(page.get_data(as_text=True), "contract") == []
     fragment = browser.get(f"/inspections/?state=all&client={world.a.id}", headers=HTMX).get_data(as_text=True)
-    assert re.search(r'<select id="contract" hx-swap-oob="innerHTML">.*HT-A-2.*</select>', fragment, re.S)
+    assert re.search(r'<select class="form-select" id="contract" name="contract" hx-swap-oob="true"[^>]*>.*HT-A-2.*</select>', fragment, re.S)
 
 
 def test_the_equipment_list_keeps_a_contract_of_the_client(app, world):
