@@ -31,6 +31,7 @@ def has_select(page, name):
 
 
 LISTS = ["/equipment/", "/inspections/?state=all"]
+COUNTED = [*LISTS, "/documents/"]
 
 
 def url(base, **args):
@@ -100,6 +101,28 @@ def test_the_schedule_offers_the_chosen_clients_contracts(app, world):
     assert re.search(r'<select class="form-select" id="contract" name="contract" hx-swap-oob="true"[^>]*>.*HT-A-2.*</select>', fragment, re.S)
 
 
+def test_documents_by_client_then_contract(app, world):
+    browser = app.test_client(user=world.agent)
+    page = browser.get("/documents/?lang=en").get_data(as_text=True)
+    assert texts(page, "contract") == ["All contracts"] and "B technical plan" in page
+    page = browser.get(f"/documents/?client={world.a.id}&lang=en").get_data(as_text=True)
+    assert texts(page, "contract") == ["All contracts", "HT-A-1", "HT-A-2"]
+    rows = page[page.index("<tbody>"):page.index("</tbody>")]
+    assert "A technical plan" in rows and "A2 acceptance report" in rows
+    assert "B technical plan" not in rows and "Letter of authorisation" not in rows  # the client's contracts' only
+    page = browser.get(f"/documents/?contract={world.contract_a2.id}&lang=en").get_data(as_text=True)
+    assert selected(page, "client") == [str(world.a.id)] and selected(page, "contract") == [str(world.contract_a2.id)]
+    rows = page[page.index("<tbody>"):page.index("</tbody>")]
+    assert "A2 acceptance report" in rows and "A technical plan" not in rows
+    fragment = browser.get(f"/documents/?client={world.b.id}", headers=HTMX).get_data(as_text=True)
+    assert re.search(r'<select class="form-select" id="contract" name="contract" hx-swap-oob="true"[^>]*>.*HT-B-1.*</select>',
+                     fragment, re.S)
+    # A client's users: their own contracts, no client to choose, another client's ids change nothing.
+    page = app.test_client(user=world.a_admin).get(f"/documents/?client={world.b.id}&lang=en").get_data(as_text=True)
+    assert not has_select(page, "client") and texts(page, "contract") == ["All contracts", "HT-A-1", "HT-A-2"]
+    assert "B technical plan" not in page and "A technical plan" in page
+
+
 def test_the_equipment_list_keeps_a_contract_of_the_client(app, world):
     """The contract's page links to its units (?contract=): the contract's client is chosen, the contract kept."""
     browser = app.test_client(user=world.agent)
@@ -133,10 +156,11 @@ def test_names_in_the_choices_are_escaped(app, world, make, base):
     assert "<script>alert" not in fragment
 
 
-@pytest.mark.parametrize("base", LISTS)
+@pytest.mark.parametrize("base", COUNTED)
 def test_queries_do_not_grow_with_the_clients_and_sites(app, world, make, count_queries, base):
     browser = app.test_client(user=world.agent)
-    pages = [url(base, client=world.a.id), url(base, site=world.a_site1.id), base]
+    pages = [url(base, client=world.a.id), url(base, site=world.a_site1.id), url(base, contract=world.contract_a.id),
+             base]
     few = {}
     for page in pages:
         with count_queries() as counter:
@@ -146,7 +170,7 @@ def test_queries_do_not_grow_with_the_clients_and_sites(app, world, make, count_
         client = make.client()
         make.site(client)
         make.site(world.a)
-        make.contract(world.a)
+        make.document(world.agent, contract=make.contract(world.a))
     for page in pages:
         with count_queries() as counter:
             assert browser.get(page).status_code == 200
