@@ -1,5 +1,6 @@
 import io as io_module
 import json
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 
 import segno
@@ -90,8 +91,14 @@ def export(fmt):
 
 def qr_code(unit, scale=4):
     """The unit's page as a QR code, inline SVG (no script, no external image): scanning it opens the unit."""
-    url = url_for("equipment.show", unit_id=unit.id, _external=True)
-    return Markup(segno.make(url, error="m").svg_inline(scale=scale, omitsize=True, dark="#1b2a3a"))
+    return Markup(qr_svg(url_for("equipment.show", unit_id=unit.id, _external=True), scale))
+
+
+@lru_cache(maxsize=1024)
+def qr_svg(url, scale):
+    """A QR code is a pure function of its address, and encoding one costs more than the rest of the unit's page in
+    Python: kept for the units opened lately (a few KB each)."""
+    return segno.make(url, error="m").svg_inline(scale=scale, omitsize=True, dark="#1b2a3a")
 
 
 def unit_page(unit_id, form, status=200, replacement_form=None):
