@@ -251,6 +251,57 @@ class TestCataloguesKeptPerRequestAndLocale:
                 assert site.name == "A School 1"
             assert site.name == "甲一中"
 
+    @pytest.mark.parametrize("zone", ["Asia/Shanghai", "Asia/Urumqi", "UTC"])
+    def test_date_filters_write_what_flask_babel_writes(self, app, zone):
+        """portal.i18n's datetimeformat, dateformat and timedeltaformat filters keep CLDR's patterns per locale:
+        the same text as Flask-Babel's, in each locale and time zone, one after the other in one process."""
+        from datetime import date, timedelta
+
+        import flask_babel
+        import pytz
+        from flask import g
+
+        from portal import i18n
+
+        moments = [datetime(2026, 1, 31, 17, 30, tzinfo=timezone.utc), datetime(2026, 7, 1, 23, 59, 59),
+                   datetime(2025, 12, 31, 16, 0, 1, tzinfo=timezone.utc)]
+        with app.test_request_context("/"):
+            for locale in ("zh_Hans_CN", "en", "zh_Hans_CN"):
+                with force_locale(locale):
+                    g._flask_babel.babel_tzinfo = pytz.timezone(zone)
+                    for moment in moments:
+                        for format in ("short", "medium", "long", "full", None, "yyyy-MM-dd HH:mm", "MMM"):
+                            assert i18n.format_datetime(moment, format) == flask_babel.format_datetime(moment, format)
+                        for format in ("short", "medium", "long", "full", None, "yyyy-MM", "MMM"):
+                            assert i18n.format_date(moment, format) == flask_babel.format_date(moment, format)
+                            assert i18n.format_date(moment.date(), format) == flask_babel.format_date(moment.date(), format)
+                    for delta in (timedelta(hours=-5), timedelta(days=3, minutes=1), timedelta(0)):
+                        assert (i18n.format_timedelta(delta, add_direction=True)
+                                == flask_babel.format_timedelta(delta, add_direction=True))
+                    assert i18n.format_date(date(2026, 2, 1), "long") in ("2026年2月1日", "February 1, 2026")
+
+    def test_a_school_in_urumqi_sees_its_own_clock(self, app, world, make):
+        """The same ticket's filing time for the vendor (Shanghai) and for a school in Urumqi (two hours behind),
+        in both languages one after the other."""
+        from portal.orgs.models import Site
+
+        with app.app_context():
+            site = db.session.get(Site, world.a_site1.id)
+            site.timezone = "Asia/Urumqi"
+            db.session.commit()
+        from zoneinfo import ZoneInfo
+
+        from babel.dates import format_datetime
+
+        filed = world.ticket_a.filed_at
+        vendor, school = app.test_client(user=world.agent), app.test_client(user=world.a_school)
+        for lang, locale in (("zh", "zh_Hans_CN"), ("en", "en"), ("zh", "zh_Hans_CN")):
+            shanghai = format_datetime(filed, "short", tzinfo=ZoneInfo("Asia/Shanghai"), locale=locale)
+            urumqi = format_datetime(filed, "short", tzinfo=ZoneInfo("Asia/Urumqi"), locale=locale)
+            assert shanghai in vendor.get(f"/tickets/?view=all&lang={lang}").get_data(as_text=True)
+            page = school.get(f"/tickets/?lang={lang}").get_data(as_text=True)
+            assert urumqi in page and shanghai not in page
+
     def test_outside_a_request_the_source_text(self):
         from portal.i18n import gettext
 
