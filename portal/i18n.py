@@ -40,16 +40,21 @@ def translations():
     ctx = _cv_app.get(None)
     if ctx is None:
         return _NULL
-    state = ctx.g.__dict__.get("_flask_babel")
-    if state is not None:
-        found = state.__dict__.get("portal_translations")
-        if (found is not None and found[0] is state.__dict__.get("babel_locale")
-                and found[1] is state.__dict__.get("babel_domain")):
-            return found[2]
+    found = babel_state("portal_translations")
+    if found is not None and found[0] is babel_state("babel_locale") and found[1] is babel_state("babel_domain"):
+        return found[2]
     catalogue = flask_babel.get_translations()
     state = ctx.g._flask_babel
     state.portal_translations = (state.babel_locale, state.babel_domain, catalogue)
     return catalogue
+
+
+def babel_state(name):
+    """What Flask-Babel keeps for this request under ``name`` (``g._flask_babel``: its locale, time zone, domain),
+    or None: read without Flask-Babel's context-local look-ups."""
+    ctx = _cv_app.get(None)
+    state = ctx.g.__dict__.get("_flask_babel") if ctx is not None else None
+    return state.__dict__.get(name) if state is not None else None
 
 
 def gettext(string, **variables):
@@ -162,17 +167,13 @@ def html_lang():
 def active_locale():
     """``flask_babel.get_locale()``, read from where Flask-Babel keeps it for the request once it is chosen (as
     ``force_locale`` and ``refresh`` leave it), without its context look-ups: a list asks for every row's names."""
-    ctx = _cv_app.get(None)
-    state = ctx.g.__dict__.get("_flask_babel") if ctx is not None else None
-    locale = state.__dict__.get("babel_locale") if state is not None else None
+    locale = babel_state("babel_locale")
     return locale if locale is not None else get_locale()
 
 
 def active_timezone():
     """``flask_babel.get_timezone()``, read where Flask-Babel keeps it for the request once it is chosen."""
-    ctx = _cv_app.get(None)
-    state = ctx.g.__dict__.get("_flask_babel") if ctx is not None else None
-    zone = state.__dict__.get("babel_tzinfo") if state is not None else None
+    zone = babel_state("babel_tzinfo")
     return zone if zone is not None else flask_babel.get_timezone()
 
 
