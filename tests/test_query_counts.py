@@ -4,7 +4,7 @@ from decimal import Decimal
 import pytest
 
 LISTS = ["/contracts/", "/renewals/", "/parts/", "/models/", "/equipment/", "/warranty/", "/", "/users/", "/sites/",
-         "/tickets/", "/tickets/?view=all", "/documents/",
+         "/tickets/", "/tickets/?view=all", "/documents/", "/inspections/?state=all", "/complaints/",
          # Each fault filed below tells the manager (a notification, an e-mail delivery); the robots are made below.
          "/notifications/", "/notifications/deliveries?state=all", "/notifications/robots"]
 
@@ -28,6 +28,10 @@ def test_bounded_queries(app, world, make, count_queries, url):
         make.ticket(staff, site, unit if n % 2 else None)
         if url.startswith("/documents"):
             make.document(world.agent, **({"model": model} if n % 2 else {"contract": contract}))
+        if url.startswith("/inspections"):
+            make.visit(contract, site, **({"recorded_by": world.agent} if n % 2 else {}))
+        if url.startswith("/complaints"):
+            make.complaint(staff, site)
         make.save(SparePart(name_zh=f"备件{n}", unit_price=Decimal("10"), models=[model]))
         if url.startswith("/notifications/robots"):
             make.save(Robot(name=f"群{n}", platform="dingtalk", client_id=client.id, kinds="ticket.filed",

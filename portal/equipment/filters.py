@@ -24,6 +24,7 @@ SORTS = {
 @dataclass
 class EquipmentFilter:
     q: str = ""
+    client: int | None = None  # a vendor's: the client first, then one of its sites (portal.choices)
     site: int | None = None
     contract: int | None = None
     model: int | None = None
@@ -40,6 +41,7 @@ class EquipmentFilter:
         sort = args.get("sort", "end")
         return cls(
             q=args.get("q", "").strip()[:100],
+            client=optional_id(args.get("client")),
             site=optional_id(args.get("site")),
             contract=optional_id(args.get("contract")),
             model=optional_id(args.get("model")),
@@ -53,6 +55,8 @@ class EquipmentFilter:
         """Narrow a (scoped) select of Equipment. Scoping is the caller's: this only narrows further."""
         if self.q:
             query = query.where(matches(self.q, Equipment.serial, Equipment.asset_tag, Equipment.building, Equipment.room))
+        if self.client:
+            query = query.where(Equipment.client_id == self.client)
         if self.site:
             query = query.where(Equipment.site_id == self.site)
         if self.contract:

@@ -18,9 +18,10 @@ from ..contracts.models import Contract
 from ..equipment.io import xlsx_response
 from ..extensions import db
 from ..forms import optional_id
-from ..htmx import render
+from ..choices import scope_choices
+from ..htmx import is_htmx, render
 from ..i18n import local_today
-from ..orgs.models import Client, Site
+from ..orgs.models import Site
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
@@ -39,10 +40,6 @@ FEED_DAYS_BACK, FEED_DAYS_AHEAD = 31, 400
 def page_of(query):
     return db.paginate(query, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
                        error_out=False)
-
-
-def clients():
-    return db.session.scalars(sa.select(Client).order_by(Client.name_zh)).all() if current_user.is_vendor else []
 
 
 def my_sites():
@@ -112,10 +109,12 @@ def listed(query):
 def index():
     today = local_today()
     filters = VisitFilter.from_args(request.args, current_user)
+    # The client, then its sites and contracts: bounded choices, checked before the query (portal.choices).
+    scope = scope_choices(current_user, filters.client, filters.site, filters.contract, contracts=True)
+    filters.client, filters.site, filters.contract = scope.client, scope.site, scope.contract
     page = page_of(listed(filters.apply(Visit.scoped(current_user), today)))
     return render("inspections/index.html", fragment="inspections/_table.html", page=page, filters=filters,
-                  today=today, kinds=list(VisitKind), clients=clients(),
-                  sites=my_sites() if current_user.site_id is None else [], contracts=my_contracts(),
+                  today=today, kinds=list(VisitKind), scope=scope, scope_oob=is_htmx(),
                   counts=services.counts(current_user, today))
 
 

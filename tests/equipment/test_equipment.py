@@ -1,6 +1,7 @@
 """Registering, listing, exporting and labelling units; the warranty overview; contracts and models."""
 import csv
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -295,3 +296,21 @@ def test_after_a_renewal_the_unit_page_and_the_list_show_the_warranty_end_and_th
     listed = browser.get(f"/equipment/?q={world.unit_a1.serial}&lang=en").get_data(as_text=True)
     short = lambda d: f"{d:%b} {d.day}, {d.year}"  # noqa: E731 - Babel's "medium" in English
     assert short(end) in listed and f"Renewed cover until {short(renewed)}" in listed
+
+
+def test_a_units_qr_code_is_encoded_once_per_address(app, world, monkeypatch):
+    import segno
+
+    from portal.equipment import views
+
+    views.qr_svg.cache_clear()
+    calls = []
+    real = segno.make
+    monkeypatch.setattr(segno, "make", lambda *a, **kw: calls.append(a[0]) or real(*a, **kw))
+    browser = app.test_client(user=world.agent)
+    first = browser.get(f"/equipment/{world.unit_a1.id}").get_data(as_text=True)
+    second = browser.get(f"/equipment/{world.unit_a1.id}").get_data(as_text=True)
+    browser.get(f"/equipment/{world.unit_b.id}")
+    assert calls == [f"http://localhost/equipment/{world.unit_a1.id}", f"http://localhost/equipment/{world.unit_b.id}"]
+    svg = re.search(r"<svg.*?</svg>", first, re.S).group(0)
+    assert svg in second
