@@ -1,9 +1,9 @@
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..bounds import page_number
 from ..extensions import db
+from ..pagination import Order, paginate
 from ..htmx import render
 from ..orgs.services import like
 from ..roles import VENDOR
@@ -11,6 +11,8 @@ from ..scoping import roles_required
 from . import bp
 from .forms import EquipmentModelForm
 from .models import Category, EquipmentModel
+
+ORDER = Order("model", (EquipmentModel.manufacturer, EquipmentModel.model_number, EquipmentModel.id))
 
 
 @bp.get("/")
@@ -24,8 +26,7 @@ def index():
                                    EquipmentModel.name_zh.ilike(like(q)), EquipmentModel.name_en.ilike(like(q))))
     if category in Category.__members__.values():
         query = query.where(EquipmentModel.category == category)
-    page = db.paginate(query, page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(query, ORDER)
     return render("catalog/index.html", fragment="catalog/_table.html", page=page, q=q, category=category,
                   categories=list(Category))
 

@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import User
-from ..bounds import db_id, page_number
+from ..bounds import db_id
 from ..catalog.models import EquipmentModel
 from ..contracts.models import Contract
 from ..database import records_on_get
@@ -19,6 +19,7 @@ from ..forms import optional_id
 from ..htmx import render
 from ..i18n import is_chinese
 from ..orgs.models import Client
+from ..pagination import Order, paginate
 from ..roles import ALL, VENDOR
 from ..scoping import roles_required
 from ..storage import storage
@@ -26,6 +27,8 @@ from ..uploads import DOCUMENTS, UploadRefused, check, content_disposition, prot
 from . import bp, services
 from .forms import DetailsForm, DocumentForm, VersionForm, WithdrawForm
 from .models import MANUALS, Document, DocumentDownload, DocumentVersion, Kind, Language, Target
+
+NEWEST = Order("updated", (Document.updated_at, Document.id), desc=True)  # the newest version first
 
 RECENT_DOWNLOADS = 20
 UNIT_DOCUMENTS = 30
@@ -98,10 +101,7 @@ def visible_contracts():
 @roles_required(*ALL)
 def index():
     filters = DocumentFilter.from_args(request.args, current_user)
-    query = listed(filters.apply(Document.scoped(current_user))).order_by(Document.updated_at.desc(),
-                                                                         Document.id.desc())
-    page = db.paginate(query, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False)
+    page = paginate(listed(filters.apply(Document.scoped(current_user))), NEWEST)
     return render("documents/index.html", fragment="documents/_table.html", page=page, filters=filters,
                   kinds=list(Kind), languages=list(Language), models=visible_models(), contracts=visible_contracts())
 

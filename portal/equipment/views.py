@@ -10,13 +10,14 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..bounds import db_id, page_number
+from ..bounds import db_id
 from ..catalog.models import Category, EquipmentModel
 from ..contracts.models import Contract
 from ..extensions import db
 from ..htmx import render
 from ..i18n import local_today
 from ..orgs.models import Site
+from ..pagination import paginate
 from ..roles import ALL, VENDOR, Role
 from ..scoping import roles_required
 from ..types import utcnow
@@ -61,8 +62,7 @@ def filter_choices():
 @roles_required(*ALL)
 def index():
     filters = EquipmentFilter.from_args(request.args)
-    page = db.paginate(list_query(filters), page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(list_query(filters), filters.order)
     return render("equipment/index.html", fragment="equipment/_table.html", page=page, filters=filters,
                   today=local_today(), expiring_days=expiring_days(), **filter_choices())
 
