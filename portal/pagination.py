@@ -208,8 +208,9 @@ def paginate(query, order, per_page=None, args=None):
                 prev_args={"before": order.encode(start, items[0])} if has_prev and items else {})
 
 
-def count(query, limit=COUNT_MAX):
-    """The number of rows of ``query``, counted up to ``limit`` + 1 (more than ``limit``: ``limit`` + 1)."""
+def count(query, limit=None):
+    """The number of rows of ``query``, counted up to ``limit`` (COUNT_MAX) + 1: more than ``limit`` is ``limit`` + 1."""
+    limit = COUNT_MAX if limit is None else limit
     entity = query.column_descriptions[0]["entity"]
     ids = query.with_only_columns(entity.id).order_by(None).limit(limit + 1).subquery()
     return db.session.scalar(sa.select(sa.func.count()).select_from(ids))
