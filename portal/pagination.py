@@ -235,7 +235,8 @@ def _seek(query, order, values, limit, backward=False):
         part = query if condition is None else query.where(condition)
         if n == 0 and values is not None:
             part = part.where(_beyond(order, keys, values[-len(keys):], backward))
-        rows += _all(part.order_by(*order.clauses(keys, backward)).limit(limit))
+        # Ordered by every key, the NULL one too: the index's order, which the planners then follow.
+        rows += _all(part.order_by(*order.clauses(None, backward)).limit(limit))
     return rows[:limit]
 
 

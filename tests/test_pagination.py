@@ -249,3 +249,14 @@ def test_every_page_asks_the_same_queries(app, tickets, count_queries):
             browser.get(link(page, "prev"), headers=EN)
         # Going back from the non-null dates of a nullable order reads one segment only: one query fewer.
         assert first.count == second.count and first.count - 1 <= back.count <= first.count, (url, back.statements)
+
+
+def test_the_benchmarks_deep_page_is_the_page_walking_there_reaches(app, units):
+    from portal.bench import deep_page
+
+    forward, _back, _last = walk(app.test_client(user=units.manager), "/equipment/")
+    url = deep_page(app, pages_in=3)
+    assert "after=" in url
+    page = app.test_client(user=units.manager).get(url, headers=EN).get_data(as_text=True)
+    assert ids_in(page) == forward[2] and "7–9 of 14" in page
+    assert deep_page(app, pages_in=100) == "/equipment/?page=100"  # a shorter list: the page number
