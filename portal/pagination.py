@@ -18,7 +18,9 @@ the size of the list: the rows (one query a segment, below) and the count.
 A nullable leading column (a unit's end of coverage, a ticket's due time) sorts its NULLs last. An index cannot
 seek across "the rest of the dates, then the NULLs", so such an order is read as two segments, the non-null rows
 then the null ones, each an index range with its LIMIT: two queries, whether or not the first fills the page (a
-page that starts among the NULLs reads only those).
+page that starts in the last segment reads only that one). A leading boolean (open first) is read the same way,
+open rows then closed ones, each compared on the other keys: a row comparison that starts with a boolean bound to
+one value by the query (the closed tickets) makes PostgreSQL estimate one row and pick a plan that reads them all.
 """
 import base64
 import binascii
@@ -47,11 +49,13 @@ class Order:
     keys: tuple
     desc: bool = False
     nullable: bool = field(init=False)
+    boolean: bool = field(init=False)
 
     def __post_init__(self):
         columns = [key.property.columns[0] for key in self.keys]
         assert not any(c.nullable for c in columns[1:]), f"{self.name}: only the first key may be NULL"
         object.__setattr__(self, "nullable", bool(columns[0].nullable) and len(self.keys) > 1)
+        object.__setattr__(self, "boolean", _python_type(self.keys[0]) is bool and len(self.keys) > 1)
 
     def clauses(self, keys=None, backward=False):
         descending = self.desc != backward
@@ -65,11 +69,16 @@ class Order:
         return clauses
 
     def segments(self):
-        """(condition, keys) of each segment in the list's order."""
-        if not self.nullable:
-            return [(None, self.keys)]
+        """(condition, the keys compared within it, whether a cursor's first value is in it) of each segment, in
+        the list's order."""
         first = self.keys[0]
-        return [(first.is_not(None), self.keys), (first.is_(None), self.keys[1:])]
+        if self.nullable:
+            return [(first.is_not(None), self.keys, lambda v: v is not None),
+                    (first.is_(None), self.keys[1:], lambda v: v is None)]
+        if self.boolean:
+            return [(first == flag, self.keys[1:], lambda v, flag=flag: v is flag)
+                    for flag in ((True, False) if self.desc else (False, True))]
+        return [(None, self.keys, lambda v: True)]
 
     # ---------------------------------------------------------------- cursors
 
@@ -226,17 +235,19 @@ def _seek(query, order, values, limit, backward=False):
     segments = order.segments()
     if backward:
         segments = segments[::-1]
-    if values is not None and order.nullable:  # the cursor's segment, and those after it
-        in_nulls = values[0] is None
-        index = [s for s, (_c, keys) in enumerate(segments) if (len(keys) < len(order.keys)) == in_nulls][0]
-        segments = segments[index:]
+    if values is not None:  # the cursor's segment, and those after it
+        segments = segments[[holds(values[0]) for _c, _k, holds in segments].index(True):]
+    entity = query.column_descriptions[0]["entity"]
+    clauses = order.clauses(None, backward)  # every key, the NULL one too: the index's order, for the planners
     rows = []
-    for n, (condition, keys) in enumerate(segments):
+    for n, (condition, keys, _holds) in enumerate(segments):
         part = query if condition is None else query.where(condition)
         if n == 0 and values is not None:
             part = part.where(_beyond(order, keys, values[-len(keys):], backward))
-        # Ordered by every key, the NULL one too: the index's order, which the planners then follow.
-        rows += _all(part.order_by(*order.clauses(None, backward)).limit(limit))
+        # The page's ids first (an index range and its LIMIT), then their rows with what they show: a planner that
+        # misjudges how many rows the range holds (PostgreSQL's row comparisons) can then never join them all.
+        ids = part.with_only_columns(entity.id).order_by(*clauses).limit(limit)
+        rows += _all(query.where(entity.id.in_(ids)).order_by(*clauses))
     return rows[:limit]
 
 
