@@ -230,8 +230,9 @@ def _all(query):
 
 
 def _seek(query, order, values, limit, backward=False):
-    """Up to ``limit`` rows after (before) the row with the sort key ``values`` (None: from the start or the end),
-    in the order of reading: a segment's index range, then the next segment's if the first ran out."""
+    """Up to ``limit`` rows after (before) the row with the sort key ``values`` (None: from the start), in the
+    order of reading: the index range of the cursor's segment, then of each segment after it (each read, whether or
+    not the page is full already, so that every page asks the same queries)."""
     segments = order.segments()
     if backward:
         segments = segments[::-1]
@@ -239,6 +240,9 @@ def _seek(query, order, values, limit, backward=False):
         segments = segments[[holds(values[0]) for _c, _k, holds in segments].index(True):]
     entity = query.column_descriptions[0]["entity"]
     clauses = order.clauses(None, backward)  # every key, the NULL one too: the index's order, for the planners
+    # The rows of the page's ids with what the list shows of them (the query's loader options), not filtered again:
+    # a search's conditions, asked twice, may make the planner read the whole table to match 25 ids.
+    load = sa.select(entity).options(*query._with_options)
     rows = []
     for n, (condition, keys, _holds) in enumerate(segments):
         part = query if condition is None else query.where(condition)
@@ -247,7 +251,7 @@ def _seek(query, order, values, limit, backward=False):
         # The page's ids first (an index range and its LIMIT), then their rows with what they show: a planner that
         # misjudges how many rows the range holds (PostgreSQL's row comparisons) can then never join them all.
         ids = part.with_only_columns(entity.id).order_by(*clauses).limit(limit)
-        rows += _all(query.where(entity.id.in_(ids)).order_by(*clauses))
+        rows += _all(load.where(entity.id.in_(ids)).order_by(*clauses))
     return rows[:limit]
 
 

@@ -4,7 +4,8 @@ from decimal import Decimal
 import pytest
 
 LISTS = ["/contracts/", "/renewals/", "/parts/", "/models/", "/equipment/", "/warranty/", "/", "/users/", "/sites/",
-         "/tickets/", "/tickets/?view=all", "/documents/",
+         "/tickets/", "/tickets/?view=all", "/documents/", "/equipment/?sort=-end", "/equipment/?sort=serial",
+         "/equipment/?sort=new", "/tickets/?view=closed", "/complaints/", "/inspections/?state=all",
          # Each fault filed below tells the manager (a notification, an e-mail delivery); the robots are made below.
          "/notifications/", "/notifications/deliveries?state=all", "/notifications/robots"]
 
