@@ -122,9 +122,9 @@ class SqlTimer:
 
 
 def deep_page(app, pages_in=1000):
-    """The equipment list's page ``pages_in`` pages in (default sort): its URL, with the cursor its "next" link on
-    the page before would carry (the key of the row just before it, found with one OFFSET here, not in the page).
-    The first page's URL with ``?page=`` if the list is shorter."""
+    """The equipment list's page ``pages_in`` pages in (default sort), or its last page if it has fewer (400 at
+    10,000 units): its URL, with the cursor the "next" link of the page before carries (the key of the row just
+    before it, found here with one OFFSET, not by the page)."""
     import sqlalchemy as sa
 
     from .equipment.filters import SORTS
@@ -132,14 +132,13 @@ def deep_page(app, pages_in=1000):
     from .extensions import db
 
     order, per_page = SORTS["end"], app.config["PAGE_SIZE"]
-    position = (pages_in - 1) * per_page  # the last row of the page before
     with app.app_context():
+        total = db.session.scalar(sa.select(sa.func.count(Equipment.id)))
+        position = min(pages_in - 1, (total - 1) // per_page) * per_page  # the last row of the page before
         row = db.session.execute(sa.select(Equipment.covered_until, Equipment.id).order_by(*order.sql())
-                                 .offset(position - 1).limit(1)).first()
+                                 .offset(position - 1).limit(1)).first() if position > 0 else None
         db.session.remove()
-    if row is None:
-        return f"/equipment/?page={pages_in}"
-    return f"/equipment/?after={order.encode(position + 1, row)}"
+    return f"/equipment/?after={order.encode(position + 1, row)}" if row else "/equipment/"
 
 
 def targets(app):
