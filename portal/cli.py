@@ -1,7 +1,9 @@
 """Commands: ``flask seed-demo`` (demo data, run by ``make run`` on an empty database), ``flask demo-logins``, the
-sweeps (``flask sweep``, or one kind: ``flask tickets-sweep``, ``flask quotes-expire``; see ``portal.sweeps``)."""
+sweeps (``flask sweep``, or one kind: ``flask tickets-sweep``, ``flask quotes-expire``; see ``portal.sweeps``),
+``flask counts check`` / ``flask counts rebuild`` (the maintained unit counts, see ``portal.equipment.tally``)."""
 import click
 import sqlalchemy as sa
+from flask.cli import AppGroup
 
 from .extensions import db
 
@@ -147,6 +149,36 @@ def init_app(app):
                 db.session.commit()
                 db.session.expunge_all()  # one image in memory at a time
             click.echo(f"{model.__tablename__}: {len(ids)} images, {changed} re-encoded without their metadata.")
+
+    counts = AppGroup("counts", help="The maintained counts of units by warranty state (the home pages' and the "
+                         "warranty overview's): compare them with a recount, or recount and store them.")
+    app.cli.add_command(counts)
+
+    @counts.command("check")
+    def counts_check():
+        """Compare the maintained counts with a recount of the units; exit 1 if any differ."""
+        from .equipment.tally import differences, missing_triggers
+
+        found, missing = differences(), missing_triggers(db.session.connection())
+        db.session.rollback()
+        for table, key, stored, recounted in found[:50]:
+            click.echo(f"{table} {key}: kept {stored}, recounted {recounted}")
+        if missing:
+            click.echo(f"Triggers missing on equipment: {', '.join(missing)}")
+        if found or missing:
+            raise click.ClickException(f"{len(found)} counts differ from a recount, {len(missing)} triggers missing: "
+                                       "run `flask counts rebuild`.")
+        click.echo("The maintained counts agree with a recount.")
+
+    @counts.command("rebuild")
+    def counts_rebuild():
+        """Recount the units by site, client and warranty dates and store the counts (in one transaction); install
+        the triggers that keep them if any is missing."""
+        from .equipment.tally import rebuild
+
+        rows = rebuild()
+        db.session.commit()
+        click.echo(f"Counts rebuilt: {rows} rows.")
 
     @app.cli.command("demo-logins")
     def demo_logins():

@@ -3,6 +3,7 @@ from .auth.models import Invitation, LoginFailure, User  # noqa: F401
 from .catalog.models import EquipmentModel  # noqa: F401
 from .contracts.models import Contract  # noqa: F401
 from .equipment.models import Equipment, WarrantyExtension  # noqa: F401
+from .equipment.tally import ClientTally, SiteTally  # noqa: F401
 from .sla.models import CalendarDay, CalendarYear, SlaPolicy, SlaTarget  # noqa: F401
 from .renewals.models import QuoteCounter, QuoteEvent, QuoteLine, RenewalCoverage, RenewalQuote, SparePart  # noqa: F401
 from .orgs.models import Client, Site, TeamMember, Vendor  # noqa: F401

@@ -174,6 +174,19 @@ class Page:
     def single(self):
         return not (self.has_prev or self.has_next)
 
+    def __iter__(self):
+        return iter(self.items)
+
+
+def offset_page(pagination):
+    """A Flask-SQLAlchemy ``Pagination`` (a short list paged by number, such as the warranty overview's clients) as
+    a :class:`Page`, for the same pager."""
+    return Page(items=list(pagination.items), start=pagination.first or 1, per_page=pagination.per_page,
+                has_prev=pagination.has_prev, has_next=pagination.has_next, total=pagination.total,
+                next_args={"page": pagination.next_num} if pagination.has_next else {},
+                prev_args={"page": pagination.prev_num} if pagination.has_prev else {},
+                here_args={"page": pagination.page} if pagination.page > 1 else {})
+
 
 def paginate(query, order, per_page=None, args=None):
     """The page of ``query`` (a scoped, filtered select of one model) in ``order`` that the request asks for:

@@ -29,9 +29,18 @@ if DATABASE_URL.startswith("postgresql"):
     TEST_CONFIG["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": "-c synchronous_commit=off"}}
 
 
+class Browser(FlaskLoginClient):
+    """The test client, reading every response to its end before handing it over, as a browser does: a streamed
+    export a test only looks at the status of is not left open to be closed later, in another test's context.
+    A test that reads a stream piece by piece asks for ``buffered=False``."""
+
+    def open(self, *args, buffered=True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
 def make_app(**overrides):
     app = create_app({**TEST_CONFIG, **overrides})
-    app.test_client_class = FlaskLoginClient
+    app.test_client_class = Browser
     return app
 
 
@@ -47,10 +56,9 @@ def reset_database(app):
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _fresh_schema():
-    """Once per run: drop whatever a previous run (or a migration test) left, create the schema."""
-    app = make_app()
+def fresh_schema(app):
+    """Drop whatever a previous run (or a migration test) left in the PostgreSQL test database, create the models'
+    schema (on SQLite: create it)."""
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:
@@ -58,6 +66,12 @@ def _fresh_schema():
                 conn.execute(sa.text("CREATE SCHEMA public"))
         db.create_all()
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _fresh_schema():
+    """Once per run: a fresh schema."""
+    fresh_schema(make_app())
     yield
 
 

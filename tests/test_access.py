@@ -89,6 +89,8 @@ ROUTES = {
     "equipment.import_confirm": Route("POST", EDITORS, lambda w, o: f"/equipment/import/{o.id}",
                                       own=lambda w, r: w.batches.get(r, w.b_batch), foreign=lambda w, role: w.b_batch),
     "warranty.index": fixed("/warranty/"),
+    "warranty.client": Route("GET", CLIENT_USERS_WITH_LISTS, lambda w, o: f"/warranty/clients/{o.id}",
+                             own=lambda w, r: w.a, foreign=lambda w, role: w.b),
     "renewals.index": Route("GET", QUOTE_VIEWERS, lambda w, o: "/renewals/"),
     "renewals.request_quote": Route("GET", REQUESTERS, lambda w, o: f"/renewals/request?unit={o.id}",
                                     own=lambda w, r: w.unit_a1),

@@ -331,7 +331,7 @@ def test_a_download_stopped_half_way_gives_the_database_connection_back(app, wor
     held = []
     sa.event.listen(engine, "checkout", lambda *args: held.append(1))
     sa.event.listen(engine, "checkin", lambda *args: held.pop())
-    response = app.test_client(user=world.a_admin).get("/equipment/export.csv", headers=EN)
+    response = app.test_client(user=world.a_admin).get("/equipment/export.csv", headers=EN, buffered=False)
     pieces = iter(response.response)
     assert next(pieces).startswith(b"\xef\xbb\xbf")
     assert held  # reading the rows as they are sent

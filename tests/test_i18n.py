@@ -201,3 +201,108 @@ def test_dates_are_written_by_each_locales_own_pattern_not_hand_joined(app, worl
     log = manager.get("/inspections/log?month=2026-11&lang=zh").get_data(as_text=True)
     assert "2026年11月" in log and "2026年10月" in log and "十一月" not in log
     assert "November 2026" in manager.get("/inspections/log?month=2026-11&lang=en").get_data(as_text=True)
+
+
+class TestCataloguesKeptPerRequestAndLocale:
+    """portal.i18n.translations() keeps the catalogue it found for the request: never another locale's."""
+
+    def test_zh_then_en_then_zh_in_one_process(self, app, world):
+        browser = app.test_client(user=world.agent)
+        for lang, heading, state in (("zh", "设备", "在保"), ("en", "Equipment", "In warranty"), ("zh", "设备", "在保")):
+            body = browser.get(f"/equipment/?lang={lang}").get_data(as_text=True)
+            assert re.search(rf"<h1[^>]*>\s*{heading}\s*</h1>", body) and f"</i> {state}</span>" in body, lang
+            if lang == "zh":
+                assert english_left(body) == []
+
+    def test_force_locale_and_refresh_inside_one_request(self, app):
+        from flask import render_template_string
+        from flask_babel import refresh
+
+        from portal.i18n import _l, gettext, ngettext, pgettext
+
+        lazy = _l("Equipment")
+        with app.test_request_context("/?lang=zh"):
+            from flask import g
+
+            g.lang_choice = "zh_Hans_CN"
+            assert gettext("Equipment") == "设备" and str(lazy) == "设备"
+            assert render_template_string("{{ _('Equipment') }}") == "设备"
+            with force_locale("en"):
+                assert gettext("Equipment") == "Equipment" and str(lazy) == "Equipment"
+                assert render_template_string("{{ _('Equipment') }}") == "Equipment"
+                assert pgettext("quote", "Expired") == "Expired"
+            assert gettext("Equipment") == "设备" and render_template_string("{{ _('Equipment') }}") == "设备"
+            assert pgettext("quote", "Expired") == "已过期"
+            g.lang_choice = "en"
+            refresh()
+            assert gettext("Equipment") == "Equipment" and str(lazy) == "Equipment"
+            assert ngettext("%(num)d unit is imported.", "%(num)d units are imported.", 2) == "2 units are imported."
+
+    def test_names_follow_the_locale_of_the_moment(self, app, world):
+        from flask import g
+
+        from portal.orgs.models import Site
+
+        with app.test_request_context("/"):
+            g.lang_choice = "zh_Hans_CN"
+            site = db.session.get(Site, world.a_site1.id)
+            assert site.name == "甲一中"
+            with force_locale("en"):
+                assert site.name == "A School 1"
+            assert site.name == "甲一中"
+
+    @pytest.mark.parametrize("zone", ["Asia/Shanghai", "Asia/Urumqi", "UTC"])
+    def test_date_filters_write_what_flask_babel_writes(self, app, zone):
+        """portal.i18n's datetimeformat, dateformat and timedeltaformat filters keep CLDR's patterns per locale:
+        the same text as Flask-Babel's, in each locale and time zone, one after the other in one process."""
+        from datetime import date, timedelta
+
+        import flask_babel
+        import pytz
+        from flask import g
+
+        from portal import i18n
+
+        moments = [datetime(2026, 1, 31, 17, 30, tzinfo=timezone.utc), datetime(2026, 7, 1, 23, 59, 59),
+                   datetime(2025, 12, 31, 16, 0, 1, tzinfo=timezone.utc)]
+        with app.test_request_context("/"):
+            for locale in ("zh_Hans_CN", "en", "zh_Hans_CN"):
+                with force_locale(locale):
+                    g._flask_babel.babel_tzinfo = pytz.timezone(zone)
+                    for moment in moments:
+                        for format in ("short", "medium", "long", "full", None, "yyyy-MM-dd HH:mm", "MMM"):
+                            assert i18n.format_datetime(moment, format) == flask_babel.format_datetime(moment, format)
+                        for format in ("short", "medium", "long", "full", None, "yyyy-MM", "MMM"):
+                            assert i18n.format_date(moment, format) == flask_babel.format_date(moment, format)
+                            assert i18n.format_date(moment.date(), format) == flask_babel.format_date(moment.date(), format)
+                    for delta in (timedelta(hours=-5), timedelta(days=3, minutes=1), timedelta(0)):
+                        assert (i18n.format_timedelta(delta, add_direction=True)
+                                == flask_babel.format_timedelta(delta, add_direction=True))
+                    assert i18n.format_date(date(2026, 2, 1), "long") in ("2026年2月1日", "February 1, 2026")
+
+    def test_a_school_in_urumqi_sees_its_own_clock(self, app, world, make):
+        """The same ticket's filing time for the vendor (Shanghai) and for a school in Urumqi (two hours behind),
+        in both languages one after the other."""
+        from portal.orgs.models import Site
+
+        with app.app_context():
+            site = db.session.get(Site, world.a_site1.id)
+            site.timezone = "Asia/Urumqi"
+            db.session.commit()
+        from zoneinfo import ZoneInfo
+
+        from babel.dates import format_datetime
+
+        filed = world.ticket_a.filed_at
+        vendor, school = app.test_client(user=world.agent), app.test_client(user=world.a_school)
+        for lang, locale in (("zh", "zh_Hans_CN"), ("en", "en"), ("zh", "zh_Hans_CN")):
+            shanghai = format_datetime(filed, "short", tzinfo=ZoneInfo("Asia/Shanghai"), locale=locale)
+            urumqi = format_datetime(filed, "short", tzinfo=ZoneInfo("Asia/Urumqi"), locale=locale)
+            assert shanghai in vendor.get(f"/tickets/?view=all&lang={lang}").get_data(as_text=True)
+            page = school.get(f"/tickets/?lang={lang}").get_data(as_text=True)
+            assert urumqi in page and shanghai not in page
+
+    def test_outside_a_request_the_source_text(self):
+        from portal.i18n import gettext
+
+        assert gettext("Equipment") == "Equipment"

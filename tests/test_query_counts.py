@@ -4,8 +4,8 @@ from decimal import Decimal
 import pytest
 
 LISTS = ["/contracts/", "/renewals/", "/parts/", "/models/", "/equipment/", "/warranty/", "/", "/users/", "/sites/",
-         "/tickets/", "/tickets/?view=all", "/documents/", "/equipment/?sort=-end", "/equipment/?sort=serial",
-         "/equipment/?sort=new", "/tickets/?view=closed", "/complaints/", "/inspections/?state=all",
+         "/tickets/", "/tickets/?view=all", "/documents/", "/inspections/?state=all", "/complaints/",
+         "/equipment/?sort=-end", "/equipment/?sort=serial", "/equipment/?sort=new", "/tickets/?view=closed",
          # Each fault filed below tells the manager (a notification, an e-mail delivery); the robots are made below.
          "/notifications/", "/notifications/deliveries?state=all", "/notifications/robots"]
 
@@ -29,6 +29,10 @@ def test_bounded_queries(app, world, make, count_queries, url):
         make.ticket(staff, site, unit if n % 2 else None)
         if url.startswith("/documents"):
             make.document(world.agent, **({"model": model} if n % 2 else {"contract": contract}))
+        if url.startswith("/inspections"):
+            make.visit(contract, site, **({"recorded_by": world.agent} if n % 2 else {}))
+        if url.startswith("/complaints"):
+            make.complaint(staff, site)
         make.save(SparePart(name_zh=f"备件{n}", unit_price=Decimal("10"), models=[model]))
         if url.startswith("/notifications/robots"):
             make.save(Robot(name=f"群{n}", platform="dingtalk", client_id=client.id, kinds="ticket.filed",

@@ -16,7 +16,8 @@ from ..database import records_on_get
 from ..equipment.models import Equipment
 from ..extensions import db
 from ..forms import optional_id
-from ..htmx import render
+from ..choices import scope_choices
+from ..htmx import is_htmx, render
 from ..i18n import is_chinese
 from ..orgs.models import Client
 from ..pagination import Order, paginate
@@ -39,6 +40,7 @@ class DocumentFilter:
     q: str = ""
     kind: str = ""
     model: int | None = None
+    client: int | None = None  # a vendor's: the client first, then one of its contracts (portal.choices)
     contract: int | None = None
     language: str = ""
     state: str = ""  # vendor staff: "" (published), "withdrawn", "all"
@@ -48,6 +50,7 @@ class DocumentFilter:
         kind, language, state = args.get("kind", ""), args.get("language", ""), args.get("state", "")
         return cls(q=args.get("q", "").strip()[:100], kind=kind if kind in {k.value for k in Kind} else "",
                    model=optional_id(args.get("model")), contract=optional_id(args.get("contract")),
+                   client=optional_id(args.get("client")) if user.is_vendor else None,
                    language=language if language in {lang.value for lang in Language} else "",
                    state=state if user.is_vendor and state in ("withdrawn", "all") else "")
 
@@ -62,6 +65,9 @@ class DocumentFilter:
             query = query.where(Document.model_id == self.model)
         if self.contract:
             query = query.where(Document.contract_id == self.contract)
+        elif self.client:  # the documents of the client's contracts
+            of_client = sa.select(Contract.id).where(Contract.client_id == self.client)
+            query = query.where(Document.contract_id.in_(of_client))
         if self.language:
             # A file in both languages serves a reader of either.
             query = query.where(Document.language.in_([self.language, Language.BOTH.value]))
@@ -72,7 +78,7 @@ class DocumentFilter:
         return query
 
     def args(self, **changes):
-        values = {"q": self.q, "kind": self.kind, "model": self.model, "contract": self.contract,
+        values = {"q": self.q, "kind": self.kind, "model": self.model, "client": self.client, "contract": self.contract,
                   "language": self.language, "state": self.state, **changes}
         return {k: v for k, v in values.items() if v not in (None, "")}
 
@@ -101,9 +107,13 @@ def visible_contracts():
 @roles_required(*ALL)
 def index():
     filters = DocumentFilter.from_args(request.args, current_user)
+    # A vendor's contracts are the chosen client's (bounded: portal.choices), checked before the query.
+    scope = scope_choices(current_user, filters.client, None, filters.contract, sites=False, contracts=True)
+    filters.client, filters.contract = scope.client, scope.contract
     page = paginate(listed(filters.apply(Document.scoped(current_user))), NEWEST)
     return render("documents/index.html", fragment="documents/_table.html", page=page, filters=filters,
-                  kinds=list(Kind), languages=list(Language), models=visible_models(), contracts=visible_contracts())
+                  kinds=list(Kind), languages=list(Language), models=visible_models(), scope=scope,
+                  scope_oob=is_htmx())
 
 
 # ---------------------------------------------------------------- publishing (vendor staff)

@@ -26,6 +26,7 @@ SORTS = {
 @dataclass
 class EquipmentFilter:
     q: str = ""
+    client: int | None = None  # a vendor's: the client first, then one of its sites (portal.choices)
     site: int | None = None
     contract: int | None = None
     model: int | None = None
@@ -42,6 +43,7 @@ class EquipmentFilter:
         sort = args.get("sort", "end")
         return cls(
             q=args.get("q", "").strip()[:100],
+            client=optional_id(args.get("client")),
             site=optional_id(args.get("site")),
             contract=optional_id(args.get("contract")),
             model=optional_id(args.get("model")),
@@ -59,6 +61,8 @@ class EquipmentFilter:
                 Equipment.serial.ilike(pattern), Equipment.asset_tag.ilike(pattern),
                 Equipment.building.ilike(pattern), Equipment.room.ilike(pattern),
             ))
+        if self.client:
+            query = query.where(Equipment.client_id == self.client)
         if self.site:
             query = query.where(Equipment.site_id == self.site)
         if self.contract:

@@ -111,15 +111,19 @@ def count_by_state(query, today=None):
     return dict(rows)
 
 
-def state_case(today=None):
-    """A SQL expression giving each unit's warranty state, for counting by state in one query."""
+def state_case(today=None, pending=None, covered=None, renewed=None):
+    """A SQL expression giving each unit's warranty state, for counting by state in one query. Another table that
+    holds the same two dates (the tallies, ``tally.state_of``) passes its ``pending`` condition and its columns."""
     today = today or local_today()
+    covered = Equipment.covered_until if covered is None else covered
+    renewed = Equipment.renewed_until if renewed is None else renewed
+    pending = covered.is_(None) if pending is None else pending
     days = current_app.config["WARRANTY_EXPIRING_DAYS"]
     _, expiring_high = warranty.covered_bounds(WarrantyState.EXPIRING, today, days)
     return sa.case(
-        (Equipment.covered_until.is_(None), WarrantyState.PENDING.value),
-        (Equipment.covered_until < today, WarrantyState.EXPIRED.value),
-        (Equipment.covered_until <= expiring_high, WarrantyState.EXPIRING.value),
-        (Equipment.renewed_until >= today, WarrantyState.RENEWED.value),
+        (pending, WarrantyState.PENDING.value),
+        (covered < today, WarrantyState.EXPIRED.value),
+        (covered <= expiring_high, WarrantyState.EXPIRING.value),
+        (renewed >= today, WarrantyState.RENEWED.value),
         else_=WarrantyState.IN_WARRANTY.value,
     )

@@ -1,5 +1,6 @@
 import io as io_module
 import json
+from functools import lru_cache
 from datetime import date, datetime, timedelta
 
 import segno
@@ -14,7 +15,8 @@ from ..bounds import db_id
 from ..catalog.models import Category, EquipmentModel
 from ..contracts.models import Contract
 from ..extensions import db
-from ..htmx import render
+from ..choices import scope_choices
+from ..htmx import is_htmx, render
 from ..i18n import local_today
 from ..orgs.models import Site
 from ..pagination import paginate
@@ -49,22 +51,26 @@ def list_query(filters):
     )
 
 
-def filter_choices():
-    """The options of the list's filters: the user's sites, the catalogue's models, categories, states."""
-    sites = db.session.scalars(Site.scoped(current_user).order_by(Site.client_id, Site.name_zh)).all()
+def filter_choices(filters):
+    """The options of the list's filters: the client and its sites (bounded: portal.choices), the catalogue's models,
+    categories, states. Checks the filter's client, site and contract on the way (a site of another client than
+    the one just chosen is dropped)."""
+    scope = scope_choices(current_user, filters.client, filters.site, filters.contract)
+    filters.client, filters.site, filters.contract = scope.client, scope.site, scope.contract
     models = db.session.scalars(sa.select(EquipmentModel).order_by(EquipmentModel.manufacturer,
                                                                    EquipmentModel.model_number)).all()
-    return {"sites": sites if current_user.site_id is None else [], "models": models,
-            "categories": list(Category), "statuses": list(Status), "states": LISTED_STATES}
+    return {"scope": scope, "scope_oob": is_htmx(), "models": models, "categories": list(Category),
+            "statuses": list(Status), "states": LISTED_STATES}
 
 
 @bp.get("/")
 @roles_required(*ALL)
 def index():
     filters = EquipmentFilter.from_args(request.args)
+    choices = filter_choices(filters)
     page = paginate(list_query(filters), filters.order)
     return render("equipment/index.html", fragment="equipment/_table.html", page=page, filters=filters,
-                  today=local_today(), expiring_days=expiring_days(), **filter_choices())
+                  today=local_today(), expiring_days=expiring_days(), **choices)
 
 
 @bp.get("/export.<any(csv, xlsx):fmt>")
@@ -85,8 +91,14 @@ def export(fmt):
 
 def qr_code(unit, scale=4):
     """The unit's page as a QR code, inline SVG (no script, no external image): scanning it opens the unit."""
-    url = url_for("equipment.show", unit_id=unit.id, _external=True)
-    return Markup(segno.make(url, error="m").svg_inline(scale=scale, omitsize=True, dark="#1b2a3a"))
+    return Markup(qr_svg(url_for("equipment.show", unit_id=unit.id, _external=True), scale))
+
+
+@lru_cache(maxsize=1024)
+def qr_svg(url, scale):
+    """A QR code is a pure function of its address, and encoding one costs more than the rest of the unit's page in
+    Python: kept for the units opened lately (a few KB each)."""
+    return segno.make(url, error="m").svg_inline(scale=scale, omitsize=True, dark="#1b2a3a")
 
 
 def unit_page(unit_id, form, status=200, replacement_form=None):

@@ -152,6 +152,9 @@ class Visit(HasVersion, ClientScoped, db.Model):
         sa.Index("ix_visit_site_due", "site_id", "due_on", "id"),
         sa.Index("ix_visit_contract_due", "contract_id", "due_on"),
         sa.Index("ix_visit_site_done", "site_id", "done_on"),
+        # The home pages' latest inspection, for the vendor (every client) and a client: read backwards.
+        sa.Index("ix_visit_done", "done_on", "id"),
+        sa.Index("ix_visit_client_done", "client_id", "done_on"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

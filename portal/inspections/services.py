@@ -13,7 +13,7 @@ from ..tickets import services as tickets
 from ..types import utcnow
 from ..steps import Refused
 from . import schedule
-from .models import (CalendarFeed, InspectionPlan, ServiceLog, UnitResult, Visit, VisitAttachment, VisitStatus,
+from .models import (SOON, CalendarFeed, InspectionPlan, ServiceLog, UnitResult, Visit, VisitAttachment, VisitStatus,
                      VisitUnit)
 
 
@@ -184,9 +184,13 @@ def counts(user, today):
     def total(condition):
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
+    # Only the visits any of the three can count are read: scheduled ones due up to the end of "soon", and those
+    # awaiting sign-off (index ranges on (status, due_on)), not every visit of the years planned ahead and behind.
+    wanted = sa.or_(sa.and_(Visit.status == VisitStatus.SCHEDULED.value, Visit.due_on <= today + SOON),
+                    Visit.status == VisitStatus.DONE.value)
     row = db.session.execute(Visit.scope(sa.select(
-        total(Visit.overdue(today)), total(Visit.due_soon(today)), total(Visit.status == VisitStatus.DONE.value)),
-        user)).one()
+        total(Visit.overdue(today)), total(Visit.due_soon(today)), total(Visit.status == VisitStatus.DONE.value))
+        .where(wanted), user)).one()
     return dict(zip(("overdue", "soon", "to_sign"), row, strict=True))
 
 
@@ -194,9 +198,11 @@ def last_inspection(user):
     """The latest recorded on-site inspection in the user's scope (a school administrator's home page)."""
     from .models import DONE_STATES
 
+    # A recorded visit has its date; asking for one lets PostgreSQL read an index on done_on backwards from the
+    # latest (descending, it would put the scheduled visits' NULLs first).
     return db.session.scalar(Visit.scope(sa.select(Visit), user).where(
-        Visit.status.in_(DONE_STATES), Visit.kind.in_(["inspection", "end_of_life", "extra"]))
-        .order_by(Visit.done_on.desc(), Visit.id.desc()).limit(1))
+        Visit.status.in_(DONE_STATES), Visit.kind.in_(["inspection", "end_of_life", "extra"]),
+        Visit.done_on.is_not(None)).order_by(Visit.done_on.desc(), Visit.id.desc()).limit(1))
 
 
 # ---------------------------------------------------------------- the calendar feed

@@ -18,9 +18,10 @@ from ..contracts.models import Contract
 from ..equipment.io import xlsx_response
 from ..extensions import db
 from ..forms import optional_id
-from ..htmx import render
+from ..choices import scope_choices
+from ..htmx import is_htmx, render
 from ..i18n import local_today
-from ..orgs.models import Client, Site
+from ..orgs.models import Site
 from ..pagination import Order, paginate
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
@@ -41,10 +42,6 @@ FEED_DAYS_BACK, FEED_DAYS_AHEAD = 31, 400
 SOONEST = Order("due", (Visit.due_on, Visit.id))
 LATEST = Order("-due", (Visit.due_on, Visit.id), desc=True)
 LOG_ORDER = Order("log", (ServiceLog.work_date, ServiceLog.time_in, ServiceLog.id))
-
-
-def clients():
-    return db.session.scalars(sa.select(Client).order_by(Client.name_zh)).all() if current_user.is_vendor else []
 
 
 def my_sites():
@@ -116,10 +113,12 @@ def listed(query):
 def index():
     today = local_today()
     filters = VisitFilter.from_args(request.args, current_user)
+    # The client, then its sites and contracts: bounded choices, checked before the query (portal.choices).
+    scope = scope_choices(current_user, filters.client, filters.site, filters.contract, contracts=True)
+    filters.client, filters.site, filters.contract = scope.client, scope.site, scope.contract
     page = paginate(listed(filters.apply(Visit.scoped(current_user), today)), filters.order)
     return render("inspections/index.html", fragment="inspections/_table.html", page=page, filters=filters,
-                  today=today, kinds=list(VisitKind), clients=clients(),
-                  sites=my_sites() if current_user.site_id is None else [], contracts=my_contracts(),
+                  today=today, kinds=list(VisitKind), scope=scope, scope_oob=is_htmx(),
                   counts=services.counts(current_user, today))
 
 

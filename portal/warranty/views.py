@@ -1,70 +1,81 @@
-"""The warranty overview: how many units are in each state, what expires when, and where."""
+"""The warranty overview: how many units are in each state, what expires when, and where.
+
+Every count comes from the maintained tallies (``equipment.tally``): a vendor's overview is one row a client (a page
+of them), each a link to that client's page (its sites, its soonest expiries); a client's users see their sites, a
+school administrator their school.
+"""
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import current_app
 from flask_login import current_user
+from flask_sqlalchemy.pagination import SelectPagination
 from sqlalchemy.orm import joinedload
 
+from ..bounds import page_number
+from ..equipment import tally
 from ..equipment.models import Equipment
-from ..equipment.services import count_by_state, state_case
-from ..equipment.warranty import LISTED_STATES, WarrantyState, add_months
+from ..equipment.warranty import LISTED_STATES
 from ..extensions import db
+from ..htmx import render
 from ..i18n import local_today
-from ..orgs.models import Client, Site
-from ..roles import ALL
+from ..orgs.models import Client
+from ..pagination import offset_page
+from ..roles import ALL, Role
 from ..scoping import roles_required
 from . import bp
 
-MONTHS_AHEAD = 12
 SOONEST = 8
+# Who may open a client's page: the vendor (any client) and a client's users with all its sites (their own).
+CLIENT_PAGE = (Role.VENDOR_MANAGER, Role.VENDOR_AGENT, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
 
 
-def month_starts(today, count=MONTHS_AHEAD):
-    """The first day of this month and of each of the next ``count`` months."""
-    first = today.replace(day=1)
-    return [add_months(first, i) for i in range(count + 1)]
+class RowPagination(SelectPagination):
+    """``db.paginate`` for a select of several columns (its rows, not its first column), counted by ``count_select``."""
+
+    def _query_items(self):
+        select = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        return self._query_args["session"].execute(select).all()
+
+    def _query_count(self):
+        return self._query_args["session"].scalar(self._query_args["count_select"])
 
 
-def expiring_by_month(scoped, today):
-    """Units whose warranty ends in each of the next 12 months (this month from today on): one query."""
-    starts = month_starts(today)
-    bounds = [today] + starts[1:]
-    columns = [
-        sa.func.sum(sa.case((sa.and_(Equipment.covered_until >= low, Equipment.covered_until < high), 1), else_=0))
-        for low, high in zip(bounds, bounds[1:], strict=False)
-    ]
-    counts = db.session.execute(scoped.with_only_columns(*columns)).one()
-    return [(start, int(count or 0)) for start, count in zip(starts[:-1], counts, strict=True)]
+def soonest(user, today, client_id=None):
+    """The units whose cover ends soonest (from today on), by an index on the end date."""
+    query = Equipment.scoped(user, Equipment.covered_until >= today)
+    if client_id is not None:
+        query = query.where(Equipment.client_id == client_id)
+    return db.session.scalars(query.order_by(Equipment.covered_until, Equipment.id)
+                              .options(joinedload(Equipment.model), joinedload(Equipment.site)).limit(SOONEST)).all()
+
+
+def overview(today, client=None, clients=None, sites=None):
+    """What every overview shows: the user's units (or one client's) by state, by month of expiry, the soonest."""
+    by_state = tally.counts_by_state(current_user, today, client_id=client.id if client else None)
+    return dict(
+        today=today, by_state=by_state, states=LISTED_STATES, total=sum(by_state.values()),
+        months=tally.expiring_by_month(current_user, today, client_id=client.id if client else None),
+        soonest=soonest(current_user, today, client.id if client else None), client=client,
+        expiring_days=current_app.config["WARRANTY_EXPIRING_DAYS"], clients=clients, sites=sites)
 
 
 @bp.get("/")
 @roles_required(*ALL)
 def index():
     today = local_today()
-    scoped = Equipment.scoped(current_user)
-    by_state = count_by_state(scoped, today)
-    months = expiring_by_month(scoped, today)
-    per_site = []
-    if current_user.site_id is None:
-        rows = db.session.execute(
-            scoped.join(Site, Site.id == Equipment.site_id).join(Client, Client.id == Site.client_id)
-            .with_only_columns(Site.id, Site.name_zh, Site.name_en, Client.name_zh.label("client_zh"),
-                               Client.name_en.label("client_en"), state_case(today).label("state"), sa.func.count())
-            .group_by(Site.id, Site.name_zh, Site.name_en, Client.name_zh, Client.name_en, sa.literal_column("state"))
-        ).all()
-        sites = {}
-        for site_id, zh, en, client_zh, client_en, state, count in rows:
-            entry = sites.setdefault(site_id, {"id": site_id, "name_zh": zh, "name_en": en, "client_zh": client_zh,
-                                               "client_en": client_en, "counts": {}, "total": 0})
-            entry["counts"][state] = count
-            entry["total"] += count
-        per_site = sorted(sites.values(), key=lambda s: (-s["counts"].get(WarrantyState.EXPIRING, 0),
-                                                         -s["counts"].get(WarrantyState.EXPIRED, 0), s["name_zh"]))
-    soonest = db.session.scalars(
-        scoped.where(Equipment.covered_until >= today).order_by(Equipment.covered_until, Equipment.id)
-        .options(joinedload(Equipment.model), joinedload(Equipment.site)).limit(SOONEST)
-    ).all()
-    return render_template(
-        "warranty/index.html", today=today, by_state=by_state, states=LISTED_STATES, months=months,
-        per_site=per_site, soonest=soonest, total=sum(by_state.values()),
-        expiring_days=current_app.config["WARRANTY_EXPIRING_DAYS"],
-    )
+    if current_user.is_vendor:
+        clients = offset_page(RowPagination(
+            select=tally.per_client(today), count_select=sa.select(sa.func.count(Client.id)), session=db.session,
+            page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False))
+        return render("warranty/index.html", fragment="warranty/_clients.html",
+                      **overview(today, clients=clients))
+    sites = tally.per_site(current_user.client_id, today) if current_user.site_id is None else None
+    return render("warranty/index.html", **overview(today, sites=sites))
+
+
+@bp.get("/clients/<int:client_id>")
+@roles_required(*CLIENT_PAGE)
+def client(client_id):
+    """One client's overview: its sites, its soonest expiries (another client's answers 404)."""
+    subject = Client.get_or_404(client_id, current_user)
+    today = local_today()
+    return render("warranty/index.html", **overview(today, subject, sites=tally.per_site(subject.id, today)))

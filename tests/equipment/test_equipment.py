@@ -1,6 +1,7 @@
 """Registering, listing, exporting and labelling units; the warranty overview; contracts and models."""
 import csv
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -214,15 +215,16 @@ class TestOverview:
         assert "By site" in admin and "A School 2" in admin and "B Data Room" not in admin
 
     def test_expiring_by_month(self, app, world, make):
-        from portal.equipment.models import Equipment as E
-        from portal.warranty.views import expiring_by_month
+        from portal.equipment import tally
 
         now = today(app)
+        client = make.client()
+        site, contract = make.site(client), make.contract(client)
         for days in (0, 1, 40, 200, 400):
-            make.unit(world.contract_a, world.a_site1, world.model, serial=f"M{days}",
+            make.unit(contract, site, world.model, serial=f"M{days}",
                       warranty_start=add_months(now + timedelta(days=days), -36))
         with app.test_request_context():
-            months = expiring_by_month(sa.select(E).where(E.serial.like("M%")), now)
+            months = tally.expiring_by_month(world.manager, now, client_id=client.id)
         assert len(months) == 12 and sum(c for _, c in months) == 4  # 400 days is beyond the 12 months
         assert months[0][0] == now.replace(day=1) and months[0][1] >= 2
 
@@ -294,3 +296,21 @@ def test_after_a_renewal_the_unit_page_and_the_list_show_the_warranty_end_and_th
     listed = browser.get(f"/equipment/?q={world.unit_a1.serial}&lang=en").get_data(as_text=True)
     short = lambda d: f"{d:%b} {d.day}, {d.year}"  # noqa: E731 - Babel's "medium" in English
     assert short(end) in listed and f"Renewed cover until {short(renewed)}" in listed
+
+
+def test_a_units_qr_code_is_encoded_once_per_address(app, world, monkeypatch):
+    import segno
+
+    from portal.equipment import views
+
+    views.qr_svg.cache_clear()
+    calls = []
+    real = segno.make
+    monkeypatch.setattr(segno, "make", lambda *a, **kw: calls.append(a[0]) or real(*a, **kw))
+    browser = app.test_client(user=world.agent)
+    first = browser.get(f"/equipment/{world.unit_a1.id}").get_data(as_text=True)
+    second = browser.get(f"/equipment/{world.unit_a1.id}").get_data(as_text=True)
+    browser.get(f"/equipment/{world.unit_b.id}")
+    assert calls == [f"http://localhost/equipment/{world.unit_a1.id}", f"http://localhost/equipment/{world.unit_b.id}"]
+    svg = re.search(r"<svg.*?</svg>", first, re.S).group(0)
+    assert svg in second

@@ -5,8 +5,8 @@ key is the id. The indexes of those orders end with the id, so that a page is on
 (thousands of units share an end of coverage); the equipment list's sorts by serial number and by newest, and the
 schedule's "all" and "done" views, get indexes for a client and a site.
 
-Revision ID: 0017
-Revises: 0016
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-11-28 18:40:00
 
 """
@@ -14,8 +14,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0017'
-down_revision = '0016'
+revision = '0019'
+down_revision = '0018'
 branch_labels = None
 depends_on = None
 
