@@ -121,6 +121,26 @@ class SqlTimer:
         self.queries, self.seconds, self._start = 0, 0.0, []
 
 
+def deep_page(app, pages_in=1000):
+    """The equipment list's page ``pages_in`` pages in (default sort), or its last page if it has fewer (400 at
+    10,000 units): its URL, with the cursor the "next" link of the page before carries (the key of the row just
+    before it, found here with one OFFSET, not by the page)."""
+    import sqlalchemy as sa
+
+    from .equipment.filters import SORTS
+    from .equipment.models import Equipment
+    from .extensions import db
+
+    order, per_page = SORTS["end"], app.config["PAGE_SIZE"]
+    with app.app_context():
+        total = db.session.scalar(sa.select(sa.func.count(Equipment.id)))
+        position = min(pages_in - 1, (total - 1) // per_page) * per_page  # the last row of the page before
+        row = db.session.execute(sa.select(Equipment.covered_until, Equipment.id).order_by(*order.sql())
+                                 .offset(position - 1).limit(1)).first() if position > 0 else None
+        db.session.remove()
+    return f"/equipment/?after={order.encode(position + 1, row)}" if row else "/equipment/"
+
+
 def targets(app):
     """Per role: the user, and the ids of a unit and a ticket that every role may open (at the demo school)."""
     import sqlalchemy as sa
@@ -140,9 +160,12 @@ def targets(app):
         return users, ticket.equipment_id, ticket.id
 
 
-def pages(unit_id, ticket_id):
+def pages(unit_id, ticket_id, deep="/equipment/?page=1000"):
+    """(name, URL) of the pages measured. ``deep``: the equipment list 1,000 pages in (``deep_page``): a seek from
+    the cursor of the page before, as its "next" link goes; for a client or a school, the same place in their own
+    units (deep in their list, or past its end)."""
     return [("home", "/"), ("equipment list", "/equipment/"), ("equipment search q=123", "/equipment/?q=123"),
-            ("equipment page 1000", "/equipment/?page=1000"), ("ticket queue", "/tickets/"),
+            ("equipment page 1000", deep), ("ticket queue", "/tickets/"),
             ("tickets at risk", "/tickets/?view=at_risk"), ("tickets breached", "/tickets/?view=breached"),
             ("tickets closed", "/tickets/?view=closed"), ("tickets search q=123", "/tickets/?view=all&q=123"),
             ("unit", f"/equipment/{unit_id}"), ("ticket", f"/tickets/{ticket_id}"), ("warranty overview", "/warranty/"),
@@ -271,7 +294,7 @@ def main():
     app = create_bench_app()
     seeded = seed_if_empty(app, sizes)
     users, unit_id, ticket_id = targets(app)
-    page_list = pages(unit_id, ticket_id)
+    page_list = pages(unit_id, ticket_id, deep_page(app))
     print(f"Database: {re.sub(r'//[^@/]*@', '//', url)}; machine: {machine()}")
     inproc = measure_in_process(app, users, page_list, requests)
     wrk = None

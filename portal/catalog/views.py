@@ -1,9 +1,9 @@
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..bounds import page_number
 from ..extensions import db
+from ..pagination import Order, paginate
 from ..htmx import render
 from ..roles import VENDOR
 from ..scoping import roles_required
@@ -11,6 +11,8 @@ from ..search import matches
 from . import bp
 from .forms import EquipmentModelForm
 from .models import Category, EquipmentModel
+
+ORDER = Order("model", (EquipmentModel.manufacturer, EquipmentModel.model_number, EquipmentModel.id))
 
 
 @bp.get("/")
@@ -24,8 +26,7 @@ def index():
                                     EquipmentModel.name_zh, EquipmentModel.name_en))
     if category in Category.__members__.values():
         query = query.where(EquipmentModel.category == category)
-    page = db.paginate(query, page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(query, ORDER)
     return render("catalog/index.html", fragment="catalog/_table.html", page=page, q=q, category=category,
                   categories=list(Category))
 

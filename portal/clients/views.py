@@ -1,11 +1,11 @@
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import with_expression
 
 from ..auth.models import User
-from ..bounds import page_number
 from ..extensions import db
+from ..pagination import Order, paginate
 from ..htmx import render
 from ..orgs.forms import ClientForm
 from ..orgs.models import Client, Site
@@ -20,6 +20,8 @@ USER_COUNT = (
     sa.select(sa.func.count(User.id)).where(User.client_id == Client.id).correlate(Client).scalar_subquery()
 )
 
+ORDER = Order("client", (Client.name_zh, Client.id))
+
 
 @bp.get("/")
 @roles_required(*VENDOR)
@@ -32,10 +34,7 @@ def index():
     )
     if q:
         query = query.where(matches(q, Client.name_zh, Client.name_en))
-    page = db.paginate(
-        query, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+    page = paginate(query, ORDER)
     return render("clients/index.html", fragment="clients/_table.html", page=page, q=q)
 
 

@@ -88,11 +88,11 @@ class Complaint(HasVersion, ClientScoped, db.Model):
         sa.CheckConstraint("category IN ({})".format(", ".join(f"'{c.value}'" for c in Category)), name="category"),
         sa.CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating"),
         # Lists: open first, newest first, for everyone, a client or a site; the ledger by received date.
-        sa.Index("ix_complaint_open_received", "is_open", "received_at"),
-        sa.Index("ix_complaint_client_open_received", "client_id", "is_open", "received_at"),
-        sa.Index("ix_complaint_site_open_received", "site_id", "is_open", "received_at"),
-        sa.Index("ix_complaint_client_received", "client_id", "received_at"),
-        sa.Index("ix_complaint_received", "received_at"),
+        sa.Index("ix_complaint_open_received", "is_open", "received_at", "id"),
+        sa.Index("ix_complaint_client_open_received", "client_id", "is_open", "received_at", "id"),
+        sa.Index("ix_complaint_site_open_received", "site_id", "is_open", "received_at", "id"),
+        sa.Index("ix_complaint_client_received", "client_id", "received_at", "id"),
+        sa.Index("ix_complaint_received", "received_at", "id"),
         sa.Index("ix_complaint_open_due", "is_open", "due_at"),
     )
 

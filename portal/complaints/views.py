@@ -5,19 +5,20 @@ from datetime import date, datetime, time, timedelta
 from typing import Callable
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_datetime, get_timezone, gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import steps
 from ..auth.models import User
-from ..bounds import db_id, page_number, query_date
+from ..bounds import db_id, query_date
 from ..equipment.io import xlsx_response
 from ..extensions import db
 from ..forms import optional_id
 from ..htmx import render
 from ..orgs.models import Client, Site
+from ..pagination import Order, paginate
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
@@ -85,9 +86,9 @@ def scoped(*criteria):
         joinedload(Complaint.client), joinedload(Complaint.site), joinedload(Complaint.handler))
 
 
-def page_of(query):
-    return db.paginate(query, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False)
+# The list: open first, newest first; the ledger: newest first (indexes: models.Complaint).
+OPEN_NEWEST = Order("open", (Complaint.is_open, Complaint.received_at, Complaint.id), desc=True)
+NEWEST = Order("received", (Complaint.received_at, Complaint.id), desc=True)
 
 
 def clients():
@@ -99,9 +100,8 @@ def clients():
 def index():
     now = utcnow()
     filters = ComplaintFilter.from_args(request.args, current_user)
-    query = filters.apply(scoped(), now).order_by(Complaint.is_open.desc(), Complaint.received_at.desc(),
-                                                   Complaint.id.desc())
-    return render("complaints/index.html", fragment="complaints/_table.html", page=page_of(query), filters=filters,
+    page = paginate(filters.apply(scoped(), now), OPEN_NEWEST)
+    return render("complaints/index.html", fragment="complaints/_table.html", page=page, filters=filters,
                   now=now, statuses=list(Status), categories=list(Category), clients=clients())
 
 
@@ -244,7 +244,7 @@ def act(complaint_id, action):
 
 
 def ledger_query(filters, now):
-    return filters.apply(scoped(), now).order_by(Complaint.received_at.desc(), Complaint.id.desc())
+    return filters.apply(scoped(), now).order_by(*NEWEST.sql())
 
 
 @bp.get("/ledger")
@@ -252,7 +252,7 @@ def ledger_query(filters, now):
 def ledger():
     now = utcnow()
     filters = ComplaintFilter.from_args(request.args, current_user)
-    page = page_of(ledger_query(filters, now).options(selectinload(Complaint.events)))
+    page = paginate(ledger_query(filters, now).options(selectinload(Complaint.events)), NEWEST)
     return render("complaints/ledger.html", fragment="complaints/_ledger_table.html", page=page, filters=filters,
                   now=now, statuses=list(Status), categories=list(Category), clients=clients(), reactions=REACTIONS)
 

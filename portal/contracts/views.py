@@ -1,12 +1,12 @@
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
-from ..bounds import db_id, page_number
+from ..bounds import db_id
 from ..equipment import services as equipment_services
 from ..equipment.models import Equipment
 from ..equipment.warranty import LISTED_STATES
@@ -17,6 +17,7 @@ from ..sla.forms import SlaPolicyForm
 from ..sla.holidays import business_calendar
 from ..sla.models import TARGETS, Severity
 from ..extensions import db
+from ..pagination import Order, paginate
 from ..forms import SelectChoice
 from ..htmx import render
 from ..orgs.models import Client
@@ -27,6 +28,8 @@ from . import bp
 from .forms import ContractForm
 from .models import Contract
 
+ORDER = Order("signed", (Contract.signed_on, Contract.id), desc=True)
+
 
 @bp.get("/")
 @roles_required(*ALL)
@@ -35,8 +38,7 @@ def index():
     query = Contract.scoped(current_user).options(joinedload(Contract.client)).order_by(Contract.signed_on.desc(), Contract.id.desc())
     if q:
         query = query.where(matches(q, Contract.number, Contract.title))
-    page = db.paginate(query, page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(query, ORDER)
     ids = [c.id for c in page.items]
     counts = dict(db.session.execute(
         Equipment.scoped(current_user, Equipment.contract_id.in_(ids))

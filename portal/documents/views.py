@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..auth.models import User
-from ..bounds import db_id, page_number
+from ..bounds import db_id
 from ..catalog.models import EquipmentModel
 from ..contracts.models import Contract
 from ..database import records_on_get
@@ -20,6 +20,7 @@ from ..choices import scope_choices
 from ..htmx import is_htmx, render
 from ..i18n import is_chinese
 from ..orgs.models import Client
+from ..pagination import Order, paginate
 from ..roles import ALL, VENDOR
 from ..scoping import roles_required
 from ..search import matches
@@ -28,6 +29,8 @@ from ..uploads import DOCUMENTS, UploadRefused, check, content_disposition, prot
 from . import bp, services
 from .forms import DetailsForm, DocumentForm, VersionForm, WithdrawForm
 from .models import MANUALS, Document, DocumentDownload, DocumentVersion, Kind, Language, Target
+
+NEWEST = Order("updated", (Document.updated_at, Document.id), desc=True)  # the newest version first
 
 RECENT_DOWNLOADS = 20
 UNIT_DOCUMENTS = 30
@@ -106,10 +109,7 @@ def index():
     # A vendor's contracts are the chosen client's (bounded: portal.choices), checked before the query.
     scope = scope_choices(current_user, filters.client, None, filters.contract, sites=False, contracts=True)
     filters.client, filters.contract = scope.client, scope.contract
-    query = listed(filters.apply(Document.scoped(current_user))).order_by(Document.updated_at.desc(),
-                                                                         Document.id.desc())
-    page = db.paginate(query, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False)
+    page = paginate(listed(filters.apply(Document.scoped(current_user))), NEWEST)
     return render("documents/index.html", fragment="documents/_table.html", page=page, filters=filters,
                   kinds=list(Kind), languages=list(Language), models=visible_models(), scope=scope,
                   scope_oob=is_htmx())

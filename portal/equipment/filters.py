@@ -9,15 +9,17 @@ import sqlalchemy as sa
 from ..bounds import optional_id
 from ..catalog.models import Category, EquipmentModel
 from ..search import matches
+from ..pagination import Order
 from .models import Equipment, Status
 from .services import state_filter
 from .warranty import LISTED_STATES, WarrantyState
 
+# Each served by an index for the vendor (every unit), a client and a site (models.Equipment's __table_args__).
 SORTS = {
-    "end": (Equipment.covered_until.asc().nulls_last(), Equipment.id),
-    "-end": (Equipment.covered_until.desc().nulls_last(), Equipment.id.desc()),
-    "serial": (Equipment.serial, Equipment.id),
-    "new": (Equipment.id.desc(),),
+    "end": Order("end", (Equipment.covered_until, Equipment.id)),
+    "-end": Order("-end", (Equipment.covered_until, Equipment.id), desc=True),
+    "serial": Order("serial", (Equipment.serial, Equipment.id)),
+    "new": Order("new", (Equipment.id,), desc=True),
 }
 
 
@@ -70,7 +72,11 @@ class EquipmentFilter:
             query = query.where(Equipment.status == self.status)
         if self.state:
             query = state_filter(query, WarrantyState(self.state))
-        return query.order_by(*SORTS[self.sort])
+        return query.order_by(*self.order.sql())
+
+    @property
+    def order(self):
+        return SORTS[self.sort]
 
     def args(self, **changes):
         """The filter as query arguments (empty ones left out), e.g. for pagination and export links."""

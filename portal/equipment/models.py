@@ -57,9 +57,16 @@ class Equipment(ClientScoped, db.Model):
         sa.UniqueConstraint("model_id", "serial", name="uq_equipment_model_serial"),
         sa.CheckConstraint(STATUS_CHECK, name="status"),
         # The lists filter by client or site, and filter and sort by the end of the coverage.
-        sa.Index("ix_equipment_client_covered", "client_id", "covered_until"),
-        sa.Index("ix_equipment_site_covered", "site_id", "covered_until"),
-        sa.Index("ix_equipment_covered", "covered_until"),  # the vendor's list: every client
+        sa.Index("ix_equipment_client_covered", "client_id", "covered_until", "id"),
+        sa.Index("ix_equipment_site_covered", "site_id", "covered_until", "id"),
+        sa.Index("ix_equipment_covered", "covered_until", "id"),  # the vendor's list: every client
+        # The list's other sorts (by serial number, the newest first) for a client and a site: the vendor's are the
+        # serial number's index and the primary key. Each index ends with the id, the tie-breaker of every sort, so
+        # that a page is one index range (portal/pagination.py).
+        sa.Index("ix_equipment_client_serial", "client_id", "serial", "id"),
+        sa.Index("ix_equipment_site_serial", "site_id", "serial", "id"),
+        sa.Index("ix_equipment_client_id", "client_id", "id"),
+        sa.Index("ix_equipment_site_id", "site_id", "id"),
         sa.Index("ix_equipment_serial", "serial"),
         sa.Index("ix_equipment_asset_tag", "asset_tag"),
         # "The models a client (or a school) owns", for the documents they see: answered from the index alone.

@@ -11,7 +11,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 
-from ..bounds import db_id, page_number
+from ..bounds import db_id
 from ..catalog.models import Category, EquipmentModel
 from ..contracts.models import Contract
 from ..extensions import db
@@ -19,6 +19,7 @@ from ..choices import scope_choices
 from ..htmx import is_htmx, render
 from ..i18n import local_today
 from ..orgs.models import Site
+from ..pagination import paginate
 from ..roles import ALL, VENDOR, Role
 from ..scoping import roles_required
 from ..types import utcnow
@@ -67,8 +68,7 @@ def filter_choices(filters):
 def index():
     filters = EquipmentFilter.from_args(request.args)
     choices = filter_choices(filters)
-    page = db.paginate(list_query(filters), page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(list_query(filters), filters.order)
     return render("equipment/index.html", fragment="equipment/_table.html", page=page, filters=filters,
                   today=local_today(), expiring_days=expiring_days(), **choices)
 

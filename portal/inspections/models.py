@@ -143,9 +143,13 @@ class Visit(HasVersion, ClientScoped, db.Model):
                            name="method"),
         sa.CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="satisfaction"),
         # The schedule: by state and due date, for everyone, a client, a site; a contract's visits.
-        sa.Index("ix_visit_status_due", "status", "due_on"),
-        sa.Index("ix_visit_client_status_due", "client_id", "status", "due_on"),
-        sa.Index("ix_visit_site_status_due", "site_id", "status", "due_on"),
+        sa.Index("ix_visit_status_due", "status", "due_on", "id"),
+        sa.Index("ix_visit_client_status_due", "client_id", "status", "due_on", "id"),
+        sa.Index("ix_visit_site_status_due", "site_id", "status", "due_on", "id"),
+        # Every visit (or the done ones), the latest first.
+        sa.Index("ix_visit_due", "due_on", "id"),
+        sa.Index("ix_visit_client_due", "client_id", "due_on", "id"),
+        sa.Index("ix_visit_site_due", "site_id", "due_on", "id"),
         sa.Index("ix_visit_contract_due", "contract_id", "due_on"),
         sa.Index("ix_visit_site_done", "site_id", "done_on"),
         # The home pages' latest inspection, for the vendor (every client) and a client: read backwards.

@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext as _, pgettext
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import steps
-from ..bounds import CONTROL_MESSAGE, DATE_MAX, DATE_MIN, db_id, has_control, page_number
+from ..bounds import CONTROL_MESSAGE, DATE_MAX, DATE_MIN, db_id, has_control
 from ..complaints.services import inspect_attachment
 from ..contracts.models import Contract
 from ..equipment.io import xlsx_response
@@ -22,6 +22,7 @@ from ..choices import scope_choices
 from ..htmx import is_htmx, render
 from ..i18n import local_today
 from ..orgs.models import Site
+from ..pagination import Order, paginate
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
@@ -37,9 +38,10 @@ MAX_ATTACHMENTS = 5
 FEED_DAYS_BACK, FEED_DAYS_AHEAD = 31, 400
 
 
-def page_of(query):
-    return db.paginate(query, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
-                       error_out=False)
+# The schedule: the soonest due first (open, overdue, soon) or the latest first; the service log: by day and time.
+SOONEST = Order("due", (Visit.due_on, Visit.id))
+LATEST = Order("-due", (Visit.due_on, Visit.id), desc=True)
+LOG_ORDER = Order("log", (ServiceLog.work_date, ServiceLog.time_in, ServiceLog.id))
 
 
 def my_sites():
@@ -90,9 +92,11 @@ class VisitFilter:
                               (Visit.contract_id, self.contract)):
             if value:
                 query = query.where(column == value)
-        if self.state in ("open", "overdue", "soon"):
-            return query.order_by(Visit.due_on, Visit.id)
-        return query.order_by(Visit.due_on.desc(), Visit.id.desc())
+        return query.order_by(*self.order.sql())
+
+    @property
+    def order(self):
+        return SOONEST if self.state in ("open", "overdue", "soon") else LATEST
 
     def args(self, **changes):
         values = {"state": self.state, "kind": self.kind, "client": self.client, "site": self.site,
@@ -112,7 +116,7 @@ def index():
     # The client, then its sites and contracts: bounded choices, checked before the query (portal.choices).
     scope = scope_choices(current_user, filters.client, filters.site, filters.contract, contracts=True)
     filters.client, filters.site, filters.contract = scope.client, scope.site, scope.contract
-    page = page_of(listed(filters.apply(Visit.scoped(current_user), today)))
+    page = paginate(listed(filters.apply(Visit.scoped(current_user), today)), filters.order)
     return render("inspections/index.html", fragment="inspections/_table.html", page=page, filters=filters,
                   today=today, kinds=list(VisitKind), scope=scope, scope_oob=is_htmx(),
                   counts=services.counts(current_user, today))
@@ -434,7 +438,7 @@ def log_query(month, contract_id=None, site_id=None):
         query = query.where(ServiceLog.contract_id == contract_id)
     if site_id:
         query = query.where(ServiceLog.site_id == site_id)
-    return query.order_by(ServiceLog.work_date, ServiceLog.time_in, ServiceLog.id)
+    return query.order_by(*LOG_ORDER.sql())
 
 
 @bp.get("/log")
@@ -443,7 +447,7 @@ def log():
     today = local_today()
     month = month_of(request.args.get("month"), today)
     contract_id, site_id = optional_id(request.args.get("contract")), optional_id(request.args.get("site"))
-    page = page_of(log_query(month, contract_id, site_id))
+    page = paginate(log_query(month, contract_id, site_id), LOG_ORDER)
     entries = log_query(month, contract_id, site_id).order_by(None).subquery()
     totals = db.session.execute(sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(entries.c.headcount), 0))).one()
     args = {k: v for k, v in {"contract": contract_id, "site": site_id}.items() if v}

@@ -4,7 +4,7 @@ ever shown again (the pages show the webhook's host only)."""
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload
 from wtforms import BooleanField, PasswordField, SelectField, SelectMultipleField, StringField
@@ -12,8 +12,8 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..auth.models import User
-from ..bounds import page_number
 from ..extensions import db
+from ..pagination import Order, paginate
 from ..forms import Form, MaxLength, Optional, Required, SelectChoice, optional_id
 from ..htmx import render
 from ..i18n import LANGUAGES, _l
@@ -26,6 +26,8 @@ from .kinds import KINDS
 from .models import Delivery, DeliveryState, Notification, Platform, Robot
 from .robots import TEST
 from .services import message
+
+ORDER = Order("new", (Delivery.id,), desc=True)
 
 PLATFORMS = {Platform.WECOM.value: _l("WeCom (企业微信)"), Platform.DINGTALK.value: _l("DingTalk (钉钉)")}
 LANGUAGE_NAMES = {LANGUAGES["zh"]: "中文", LANGUAGES["en"]: "English"}
@@ -197,8 +199,7 @@ def deliveries():
                                         joinedload(Delivery.robot))
     if state != "all":
         query = query.where(Delivery.state == state)
-    page = db.paginate(query.order_by(Delivery.id.desc()), page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(query.order_by(Delivery.id.desc()), ORDER)
     wanted = {d.params.get("user_id") for d in page.items if d.kind == DIGEST and d.robot_id is None}
     digest_users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(wanted)))} if wanted else {}
     rows = [(d, *describe(d, digest_users), _(d.error) if d.error in ERRORS else d.error) for d in page.items]

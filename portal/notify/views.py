@@ -1,13 +1,13 @@
 """The bell, the list of one's notifications, and one's preferences. Everyone signed in has them; nobody ever sees
 another user's notification (404)."""
 import sqlalchemy as sa
-from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
+from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
-from ..bounds import page_number
 from ..extensions import db
+from ..pagination import Order, paginate
 from ..htmx import is_htmx, render
 from ..roles import ALL
 from ..scoping import roles_required
@@ -15,6 +15,8 @@ from . import bp, services
 from .forms import MODE_LABELS, field_name, preferences_form
 from .kinds import GROUPS, KINDS, kinds_for
 from .models import Mode, Notification, Preference
+
+ORDER = Order("new", (Notification.id,), desc=True)
 
 SHOW = ("all", "unread")
 
@@ -70,8 +72,7 @@ def index():
     query = sa.select(Notification).where(services.mine(current_user))
     if show == "unread":
         query = query.where(Notification.read_at.is_(None))
-    page = db.paginate(query.order_by(Notification.id.desc()), page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(query.order_by(Notification.id.desc()), ORDER)
     items = [shown(note) for note in page.items]
     return render("notify/index.html", fragment="notify/_list.html", page=page, items=items, show=show, kinds=KINDS,
                   filters={"show": show} if show != "all" else {})

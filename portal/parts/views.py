@@ -1,12 +1,12 @@
 """The price list of spare parts and consumables: kept by the vendor manager, shown to every user."""
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from ..bounds import page_number
 from ..catalog.models import EquipmentModel
 from ..extensions import db
+from ..pagination import Order, paginate
 from ..forms import SelectChoice
 from ..htmx import render
 from ..roles import ALL, Role
@@ -14,6 +14,8 @@ from ..scoping import roles_required
 from ..renewals.forms import PartForm
 from ..renewals.models import SparePart
 from . import bp
+
+ORDER = Order("part", (SparePart.name_zh, SparePart.id))
 
 
 def part_form(**kwargs):
@@ -26,10 +28,7 @@ def part_form(**kwargs):
 @bp.get("/")
 @roles_required(*ALL)
 def index():
-    page = db.paginate(
-        sa.select(SparePart).options(selectinload(SparePart.models)).order_by(SparePart.name_zh),
-        page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False,
-    )
+    page = paginate(sa.select(SparePart).options(selectinload(SparePart.models)).order_by(SparePart.name_zh), ORDER)
     return render("parts/index.html", fragment="parts/_table.html", page=page)
 
 

@@ -8,11 +8,12 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import steps
-from ..bounds import db_id, optional_id, page_number
+from ..bounds import db_id, optional_id
 from ..contracts.models import Contract
 from ..equipment.filters import EquipmentFilter
 from ..equipment.models import Equipment
 from ..extensions import db
+from ..pagination import Order, paginate
 from ..htmx import is_htmx, render
 from ..i18n import local_today
 from ..roles import VENDOR, Role
@@ -22,6 +23,8 @@ from . import bp, services
 from .forms import AcceptForm, DeclineForm, IssueForm, LineForm, RequestForm
 from .models import QuoteEvent, QuoteLine, QuoteStatus, RenewalCoverage, RenewalQuote
 from .pricing import YEARS, indicative_price, in_words
+
+ORDER = Order("requested", (RenewalQuote.requested_at, RenewalQuote.id), desc=True)
 
 VIEWERS = (*VENDOR, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
 REQUESTERS = (Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
@@ -45,8 +48,7 @@ def index():
     if status in QuoteStatus.__members__.values():
         query = query.where(RenewalQuote.status_on(today) == status)
     query = query.order_by(RenewalQuote.requested_at.desc(), RenewalQuote.id.desc())
-    page = db.paginate(query, page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(query, ORDER)
     totals = dict(db.session.execute(
         sa.select(QuoteLine.quote_id, sa.func.sum(QuoteLine.amount))
         .where(QuoteLine.quote_id.in_([q.id for q in page.items])).group_by(QuoteLine.quote_id)

@@ -1,12 +1,13 @@
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from ..auth.models import User
-from ..bounds import db_id, page_number
+from ..bounds import db_id
 from ..extensions import db
+from ..pagination import Order, paginate
 from ..htmx import render
 from ..orgs.forms import SiteForm
 from ..orgs.models import Client, Site
@@ -16,6 +17,8 @@ from ..roles import ALL, VENDOR, Role
 from ..i18n import local_today
 from ..scoping import roles_required
 from . import bp
+
+ORDER = Order("site", (Site.client_id, Site.name_zh, Site.id))
 
 
 @bp.get("/")
@@ -28,9 +31,7 @@ def index():
         query = query.where(Site.client_id == client_id)
     if q:
         query = query.where(matches(q, Site.name_zh, Site.name_en, Site.address))
-    page = db.paginate(
-        query, page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False
-    )
+    page = paginate(query, ORDER)
     clients = db.session.scalars(sa.select(Client).order_by(Client.name_zh)).all() if current_user.is_vendor else []
     return render("sites/index.html", fragment="sites/_table.html", page=page, q=q, client_id=client_id, clients=clients)
 

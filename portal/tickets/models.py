@@ -154,14 +154,14 @@ class Ticket(HasVersion, ClientScoped, db.Model):
         sa.CheckConstraint("severity IN ('A', 'B', 'C', 'D')", name="severity"),
         sa.CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating"),
         # The queue: open tickets by the nearest due time, for everyone, a client, a site or an assignee.
-        sa.Index("ix_ticket_open_due", "is_open", "next_due"),
-        sa.Index("ix_ticket_client_open_due", "client_id", "is_open", "next_due"),
-        sa.Index("ix_ticket_site_open_due", "site_id", "is_open", "next_due"),
-        sa.Index("ix_ticket_assignee_open_due", "assignee_id", "is_open", "next_due"),
+        sa.Index("ix_ticket_open_due", "is_open", "next_due", "id"),
+        sa.Index("ix_ticket_client_open_due", "client_id", "is_open", "next_due", "id"),
+        sa.Index("ix_ticket_site_open_due", "site_id", "is_open", "next_due", "id"),
+        sa.Index("ix_ticket_assignee_open_due", "assignee_id", "is_open", "next_due", "id"),
         # A client's list: open first, newest first.
-        sa.Index("ix_ticket_client_open_filed", "client_id", "is_open", "filed_at"),
-        sa.Index("ix_ticket_site_open_filed", "site_id", "is_open", "filed_at"),
-        sa.Index("ix_ticket_open_filed", "is_open", "filed_at"),
+        sa.Index("ix_ticket_client_open_filed", "client_id", "is_open", "filed_at", "id"),
+        sa.Index("ix_ticket_site_open_filed", "site_id", "is_open", "filed_at", "id"),
+        sa.Index("ix_ticket_open_filed", "is_open", "filed_at", "id"),
         # The sweeps: clocks to check for breaches, resolved tickets to close after 7 days.
         sa.Index("ix_ticket_watch", "watch_at"),
         sa.Index("ix_ticket_status_resolved", "status", "resolved_at"),

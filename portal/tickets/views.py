@@ -11,7 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from .. import steps
 from ..auth.models import User
-from ..bounds import db_id, page_number
+from ..bounds import db_id
 from ..contracts.models import Contract
 from ..equipment.models import Equipment
 from ..extensions import db
@@ -20,6 +20,7 @@ from ..htmx import is_htmx, render
 from ..i18n import _l, local_today
 from ..orgs.models import Client, Site
 from ..search import matches
+from ..pagination import paginate
 from ..renewals.models import SparePart
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
@@ -53,8 +54,7 @@ def list_query(filters, now):
 def index():
     now = utcnow()
     filters = TicketFilter.from_args(request.args, current_user)
-    page = db.paginate(list_query(filters, now), page=page_number(),
-                       per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    page = paginate(list_query(filters, now), filters.order)
     clients = db.session.scalars(sa.select(Client).order_by(Client.name_zh)).all() if current_user.is_vendor else []
     # A client's list states their contracts' own service levels (if few enough to state each), never the bids'.
     stated = None if current_user.is_vendor or is_htmx() else promises_in_scope(Contract.scoped(current_user))

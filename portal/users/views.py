@@ -1,13 +1,14 @@
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from ..auth import services as auth_services
 from ..auth.models import Invitation, User
-from ..bounds import db_id, page_number
+from ..bounds import db_id
 from ..extensions import db
+from ..pagination import Order, paginate
 from ..htmx import render
 from ..orgs.models import Client
 from ..search import matches
@@ -16,6 +17,8 @@ from ..scoping import roles_required
 from ..types import utcnow
 from . import bp, services
 from .forms import UserForm
+
+ORDER = Order("name", (User.name, User.id))
 
 STATES = ("active", "invited", "deactivated")
 
@@ -45,12 +48,7 @@ def filtered(args):
 @bp.get("/")
 @roles_required(*USER_ADMINS)
 def index():
-    page = db.paginate(
-        filtered(request.args),
-        page=page_number(),
-        per_page=current_app.config["PAGE_SIZE"],
-        error_out=False,
-    )
+    page = paginate(filtered(request.args), ORDER)
     filters = {k: v for k, v in request.args.items() if k in ("q", "role", "client", "state") and v}
     clients = db.session.scalars(sa.select(Client).order_by(Client.name_zh)).all() if current_user.is_vendor else []
     roles = [r for r in Role if current_user.is_vendor or not r.is_vendor]

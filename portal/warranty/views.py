@@ -18,6 +18,7 @@ from ..extensions import db
 from ..htmx import render
 from ..i18n import local_today
 from ..orgs.models import Client
+from ..pagination import offset_page
 from ..roles import ALL, Role
 from ..scoping import roles_required
 from . import bp
@@ -62,9 +63,9 @@ def overview(today, client=None, clients=None, sites=None):
 def index():
     today = local_today()
     if current_user.is_vendor:
-        clients = RowPagination(select=tally.per_client(today), count_select=sa.select(sa.func.count(Client.id)),
-                                session=db.session, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
-                                error_out=False)
+        clients = offset_page(RowPagination(
+            select=tally.per_client(today), count_select=sa.select(sa.func.count(Client.id)), session=db.session,
+            page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False))
         return render("warranty/index.html", fragment="warranty/_clients.html",
                       **overview(today, clients=clients))
     sites = tally.per_site(current_user.client_id, today) if current_user.site_id is None else None
