@@ -25,6 +25,8 @@ from .warranty import LISTED_STATES, WarrantyState
 
 NEVER = date(1, 1, 1)  # stands for a missing date (before any date the portal accepts: bounds.DATE_MIN)
 NEVER_SQL = "'0001-01-01'"  # the same in the triggers (a date literal on PostgreSQL, SQLite's text form)
+# And in the queries, written into the statement as in the triggers: a constant of the schema, not a value to bind.
+NEVER_LITERAL = sa.literal_column(NEVER_SQL, sa.Date)
 
 
 class SiteTally(db.Model):
@@ -188,7 +190,7 @@ sa.event.listen(db.metadata, "after_create", _install)
 def recount_rows(connection, table, keys):
     """What ``table`` should hold, counted from ``equipment``: {key tuple: units}."""
     columns = [Equipment.__table__.c[k] for k in keys]
-    dates = [sa.func.coalesce(Equipment.__table__.c[d], NEVER) for d in DATES]
+    dates = [sa.func.coalesce(Equipment.__table__.c[d], NEVER_LITERAL) for d in DATES]
     rows = connection.execute(sa.select(*columns, *dates, sa.func.count()).group_by(*columns, *dates)).all()
     return {tuple(r[:-1]): r[-1] for r in rows}
 
@@ -238,7 +240,7 @@ def rebuild(connection=None):
 def state_of(table, today):
     """A SQL expression: the warranty state on ``today`` of the units of a tally row (``services.state_case`` over
     the row's dates, ``NEVER`` standing for a missing one)."""
-    return state_case(today, pending=table.covered_until == NEVER, covered=table.covered_until,
+    return state_case(today, pending=table.covered_until == NEVER_LITERAL, covered=table.covered_until,
                       renewed=table.renewed_until)
 
 
