@@ -502,9 +502,12 @@ def init_app(app):
 
         started = clock_time.monotonic()
         run()  # as after seed-demo: the breaches the open tickets' past holds recorded, old resolved ones closed
-        if db.engine.dialect.name == "postgresql":  # the planner's statistics, as a database in use has them
-            db.session.execute(sa.text("ANALYZE"))
+        if db.engine.dialect.name == "postgresql":
+            # The planner's statistics and the visibility map (index-only counts), as autovacuum leaves a database
+            # in use: VACUUM cannot run inside a transaction.
             db.session.commit()
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                connection.execute(sa.text("VACUUM ANALYZE"))
         done["seconds"] = round(done["seconds"] + clock_time.monotonic() - started, 1)
         click.echo("Seeded {clients} clients, {sites} schools, {units} units, {tickets} tickets ({open_tickets} "
                    "recent), {visits} visits, {complaints} complaints in {seconds} s.".format(**done))
