@@ -26,6 +26,13 @@ class Contract(ClientScoped, db.Model):
     price: Mapped[Decimal] = mapped_column(MONEY)  # 系统成交价
     warranty_months: Mapped[int] = mapped_column(default=36)
     renewal_rate: Mapped[Decimal] = mapped_column(RATE, default=Decimal("0.08"))
+    # 年度维护费最高限价: the most a year of renewal may cost for the whole contract, if the bid names one.
+    renewal_ceiling: Mapped[Decimal | None] = mapped_column(MONEY)
+    # The quality deposit (质量保证金): a share of the price, returned some months after acceptance if the service
+    # was as promised; the scorecard shows the facts the client needs to decide.
+    deposit_rate: Mapped[Decimal] = mapped_column(RATE, default=Decimal("0.05"), server_default="0.05")
+    deposit_months: Mapped[int] = mapped_column(default=12, server_default="12")
+    deposit_returned_on: Mapped[date | None] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     client: Mapped[Client] = relationship()
