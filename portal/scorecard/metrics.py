@@ -148,10 +148,12 @@ def trends(scope, *, months=12, now=None):
 
 
 def evidence(key, scope, period, *, now=None, only_broken=False):
-    """A ``select`` of the objects behind a row (Ticket for the clock rows, no_response_24h, parts_3_days,
-    extensions' tickets; Equipment for replacements; RenewalQuote; Complaint; Visit; ServiceLog; for satisfaction
-    a union-free choice: the page lists each source separately via ``evidence_sources``), ordered newest first,
-    with ``only_broken`` narrowing to the ones that broke the promise. The page paginates it."""
+    """The objects behind a row, as a list of ``(source, model, select)``: ``source`` names the list
+    ("tickets", "parts", "units", "quotes", "complaints", "visits", "service_log", "ticket_ratings",
+    "visit_ratings", "surveys"), ``model`` the mapped class the select returns (Ticket, ReplacedPart, Equipment,
+    RenewalQuote, Complaint, Visit, ServiceLog, Ticket, Visit, Survey), newest first. Most rows have one source;
+    satisfaction has three (ticket ratings, visit ratings, survey answers). ``only_broken`` keeps the objects that
+    broke the promise. Pages paginate each select; nothing here runs it."""
     raise NotImplementedError
 
 
