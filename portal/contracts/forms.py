@@ -34,9 +34,32 @@ class ContractForm(Form):
         validators=[Present(), Percent(message=_l("Use a percentage from 0 to 100."))],
     )
 
+    renewal_ceiling = DecimalField(
+        _l("Renewal ceiling (CNY a year, optional)"),
+        places=2,
+        validators=[Optional(), Money(negative_message=_l("The ceiling cannot be negative."))],
+        description=_l("The most a year of renewal may cost for the whole contract, if the bid names one "
+                       "(年度维护费最高限价)."),
+    )
+    deposit_percent = DecimalField(
+        _l("Quality deposit (percent of the price)"),
+        places=2,
+        default=Decimal("5"),
+        validators=[Present(), Percent(message=_l("Use a percentage from 0 to 100."))],
+    )
+    deposit_months = IntegerField(
+        _l("Deposit returned after (months from acceptance)"),
+        default=12,
+        validators=[Present(), NumberRange(min=0, max=120, message=_l("Use a number of months from 0 to 120."))],
+    )
+    deposit_returned_on = DateField(_l("Deposit returned on"), validators=[Optional()])
+
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
         if self.signed_on.data and self.accepted_on.data and self.accepted_on.data < self.signed_on.data:
             self.accepted_on.errors.append(_l("Acceptance cannot come before signing."))
+            ok = False
+        if self.deposit_returned_on.data and self.signed_on.data and self.deposit_returned_on.data < self.signed_on.data:
+            self.deposit_returned_on.errors.append(_l("The deposit cannot be returned before the contract is signed."))
             ok = False
         return ok

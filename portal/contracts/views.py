@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload
 from ..bounds import db_id
 from ..equipment import services as equipment_services
 from ..equipment.models import Equipment
+from ..equipment.warranty import add_months
 from ..equipment.warranty import LISTED_STATES
 from ..i18n import local_today
 from ..renewals.pricing import indicative_price
@@ -60,7 +61,10 @@ def show(contract_id):
                            documents=for_contract(contract, current_user), inspection_plan=plan,
                            units=sum(by_state.values()), states=LISTED_STATES,
                            renewal_per_year=indicative_price(contract.price, contract.renewal_rate),
-                           policy=sla_services.policy_for(contract.id), targets=TARGETS)
+                           policy=sla_services.policy_for(contract.id), targets=TARGETS,
+                           deposit_amount=(contract.price * contract.deposit_rate).quantize(Decimal("0.01")),
+                           deposit_due=add_months(contract.accepted_on, contract.deposit_months)
+                           if contract.accepted_on else None)
 
 
 def _client_choices():
@@ -70,9 +74,11 @@ def _client_choices():
 
 def _save(form, contract):
     contract.client_id = form.client.data
-    for name in ("number", "title", "signed_on", "accepted_on", "price", "warranty_months"):
+    for name in ("number", "title", "signed_on", "accepted_on", "price", "warranty_months", "renewal_ceiling",
+                 "deposit_months", "deposit_returned_on"):
         setattr(contract, name, getattr(form, name).data)
     contract.renewal_rate = (form.renewal_percent.data / Decimal(100)).quantize(Decimal("0.0001"))
+    contract.deposit_rate = (form.deposit_percent.data / Decimal(100)).quantize(Decimal("0.0001"))
 
 
 def _number_taken(number, exclude_id=None):
@@ -110,6 +116,8 @@ def edit(contract_id):
         "client": contract.client_id, "number": contract.number, "title": contract.title,
         "signed_on": contract.signed_on, "accepted_on": contract.accepted_on, "price": contract.price,
         "warranty_months": contract.warranty_months, "renewal_percent": contract.renewal_rate * 100,
+        "renewal_ceiling": contract.renewal_ceiling, "deposit_percent": contract.deposit_rate * 100,
+        "deposit_months": contract.deposit_months, "deposit_returned_on": contract.deposit_returned_on,
     })
     form.client.choices = _client_choices()
     if form.validate_on_submit():
