@@ -26,6 +26,7 @@ BLUEPRINTS = (
     "portal.documents",
     "portal.inspections",
     "portal.notify",
+    "portal.scorecard",
 )
 
 

@@ -14,6 +14,7 @@ EDITORS = VENDOR | {Role.CLIENT_ADMIN, Role.CLIENT_STAFF}
 QUOTE_VIEWERS = EDITORS
 REQUESTERS = frozenset({Role.CLIENT_ADMIN, Role.CLIENT_STAFF})
 CLIENT_USERS_WITH_LISTS = VENDOR | {Role.CLIENT_ADMIN, Role.CLIENT_STAFF}
+SCORECARD_READERS = VENDOR | {Role.CLIENT_ADMIN, Role.SITE_ADMIN}  # not the client's IT staff
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,13 @@ ROUTES = {
                                own=lambda w, r: w.robot),
     "notify.robot_delete": Route("POST", MANAGER, lambda w, o: f"/notifications/robots/{o.id}/delete",
                                  own=lambda w, r: w.robot),
+    "scorecard.index": Route("GET", SCORECARD_READERS, lambda w, o: f"/scorecard/?contract={o.id}",
+                             own=lambda w, r: w.contract_a,
+                             foreign=lambda w, role: w.contract_a2 if role == Role.SITE_ADMIN else w.contract_b),
+    "scorecard.evidence": Route("GET", SCORECARD_READERS, lambda w, o: f"/scorecard/evidence/response?contract={o.id}",
+                                own=lambda w, r: w.contract_a,
+                                foreign=lambda w, role: w.contract_a2 if role == Role.SITE_ADMIN else w.contract_b),
+    "scorecard.overview": Route("GET", VENDOR, lambda w, o: "/scorecard/overview"),
     "notify.deliveries": Route("GET", MANAGER, lambda w, o: "/notifications/deliveries?state=failed"),
     "notify.resend_delivery": Route("POST", MANAGER, lambda w, o: f"/notifications/deliveries/{o.id}/resend",
                                     own=lambda w, r: w.failed_delivery),
