@@ -7,7 +7,7 @@ LISTS = ["/contracts/", "/renewals/", "/parts/", "/models/", "/equipment/", "/wa
          "/tickets/", "/tickets/?view=all", "/documents/", "/inspections/?state=all", "/complaints/",
          "/equipment/?sort=-end", "/equipment/?sort=serial", "/equipment/?sort=new", "/tickets/?view=closed",
          # Each fault filed below tells the manager (a notification, an e-mail delivery); the robots are made below.
-         "/notifications/", "/notifications/deliveries?state=all", "/notifications/robots"]
+         "/notifications/", "/notifications/deliveries?state=all", "/notifications/robots", "/scorecard/overview"]
 
 
 @pytest.mark.parametrize("url", LISTS)

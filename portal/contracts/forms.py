@@ -45,12 +45,14 @@ class ContractForm(Form):
         _l("Quality deposit (percent of the price)"),
         places=2,
         default=Decimal("5"),
-        validators=[Present(), Percent(message=_l("Use a percentage from 0 to 100."))],
+        validators=[Optional(), Percent(message=_l("Use a percentage from 0 to 100."))],
+        description=_l("Empty: 5 %, the bids' figure."),
     )
     deposit_months = IntegerField(
         _l("Deposit returned after (months from acceptance)"),
         default=12,
-        validators=[Present(), NumberRange(min=0, max=120, message=_l("Use a number of months from 0 to 120."))],
+        validators=[Optional(), NumberRange(min=0, max=120, message=_l("Use a number of months from 0 to 120."))],
+        description=_l("Empty: 12 months."),
     )
     deposit_returned_on = DateField(_l("Deposit returned on"), validators=[Optional()])
 

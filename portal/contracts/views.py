@@ -29,6 +29,7 @@ from . import bp
 from .forms import ContractForm
 from .models import Contract
 
+DEPOSIT_PERCENT, DEPOSIT_MONTHS = Decimal(5), 12
 ORDER = Order("signed", (Contract.signed_on, Contract.id), desc=True)
 
 
@@ -75,10 +76,13 @@ def _client_choices():
 def _save(form, contract):
     contract.client_id = form.client.data
     for name in ("number", "title", "signed_on", "accepted_on", "price", "warranty_months", "renewal_ceiling",
-                 "deposit_months", "deposit_returned_on"):
+                 "deposit_returned_on"):
         setattr(contract, name, getattr(form, name).data)
     contract.renewal_rate = (form.renewal_percent.data / Decimal(100)).quantize(Decimal("0.0001"))
-    contract.deposit_rate = (form.deposit_percent.data / Decimal(100)).quantize(Decimal("0.0001"))
+    # An empty deposit field is the bids' figure: 5 % of the price, returned 12 months after acceptance.
+    deposit_percent = DEPOSIT_PERCENT if form.deposit_percent.data is None else form.deposit_percent.data
+    contract.deposit_rate = (deposit_percent / Decimal(100)).quantize(Decimal("0.0001"))
+    contract.deposit_months = DEPOSIT_MONTHS if form.deposit_months.data is None else form.deposit_months.data
 
 
 def _number_taken(number, exclude_id=None):

@@ -27,7 +27,10 @@ from ..tickets.models import ReplacedPart, Ticket
 from ..contracts.models import Contract
 from ..extensions import db
 from ..htmx import is_htmx, render
-from ..i18n import _l, gettext as _, local_today
+from babel.lists import format_list
+from babel.units import format_unit
+
+from ..i18n import _l, active_locale, duration, gettext as _, is_chinese, local_today
 from ..orgs.models import Client, Site
 from ..pagination import Order, offset_page, paginate
 from ..roles import Role, VENDOR
@@ -165,7 +168,7 @@ def scorefigure(value, unit):
 
 
 def common(found, **context):
-    return dict(found=found, form=found.form, choices=found.choices, kinds=PERIOD_KINDS, hints=VALUE_HINTS,
+    return dict(found=found, form=found.form, htmx=is_htmx(), choices=found.choices, kinds=PERIOD_KINDS, hints=VALUE_HINTS,
                 groups=GROUP_LABELS, results=RESULTS, **context)
 
 
@@ -257,7 +260,20 @@ def clock_facts(ticket, key, now):
         state = (_("Met in time"), "success", "check-circle")
     else:
         state = (_("Late") if met else _("Late, still open"), "danger", "x-octagon")
-    return dict(due=due, met=met, late=late, state=state)
+    return dict(due=due, met=met, late=late, late_text=lateness(late), state=state)
+
+
+def lateness(minutes):
+    """How late, as people say it: minutes or hours within two days, days beyond."""
+    if minutes is None:
+        return None
+    if minutes < 48 * 60:
+        hours, rest = divmod(minutes, 60)
+        if not hours or not rest:
+            return duration(minutes)
+        return format_list([duration(hours * 60), duration(rest)], style="unit", locale=active_locale())
+    return format_unit(minutes // (24 * 60), "duration-day", length="short" if is_chinese() else "long",
+                       locale=active_locale())
 
 
 @bp.get("/evidence/<key>")
@@ -308,8 +324,6 @@ def overview():
     page = offset_page(ListPagination(rows=ranked, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
                                       error_out=False))
     ids = {contract.client_id for contract, _broken, _risk in page.items}
-    if ids:  # the page's clients in one query: each contract's ``client`` is then found without asking again
-        db.session.scalars(sa.select(Client).where(Client.id.in_(ids))).all()
+    clients = {c.id: c for c in db.session.scalars(sa.select(Client).where(Client.id.in_(ids)))} if ids else {}
     page.items = [(page.start + n, *item) for n, item in enumerate(page.items)]
-    return render("scorecard/overview.html", fragment="scorecard/_overview.html", page=page,
-                  today=local_today(), is_htmx=is_htmx())
+    return render("scorecard/overview.html", fragment="scorecard/_overview.html", page=page, clients=clients)
