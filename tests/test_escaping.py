@@ -230,6 +230,12 @@ def every_state(app, world, make):
     from portal.notify.models import Robot
 
     make.save(Robot(name="x", platform="dingtalk", webhook_url="x", secret="x", kinds="ticket.filed"))
+    from portal.surveys.models import Survey  # an answered survey: the scorecard's satisfaction evidence shows it
+    from portal.types import utcnow
+
+    make.save(Survey(token_hash="0" * 64, client_id=world.a.id, site_id=world.a_site1.id, ticket_id=world.ticket_a.id,
+                     contract_id=world.contract_a.id, recipient_name="x", expires_at=utcnow() + timedelta(days=7),
+                     answered_at=utcnow(), rating=5, comment="x"))
 
 
 def plant_everywhere(app):

@@ -336,3 +336,18 @@ def test_the_contract_form_keeps_the_deposit_terms(app, world):
         contract = db.session.get(Contract, world.contract_a.id)
         assert (contract.renewal_ceiling, contract.deposit_rate, contract.deposit_months,
                 contract.deposit_returned_on) == (None, Decimal("0.05"), 12, None)
+
+
+def test_planted_markup_shows_as_text_in_the_evidence(app, world, make):
+    from portal.surveys.models import Survey
+    from portal.types import utcnow
+
+    planted = '<script>alert("x")</script>'
+    ticket = make.ticket(world.a_school, world.a_site1, world.unit_a1, now=FILED[0], title=planted)
+    make.save(Survey(token_hash="1" * 64, client_id=world.a.id, site_id=world.a_site1.id, ticket_id=ticket.id,
+                     recipient_name=planted, comment=planted, expires_at=utcnow() + timedelta(days=7),
+                     answered_at=utcnow(), rating=2))
+    browser = app.test_client(user=world.a_admin)
+    for url in (f"/scorecard/evidence/response?{OCTOBER}", "/scorecard/evidence/satisfaction?period=year"):
+        body = text(browser.get(url, headers=EN))
+        assert planted not in body and "&lt;script&gt;" in body, url
