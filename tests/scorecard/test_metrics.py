@@ -479,7 +479,7 @@ def random_world(app, make, seed, tickets=40):
     contracts) and a little for another client, written straight into the tables; returns the client, its
     sites and contracts."""
     from portal.complaints.models import Complaint
-    from portal.equipment.models import Equipment, WarrantyExtension
+    from portal.equipment.models import WarrantyExtension
     from portal.inspections.models import ServiceLog, Visit
     from portal.surveys.models import Survey
     from portal.tickets.models import Ticket
