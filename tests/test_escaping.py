@@ -62,6 +62,7 @@ CODES = {
     "notification_delivery": {"channel", "kind", "subject_type", "key", "state"},
     "notification_preference": {"kind", "mode"},
     "robot": {"platform", "kinds", "locale"},
+    "survey": {"token_hash", "language"},
 }
 
 
