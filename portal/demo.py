@@ -1,6 +1,6 @@
 """Demo data: a vendor with its service team, two clients with their sites, one account per role, contracts,
 a catalogue of models and a few hundred units in every warranty state (dates relative to today)."""
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -283,7 +283,7 @@ def seed_inspections(edu, info, contracts):
     inspection overdue, the second's recorded with an issue turned into a fault report and waiting for sign-off,
     the third's disputed. The data centre contract's plan (half-yearly) and a month and a half of the resident
     engineers' service log, mostly signed."""
-    from datetime import time, timezone
+    from datetime import time
 
     from .inspections import services as s
     from .inspections.models import ServiceLog, UnitResult, Visit
@@ -351,7 +351,14 @@ def seed_inspections(edu, info, contracts):
         db.session.flush()
         if v is second:
             row = next(r for r in v.units if r.result == UnitResult.ISSUE.value)
-            s.open_ticket(row, agent, now=recorded)
+            found = s.open_ticket(row, agent, now=recorded)
+            if recorded + timedelta(hours=20) < now:  # handled remotely since (closed by itself, unconfirmed)
+                from .tickets import services as t
+
+                t.respond(found, agent, "已根据巡检记录登记，先远程检查触控驱动。", now=recorded + timedelta(minutes=15))
+                t.propose(found, agent, "远程更新触控驱动并重新校准。", now=recorded + timedelta(minutes=40))
+                t.resolve(found, agent, problem_kind="software", cause="触控驱动版本过旧。", solution="更新驱动并校准。",
+                          loss="无", now=recorded + timedelta(hours=20), today=(recorded + timedelta(hours=20)).date())
             continue  # waits for the school's sign-off
         if v is third:
             s.dispute(v, it, reason="记录中的巡检日期与实际到校日期不符，实际为次日上午。")
@@ -416,7 +423,7 @@ def past_exceptions(visits, contracts, day):
 def seed_service_log(contracts, edu, info, agent, it, info_admin, day, now):
     """The resident engineer's log at the offices (every Wednesday since last January) and the schools' monthly
     maintenance day (the first Tuesday of each month): signed by the client within two days, except a few."""
-    from datetime import time, timezone
+    from datetime import time
 
     from .inspections.models import ServiceLog
 
