@@ -1,5 +1,7 @@
 """Demo data: a vendor with its service team, two clients with their sites, one account per role, contracts,
-a catalogue of models and a few hundred units in every warranty state (dates relative to today)."""
+a catalogue of models and a few hundred units in every warranty state (dates relative to today), the present's
+tickets, complaints, quotes and visits, and (``portal.demo_history``) a past: last calendar year and this year so
+far, so that every row of the service scorecard shows promises kept and broken for each contract in service."""
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -281,8 +283,10 @@ def seed_inspections(edu, info, contracts):
     """The smart-classroom contract's plan (quarterly, 4 phone visits, return visits, the end-of-life inspection)
     scheduled from acceptance: the past visits recorded and signed, except the latest round: the first school's
     inspection overdue, the second's recorded with an issue turned into a fault report and waiting for sign-off,
-    the third's disputed. The data centre contract's plan (half-yearly) and a month and a half of the resident
-    engineers' service log, mostly signed."""
+    the third's disputed. Past visits are done a few days before their due date, except those of
+    ``past_exceptions`` (late, missed, never signed off). The data centre contract's plan (half-yearly) and a month
+    and a half of the resident engineers' service log, mostly signed; the offices' contract's plan (half-yearly, with
+    its end-of-life inspection done in its window) and service logs since last January (``seed_service_log``)."""
     from datetime import time
 
     from .inspections import services as s
