@@ -71,6 +71,10 @@ def test_the_offices_contract_runs_on_working_hours_and_names_a_ceiling(demo):
 
 @pytest.mark.parametrize("which", ["last", "this"])
 def test_every_kind_of_fault_promise_is_kept_and_broken_on_both_clocks(demo, which):
+    from portal.demo_history import periods
+
+    if which == "this" and periods(today())[1] is None:
+        pytest.skip("this year is less than seven weeks old: the demo's past is last year's only")
     year = today().year - (which == "last")
     start, end = bounds(year)
     for contract in contracts():
