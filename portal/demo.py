@@ -1,6 +1,8 @@
 """Demo data: a vendor with its service team, two clients with their sites, one account per role, contracts,
-a catalogue of models and a few hundred units in every warranty state (dates relative to today)."""
-from datetime import datetime, timedelta
+a catalogue of models and a few hundred units in every warranty state (dates relative to today), the present's
+tickets, complaints, quotes and visits, and (``portal.demo_history``) a past: last calendar year and this year so
+far, so that every row of the service scorecard shows promises kept and broken for each contract in service."""
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -119,7 +121,15 @@ def seed_equipment(edu, info, manager_id=None):
                         signed_on=now - timedelta(days=70), accepted_on=now - timedelta(days=20), warranty_months=36),
         "pending": Contract(client_id=edu.id, number="HT-2026-015", title="校园安防补充采购", price=Decimal("318000.00"),
                             signed_on=now - timedelta(days=30), accepted_on=None, warranty_months=36),
+        # The offices' contract, on a working-hours clock, reaching the end of its life in a few weeks; its bid
+        # names an annual maintenance ceiling (年度维护费最高限价).
+        "life": Contract(client_id=info.id, number="HT-2023-051", title="政务服务中心办公设备采购项目",
+                         price=Decimal("312000.00"), signed_on=warranty.add_months(now, -38),
+                         accepted_on=warranty.add_months(now, -36) + timedelta(days=25), warranty_months=36,
+                         renewal_ceiling=Decimal("20000.00")),
     }
+    for contract in contracts.values():  # the quality deposit: 5 % of the price, returned 12 months after acceptance
+        contract.deposit_rate, contract.deposit_months = Decimal("0.05"), 12
     db.session.add_all(contracts.values())
     db.session.flush()
 
@@ -160,6 +170,11 @@ def seed_equipment(edu, info, manager_id=None):
             unit(contracts["year"], site, "P2422H", f"DL{s:02d}{i:06d}", "1450.00", "监控中心", "")
         for i in range(1, 5):
             unit(contracts["year"], site, "C3KS", f"ST{s:02d}{i:06d}", "8900.00", "机房", "配电区")
+    for s, site in enumerate(info.sites, start=1):
+        for i in range(1, 9):
+            unit(contracts["life"], site, "M730e", f"MG{s:02d}{i:05d}", "5200.00", "办公区", f"{s}0{i} 工位")
+        for i in range(1, 3):
+            unit(contracts["life"], site, "CB-FH52", f"EG{s:02d}{i:06d}", "6800.00", "会议室", f"{i} 号会议室")
     db.session.add_all(units)
     db.session.flush()
 
@@ -177,11 +192,16 @@ def seed_equipment(edu, info, manager_id=None):
         u.covered_until = u.warranty_end
     db.session.flush()
 
+    from . import demo_history
+
+    demo_history.working_policy(contracts["life"])
+    demo_history.seed(edu, info, contracts, units, now)  # the past first: the present's notifications are newest
     seed_renewals(edu, models, contracts, units, manager_id, now)
     seed_tickets(edu, info, units)
     seed_complaints(edu, info)
     seed_documents(models, contracts)
     seed_inspections(edu, info, contracts)
+    demo_history.seed_surveys(datetime.now(timezone.utc).replace(microsecond=0), now)
     seed_notifications()
 
 
@@ -263,9 +283,11 @@ def seed_inspections(edu, info, contracts):
     """The smart-classroom contract's plan (quarterly, 4 phone visits, return visits, the end-of-life inspection)
     scheduled from acceptance: the past visits recorded and signed, except the latest round: the first school's
     inspection overdue, the second's recorded with an issue turned into a fault report and waiting for sign-off,
-    the third's disputed. The data centre contract's plan (half-yearly) and a month and a half of the resident
-    engineers' service log, mostly signed."""
-    from datetime import time, timezone
+    the third's disputed. Past visits are done a few days before their due date, except those of
+    ``past_exceptions`` (late, missed, never signed off). The data centre contract's plan (half-yearly) and a month
+    and a half of the resident engineers' service log, mostly signed; the offices' contract's plan (half-yearly, with
+    its end-of-life inspection done in its window) and service logs since last January (``seed_service_log``)."""
+    from datetime import time
 
     from .inspections import services as s
     from .inspections.models import ServiceLog, UnitResult, Visit
@@ -281,6 +303,9 @@ def seed_inspections(edu, info, contracts):
                           end_of_life=True, sites=[], today=old.accepted_on)
     s.save_plan(year, manager, frequency="half_yearly", months=[], phone_visits=4, return_visits=True,
                 end_of_life=False, sites=[], today=year.accepted_on)
+    life = contracts["life"]
+    s.save_plan(life, manager, frequency="half_yearly", months=[], phone_visits=4, return_visits=True,
+                end_of_life=True, sites=[], today=life.accepted_on)
     visits = db.session.scalars(db.select(Visit).where(Visit.due_on < day).order_by(Visit.due_on, Visit.id)).all()
     latest = {}
     for v in visits:
@@ -293,8 +318,17 @@ def seed_inspections(edu, info, contracts):
         "risks": "教学楼弱电间温度偏高，夏季存在交换机过热风险。",
         "recommendations": "建议弱电间加装空调或排风扇；下学期开学前对投影机滤网统一清洁。",
     }
-    for v in visits:
-        if v is first or v.kind == "return_visit" and v.client_id == info.id and v.due_on > day - timedelta(days=60):
+    late, missed, unsigned = past_exceptions(visits, (old, life), day)
+    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+    def local(on, hour):
+        return min(datetime.combine(on, time(hour), tz).astimezone(timezone.utc), now)
+
+    eol = db.session.scalars(db.select(Visit).where(Visit.contract_id == life.id, Visit.kind == "end_of_life",
+                                                    Visit.due_on >= day).order_by(Visit.id)).all()
+    for v in visits + eol:
+        if v is first or v.id in missed or (v.kind == "return_visit" and v.client_id == info.id
+                                            and v.due_on > day - timedelta(days=60)):
             continue  # overdue: not recorded
         recent = v in (second, third)
         results = {}
@@ -304,24 +338,43 @@ def seed_inspections(edu, info, contracts):
                                     (UnitResult.FIXED.value, "灯泡亮度不足，已现场清洁滤网") if recent and n == 5 else
                                     (UnitResult.OK.value, ""))
         method = "phone" if v.kind == "phone_visit" else "on_site"
-        s.record(v, agent, done_on=min(v.due_on + timedelta(days=2), day), method=method,
+        if v.id in late:
+            done_on = min(v.due_on + timedelta(days=6 + v.id % 4), day)
+        elif v.kind == "end_of_life":  # the full inspection within the 3 months before the end of the system's life
+            done_on = max(v.window_start, day - timedelta(days=12 + v.id % 3))
+        else:  # on time, a few days before the due date, within its window
+            done_on = min(max(v.window_start, v.due_on - timedelta(days=1 + v.id % 5)), day)
+        recorded = local(done_on, 17)
+        s.record(v, agent, done_on=done_on, method=method,
                  engineers="张伟、王强" if method == "on_site" else "张伟",
                  hardware=texts["hardware"] if method == "on_site" else "",
                  software=texts["software"] if method == "on_site" else "",
                  risks=texts["risks"] if method == "on_site" else "",
                  recommendations=texts["recommendations"] if method == "on_site" else "用户反馈设备使用正常。",
-                 results=results, now=now - timedelta(days=(day - v.due_on).days - 2))
+                 results=results, now=recorded)
         db.session.flush()
         if v is second:
             row = next(r for r in v.units if r.result == UnitResult.ISSUE.value)
-            s.open_ticket(row, agent, now=now - timedelta(days=(day - v.due_on).days - 2))
+            found = s.open_ticket(row, agent, now=recorded)
+            if recorded + timedelta(hours=20) < now:  # handled remotely since (closed by itself, unconfirmed)
+                from .tickets import services as t
+
+                t.respond(found, agent, "已根据巡检记录登记，先远程检查触控驱动。", now=recorded + timedelta(minutes=15))
+                t.propose(found, agent, "远程更新触控驱动并重新校准。", now=recorded + timedelta(minutes=40))
+                t.resolve(found, agent, problem_kind="software", cause="触控驱动版本过旧。", solution="更新驱动并校准。",
+                          loss="无", now=recorded + timedelta(hours=20), today=(recorded + timedelta(hours=20)).date())
             continue  # waits for the school's sign-off
         if v is third:
             s.dispute(v, it, reason="记录中的巡检日期与实际到校日期不符，实际为次日上午。")
             continue
+        if v.id in unsigned:
+            continue  # recorded, never signed off by the school
         signer = info_admin if v.client_id == info.id else (school if v.site_id == school.site_id else it)
-        s.sign(v, signer, name=signer.name, satisfaction=5 if v.id % 4 else 4, comment="",
-               now=now - timedelta(days=(day - v.due_on).days - 3))
+        satisfaction = (3 if v.kind == "inspection" else 4) if v.id in late else 4 if v.id % 4 == 0 else 5
+        s.sign(v, signer, name=signer.name, satisfaction=satisfaction,
+               comment="巡检晚于约定时间。" if v.id in late else "",
+               now=local(done_on + timedelta(days=1 + v.id % 3), 10))
+    seed_service_log(contracts, edu, info, agent, it, info_admin, day, now)
 
     site = info.sites[0]
     start = (day.replace(day=1) - timedelta(days=1)).replace(day=1)
@@ -338,6 +391,66 @@ def seed_inspections(edu, info, contracts):
                                recorded_at=now)
             if current < day - timedelta(days=3):
                 entry.signed_name, entry.signed_by_id, entry.signed_at = info_admin.name, info_admin.id, now
+            db.session.add(entry)
+            n += 1
+        current += timedelta(days=1)
+    db.session.flush()
+
+
+def past_exceptions(visits, contracts, day):
+    """The visits of the past that did not go as promised, per contract: last year's and this year's second
+    inspection done late, a phone visit and a return visit done late last year, one inspection missed last year
+    and last year's last one never signed off."""
+    late, missed, unsigned = set(), set(), set()
+    settled = day - timedelta(days=20)
+
+    def of(contract, kind, year):
+        return [v for v in visits if v.contract_id == contract.id and v.kind == kind and v.due_on.year == year
+                and v.due_on < settled]
+
+    for contract in contracts:
+        for year in (day.year - 1, day.year):
+            inspections = of(contract, "inspection", year)
+            if len(inspections) > 2:
+                late.add(inspections[1].id)
+        inspections = of(contract, "inspection", day.year - 1)
+        if len(inspections) > 3:
+            missed.add(inspections[len(inspections) // 2].id)
+            unsigned.add(inspections[-1].id)
+        for kind, n in (("phone_visit", 1), ("return_visit", 2)):
+            done = of(contract, kind, day.year - 1)
+            if len(done) > n:
+                late.add(done[n].id)
+    return late, missed, unsigned
+
+
+def seed_service_log(contracts, edu, info, agent, it, info_admin, day, now):
+    """The resident engineer's log at the offices (every Wednesday since last January) and the schools' monthly
+    maintenance day (the first Tuesday of each month): signed by the client within two days, except a few."""
+    from datetime import time
+
+    from .inspections.models import ServiceLog
+
+    tz = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    works = ["更换办公区打印机硒鼓，清理卡纸", "检查会议室投影及扩声设备", "办公电脑系统补丁更新与病毒库升级",
+             "新员工电脑开通及网络配置", "会议室视频会议保障"]
+    current, n = date(day.year - 1, 1, 1), 0
+    while current < day - timedelta(days=7):
+        weekly = current.weekday() == 2
+        monthly = current.weekday() == 1 and current.day <= 7
+        for contract, site, signer in ((contracts["life"], info.sites[1], info_admin) if weekly else (None,) * 3,
+                                       (contracts["old"], edu.sites[1], it) if monthly else (None,) * 3):
+            if contract is None:
+                continue
+            at = datetime.combine(current, time(18), tz).astimezone(timezone.utc)
+            entry = ServiceLog(contract_id=contract.id, client_id=contract.client_id, site_id=site.id,
+                               work_date=current, engineers="陈静" if weekly else "张伟、王强", headcount=1 if weekly else 2,
+                               time_in=time(9, 0), time_out=time(17, 0) if n % 5 else time(18, 30),
+                               place="政务服务中心 5 层" if weekly else "各校巡回", work_done=works[n % len(works)],
+                               result="完成，运行正常", recorded_by_id=agent.id, recorded_at=at)
+            if n % 13 != 6:  # a few never signed
+                entry.signed_name, entry.signed_by_id = signer.name, signer.id
+                entry.signed_at = min(at + timedelta(days=1 + n % 2), now)
             db.session.add(entry)
             n += 1
         current += timedelta(days=1)
@@ -475,7 +588,7 @@ def seed_complaints(edu, info):
     by_email = {u.email: u for u in db.session.scalars(db.select(User))}
     admin, it, school = by_email["admin@edu.example.com"], by_email["it@edu.example.com"], by_email["school1@edu.example.com"]
     info_admin, agent, manager = by_email["admin@info.example.com"], by_email["agent@vendor.example.com"], by_email["manager@vendor.example.com"]
-    late_ticket = db.session.scalar(db.select(Ticket).where(Ticket.number.like("%-00002")))
+    late_ticket = db.session.scalar(db.select(Ticket).where(Ticket.title == "录播教室投影画面闪烁"))
     school_site = db.session.get(Site, school.site_id)
 
     c.file_complaint(school, site=school_site, ticket=None, category="attitude",
