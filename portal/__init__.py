@@ -27,6 +27,7 @@ BLUEPRINTS = (
     "portal.inspections",
     "portal.notify",
     "portal.scorecard",
+    "portal.surveys",
 )
 
 

@@ -61,6 +61,8 @@ def from_env(env=None):
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
         "INVITATION_HOURS": 72,
+        "PORTAL_SURVEY_DAYS": int(env.get("PORTAL_SURVEY_DAYS", "30")),  # a survey link works this long
+        "SURVEY_RATE_LIMIT": int(env.get("PORTAL_SURVEY_RATE_LIMIT", "30")),  # requests a minute per address
         "PAGE_SIZE": 25,
         # Warranty: a unit is "expiring" this many days before its end date.
         "WARRANTY_EXPIRING_DAYS": int(env.get("PORTAL_EXPIRING_DAYS", "90")),

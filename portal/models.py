@@ -13,4 +13,4 @@ from .documents.models import Document, DocumentDownload, DocumentVersion  # noq
 from .inspections.models import CalendarFeed, InspectionPlan, ServiceLog, Visit, VisitAttachment, VisitUnit  # noqa: F401
 from .steps import Submission  # noqa: F401
 from .notify.models import Delivery, Notification, Preference, Robot  # noqa: F401
-from .surveys.models import Survey  # noqa: F401
+from .surveys.models import Survey, SurveyThrottle  # noqa: F401

@@ -31,6 +31,7 @@ NAV = (
     NavItem("complaints.index", _l("Complaints"), "megaphone", ALL, "complaints", "service"),
     NavItem("inspections.index", _l("Inspections"), "clipboard-check", ALL, "inspections", "service"),
     NavItem("scorecard.index", _l("Scorecard"), "clipboard-data", ALL - {Role.CLIENT_STAFF}, "scorecard", "service"),
+    NavItem("surveys.index", _l("Satisfaction surveys"), "emoji-smile", ALL, "surveys", "service"),
     NavItem("equipment.index", _l("Equipment"), "pc-display", ALL, "equipment", "assets"),
     NavItem("warranty.index", _l("Warranty"), "shield-check", ALL, "warranty", "assets"),
     NavItem("documents.index", _l("Documents"), "journal-arrow-down", ALL, "documents", "assets"),

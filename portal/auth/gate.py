@@ -10,8 +10,10 @@ from ..htmx import is_htmx
 from ..i18n import _l
 from .models import User
 
-# The calendar feed is opened by calendar programs: its secret address is the key (inspections.calendar_feed).
-PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.invitation", "home.healthz", "inspections.calendar_feed"})
+# The calendar feed is opened by calendar programs: its secret address is the key (inspections.calendar_feed). A
+# satisfaction survey is answered by people without an account: its token is the key to that one survey.
+PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.invitation", "home.healthz", "inspections.calendar_feed",
+                              "surveys.answer"})
 
 
 @login_manager.user_loader

@@ -12,6 +12,7 @@ from ..notify import events as notify
 from ..tickets import services as tickets
 from ..types import utcnow
 from ..steps import Refused
+from ..surveys import services as surveys
 from . import schedule
 from .models import (SOON, CalendarFeed, InspectionPlan, ServiceLog, UnitResult, Visit, VisitAttachment, VisitStatus,
                      VisitUnit)
@@ -134,6 +135,7 @@ def sign(visit, by, *, name, satisfaction, comment, now=None):
     visit.status = VisitStatus.SIGNED.value
     visit.signed_name, visit.signed_by_id, visit.signed_at = name, by.id, moment(now)
     visit.satisfaction, visit.sign_comment = satisfaction, comment or ""
+    surveys.for_visit(visit, by, now)
 
 
 def add_log(by, **values):

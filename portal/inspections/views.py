@@ -26,6 +26,7 @@ from ..pagination import Order, paginate
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
+from ..surveys.views import panel
 from ..uploads import UploadRefused, response as file_response
 from ..types import utcnow
 from . import bp, ical, services
@@ -201,8 +202,9 @@ def visit_page(visit, status=200, sign_form=None, dispute_form=None, kept=()):
     sign_form = sign_form or SignForm(formdata=None, name=current_user.name)
     dispute_form = dispute_form or DisputeForm(formdata=None)
     sign_form.version.data = dispute_form.version.data = visit.version
+    survey_panel = panel(visit=visit) if visit.status == VisitStatus.SIGNED.value else None
     return render_template("inspections/show.html", visit=visit, today=local_today(), sign_form=sign_form,
-                           dispute_form=dispute_form, kept=kept), status
+                           dispute_form=dispute_form, kept=kept, survey_panel=survey_panel), status
 
 
 @bp.get("/<int:visit_id>")

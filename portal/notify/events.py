@@ -5,7 +5,7 @@ Names and labels go into the params in both languages (``both``), so that each r
 """
 from ..auth.models import User
 from ..extensions import db
-from ..i18n import money
+from ..i18n import _l, format_date, money
 from .services import both, client_admins, managers, moment, site_admins, tell, tell_robots, vendor_staff
 
 ROBOT_SEVERITIES = ("A", "B")  # the faults the vendor's group robot hears about at once
@@ -89,3 +89,13 @@ def visit_recorded(visit, by):
 def log_recorded(entry, by):
     tell("log.signature", entry, client_admins(entry.client_id), by=by, work_on=moment(entry.work_date),
          engineers=entry.engineers)
+
+
+def survey_invite(survey, user, subject):
+    """The link to a satisfaction survey, for the client user it asks (a ticket's reporter, a visit's signer)."""
+    if survey.ticket_id is not None:
+        about = both(lambda: str(_l("fault report %(number)s", number=subject.number)))
+    else:
+        about = both(lambda: str(_l("%(visit)s of %(date)s", visit=subject.kind_enum.label,
+                                    date=format_date(subject.done_on or subject.due_on, "medium"))))
+    tell("survey.invite", survey, [user], about=about)

@@ -29,6 +29,7 @@ SUBJECTS = {
     "RenewalQuote": ("quote", "renewals.show", "quote_id"),
     "Visit": ("visit", "inspections.show", "visit_id"),
     "ServiceLog": ("service_log", "inspections.log", None),
+    "Survey": ("survey", "surveys.answer", None),  # the link carries the survey's token: see ``link``
 }
 LINKS = {name: (endpoint, arg) for name, endpoint, arg in SUBJECTS.values()}
 LINKS["warranty"] = ("warranty.index", None)
@@ -208,6 +209,13 @@ def message(kind, params):
 
 
 def link(subject_type, subject_id, external=False):
+    if subject_type == "survey":  # the public page of the survey, its token rebuilt from the row (surveys.services)
+        from ..surveys import services as surveys
+        from ..surveys.models import Survey
+
+        survey = db.session.get(Survey, subject_id) if subject_id is not None else None
+        return surveys.url_of(survey, external=external) if survey is not None else url_for("home.index",
+                                                                                            _external=external)
     endpoint, arg = LINKS[subject_type]
     kwargs = {arg: subject_id} if arg and subject_id is not None else {}
     return url_for(endpoint, _external=external, **kwargs)

@@ -25,6 +25,10 @@ class Survey(ClientScoped, db.Model):
         sa.Index("ix_survey_client_answered", "client_id", "answered_at"),
         sa.Index("ix_survey_contract_answered", "contract_id", "answered_at"),
         sa.Index("ix_survey_site_answered", "site_id", "answered_at"),
+        # The list of surveys, newest first: for the vendor, a client, a school.
+        sa.Index("ix_survey_created", "created_at", "id"),
+        sa.Index("ix_survey_client_created", "client_id", "created_at", "id"),
+        sa.Index("ix_survey_site_created", "site_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -47,3 +51,16 @@ class Survey(ClientScoped, db.Model):
     client: Mapped[Client] = relationship()
     site: Mapped[Site | None] = relationship()
     contract: Mapped[Contract | None] = relationship()
+    ticket = relationship("Ticket")
+    visit = relationship("Visit")
+
+
+class SurveyThrottle(db.Model):
+    """Requests to the public survey pages per source address and minute, counted in the database so that the
+    limit holds across workers and hosts: one row per (address, minute), its ``hits`` raised by an upsert."""
+
+    __tablename__ = "survey_throttle"
+
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    window: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    hits: Mapped[int] = mapped_column(default=0)

@@ -27,6 +27,7 @@ from ..sla.models import Clock, default_policy
 from ..sla.services import policy_for
 from ..types import utcnow
 from ..steps import Refused
+from ..surveys import services as surveys
 from . import clocks
 from .clocks import ClockState
 from .models import (AUTO_CLOSE_DAYS, CLOCKS, OPEN, TRANSITIONS, Coverage, Kind, ReplacedPart, SpareLoan, Status,
@@ -226,6 +227,7 @@ def auto_close(ticket):
     move(ticket, Status.CLOSED)
     ticket.closed_at, ticket.auto_closed = at, True
     once(ticket, "auto_closed", "auto_closed", at=at)
+    surveys.for_ticket(ticket)
 
 
 # ---------------------------------------------------------------- filing
@@ -531,6 +533,7 @@ def confirm(ticket, by, rating, comment, now=None):
     move(ticket, Status.CLOSED)
     ticket.closed_at, ticket.rating, ticket.rating_comment = now, rating, comment or ""
     event(ticket, by, "closed", comment, at=now)
+    surveys.for_ticket(ticket, now)
 
 
 def reopen(ticket, by, reason, now=None):

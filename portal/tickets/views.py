@@ -25,6 +25,7 @@ from ..renewals.models import SparePart
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
+from ..surveys.views import panel
 from ..uploads import UploadRefused, response as file_response
 from ..sla.holidays import business_calendar
 from ..sla.services import promises, promises_in_scope
@@ -208,7 +209,9 @@ def ticket_page(ticket, status=200, kept=(), **submitted):
     if ticket.clock == "working":  # due times in a year whose holidays are not confirmed count weekends only
         dues = [d for d in (ticket.resolution_due, ticket.on_site_due) if d]
         unconfirmed = sorted(business_calendar().unconfirmed_years(ticket.filed_at.date(), max(dues).date()))
+    survey_panel = panel(ticket=ticket) if ticket.status == Status.CLOSED.value else None
     return render_template("tickets/show.html", ticket=ticket, forms=forms, now=now, events=timeline(ticket),
+                           survey_panel=survey_panel,
                            unconfirmed=unconfirmed, kept=kept, stopped_work_days=services.STOPPED_WORK_DAYS,
                            clocks=services.clock_rows(ticket, now), loan_state=services.loan_state,
                            moves={s.value for s in TRANSITIONS[ticket.status_enum_at(now)]}), status
