@@ -163,6 +163,8 @@ ROUTES = {
                                      own=lambda w, r: w.visit_row_a),
     "inspections.calendar_settings": fixed("/inspections/calendar"),
     "inspections.calendar_feed": Route("GET", frozenset(), lambda w, o: "/inspections/calendar/not-a-token.ics"),
+    "surveys.answer": Route("GET", frozenset(), lambda w, o: "/survey/not-a-token"),  # the token is the key
+    "surveys.index": fixed("/surveys/"),  # scoped: the vendor every client's, a client its own, a school its own
     "inspections.log": fixed("/inspections/log"),
     "inspections.log_new": Route("GET", VENDOR, lambda w, o: "/inspections/log/new"),
     "inspections.log_sign": Route("POST", CLIENT, lambda w, o: f"/inspections/log/{o.id}/sign", own=lambda w, r: w.log_a,

@@ -63,6 +63,7 @@ CODES = {
     "notification_preference": {"kind", "mode"},
     "robot": {"platform", "kinds", "locale"},
     "survey": {"token_hash", "language"},
+    "survey_throttle": {"address"},  # the request's source address, never shown
 }
 
 

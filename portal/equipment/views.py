@@ -91,7 +91,12 @@ def export(fmt):
 
 def qr_code(unit, scale=4):
     """The unit's page as a QR code, inline SVG (no script, no external image): scanning it opens the unit."""
-    return Markup(qr_svg(url_for("equipment.show", unit_id=unit.id, _external=True), scale))
+    return qr_markup(url_for("equipment.show", unit_id=unit.id, _external=True), scale)
+
+
+def qr_markup(url, scale=4):
+    """A portal address as a QR code, inline SVG: segno's own markup (the address is the portal's, URL-encoded)."""
+    return Markup(qr_svg(url, scale))
 
 
 @lru_cache(maxsize=1024)

@@ -7,13 +7,11 @@ its own pages for every refusal (unknown token 404, expired 410, answered, too m
 """
 from dataclasses import dataclass
 
-import segno
 import sqlalchemy as sa
 from flask import g, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
-from markupsafe import Markup
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import HTTPException
 
@@ -193,5 +191,7 @@ def panel(ticket=None, visit=None):
     url = qr = None
     if current_user.is_vendor and state is State.SENT:
         url = services.url_of(survey)
-        qr = Markup(segno.make(url, error="m").svg_inline(scale=3, omitsize=True, dark="#1b2a3a"))
+        from ..equipment.views import qr_markup  # here: the equipment pages import the tickets', which import these
+
+        qr = qr_markup(url, 3)
     return {"survey": survey, "state": state, "url": url, "qr": qr}

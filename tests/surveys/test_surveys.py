@@ -376,7 +376,7 @@ def test_the_list_counts_sent_answered_and_expired(app, world):
         db.session.get(Survey, a2.id).expires_at = utcnow() - timedelta(days=1)
         db.session.commit()
     body = app.test_client(user=world.manager).get("/surveys/?lang=en").get_data(as_text=True)
-    assert "Waiting: 1" in body and "Answered: 1" in body and "Expired: 1" in body
+    assert "Awaiting an answer: 1" in body and "Answered: 1" in body and "Expired: 1" in body
     body = app.test_client(user=world.manager).get("/surveys/?lang=en&state=expired").get_data(as_text=True)
     assert world.ticket_a2.number in body and world.ticket_a.number not in body
     # Newest first: B's survey (made last) comes before A's.
