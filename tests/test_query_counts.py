@@ -7,7 +7,24 @@ LISTS = ["/contracts/", "/renewals/", "/parts/", "/models/", "/equipment/", "/wa
          "/tickets/", "/tickets/?view=all", "/documents/", "/inspections/?state=all", "/complaints/",
          "/equipment/?sort=-end", "/equipment/?sort=serial", "/equipment/?sort=new", "/tickets/?view=closed",
          # Each fault filed below tells the manager (a notification, an e-mail delivery); the robots are made below.
-         "/notifications/", "/notifications/deliveries?state=all", "/notifications/robots", "/scorecard/overview"]
+         "/notifications/", "/notifications/deliveries?state=all", "/notifications/robots", "/scorecard/overview",
+         "/surveys/", "/surveys/?state=sent"]
+
+
+def survey_of(app, ticket=None, visit=None, by=None):
+    """A survey of a fault (as when it is closed) or of a visit (as when it is signed off)."""
+    from portal.auth.models import User
+    from portal.extensions import db
+    from portal.inspections.models import Visit
+    from portal.surveys import services
+    from portal.tickets.models import Ticket
+
+    with app.app_context():
+        if ticket is not None:
+            services.for_ticket(db.session.get(Ticket, ticket.id))
+        else:
+            services.for_visit(db.session.get(Visit, visit.id), db.session.get(User, by.id))
+        db.session.commit()
 
 
 @pytest.mark.parametrize("url", LISTS)
@@ -16,6 +33,8 @@ def test_bounded_queries(app, world, make, count_queries, url):
     from portal.renewals.models import SparePart
 
     browser = app.test_client(user=world.manager)
+    if url.startswith("/surveys"):
+        survey_of(app, ticket=world.ticket_a)
     with count_queries() as few:
         assert browser.get(url).status_code == 200
     for n in range(30):
@@ -26,7 +45,12 @@ def test_bounded_queries(app, world, make, count_queries, url):
         unit = make.unit(contract, site, model, unit_price=Decimal("1000"))
         make.quote(client, [unit])
         staff = make.user("client_staff", client=client)
-        make.ticket(staff, site, unit if n % 2 else None)
+        ticket = make.ticket(staff, site, unit if n % 2 else None)
+        if url.startswith("/surveys"):
+            if n % 2:
+                survey_of(app, ticket=ticket)
+            else:
+                survey_of(app, visit=make.visit(contract, site, recorded_by=world.agent), by=staff)
         if url.startswith("/documents"):
             make.document(world.agent, **({"model": model} if n % 2 else {"contract": contract}))
         if url.startswith("/inspections"):
