@@ -276,7 +276,7 @@ def test_the_rate_limit_answers_429_per_address(app, world):
     here, there = {"REMOTE_ADDR": "10.0.0.1"}, {"REMOTE_ADDR": "10.0.0.2"}
     client = app.test_client()
     assert [client.get(f"/survey/{token}", environ_base=here).status_code for _ in range(3)] == [200] * 3
-    limited = client.get(f"/survey/not-a-token?lang=en", environ_base=here)
+    limited = client.get("/survey/not-a-token?lang=en", environ_base=here)
     assert limited.status_code == 429 and limited.headers["Retry-After"] == "60"
     assert "Too many requests" in limited.get_data(as_text=True)
     assert client.post(f"/survey/{token}", data={"rating": "5"}, environ_base=here).status_code == 429
