@@ -81,6 +81,16 @@ def throttle():
     return None
 
 
+@bp.after_request
+def private(response):
+    """A survey's page (its answer included) is for the holder of its link: kept in no shared cache, and its
+    address (the token) sent to no other site."""
+    if request.endpoint == PUBLIC:
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
 @bp.errorhandler(CSRFError)
 @bp.errorhandler(HTTPException)
 def public_error(error):

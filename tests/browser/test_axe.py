@@ -31,6 +31,8 @@ COMMON = [
     ("document", "/documents/", r"/documents/\d+$"),
     "/contracts/",
     "/parts/",
+    "/surveys/",
+    ("surveyed ticket", "/surveys/", r"/tickets/\d+$"),  # a closed fault with its survey (the link and QR code)
     "/notifications/",
     "/notifications/preferences",
     "/account/",

@@ -163,6 +163,7 @@ def test_the_link_opens_a_phone_page_of_the_survey_only_and_is_answered_once(app
     anonymous = app.test_client()
     page = anonymous.get(f"/survey/{token}")
     assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store" and page.headers["Referrer-Policy"] == "no-referrer"
     body = page.get_data(as_text=True)
     assert world.ticket_a.number in body and "甲一中" in body and 'lang="zh-CN"' in body
     assert "portal-nav" not in body and "/tickets/" not in body and "/login" not in body  # nothing else of the portal
@@ -376,7 +377,7 @@ def test_the_list_counts_sent_answered_and_expired(app, world):
         db.session.get(Survey, a2.id).expires_at = utcnow() - timedelta(days=1)
         db.session.commit()
     body = app.test_client(user=world.manager).get("/surveys/?lang=en").get_data(as_text=True)
-    assert "Awaiting an answer: 1" in body and "Answered: 1" in body and "Expired: 1" in body
+    assert "Awaiting an answer: 1" in body and "Answered: 1" in body and "Expired without an answer: 1" in body
     body = app.test_client(user=world.manager).get("/surveys/?lang=en&state=expired").get_data(as_text=True)
     assert world.ticket_a2.number in body and world.ticket_a.number not in body
     # Newest first: B's survey (made last) comes before A's.
