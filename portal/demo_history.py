@@ -18,7 +18,6 @@ centre's offices, on a working-hours clock):
   and awaiting sign-off, and the resident service log, signed and unsigned;
 - satisfaction: ticket ratings, visit sign-offs and answered surveys (one unanswered, one expired).
 """
-import hashlib
 import random
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -349,6 +348,7 @@ def seed_surveys(now, today):
     """A survey for each closed fault of the past (to the reporter) and for every third signed-off visit, answered
     within a day mostly; the newest closed fault's still waiting, one of last year's expired unanswered."""
     from .inspections.models import Visit
+    from .surveys import services as surveys
     from .surveys.models import Survey
     from .tickets.models import Ticket
 
@@ -363,13 +363,20 @@ def seed_surveys(now, today):
     last_year = datetime(today.year - 1, 3, 1, tzinfo=timezone.utc)  # one of last spring's, never answered
     expired_one = next((s[1] for s in subjects if s[2] >= last_year), None)
     waiting_one = next((s[1] for s in reversed(subjects) if s[0] == "ticket"), None)
+    # Closing a fault and signing a visit off made their surveys already (portal.surveys): those are answered here;
+    # a subject without one gets one, its token derived as the portal derives it (its link works).
+    made = {("ticket", v.ticket_id) if v.ticket_id else ("visit", v.visit_id): v
+            for v in db.session.scalars(sa.select(Survey))}
     n = 0
     for kind, subject, created, name, user_id, contract_id in subjects:
-        token = "%032x" % rng.getrandbits(128)
-        survey = Survey(token_hash=hashlib.sha256(token.encode()).hexdigest(), client_id=subject.client_id,
-                        site_id=subject.site_id, contract_id=contract_id, recipient_name=name or "",
-                        recipient_user_id=user_id, language="zh", created_at=created,
-                        expires_at=created + timedelta(days=SURVEY_DAYS), **{f"{kind}_id": subject.id})
+        rng.getrandbits(128)  # the sequence of the answers below stays as it was
+        survey = made.get((kind, subject.id))
+        if survey is None:
+            created = created.replace(microsecond=0)
+            survey = Survey(token_hash=surveys.digest(surveys.token_for(kind, subject.id, created)),
+                            client_id=subject.client_id, site_id=subject.site_id, contract_id=contract_id,
+                            recipient_name=name or "", recipient_user_id=user_id, language="zh", created_at=created,
+                            expires_at=created + timedelta(days=SURVEY_DAYS), **{f"{kind}_id": subject.id})
         if subject is not expired_one and subject is not waiting_one and created < now - timedelta(days=2):
             rating = ratings[n % len(ratings)]
             n += 1

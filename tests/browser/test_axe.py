@@ -32,7 +32,6 @@ COMMON = [
     "/contracts/",
     "/parts/",
     "/surveys/",
-    ("surveyed ticket", "/surveys/", r"/tickets/\d+$"),  # a closed fault with its survey (the link and QR code)
     "/notifications/",
     "/notifications/preferences",
     "/account/",
@@ -44,11 +43,12 @@ ROLES = {
         ("contract", "/contracts/", r"/contracts/\d+$"), ("client", "/clients/", r"/clients/\d+$"),
         ("user", "/users/", r"/users/\d+$"), "/equipment/new", "/equipment/import", "/contracts/new", "/documents/new",
         "/users/new", "/inspections/new", "/inspections/log/new", "/notifications/robots",
+        ("surveyed ticket", "/surveys/", r"/tickets/\d+$"),  # a closed fault with its survey: the link and QR code
     ],
     "agent@vendor.example.com": COMMON + ["/renewals/", "/clients/", "/models/"],
     "admin@edu.example.com": COMMON + [
         "/renewals/", ("quote", "/renewals/", r"/renewals/\d+$"), "/renewals/request", "/complaints/new", "/sites/",
-        "/users/", "/inspections/calendar",
+        "/users/", "/inspections/calendar", ("surveyed ticket", "/surveys/", r"/tickets/\d+$"),
     ],
     "school1@edu.example.com": COMMON + ["/sites/mine", "/complaints/new", ("site", "/", r"/sites/\d+$")],
 }

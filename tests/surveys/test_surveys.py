@@ -143,10 +143,25 @@ def test_concurrent_closes_make_one_survey(shared, make):
 
 
 def test_signing_a_visit_off_makes_one_survey_for_the_signer(app, world):
+    with app.app_context():
+        db.session.get(User, world.a_school.id).locale = "en"
+        db.session.commit()
     sign(app, world, world.visit_a)
     (survey,) = surveys(app)
     assert (survey.visit_id, survey.ticket_id, survey.recipient_user_id) == (world.visit_a.id, None, world.a_school.id)
     assert survey.site_id == world.a_site1.id and survey.contract_id == world.contract_a.id
+    assert survey.recipient_name == "周敏" and survey.language == "en"  # the school has no contact: who signed
+    with app.app_context():
+        visit = db.session.get(Visit, world.visit_a.id)
+        (note,) = db.session.scalars(sa.select(Notification).where(Notification.kind == "survey.invite")).all()
+        assert note.user_id == world.a_school.id
+    notes = app.test_client(user=world.a_school).get("/notifications/").get_data(as_text=True)
+    assert "Please rate our service for Preventive inspection of" in notes
+    token = token_of(app, survey.id)
+    assert LINK.search(notes).group(1) == token
+    # The page names the visit, its date and the school, in the signer's language.
+    page = app.test_client().get(f"/survey/{token}").get_data(as_text=True)
+    assert "Preventive inspection" in page and "A School 1" in page and str(visit.done_on.year) in page
     with app.app_context():
         visit = db.session.get(Visit, world.visit_a.id)
         assert services.for_visit(visit, db.session.get(User, world.a_school.id)) is None
@@ -189,6 +204,20 @@ def test_the_link_opens_a_phone_page_of_the_survey_only_and_is_answered_once(app
     assert surveys(app)[0].rating == 4
     en = anonymous.get(f"/survey/{token}?lang=en").get_data(as_text=True)
     assert "This survey has already been answered." in en and "4 of 5" in en
+
+
+def test_a_signed_in_reporter_answers_through_the_link_too(app, world):
+    survey = close(app, world)
+    token = token_of(app, survey.id)
+    reporter = app.test_client(user=world.a_school)
+    page = reporter.get(f"/survey/{token}").get_data(as_text=True)
+    assert "portal-nav" not in page  # the survey's own page, signed in or not
+    form_token = re.search(r'name="form_token" type="hidden" value="([^"]+)"', page).group(1)
+    data = {"rating": "5", "comment": "好", "form_token": form_token}
+    assert reporter.post(f"/survey/{token}", data=data).status_code == 303
+    assert reporter.post(f"/survey/{token}", data=data).status_code == 303  # a double click counts once
+    (answered,) = surveys(app)
+    assert (answered.rating, answered.comment) == (5, "好")
 
 
 def test_the_page_speaks_the_recipients_language(app, world):
