@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from babel.dates import format_date, format_datetime
-from flask import current_app, url_for
+from flask import current_app, g, has_request_context, url_for
 from flask_babel import force_locale, get_locale, gettext
 from sqlalchemy.exc import IntegrityError
 
@@ -213,12 +213,23 @@ def link(subject_type, subject_id, external=False):
         from ..surveys import services as surveys
         from ..surveys.models import Survey
 
-        survey = db.session.get(Survey, subject_id) if subject_id is not None else None
+        preloaded = g.get("preloaded_surveys", {}) if has_request_context() else {}
+        survey = preloaded.get(subject_id) or (db.session.get(Survey, subject_id) if subject_id is not None else None)
         return surveys.url_of(survey, external=external) if survey is not None else url_for("home.index",
                                                                                             _external=external)
     endpoint, arg = LINKS[subject_type]
     kwargs = {arg: subject_id} if arg and subject_id is not None else {}
     return url_for(endpoint, _external=external, **kwargs)
+
+
+def preload_links(notes):
+    """Load at once what the links of ``notes`` need (a survey's link carries its token, made from its row): the
+    links then find their rows in the session, one query for a page of notifications, not one each."""
+    ids = [n.subject_id for n in notes if n.subject_type == "survey" and n.subject_id is not None]
+    if ids:
+        from ..surveys.models import Survey
+
+        g.preloaded_surveys = {s.id: s for s in db.session.scalars(sa.select(Survey).where(Survey.id.in_(ids)))}
 
 
 def action(note, user, external=False):

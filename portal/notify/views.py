@@ -73,6 +73,7 @@ def index():
     if show == "unread":
         query = query.where(Notification.read_at.is_(None))
     page = paginate(query.order_by(Notification.id.desc()), ORDER)
+    services.preload_links(page.items)
     items = [shown(note) for note in page.items]
     return render("notify/index.html", fragment="notify/_list.html", page=page, items=items, show=show, kinds=KINDS,
                   filters={"show": show} if show != "all" else {})

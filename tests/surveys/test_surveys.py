@@ -412,3 +412,18 @@ def test_the_list_counts_sent_answered_and_expired(app, world):
     # Newest first: B's survey (made last) comes before A's.
     body = app.test_client(user=world.manager).get("/surveys/").get_data(as_text=True)
     assert body.index(world.ticket_b.number) < body.index(world.ticket_a.number)
+
+
+def test_a_page_of_survey_invitations_costs_one_query_for_their_links(app, world, make, count_queries):
+    close(app, world, world.ticket_a)
+    reporter = app.test_client(user=world.a_school)
+    with count_queries() as one:
+        page = reporter.get("/notifications/").get_data(as_text=True)
+    assert len(LINK.findall(page)) == 1
+    for _ in range(4):
+        ticket = make.ticket(world.a_school, world.a_site1, world.unit_a1)
+        close(app, world, ticket)
+    with count_queries() as five:
+        page = reporter.get("/notifications/").get_data(as_text=True)
+    assert len(set(LINK.findall(page))) == 5
+    assert five.count == one.count
