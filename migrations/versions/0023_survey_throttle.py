@@ -22,9 +22,9 @@ def upgrade():
     op.create_table(
         'survey_throttle',
         sa.Column('address', sa.String(length=64), nullable=False),
-        sa.Column('window', UTCDateTime(), nullable=False),
+        sa.Column('minute', UTCDateTime(), nullable=False),
         sa.Column('hits', sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint('address', 'window', name=op.f('pk_survey_throttle')),
+        sa.PrimaryKeyConstraint('address', 'minute', name=op.f('pk_survey_throttle')),
     )
     with op.batch_alter_table('survey', schema=None) as batch_op:
         batch_op.create_index('ix_survey_created', ['created_at', 'id'], unique=False)

@@ -62,5 +62,5 @@ class SurveyThrottle(db.Model):
     __tablename__ = "survey_throttle"
 
     address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
-    window: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    minute: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     hits: Mapped[int] = mapped_column(default=0)

@@ -175,15 +175,15 @@ def answer(survey, rating, comment, now=None):
 def hit(address, now=None):
     """Count one request from ``address`` in the current minute; returns the minute's count so far."""
     now = now or utcnow()
-    window = now.replace(second=0, microsecond=0)
+    minute = now.replace(second=0, microsecond=0)
     address = (address or "unknown")[:64]
-    insert = INSERTS[dialect_of(SurveyThrottle)](SurveyThrottle.__table__).values(address=address, window=window, hits=1)
+    insert = INSERTS[dialect_of(SurveyThrottle)](SurveyThrottle.__table__).values(address=address, minute=minute, hits=1)
     insert = insert.on_conflict_do_update(
-        index_elements=["address", "window"], set_={"hits": SurveyThrottle.__table__.c.hits + 1}
+        index_elements=["address", "minute"], set_={"hits": SurveyThrottle.__table__.c.hits + 1}
     ).returning(SurveyThrottle.__table__.c.hits)
     hits = db.session.execute(insert).scalar()
     if hits == 1:  # a new minute for this address: forget the old ones
-        db.session.execute(sa.delete(SurveyThrottle).where(SurveyThrottle.window < window - THROTTLE_KEEP))
+        db.session.execute(sa.delete(SurveyThrottle).where(SurveyThrottle.minute < minute - THROTTLE_KEEP))
     return hits
 
 
