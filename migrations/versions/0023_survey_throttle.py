@@ -13,7 +13,7 @@ from portal.types import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '0023'
-down_revision = '0021'  # FIXME at merge: '0022' (another branch adds 0022)
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
