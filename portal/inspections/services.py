@@ -135,7 +135,7 @@ def sign(visit, by, *, name, satisfaction, comment, now=None):
     visit.status = VisitStatus.SIGNED.value
     visit.signed_name, visit.signed_by_id, visit.signed_at = name, by.id, moment(now)
     visit.satisfaction, visit.sign_comment = satisfaction, comment or ""
-    surveys.for_visit(visit, by, now)
+    surveys.for_visit(visit, by, visit.signed_at)
 
 
 def add_log(by, **values):

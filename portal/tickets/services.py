@@ -227,7 +227,7 @@ def auto_close(ticket):
     move(ticket, Status.CLOSED)
     ticket.closed_at, ticket.auto_closed = at, True
     once(ticket, "auto_closed", "auto_closed", at=at)
-    surveys.for_ticket(ticket)
+    surveys.for_ticket(ticket, at)  # made as of the closing, as the pages show it (the sweep may come later)
 
 
 # ---------------------------------------------------------------- filing

@@ -197,6 +197,9 @@ class Known:
             # Surveys.
             def survey(n, answered_at, rating, ticket=None, visit=None):
                 subject = ticket or visit
+                # The survey the close or the sign-off made (portal.surveys) gives way to one with known figures.
+                made = Survey.ticket_id == ticket.id if ticket else Survey.visit_id == visit.id
+                s.execute(sa.delete(Survey).where(made))
                 s.add(Survey(token_hash=f"{n:064d}", client_id=self.a.id, site_id=subject.site_id,
                              contract_id=subject.contract_id, ticket_id=ticket.id if ticket else None,
                              visit_id=visit.id if visit else None, expires_at=at(12, 1, 0),
@@ -563,6 +566,7 @@ def random_world(app, make, seed, tickets=40):
         db.session.flush()
         for n, ticket in enumerate(filed[:20]):
             t = db.session.get(Ticket, ticket.id)
+            db.session.execute(sa.delete(Survey).where(Survey.ticket_id == t.id))  # one its close made, if any
             answered = start + timedelta(minutes=rnd.randrange(0, 90 * 24 * 60)) if rnd.random() < 0.7 else None
             db.session.add(Survey(token_hash=f"{seed:032d}{n:032d}", client_id=t.client_id, site_id=t.site_id,
                                   contract_id=t.contract_id, ticket_id=t.id, expires_at=at(12, 31, 0),
