@@ -26,6 +26,8 @@ BLUEPRINTS = (
     "portal.documents",
     "portal.inspections",
     "portal.notify",
+    "portal.reports",
+    "portal.reports.verify",
 )
 
 

@@ -11,7 +11,9 @@ from ..i18n import _l
 from .models import User
 
 # The calendar feed is opened by calendar programs: its secret address is the key (inspections.calendar_feed).
-PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.invitation", "home.healthz", "inspections.calendar_feed"})
+# Anyone holding a PDF the portal issued checks it without an account (verify.index, verify.by_hash).
+PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.invitation", "home.healthz", "inspections.calendar_feed",
+                              "verify.index", "verify.by_hash"})
 
 
 @login_manager.user_loader
