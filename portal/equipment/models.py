@@ -148,6 +148,8 @@ class WarrantyExtension(db.Model):
     """Days added to a unit's warranty, with the reason and, optionally, what caused it (e.g. a fault report)."""
 
     __tablename__ = "warranty_extension"
+    # The scorecard: the extension granted for a fault (cause "ticket", its id).
+    __table_args__ = (sa.Index("ix_warranty_extension_cause", "cause_kind", "cause_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     equipment_id: Mapped[int] = mapped_column(sa.ForeignKey("equipment.id", ondelete="CASCADE"), index=True)

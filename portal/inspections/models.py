@@ -155,6 +155,10 @@ class Visit(HasVersion, ClientScoped, db.Model):
         # The home pages' latest inspection, for the vendor (every client) and a client: read backwards.
         sa.Index("ix_visit_done", "done_on", "id"),
         sa.Index("ix_visit_client_done", "client_id", "done_on"),
+        # The scorecard: a contract's visits of a kind due in a period, those done in it, sign-offs given in it.
+        sa.Index("ix_visit_contract_kind_due", "contract_id", "kind", "due_on"),
+        sa.Index("ix_visit_contract_done", "contract_id", "done_on"),
+        sa.Index("ix_visit_client_signed", "client_id", "signed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -277,6 +281,7 @@ class ServiceLog(HasVersion, ClientScoped, db.Model):
         sa.Index("ix_service_log_client_date", "client_id", "work_date"),
         sa.Index("ix_service_log_site_date", "site_id", "work_date"),
         sa.Index("ix_service_log_date", "work_date"),
+        sa.Index("ix_service_log_contract_date", "contract_id", "work_date"),  # the scorecard, for a contract
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -70,6 +70,7 @@ class RenewalQuote(HasVersion, ClientScoped, db.Model):
         sa.CheckConstraint(QUOTE_CHECK, name="status"),
         sa.Index("ix_renewal_quote_client_status", "client_id", "status"),
         sa.Index("ix_renewal_quote_status_requested", "status", "requested_at"),
+        sa.Index("ix_renewal_quote_client_issued", "client_id", "issued_at"),  # the scorecard: quotes issued
     )
     __site_column__ = None
 

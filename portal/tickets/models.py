@@ -166,6 +166,11 @@ class Ticket(HasVersion, ClientScoped, db.Model):
         sa.Index("ix_ticket_watch", "watch_at"),
         sa.Index("ix_ticket_status_resolved", "status", "resolved_at"),
         sa.Index("ix_ticket_equipment_filed", "equipment_id", "filed_at"),
+        # The scorecard: tickets filed (and ratings given) in a period, for a client, a contract or a site.
+        sa.Index("ix_ticket_client_filed", "client_id", "filed_at"),
+        sa.Index("ix_ticket_contract_filed", "contract_id", "filed_at"),
+        sa.Index("ix_ticket_site_filed", "site_id", "filed_at"),
+        sa.Index("ix_ticket_client_closed", "client_id", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -366,6 +371,7 @@ class TicketEvent(db.Model):
     __tablename__ = "ticket_event"
     __table_args__ = (
         sa.Index("ix_ticket_event_ticket_internal", "ticket_id", "internal"),
+        sa.Index("ix_ticket_event_action_at", "action", "at"),  # the scorecard: "replacement due" flags in a period
         # An event that happens once in a ticket's life (a breach of each clock, the automatic closing) carries a
         # key; the database keeps one per ticket, whoever records it and however many at once.
         sa.UniqueConstraint("ticket_id", "key", name="uq_ticket_event_key"),
