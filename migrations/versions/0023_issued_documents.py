@@ -13,7 +13,7 @@ from portal.types import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '0023'
-down_revision = '0021'  # LOCAL ONLY: '0022' at merge
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 

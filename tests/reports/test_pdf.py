@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import force_locale
 from pypdf import PdfReader
 
 from portal.extensions import db
@@ -128,10 +129,10 @@ def test_scorecard_figures_in_the_pack(app, world, late_ticket):
     from portal.scorecard import metrics
 
     try:
-        with app.test_request_context():
+        with app.test_request_context(), force_locale("en"):
             card = metrics.scorecard(metrics.Scope(client_id=world.a.id, contract_id=world.contract_a.id),
                                      metrics.Period("custom", date(2026, 1, 1), date(2027, 1, 1)))
-            expected = [(row.promise, row.measured_text) for row in card.rows]
+            expected = [(str(row.promise), str(row.measured_text)) for row in card.rows]
     except NotImplementedError:
         pytest.skip("the scorecard's bodies are not merged yet")
     client = app.test_client(user=world.a_admin)
@@ -263,3 +264,16 @@ def test_warranty_certificate_lists_units_extensions_and_renewed_cover(app, worl
     assert f"{end.year}年{end.month}月{end.day}日" in flat
     assert "A2-0001" not in flat  # the other school's unit
     assert f"第1页，共{len(reader.pages)}页" in flat
+
+
+def test_scorecard_hand_known_figures_for_march(app, world, late_ticket):
+    """March 2026 holds the late ticket alone: its response was met late (0 of 1), its proposal early (1 of 1)."""
+    client = app.test_client(user=world.a_admin)
+    doc_id = doc_id_of(issue_pack(client, world.contract_a, lang="en", data=MARCH))
+    render_pending(app)
+    _reader, text = pdf_text(client.get(f"/reports/{doc_id}/download").data)
+    flat = " ".join(text.split())
+    response_row = flat[flat.index("A substantive response within 30 minutes"):]
+    assert response_row.split("Broken")[0].count("0 of 1 clocks met (0%)") == 1
+    proposal_row = flat[flat.index("A solution proposal within 1 hour"):]
+    assert proposal_row.split("Kept")[0].count("1 of 1 clocks met (100%)") == 1
