@@ -170,8 +170,12 @@ def _month_start(day, shift=0):
     return date(index // 12, index % 12 + 1, 1)
 
 
+class PeriodError(ValueError):
+    """A period a page cannot show; the message is translated."""
+
+
 def _invalid(message=None):
-    return ValueError(str(message or _l("This period is not valid.")))
+    return PeriodError(str(message or _l("This period is not valid.")))
 
 
 @dataclass(frozen=True)
@@ -251,12 +255,9 @@ class Period:
                 period = cls(kind, first, last + timedelta(days=1))
             else:
                 raise _invalid()
-        except ValueError as error:
-            if error.args and isinstance(error.args[0], str) and not error.args[0].startswith(("invalid", "day",
-                                                                                                 "month", "year")):
-                raise
-            raise _invalid() from None
-        except (TypeError, OverflowError):
+        except PeriodError:
+            raise
+        except (ValueError, TypeError, OverflowError):  # not a number, not a date (2026-02-30), year 0 …
             raise _invalid() from None
         if period.start.year < MIN_YEAR or period.last.year >= MAX_YEAR:
             raise _invalid(_l("Choose a period between the years 2000 and 2100."))
