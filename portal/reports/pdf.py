@@ -31,15 +31,16 @@ def font_faces():
     return "\n".join(rules)
 
 
-def render(html, base_url=None):
-    """The PDF of ``html`` (a whole document whose styles name ``FAMILY``): (bytes, number of pages)."""
+def render(html, css="", base_url=None):
+    """The PDF of ``html`` (a whole document) with the style sheet ``css`` after its own (which names ``FAMILY``
+    for its text): (bytes, number of pages)."""
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
     fonts = FontConfiguration()
-    stylesheet = CSS(string=font_faces(), font_config=fonts)
+    stylesheets = [CSS(string=font_faces() + "\n" + css, font_config=fonts)]
     document = HTML(string=html, base_url=base_url or current_app.root_path).render(
-        stylesheets=[stylesheet], font_config=fonts)
+        stylesheets=stylesheets, font_config=fonts)
     out = io.BytesIO()
     document.write_pdf(out)
     return out.getvalue(), len(document.pages)

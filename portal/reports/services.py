@@ -7,14 +7,13 @@ import logging
 import re
 import time as clock
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import segno
 import sqlalchemy as sa
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale, gettext
-from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import storage
@@ -34,7 +33,6 @@ from .models import IssuedCounter, IssuedDocument, Kind, State
 log = logging.getLogger(__name__)
 SHA256 = re.compile(r"[0-9a-f]{64}")
 CLOCKS = ("response", "proposal", "on_site", "resolution")
-MAX_PERIOD_DAYS = 5 * 366 + 1
 
 
 def next_number(kind, year):
@@ -188,11 +186,9 @@ def certificate_data(doc, now):
 # ---------------------------------------------------------------- rendering
 
 
-def qr_svg(url):
-    """The verify URL as an inline SVG QR code."""
-    out = io.BytesIO()
-    segno.make(url, error="m").save(out, kind="svg", scale=3, border=1, xmldecl=False, svgns=True, nl=False)
-    return Markup(out.getvalue().decode())
+def qr_data_uri(url):
+    """The verify URL as a QR code, an SVG ``data:`` URI for an <img> (nothing inserted into the HTML as markup)."""
+    return segno.make(url, error="m").svg_data_uri(scale=3, border=1)
 
 
 def verify_url(doc):
@@ -200,16 +196,15 @@ def verify_url(doc):
 
 
 def css_string(text):
-    """``text`` as a CSS string literal (for ``content:`` in the page margins), safe inside <style>."""
+    """``text`` as a CSS string literal (for ``content:`` in the page margins)."""
     text = str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
     text = text.replace("<", "\\3c ").replace(">", "\\3e ").replace("&", "\\26 ")
     return f'"{text}"'
 
 
-def margin_boxes(title, doc, now):
-    """The ``content`` values of the page margins: the title, the number, the generated time, "page X of Y"."""
-    from flask_babel import gettext
-
+def page_css(title, doc, now):
+    """The style sheet of the page margins, built here (not in the template, where text would be escaped for HTML
+    rather than for CSS): the title, the number, the generated time, "page X of Y" in the document's language."""
     from ..i18n import format_datetime
 
     page = gettext("Page %(page)s of %(pages)s", page="\x00", pages="\x01")
@@ -218,13 +213,19 @@ def margin_boxes(title, doc, now):
     pages = " ".join(part for part in (css_string(before) if before else "", "counter(page)",
                                        css_string(middle) if middle else "", "counter(pages)",
                                        css_string(after) if after else "") if part)
-    return {"title": Markup(css_string(title)), "number": Markup(css_string(doc.number)),
-            "generated": Markup(css_string(gettext("Generated %(time)s", time=format_datetime(now, "medium")))),
-            "pages": Markup(pages)}
+    generated = css_string(gettext("Generated %(time)s", time=format_datetime(now, "medium")))
+    small = "font-size: 7.5pt; color: #555;"
+    return (f"html {{ font-family: {css_string(pdf.FAMILY)}; }}\n"
+            f"@page {{ @top-left {{ content: {css_string(title)}; {small} }} "
+            f"@top-right {{ content: {css_string(doc.number)}; {small} }} "
+            f"@bottom-left {{ content: {generated}; {small} }} "
+            f"@bottom-right {{ content: {pages}; {small} }} }}\n"
+            "@page :first { @top-left { content: none; } @top-right { content: none; } }")
 
 
 def render_html(doc, now=None):
-    """The document's HTML in its language (inside a request context: the worker makes one)."""
+    """The document's HTML in its language and the style sheet of its page margins (inside a request context: the
+    worker makes one): (html, css)."""
     now = now or utcnow()
     with force_locale(doc.language):
         data = evidence_data(doc, now) if doc.kind == Kind.EVIDENCE_PACK.value else certificate_data(doc, now)
@@ -233,9 +234,9 @@ def render_html(doc, now=None):
             template, title = "reports/pdf/evidence.html", f"{gettext('Evidence pack')} · {data['contract'].number}"
         else:
             template, title = "reports/pdf/certificate.html", f"{gettext('Warranty certificate')} · {data['site'].name}"
-        return render_template(template, doc=doc, now=now, vendor=Vendor.current(), verify=url, qr=qr_svg(url),
-                               pdf_font=Markup(css_string(pdf.FAMILY)), margins=margin_boxes(title, doc, now),
-                               title=title, **data)
+        html = render_template(template, doc=doc, now=now, vendor=Vendor.current(), verify=url,
+                               qr=qr_data_uri(url), title=title, **data)
+        return html, page_css(title, doc, now)
 
 
 def render_issued(doc_id):
@@ -247,8 +248,8 @@ def render_issued(doc_id):
     started = clock.perf_counter()
     try:
         with current_app.test_request_context(base_url=current_app.config["PORTAL_BASE_URL"]):
-            html = render_html(doc)
-            data, pages = pdf.render(html)
+            html, css = render_html(doc)
+            data, pages = pdf.render(html, css)
     except Exception as error:  # noqa: BLE001 - recorded on the row, shown on its page
         log.exception("issued document %s could not be rendered", doc_id)
         db.session.rollback()

@@ -2,9 +2,7 @@
 it is rendered, then its hash and download), the download, and the list of a client's issued documents."""
 from datetime import date
 
-import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
-from flask_babel import gettext as _
+from flask import abort, current_app, redirect, request, send_file, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
