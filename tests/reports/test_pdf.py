@@ -291,3 +291,20 @@ def test_scorecard_hand_known_figures_for_march(app, world, late_ticket):
     assert response_row.split("Broken")[0].count("0 of 1 clocks met (0%)") == 1
     proposal_row = flat[flat.index("A solution proposal within 1 hour"):]
     assert proposal_row.split("Kept")[0].count("1 of 1 clocks met (100%)") == 1
+
+
+def test_progress_fragment_and_a_failed_rendering(app, world, monkeypatch, tmp_path):
+    client = app.test_client(user=world.a_admin)
+    doc_id = doc_id_of(client.post(f"/reports/sites/{world.a_site1.id}/certificate"))
+    fragment = client.get(f"/reports/{doc_id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "<html" not in fragment and 'hx-trigger="every 2s"' in fragment
+    assert client.get(f"/reports/{doc_id}/download").status_code == 404  # nothing to download yet
+    from portal.reports import pdf
+
+    monkeypatch.setattr(pdf, "FONT_DIR", tmp_path)  # the set-up's font is missing: the rendering fails, recorded
+    render_pending(app)
+    doc = issued(app, doc_id)
+    assert doc.state == "failed" and "make assets" in doc.error and doc.sha256 is None
+    page = client.get(f"/reports/{doc_id}", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "PDF 生成失败" in page and "hx-trigger" not in page
+    assert client.get(f"/reports/{doc_id}/download").status_code == 404
