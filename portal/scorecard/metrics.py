@@ -722,20 +722,32 @@ def _complaints(where, group, now, out, select_from=None):
         t["pending"] += r["open"]
 
 
-def _complaints_open(where, group, moments, out, select_from=None):
-    """Complaints open at each moment T of ``moments`` ({bucket: T}): received before T and not closed by T; the
-    oldest one's receipt; how many were past due at T (the round then awaiting an answer was due before T)."""
+def _complaint_open_at(at):
+    """Open at the moment ``at``: received before it, not closed by it (a closed complaint stays closed)."""
+    Complaint = _models()["Complaint"]
+    return sa.and_(Complaint.received_at < at, sa.or_(Complaint.closed_at.is_(None), Complaint.closed_at >= at))
+
+
+def _complaint_overdue_at(at):
+    """Past due at ``at``: the round awaiting an answer now was due before ``at``, or a round answered late (its
+    "late" event, at the due time, before ``at``) was answered only at or after ``at``."""
     m = _models()
     Complaint, Event = m["Complaint"], m["ComplaintEvent"]
     Answer = aliased(Event)
+    answered_late_after = sa.exists().where(
+        Event.complaint_id == Complaint.id, Event.action == "late", Event.at < at,
+        sa.exists().where(Answer.complaint_id == Complaint.id, Answer.round == Event.round,
+                          Answer.action == "answered", Answer.at >= at))
+    return sa.or_(sa.and_(Complaint.due_at.is_not(None), Complaint.due_at < at), answered_late_after)
+
+
+def _complaints_open(where, group, moments, out, select_from=None):
+    """Complaints open at each moment T of ``moments`` ({bucket: T}): received before T and not closed by T; the
+    oldest one's receipt; how many were past due at T (the round then awaiting an answer was due before T)."""
+    Complaint = _models()["Complaint"]
     columns = {}
     for i, at in moments.items():
-        open_at = sa.and_(Complaint.received_at < at, sa.or_(Complaint.closed_at.is_(None), Complaint.closed_at >= at))
-        answered_late_after = sa.exists().where(
-            Event.complaint_id == Complaint.id, Event.action == "late", Event.at < at,
-            sa.exists().where(Answer.complaint_id == Complaint.id, Answer.round == Event.round,
-                              Answer.action == "answered", Answer.at >= at))
-        overdue = sa.or_(sa.and_(Complaint.due_at.is_not(None), Complaint.due_at < at), answered_late_after)
+        open_at, overdue = _complaint_open_at(at), _complaint_overdue_at(at)
         columns[f"open_{i}"] = _flag(open_at)
         columns[f"overdue_{i}"] = _flag(sa.and_(open_at, overdue))
         columns[f"oldest_{i}"] = sa.case((open_at, Complaint.received_at), else_=sa.null())
@@ -1006,6 +1018,7 @@ def trends(scope, *, months=12, now=None):
     """Each row's figure for each of the last ``months`` calendar months (the current one last):
     {row key: [(month start date, value or None, met or None), …]}, in a bounded number of queries."""
     now = _now(now)
+    months = max(1, min(int(months), 120))
     first = _month_start(_today(now), 1 - months)
     days = [_month_start(first, i) for i in range(months + 1)]
     out = _measure(scope, _Ranges(days), now, _tally())
@@ -1105,9 +1118,9 @@ def evidence(key, scope, period, *, now=None, only_broken=False):
         where = _complaint_scope(Complaint, scope)
         if key == "complaints_open":
             at = min(_utc(period.end), now)
-            where += [Complaint.received_at < at, sa.or_(Complaint.closed_at.is_(None), Complaint.closed_at >= at)]
+            where.append(_complaint_open_at(at))
             if only_broken:
-                where.append(sa.and_(Complaint.due_at.is_not(None), Complaint.due_at < at))
+                where.append(_complaint_overdue_at(at))
         else:
             where += ranges.time(Complaint.received_at)[0]
             if key == "complaints_24h" and only_broken:

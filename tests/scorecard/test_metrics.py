@@ -423,6 +423,8 @@ def test_evidence_lists_the_objects_behind_a_row(app, known):
         for key in M.ROW_KEYS:  # every row's evidence runs, and counts what the row counts
             lists = M.evidence(key, scope, OCTOBER, now=NOW, only_broken=True)
             assert all(db.session.execute(q).all() is not None for _s, _m, q in lists)
+        complaints = db.session.scalars(M.evidence("complaints_open", scope, OCTOBER, now=NOW, only_broken=True)[0][2])
+        assert len(complaints.all()) == 2  # C3 and September's C5
         units = db.session.scalars(M.evidence("replacements", scope, OCTOBER, now=NOW, only_broken=True)[0][2]).all()
         assert [u.id for u in units] == [known.w1.id]
         quotes = db.session.scalars(M.evidence("quotes", scope, OCTOBER, now=NOW, only_broken=True)[0][2]).all()
@@ -691,3 +693,30 @@ def test_queries_do_not_grow_with_the_data(app, make, known, count_queries):
         make.ticket(make.user("client_staff", client=client), site, make.unit(contract, site, known.model),
                     now=at(10, 10, 0))
     assert counted() == few, few
+
+
+def test_a_complaint_answered_late_after_a_period_was_past_due_at_its_end(app, make):
+    from portal.complaints import services as complaints
+
+    client = make.client()
+    admin, manager, agent = make.user("client_admin", client=client), make.user("vendor_manager"), \
+        make.user("vendor_agent")
+    with app.test_request_context():
+        c = complaints.file_complaint(db.session.get(User, admin.id), site=None, ticket=None, category="other",
+                                      description="x", now=at(9, 29, 2))  # due 30 Sep 02:00 UTC
+        complaints.assign(c, db.session.get(User, manager.id), db.session.get(User, agent.id), now=at(10, 2, 2))
+        complaints.answer(c, db.session.get(User, agent.id), "答复", now=at(10, 2, 2))  # late, after September
+        db.session.commit()
+    september = card(app, Scope(client.id), Period("month", date(2026, 9, 1), date(2026, 10, 1)))
+    row = september.row("complaints_open")
+    # At the end of September (30 Sep 16:00 UTC) it was open and past due, received 1 day 14 hours before.
+    assert (row.value, row.met, row.detail) == (1, False, {"oldest_days": 1, "past_due": 1})
+    row = card(app, Scope(client.id)).row("complaints_open")
+    # Now (20 Oct 02:00): answered, not yet closed by the client: open, not past due, 21 days old.
+    assert (row.value, row.met, row.detail) == (1, True, {"oldest_days": 21, "past_due": 0})
+    with app.test_request_context():
+        (_s, _m, query), = M.evidence("complaints_open", Scope(client.id), Period(
+            "month", date(2026, 9, 1), date(2026, 10, 1)), now=NOW, only_broken=True)
+        assert [x.id for x in db.session.scalars(query)] == [c.id]
+        (_s, _m, query), = M.evidence("complaints_open", Scope(client.id), OCTOBER, now=NOW, only_broken=True)
+        assert db.session.scalars(query).all() == []
