@@ -33,7 +33,6 @@ NAV = (
     NavItem("equipment.index", _l("Equipment"), "pc-display", ALL, "equipment", "assets"),
     NavItem("warranty.index", _l("Warranty"), "shield-check", ALL, "warranty", "assets"),
     NavItem("documents.index", _l("Documents"), "journal-arrow-down", ALL, "documents", "assets"),
-    NavItem("reports.index", _l("Issued documents"), "patch-check", ALL, "reports", "assets"),
     NavItem("contracts.index", _l("Contracts"), "file-earmark-text", ALL, "contracts", "assets"),
     NavItem("renewals.index", _l("Renewals"), "arrow-repeat", ALL - {Role.SITE_ADMIN}, "renewals", "assets"),
     NavItem("parts.index", _l("Price list"), "tags", ALL, "parts", "assets"),
