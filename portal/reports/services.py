@@ -241,21 +241,32 @@ def render_html(doc, now=None):
 
 def render_issued(doc_id):
     """The worker's task: render the pending document ``doc_id``, keep its PDF and its hash. Nothing to do for a
-    document that is not pending (a task run twice)."""
-    doc = db.session.get(IssuedDocument, doc_id)
-    if doc is None or doc.state != State.PENDING.value:
-        return None
+    document that is not pending (a task run twice).
+
+    The data are read and the HTML rendered in a read-only transaction (a GET request context: on SQLite a plain
+    ``BEGIN``, no write lock), which ends before WeasyPrint runs (seconds to a minute for a large contract); only
+    then does a short transaction write the result."""
     started = clock.perf_counter()
     try:
         with current_app.test_request_context(base_url=current_app.config["PORTAL_BASE_URL"]):
+            doc = db.session.get(IssuedDocument, doc_id)
+            if doc is None or doc.state != State.PENDING.value:
+                db.session.rollback()
+                return None
             html, css = render_html(doc)
+            db.session.rollback()  # the reading ends here
             data, pages = pdf.render(html, css)
     except Exception as error:  # noqa: BLE001 - recorded on the row, shown on its page
         log.exception("issued document %s could not be rendered", doc_id)
         db.session.rollback()
         doc = db.session.get(IssuedDocument, doc_id)
-        doc.state, doc.error = State.FAILED.value, str(error)[:500]
-        db.session.commit()
+        if doc is not None and doc.state == State.PENDING.value:
+            doc.state, doc.error = State.FAILED.value, str(error)[:500]
+            db.session.commit()
+        return doc
+    doc = db.session.get(IssuedDocument, doc_id, populate_existing=True)
+    if doc is None or doc.state != State.PENDING.value:  # rendered meanwhile by another worker
+        db.session.rollback()
         return doc
     stored = storage.stage(io.BytesIO(data))
     doc.storage_key, doc.sha256, doc.size, doc.pages = stored.key, stored.sha256, stored.size, pages
