@@ -143,10 +143,11 @@ def test_scorecard_figures_in_the_pack(app, world, late_ticket):
     render_pending(app)
     _reader, text = pdf_text(client.get(f"/reports/{doc_id}/download").data)
     second = computed()
-    # Rows the metrics module itself answers differently on two calls are not compared (seen for complaints_open,
-    # 1 then 2 open complaints for the same scope and period: reported to the metrics work).
+    # complaints_open counts what was received before "now": the world's complaints, filed a moment before the
+    # first call, may fall on either side of a "now" the metrics round (seen on PostgreSQL). Rows the two calls
+    # agree on are compared; at most that one may differ.
     expected = {key: value for key, value in second.items() if first.get(key) == value}
-    assert len(expected) >= len(second) - 1
+    assert set(second) - set(expected) <= {"complaints_open"}
     flat = " ".join(text.split())
     for promise, measured in expected.values():
         assert " ".join(promise.split()) in flat, promise
