@@ -57,7 +57,9 @@ $(STAMP)/venv: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-# Front-end packages from the npm registry, copied under static/vendor/ (git-ignored): no CDN at run time. Then
+# Front-end packages from the npm registry, copied under static/vendor/ (git-ignored): no CDN at run time; Noto Sans
+# SC (whole TTFs, regular and bold) under static/vendor/fonts/ for the PDFs (portal/reports/pdf.py), which embed it
+# and so need no font installed on the system. Then
 # static/dist/ (git-ignored, see portal/assets.py): every static file under a content-hashed name, cached by browsers
 # for a year, with gzip and Brotli copies, and Bootstrap Icons cut down to the icons in use; rebuilt whenever a
 # static file, a template or the code (which may name an icon) changes.
@@ -77,6 +79,10 @@ $(STAMP)/assets: package.json package-lock.json
 	cp node_modules/bootstrap-icons/font/bootstrap-icons.min.css static/vendor/bootstrap-icons/
 	cp node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff2 node_modules/bootstrap-icons/font/fonts/bootstrap-icons.woff static/vendor/bootstrap-icons/fonts/
 	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx/
+	mkdir -p static/vendor/fonts
+	cp node_modules/@expo-google-fonts/noto-sans-sc/400Regular/NotoSansSC_400Regular.ttf \
+		node_modules/@expo-google-fonts/noto-sans-sc/700Bold/NotoSansSC_700Bold.ttf \
+		node_modules/@expo-google-fonts/noto-sans-sc/LICENSE_FONT static/vendor/fonts/
 	@touch $@
 
 translations: install

@@ -28,6 +28,8 @@ BLUEPRINTS = (
     "portal.notify",
     "portal.scorecard",
     "portal.surveys",
+    "portal.reports",
+    "portal.reports.verify",
 )
 
 

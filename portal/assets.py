@@ -37,6 +37,8 @@ ONE_YEAR = 365 * 24 * 3600
 ICONS_CSS = "vendor/bootstrap-icons/bootstrap-icons.min.css"
 ICON_SOURCES = (("templates", (".html", ".txt")), ("portal", (".py",)), ("static/js", (".js",)),
                 ("static/css", (".css",)))
+# Not for browsers: the PDFs' font (portal/reports/pdf.py, ~20 MB of TTF) is read from here, never served built.
+PRIVATE = ("vendor/fonts/",)
 COMPRESS = (".css", ".js", ".svg", ".json", ".txt", ".html", ".map")
 
 log = logging.getLogger(__name__)
@@ -117,7 +119,7 @@ def source_files(static=STATIC):
     files = {}
     for path in sorted(static.rglob("*")):
         rel = path.relative_to(static).as_posix()
-        if not path.is_file() or rel.startswith((f"{DIST_NAME}/", ".")) or path.suffix in (".gz", ".br"):
+        if (not path.is_file() or rel.startswith((f"{DIST_NAME}/", ".", *PRIVATE)) or path.suffix in (".gz", ".br")):
             continue
         files[rel] = path
     return files

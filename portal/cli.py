@@ -90,11 +90,12 @@ def init_app(app):
                   help="Remove orphan files and stale staged uploads, and move into place a staged file whose "
                        "version is saved. Never done without this option.")
     def documents_check(clean):
-        """Check storage against the document versions (after a restore, a crash, or when moving storage to shared
+        """Check storage against the document versions and the issued PDFs (after a restore, a crash, or when moving storage to shared
         disk): every version's file is there with the SHA-256 recorded at upload; no file is there that no version
         names (an orphan); no upload stayed staged (a worker killed mid-upload). Exits with 1 when a problem is
         left."""
         from .documents.models import DocumentVersion
+        from .reports.models import IssuedDocument
         from .storage import audit, repair, storage
 
         def versions():
@@ -102,6 +103,10 @@ def init_app(app):
                               DocumentVersion.label).order_by(DocumentVersion.id)
             rows = [(key, sha256, f"document {document} version {label}")
                     for key, sha256, document, label in db.session.execute(query)]
+            # The issued PDFs (evidence packs, warranty certificates) are kept in the same storage.
+            issued = (sa.select(IssuedDocument.storage_key, IssuedDocument.sha256, IssuedDocument.number)
+                      .where(IssuedDocument.storage_key.is_not(None)).order_by(IssuedDocument.id))
+            rows += [(key, sha256, f"issued document {number}") for key, sha256, number in db.session.execute(issued)]
             db.session.rollback()  # nothing written: no transaction (on SQLite, no write lock) while files are read
             return rows
 

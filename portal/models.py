@@ -14,3 +14,4 @@ from .inspections.models import CalendarFeed, InspectionPlan, ServiceLog, Visit,
 from .steps import Submission  # noqa: F401
 from .notify.models import Delivery, Notification, Preference, Robot  # noqa: F401
 from .surveys.models import Survey, SurveyThrottle  # noqa: F401
+from .reports.models import IssuedCounter, IssuedDocument  # noqa: F401

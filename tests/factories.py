@@ -231,6 +231,28 @@ class Factory:
         values.update(kw)
         return self.save(ServiceLog(**values))
 
+    def issued(self, by, kind="warranty_certificate", *, client, site=None, contract=None, data=None):
+        """An issued document, done: its PDF kept in storage (any bytes will do) with their hash."""
+        from portal import storage
+        from portal.reports.models import IssuedDocument
+        from portal.reports.services import next_number
+        from portal.types import utcnow
+
+        with self.app.app_context():
+            unique = f"issued {kind} {client.id} {site.id if site else 0} {contract.id if contract else 0}"
+            stored = storage.stage(io.BytesIO(data or pdf_bytes(unique)))
+            doc = IssuedDocument(kind=kind, number=next_number(kind, 2026), client_id=client.id,
+                                 site_id=site.id if site else None, contract_id=contract.id if contract else None,
+                                 period_start=date(2026, 1, 1) if contract else None,
+                                 period_end=date(2026, 12, 31) if contract else None, language="zh_Hans_CN",
+                                 state="done", sha256=stored.sha256, size=stored.size, storage_key=stored.key,
+                                 pages=1, issued_by_id=by.id, issuer_org_zh="测试供应商", issued_at=utcnow())
+            db.session.add(doc)
+            db.session.commit()
+            db.session.refresh(doc)
+            db.session.expunge_all()
+        return doc
+
     def notification(self, user, ticket, kind="ticket.reply", read=False, **params):
         """A notification about ``ticket`` written straight into ``user``'s list (``tell`` picks the recipients)."""
         from portal.notify.models import Notification
@@ -314,6 +336,11 @@ class World:
         self.log_a = make.service_log(self.contract_a, self.a_site1)
         self.log_a2 = make.service_log(self.contract_a2, self.a_site2)
         self.log_b = make.service_log(self.contract_b, self.b_site)
+        # Issued documents: an evidence pack of A, a certificate of each school of A, one of B.
+        self.pack_a = make.issued(self.manager, "evidence_pack", client=self.a, contract=self.contract_a)
+        self.cert_a1 = make.issued(self.manager, client=self.a, site=self.a_site1)
+        self.cert_a2 = make.issued(self.manager, client=self.a, site=self.a_site2)
+        self.cert_b = make.issued(self.manager, client=self.b, site=self.b_site)
         # A preference of client B's administrator; a group robot (switched off: it takes part in no test's
         # filing), and a message to it that failed. The notifications are ``self.notes`` below.
         from portal.notify.models import Delivery, Preference, Robot

@@ -211,6 +211,19 @@ ROUTES = {
     "notify.deliveries": Route("GET", MANAGER, lambda w, o: "/notifications/deliveries?state=failed"),
     "notify.resend_delivery": Route("POST", MANAGER, lambda w, o: f"/notifications/deliveries/{o.id}/resend",
                                     own=lambda w, r: w.failed_delivery),
+    "reports.index": fixed("/reports/"),
+    "reports.show": Route("GET", ALL, lambda w, o: f"/reports/{o.id}", own=lambda w, r: w.cert_a1,
+                          foreign=lambda w, role: w.cert_a2 if role == Role.SITE_ADMIN else w.cert_b),
+    "reports.download": Route("GET", ALL, lambda w, o: f"/reports/{o.id}/download", own=lambda w, r: w.cert_a1,
+                              foreign=lambda w, role: w.cert_a2 if role == Role.SITE_ADMIN else w.cert_b),
+    # An evidence pack: the vendor and the client's administrator; client IT staff and schools do not issue one.
+    "reports.evidence": Route("GET", VENDOR | {Role.CLIENT_ADMIN}, lambda w, o: f"/reports/contracts/{o.id}/evidence",
+                              own=lambda w, r: w.contract_a, foreign=lambda w, role: w.contract_b),
+    "reports.certificate": Route("POST", VENDOR | {Role.CLIENT_ADMIN, Role.SITE_ADMIN},
+                                 lambda w, o: f"/reports/sites/{o.id}/certificate", own=lambda w, r: w.a_site1,
+                                 foreign=lambda w, role: w.a_site2 if role == Role.SITE_ADMIN else w.b_site),
+    "verify.index": Route("GET", frozenset(), lambda w, o: "/verify/"),
+    "verify.by_hash": Route("GET", frozenset(), lambda w, o: "/verify/" + "0" * 64),
 }
 PAGES = {name: r for name, r in ROUTES.items() if r is not None}
 PROTECTED = {name: r for name, r in PAGES.items() if r.roles}

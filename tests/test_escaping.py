@@ -58,6 +58,7 @@ CODES = {
     "visit_unit": {"result"},
     "visit_attachment": {"content_type"},
     "form_submission": {"target"},  # the portal's own address of a form's result
+    "issued_document": {"kind", "number", "state", "language", "sha256", "storage_key"},
     "notification": {"kind", "subject_type", "key"},  # its values (params, JSON) are planted below
     "notification_delivery": {"channel", "kind", "subject_type", "key", "state"},
     "notification_preference": {"kind", "mode"},

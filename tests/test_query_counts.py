@@ -8,7 +8,7 @@ LISTS = ["/contracts/", "/renewals/", "/parts/", "/models/", "/equipment/", "/wa
          "/equipment/?sort=-end", "/equipment/?sort=serial", "/equipment/?sort=new", "/tickets/?view=closed",
          # Each fault filed below tells the manager (a notification, an e-mail delivery); the robots are made below.
          "/notifications/", "/notifications/deliveries?state=all", "/notifications/robots", "/scorecard/overview",
-         "/surveys/", "/surveys/?state=sent"]
+         "/surveys/", "/surveys/?state=sent", "/reports/"]
 
 
 def survey_of(app, ticket=None, visit=None, by=None):
@@ -57,6 +57,9 @@ def test_bounded_queries(app, world, make, count_queries, url):
             make.visit(contract, site, **({"recorded_by": world.agent} if n % 2 else {}))
         if url.startswith("/complaints"):
             make.complaint(staff, site)
+        if url.startswith("/reports"):
+            make.issued(world.agent, **({"client": client, "site": site} if n % 2 else
+                                        {"kind": "evidence_pack", "client": client, "contract": contract}))
         make.save(SparePart(name_zh=f"备件{n}", unit_price=Decimal("10"), models=[model]))
         if url.startswith("/notifications/robots"):
             make.save(Robot(name=f"群{n}", platform="dingtalk", client_id=client.id, kinds="ticket.filed",

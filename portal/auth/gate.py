@@ -11,9 +11,10 @@ from ..i18n import _l
 from .models import User
 
 # The calendar feed is opened by calendar programs: its secret address is the key (inspections.calendar_feed). A
-# satisfaction survey is answered by people without an account: its token is the key to that one survey.
+# satisfaction survey is answered by people without an account: its token is the key to that one survey. Anyone
+# holding a PDF the portal issued checks it without an account (verify.index, verify.by_hash).
 PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.invitation", "home.healthz", "inspections.calendar_feed",
-                              "surveys.answer"})
+                              "surveys.answer", "verify.index", "verify.by_hash"})
 
 
 @login_manager.user_loader

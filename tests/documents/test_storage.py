@@ -135,7 +135,7 @@ def version_keys(app):
 
 
 def test_documents_check_finds_missing_and_altered_files(app, world):
-    assert check(app) == (0, "Document files checked: 4, problems: 0.\n")
+    assert check(app) == (0, "Document files checked: 8, problems: 0.\n")  # 4 versions, 4 issued PDFs
     keys = version_keys(app)
     root = Path(app.config["STORAGE_DIR"])
     (root / keys[0]).unlink()
@@ -170,8 +170,13 @@ def test_documents_check_reports_orphans_and_stale_staged_files_and_cleans_them_
     code, output = check(app, "--clean")
     assert code == 0 and f"cleaned: {orphan}" in output and f"cleaned: {stale}" in output
     assert not (root / orphan).exists() and not (root / stale).exists() and (root / fresh).exists()
-    assert check(app) == (0, "Document files checked: 4, problems: 0.\n")
+    assert check(app) == (0, "Document files checked: 8, problems: 0.\n")  # 4 versions, 4 issued PDFs
     assert all((root / key).exists() for key in version_keys(app))
+    with app.app_context():  # the issued PDFs are no orphans: kept
+        from portal.reports.models import IssuedDocument
+
+        issued = db.session.scalars(sa.select(IssuedDocument.storage_key)).all()
+    assert len(issued) == 4 and all((root / key).exists() for key in issued)
 
 
 # ---------------------------------------------------------------- a worker killed mid-upload

@@ -1,0 +1,109 @@
+"""Issuing the PDFs (a POST that records the request, the worker renders), the document's page (its progress while
+it is rendered, then its hash and download), the download, and the list of a client's issued documents."""
+from datetime import date
+
+from flask import abort, current_app, redirect, request, send_file, url_for
+from flask_login import current_user
+from sqlalchemy.orm import joinedload
+
+from ..contracts.models import Contract
+from ..extensions import db
+from ..htmx import render
+from ..i18n import active_locale, local_today
+from ..orgs.models import Site
+from ..pagination import Order, paginate
+from ..roles import ALL, VENDOR, Role
+from ..scoping import roles_required
+from ..storage import storage
+from ..uploads import content_disposition, protect
+from . import bp, services
+from .forms import PeriodForm
+from .models import IssuedDocument, Kind
+
+# Who may issue: an evidence pack is the client's (its administrator) or the vendor's; a warranty certificate also
+# a school administrator's, for their school. Client IT staff see and download what was issued, but do not issue.
+PACK_ISSUERS = (*VENDOR, Role.CLIENT_ADMIN)
+CERTIFICATE_ISSUERS = (*VENDOR, Role.CLIENT_ADMIN, Role.SITE_ADMIN)
+ORDER = Order("issued", (IssuedDocument.requested_at, IssuedDocument.id), desc=True)
+
+
+def language():
+    return str(active_locale() or "zh_Hans_CN")
+
+
+def last_year(today):
+    return date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)
+
+
+@bp.get("/")
+@roles_required(*ALL)
+def index():
+    query = (IssuedDocument.scoped(current_user)
+             .options(joinedload(IssuedDocument.client), joinedload(IssuedDocument.site),
+                      joinedload(IssuedDocument.contract))
+             .order_by(IssuedDocument.requested_at.desc(), IssuedDocument.id.desc()))
+    page = paginate(query, ORDER)
+    return render("reports/index.html", fragment="reports/_table.html", page=page)
+
+
+@bp.route("/contracts/<int:contract_id>/evidence", methods=["GET", "POST"])
+@roles_required(*PACK_ISSUERS)
+def evidence(contract_id):
+    """The form of an evidence pack for a contract (the period); its POST issues it."""
+    contract = Contract.get_or_404(contract_id, current_user)
+    form = PeriodForm()
+    if request.method == "GET":
+        form.start.data, form.end.data = last_year(local_today())
+    if form.validate_on_submit():
+        doc = services.request_document(Kind.EVIDENCE_PACK, current_user, client_id=contract.client_id,
+                                        contract_id=contract.id, start=form.start.data, end=form.end.data,
+                                        language=language())
+        db.session.commit()
+        services.enqueue(doc.id)
+        return redirect(url_for("reports.show", doc_id=doc.id), 303)
+    recent = db.session.scalars(
+        IssuedDocument.scoped(current_user, IssuedDocument.contract_id == contract.id)
+        .order_by(IssuedDocument.requested_at.desc(), IssuedDocument.id.desc()).limit(10)).all()
+    return render("reports/evidence.html", form=form, contract=contract, recent=recent)
+
+
+@bp.post("/sites/<int:site_id>/certificate")
+@roles_required(*CERTIFICATE_ISSUERS)
+def certificate(site_id):
+    """Issue the warranty certificate of a school (a school administrator: their own school only)."""
+    site = Site.get_or_404(site_id, current_user)
+    doc = services.request_document(Kind.WARRANTY_CERTIFICATE, current_user, client_id=site.client_id,
+                                    site_id=site.id, language=language())
+    db.session.commit()
+    services.enqueue(doc.id)
+    return redirect(url_for("reports.show", doc_id=doc.id), 303)
+
+
+@bp.get("/<int:doc_id>")
+@roles_required(*ALL)
+def show(doc_id):
+    """The document: while it is rendered, its progress (htmx polls the fragment; without JavaScript the page
+    refreshes itself); then its number, hash and download."""
+    doc = db.first_or_404(IssuedDocument.scoped(current_user, IssuedDocument.id == doc_id)
+                          .options(joinedload(IssuedDocument.client), joinedload(IssuedDocument.site),
+                                   joinedload(IssuedDocument.contract), joinedload(IssuedDocument.issued_by)))
+    return render("reports/show.html", fragment="reports/_status.html", doc=doc)
+
+
+@bp.get("/<int:doc_id>/download")
+@roles_required(*ALL)
+def download(doc_id):
+    doc = IssuedDocument.get_or_404(doc_id, current_user)
+    if not doc.is_done:
+        abort(404)
+    try:
+        handle = storage().open(doc.storage_key)
+    except (FileNotFoundError, ValueError):
+        current_app.logger.error("issued document %s: file %s is missing from storage", doc.id, doc.storage_key)
+        abort(404)
+    response = send_file(handle, mimetype="application/pdf", conditional=False, etag=doc.sha256, max_age=0)
+    response.headers["Content-Disposition"] = content_disposition("attachment", doc.filename(), "document.pdf")
+    response.headers["Content-Length"] = str(doc.size)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-SHA256"] = doc.sha256
+    return protect(response, "application/pdf")
