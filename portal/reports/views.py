@@ -35,6 +35,18 @@ def last_year(today):
     return date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)
 
 
+def given_period():
+    """(start, end) from ``?start=…&end=…`` when both are dates in range and in order, else None (the form's
+    own checks answer anything else when it is sent)."""
+    try:
+        start, end = date.fromisoformat(request.args["start"]), date.fromisoformat(request.args["end"])
+    except (KeyError, ValueError):
+        return None
+    if not (date(1900, 1, 1) <= start <= end <= date(2200, 12, 31)):
+        return None
+    return start, end
+
+
 @bp.get("/")
 @roles_required(*ALL)
 def index():
@@ -53,7 +65,8 @@ def evidence(contract_id):
     contract = Contract.get_or_404(contract_id, current_user)
     form = PeriodForm()
     if request.method == "GET":
-        form.start.data, form.end.data = last_year(local_today())
+        # The scorecard's period, when it links here; otherwise last calendar year (the annual assessment's).
+        form.start.data, form.end.data = given_period() or last_year(local_today())
     if form.validate_on_submit():
         doc = services.request_document(Kind.EVIDENCE_PACK, current_user, client_id=contract.client_id,
                                         contract_id=contract.id, start=form.start.data, end=form.end.data,

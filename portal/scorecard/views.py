@@ -33,6 +33,7 @@ from babel.units import format_unit
 from ..i18n import _l, active_locale, duration, gettext as _, is_chinese, local_today
 from ..orgs.models import Client, Site
 from ..pagination import Order, offset_page, paginate
+from ..reports.views import PACK_ISSUERS
 from ..roles import Role, VENDOR
 from ..scoping import roles_required
 from ..types import utcnow
@@ -169,7 +170,7 @@ def scorefigure(value, unit):
 
 def common(found, **context):
     return dict(found=found, form=found.form, htmx=is_htmx(), choices=found.choices, kinds=PERIOD_KINDS, hints=VALUE_HINTS,
-                groups=GROUP_LABELS, results=RESULTS, **context)
+                groups=GROUP_LABELS, results=RESULTS, pack_issuers=PACK_ISSUERS, **context)
 
 
 # ---------------------------------------------------------------- the scorecard
