@@ -32,6 +32,8 @@ COMMON = [
     "/contracts/",
     "/parts/",
     "/surveys/",
+    "/reports/",
+    "/verify/",
     "/notifications/",
     "/notifications/preferences",
     "/account/",
@@ -44,13 +46,16 @@ ROLES = {
         ("user", "/users/", r"/users/\d+$"), "/equipment/new", "/equipment/import", "/contracts/new", "/documents/new",
         "/users/new", "/inspections/new", "/inspections/log/new", "/notifications/robots",
         ("surveyed ticket", "/surveys/", r"/tickets/\d+$"),  # a closed fault with its survey: the link and QR code
+        "/scorecard/overview", ("client's scorecard", "/scorecard/overview", r"/scorecard/\?.*client="),
     ],
-    "agent@vendor.example.com": COMMON + ["/renewals/", "/clients/", "/models/"],
+    "agent@vendor.example.com": COMMON + ["/renewals/", "/clients/", "/models/", "/scorecard/overview"],
     "admin@edu.example.com": COMMON + [
         "/renewals/", ("quote", "/renewals/", r"/renewals/\d+$"), "/renewals/request", "/complaints/new", "/sites/",
         "/users/", "/inspections/calendar", ("surveyed ticket", "/surveys/", r"/tickets/\d+$"),
+        "/scorecard/?period=year", "/scorecard/evidence/response?period=year",
     ],
-    "school1@edu.example.com": COMMON + ["/sites/mine", "/complaints/new", ("site", "/", r"/sites/\d+$")],
+    "school1@edu.example.com": COMMON + ["/sites/mine", "/complaints/new", ("site", "/", r"/sites/\d+$"),
+                                        "/scorecard/?period=year"],
 }
 ERRORS = {404: "/equipment/999999", 403: "/settings/calendar"}  # the manager's page, refused to the others
 
