@@ -6,6 +6,7 @@ Where Chromium is not installed the browser tests skip, saying so; with PORTAL_R
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 
 import pytest
 from werkzeug.serving import make_server
@@ -43,20 +44,27 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory):
-    """The portal with the demo data, served by a thread on 127.0.0.1 (a file database on SQLite)."""
+def browser_app(tmp_path_factory, name="live"):
+    """The portal as a browser test serves it: CSRF on, a file database on SQLite (the test database otherwise)."""
     url = DATABASE_URL
     if url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path_factory.mktemp('live') / 'portal.sqlite'}"
-    app = make_app(SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=True, TESTING=False, PORTAL_ENV="test",
-                   STORAGE_DIR=str(tmp_path_factory.mktemp("files")))
+        url = f"sqlite:///{tmp_path_factory.mktemp(name) / 'portal.sqlite'}"
+    return make_app(SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=True, TESTING=False, PORTAL_ENV="test",
+                    STORAGE_DIR=str(tmp_path_factory.mktemp("files")))
+
+
+def seed_demo(app):
     with app.app_context():
         from portal.demo import seed
 
         db.create_all()
         seed()
         db.session.commit()
+
+
+@contextmanager
+def served(app):
+    """``app`` served by a thread on 127.0.0.1: its base URL; the database is emptied afterwards."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -66,6 +74,15 @@ def live_server(tmp_path_factory):
         server.shutdown()
         thread.join(5)
         reset_database(app)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """The portal with the demo data, served by a thread on 127.0.0.1 (a file database on SQLite)."""
+    app = browser_app(tmp_path_factory)
+    seed_demo(app)
+    with served(app) as base:
+        yield base
 
 
 @pytest.fixture

@@ -3,16 +3,14 @@ year, drills into a broken response clock down to the ticket, and downloads the 
 teacher answers a survey link on a 375-pixel phone, and the answer shows on the scorecard."""
 import io
 import re
-import threading
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from portal.extensions import db
 
-from ..conftest import DATABASE_URL, make_app, reset_database
 from ..reports.test_pdf import render_pending
+from .conftest import browser_app, seed_demo, served
 from .test_flows import sign_in
 
 pytestmark = pytest.mark.browser
@@ -22,26 +20,10 @@ pytestmark = pytest.mark.browser
 def demo_server(tmp_path_factory):
     """The demo portal served on a local port, with its app (to run the PDF worker's job and to read a survey's
     link, as the notification e-mail would carry it)."""
-    url = DATABASE_URL
-    if url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path_factory.mktemp('scorecard') / 'portal.sqlite'}"
-    app = make_app(SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=True, TESTING=False, PORTAL_ENV="test",
-                   STORAGE_DIR=str(tmp_path_factory.mktemp("files")))
-    with app.app_context():
-        from portal.demo import seed
-
-        db.create_all()
-        seed()
-        db.session.commit()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", app
-    finally:
-        server.shutdown()
-        thread.join(5)
-        reset_database(app)
+    app = browser_app(tmp_path_factory, "scorecard")
+    seed_demo(app)
+    with served(app) as base:
+        yield base, app
 
 
 def show(page, period, value, contract=None):

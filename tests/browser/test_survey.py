@@ -1,25 +1,18 @@
 """The survey link on a 375-px phone, without an account: in the recipient's language or the other, answered
 once with the large choices, without serious axe findings, no wider than the screen."""
-import threading
-
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from portal.extensions import db
 
-from ..conftest import DATABASE_URL, make_app, reset_database
+from .conftest import browser_app, served
 from .test_axe import AXE, run_axe
 
 
 @pytest.fixture(scope="module")
 def survey_server(tmp_path_factory):
     """A portal with one fault report closed (its survey made as the client confirms), and its survey's link."""
-    url = DATABASE_URL
-    if url.startswith("sqlite"):
-        url = f"sqlite:///{tmp_path_factory.mktemp('survey') / 'portal.sqlite'}"
-    app = make_app(SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=True, TESTING=False, PORTAL_ENV="test",
-                   STORAGE_DIR=str(tmp_path_factory.mktemp("files")))
+    app = browser_app(tmp_path_factory, "survey")
     from tests.factories import Factory, World
 
     with app.app_context():
@@ -41,15 +34,8 @@ def survey_server(tmp_path_factory):
         survey = db.session.scalar(sa.select(Survey).where(Survey.ticket_id == ticket.id))
         with app.test_request_context():
             token = services.token_of(survey)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", token, app
-    finally:
-        server.shutdown()
-        thread.join(5)
-        reset_database(app)
+    with served(app) as base:
+        yield base, token, app
 
 
 def test_a_survey_answered_on_a_phone(browser, survey_server):
