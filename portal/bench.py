@@ -172,7 +172,39 @@ def pages(unit_id, ticket_id, deep="/equipment/?page=1000"):
             ("complaints", "/complaints/"), ("inspection schedule", "/inspections/"), ("documents", "/documents/")]
 
 
-def measure_in_process(app, users, page_list, requests):
+def role_pages(app, users):
+    """The pages only some roles are measured on (issue 17): {role: [(name, URL), …]}. The scorecard for last
+    calendar year (the client administrator's: all contracts, then the client's first contract; the school
+    administrator's: their school), the evidence behind the response row (page 1, and only the broken ones), the
+    vendor's overview and a client's scorecard for this month, the survey list and the issued documents."""
+    import sqlalchemy as sa
+
+    from .contracts.models import Contract
+    from .extensions import db
+    from .i18n import local_today
+
+    admin = users["admin@edu.example.com"]
+    with app.test_request_context():
+        last_year = local_today().year - 1
+    with app.app_context():
+        contract_id = db.session.scalar(sa.select(Contract.id).where(Contract.client_id == admin.client_id)
+                                        .order_by(Contract.id).limit(1))
+        db.session.remove()
+    year = f"period=year&value={last_year}"
+    return {
+        "vendor agent": [("scorecard overview", "/scorecard/overview"),
+                         ("scorecard client this month", f"/scorecard/?client={admin.client_id}&period=month"),
+                         ("surveys", "/surveys/"), ("issued documents", "/reports/")],
+        "client admin": [("scorecard last year", f"/scorecard/?{year}"),
+                         ("scorecard contract last year", f"/scorecard/?contract={contract_id}&{year}"),
+                         ("evidence response", f"/scorecard/evidence/response?{year}"),
+                         ("evidence response broken", f"/scorecard/evidence/response?{year}&only=broken"),
+                         ("surveys", "/surveys/")],
+        "school admin": [("scorecard last year", f"/scorecard/?{year}")],
+    }
+
+
+def measure_in_process(app, users, page_lists, requests):
     """{(role, page): (median ms, median SQL ms, queries, bytes, status)}."""
     from flask_login import FlaskLoginClient
 
@@ -184,7 +216,7 @@ def measure_in_process(app, users, page_list, requests):
     results = {}
     for role, email in ROLES:
         browser = app.test_client(user=users[email])
-        for name, url in [("floor", "/_bench/floor")] + page_list:
+        for name, url in [("floor", "/_bench/floor")] + page_lists[role]:
             browser.get(url)  # warm: templates compiled, caches filled
             times, sql, queries, size, status = [], [], 0, 0, None
             for _ in range(requests):
@@ -232,7 +264,7 @@ def run_wrk(base, path, cookie, seconds, connections=8):
     return rps, int(bad.group(1)) if bad else 0
 
 
-def measure_wrk(app, users, page_list, seconds, port):
+def measure_wrk(app, users, page_lists, seconds, port):
     """Start gunicorn (2 sync workers) on the benchmark's application, run wrk against the floor page and every
     page for each role, stop gunicorn. {(role, page): (req/s, non-2xx)}."""
     log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)
@@ -254,7 +286,7 @@ def measure_wrk(app, users, page_list, seconds, port):
             cookie = session_cookie(app, users[email])
             floors = []
             # The floor before the pages and after them: the ratio is to their mean (a machine's load drifts).
-            for name, url in [("floor", "/_bench/floor")] + page_list + [("floor again", "/_bench/floor")]:
+            for name, url in [("floor", "/_bench/floor")] + page_lists[role] + [("floor again", "/_bench/floor")]:
                 run_wrk(base, url, cookie, 1)  # warm both workers
                 drain(base)
                 results[(role, name)] = run_wrk(base, url, cookie, seconds)
@@ -295,12 +327,14 @@ def main():
     seeded = seed_if_empty(app, sizes)
     users, unit_id, ticket_id = targets(app)
     page_list = pages(unit_id, ticket_id, deep_page(app))
+    extra = role_pages(app, users)
+    page_lists = {role: page_list + extra.get(role, []) for role, _email in ROLES}
     print(f"Database: {re.sub(r'//[^@/]*@', '//', url)}; machine: {machine()}")
-    inproc = measure_in_process(app, users, page_list, requests)
+    inproc = measure_in_process(app, users, page_lists, requests)
     wrk = None
     if os.environ.get("BENCH_SKIP_WRK") != "1":
         if wrk_available():
-            wrk = measure_wrk(app, users, page_list, seconds, env_int("BENCH_PORT", 5099))
+            wrk = measure_wrk(app, users, page_lists, seconds, env_int("BENCH_PORT", 5099))
         else:
             print("wrk is not installed (Debian: apt-get install -y wrk): throughput not measured.")
     print()
@@ -313,7 +347,7 @@ def main():
         if wrk:
             low, high = wrk[(role, "floor range")]
             print(f"| {role} | (floor before and after the pages: {low:.0f} and {high:.0f} req/s) | | | | | | |")
-        for name, _url in [("floor", None)] + page_list:
+        for name, _url in [("floor", None)] + page_lists[role]:
             ms, sql, queries, size, status = inproc[(role, name)]
             note = "" if status == 200 else f" (HTTP {status})"
             rps = f"{wrk[(role, name)][0]:.0f}" if wrk else "–"

@@ -143,6 +143,10 @@ class ComplaintEvent(db.Model):
     """Every step of a complaint: filed, routed, answered, not satisfied (with the reason), closed satisfied."""
 
     __tablename__ = "complaint_event"
+    __table_args__ = (
+        # The scorecard's open complaints: rounds answered late ("late" events before a moment).
+        sa.Index("ix_complaint_event_action_at", "action", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaint.id", ondelete="CASCADE"), index=True)

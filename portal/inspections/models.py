@@ -159,6 +159,7 @@ class Visit(HasVersion, ClientScoped, db.Model):
         sa.Index("ix_visit_contract_kind_due", "contract_id", "kind", "due_on"),
         sa.Index("ix_visit_contract_done", "contract_id", "done_on"),
         sa.Index("ix_visit_client_signed", "client_id", "signed_at"),
+        sa.Index("ix_visit_signed", "signed_at"),  # the vendor's overview: every client's sign-offs this month
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -736,7 +736,7 @@ def _complaint_overdue_at(at):
     Answer = aliased(Event)
     answered_late_after = sa.exists().where(
         Event.complaint_id == Complaint.id, Event.action == "late", Event.at < at,
-        sa.exists().where(Answer.complaint_id == Complaint.id, Answer.round == Event.round,
+        sa.exists().where(Answer.complaint_id == Event.complaint_id, Answer.round == Event.round,
                           Answer.action == "answered", Answer.at >= at))
     return sa.or_(sa.and_(Complaint.due_at.is_not(None), Complaint.due_at < at), answered_late_after)
 

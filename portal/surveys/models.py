@@ -25,6 +25,7 @@ class Survey(ClientScoped, db.Model):
         sa.Index("ix_survey_client_answered", "client_id", "answered_at"),
         sa.Index("ix_survey_contract_answered", "contract_id", "answered_at"),
         sa.Index("ix_survey_site_answered", "site_id", "answered_at"),
+        sa.Index("ix_survey_answered", "answered_at"),  # the vendor's overview: every client's answers
         # The list of surveys, newest first: for the vendor, a client, a school.
         sa.Index("ix_survey_created", "created_at", "id"),
         sa.Index("ix_survey_client_created", "client_id", "created_at", "id"),

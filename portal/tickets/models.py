@@ -171,6 +171,9 @@ class Ticket(HasVersion, ClientScoped, db.Model):
         sa.Index("ix_ticket_contract_filed", "contract_id", "filed_at"),
         sa.Index("ix_ticket_site_filed", "site_id", "filed_at"),
         sa.Index("ix_ticket_client_closed", "client_id", "closed_at"),
+        # The vendor's overview: every client's tickets filed (and ratings given) this month.
+        sa.Index("ix_ticket_filed", "filed_at"),
+        sa.Index("ix_ticket_closed", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -724,3 +724,31 @@ def test_a_complaint_answered_late_after_a_period_was_past_due_at_its_end(app, m
         assert [x.id for x in db.session.scalars(query)] == [c.id]
         (_s, _m, query), = M.evidence("complaints_open", Scope(client.id), OCTOBER, now=NOW, only_broken=True)
         assert db.session.scalars(query).all() == []
+
+
+def test_a_complaint_answered_late_before_a_periods_end_is_not_past_due_at_it(app, make):
+    """The answer that ends a late round is looked for among the complaint's own events: another complaint's answer
+    after the period (same round number) does not make this one past due."""
+    from portal.complaints import services as complaints
+
+    client = make.client()
+    admin, manager, agent = make.user("client_admin", client=client), make.user("vendor_manager"), \
+        make.user("vendor_agent")
+    with app.test_request_context():
+        people = [db.session.get(User, u.id) for u in (admin, manager, agent)]
+        early = complaints.file_complaint(people[0], site=None, ticket=None, category="other", description="x",
+                                          now=at(9, 27, 2))  # due 28 Sep 02:00 UTC
+        complaints.assign(early, people[1], people[2], now=at(9, 28, 5))
+        complaints.answer(early, people[2], "答复", now=at(9, 28, 5))  # late, but answered within September
+        later = complaints.file_complaint(people[0], site=None, ticket=None, category="other", description="y",
+                                          now=at(9, 29, 2))  # due 30 Sep 02:00 UTC
+        complaints.assign(later, people[1], people[2], now=at(10, 2, 2))
+        complaints.answer(later, people[2], "答复", now=at(10, 2, 2))  # late, answered after September
+        db.session.commit()
+    september = Period("month", date(2026, 9, 1), date(2026, 10, 1))
+    row = card(app, Scope(client.id), september).row("complaints_open")
+    # At 30 Sep 16:00 UTC both are open (neither closed by the client); only the later one is past due then.
+    assert (row.value, row.met, row.detail["past_due"]) == (2, False, 1)
+    with app.test_request_context():
+        (_s, _m, query), = M.evidence("complaints_open", Scope(client.id), september, now=NOW, only_broken=True)
+        assert [x.id for x in db.session.scalars(query)] == [later.id]
