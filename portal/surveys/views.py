@@ -19,7 +19,7 @@ from .. import errors
 from ..bounds import db_id
 from ..database import records_on_get
 from ..extensions import db
-from ..i18n import DEFAULT, LANGUAGES, _l
+from ..i18n import COOKIE, DEFAULT, LANGUAGES, _l
 from ..orgs.models import Client
 from ..pagination import Order, paginate
 from ..htmx import render
@@ -38,11 +38,17 @@ PUBLIC = "surveys.answer"
 
 
 def survey_locale(survey=None):
-    """The page's language: ``?lang=`` if given (then remembered by the cookie), else the survey's own."""
+    """The page's language: ``?lang=`` if given (then remembered by the cookie), else the reader's own choice (a
+    signed-in user's language, or the cookie), else the survey's."""
     if g.get("lang_choice"):
         return g.lang_choice
     if request.args.get("lang") in LANGUAGES:  # also before i18n has read it (a refused form: the CSRF check is first)
         return LANGUAGES[request.args["lang"]]
+    # A choice the reader made before (signed in with a language, or the language cookie) wins over the survey's.
+    if current_user.is_authenticated and current_user.locale in LANGUAGES.values():
+        return current_user.locale
+    if request.cookies.get(COOKIE) in LANGUAGES.values():
+        return request.cookies[COOKIE]
     if survey is not None:
         return LANGUAGES.get(survey.language, DEFAULT)
     return None  # the request's own choice (cookie, browser)

@@ -231,6 +231,22 @@ def test_the_page_speaks_the_recipients_language(app, world):
     assert 'lang="zh-CN"' in body
 
 
+def test_a_readers_own_choice_of_language_wins_over_the_surveys(app, world):
+    """A survey in Chinese opened by someone who chose English before (signed in with English as their language,
+    or with the language cookie): English; with no choice made, the survey's language."""
+    survey = close(app, world)  # the reporter's language is not set: Chinese
+    token = token_of(app, survey.id)
+    assert 'lang="zh-CN"' in app.test_client().get(f"/survey/{token}").get_data(as_text=True)
+    with app.app_context():
+        db.session.get(User, world.a_admin.id).locale = "en"
+        db.session.commit()
+    signed_in = app.test_client(user=world.a_admin).get(f"/survey/{token}").get_data(as_text=True)
+    assert 'lang="en"' in signed_in and "How satisfied are you with our service?" in signed_in
+    cookie = app.test_client()
+    cookie.set_cookie("portal_lang", "en")
+    assert 'lang="en"' in cookie.get(f"/survey/{token}").get_data(as_text=True)
+
+
 def test_concurrent_answers_one_wins(shared, make):
     from tests.factories import World
 
