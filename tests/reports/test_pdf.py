@@ -288,9 +288,9 @@ def test_scorecard_hand_known_figures_for_march(app, world, late_ticket):
     render_pending(app)
     _reader, text = pdf_text(client.get(f"/reports/{doc_id}/download").data)
     flat = " ".join(text.split())
-    response_row = flat[flat.index("A substantive response within 30 minutes"):]
+    response_row = flat[flat.index("A substantive response to every fault report"):]
     assert response_row.split("Broken")[0].count("0 of 1 clocks met (0%)") == 1
-    proposal_row = flat[flat.index("A solution proposal within 1 hour"):]
+    proposal_row = flat[flat.index("A solution proposal within the promised time"):]
     assert proposal_row.split("Kept")[0].count("1 of 1 clocks met (100%)") == 1
 
 
