@@ -32,7 +32,7 @@ import puremagic
 from babel.lists import format_list
 from flask import Response
 from flask_babel import get_locale
-from PIL import Image, ImageOps, JpegImagePlugin
+from PIL import Image, ImageFile, ImageOps, JpegImagePlugin
 
 from .i18n import _l
 from .steps import Refused
@@ -234,7 +234,10 @@ def reencode(stream, key, name):
                 if image.width * image.height > MAX_PIXELS:
                     raise UploadRefused(_l("“%(name)s” has too many pixels (at most %(mp)d megapixels).",
                                            name=shown(name), mp=MAX_PIXELS // 1_000_000))
-                image.load()  # the whole picture: a truncated or broken file fails here
+                # The whole picture: a truncated or broken file fails here, whatever another library set for its
+                # own images (WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on when it is imported).
+                ImageFile.LOAD_TRUNCATED_IMAGES = False
+                image.load()
                 keep = {k: image.info[k] for k in ("icc_profile", "transparency") if k in image.info}
                 if key == "jpeg":
                     quality = _jpeg_quality(image)

@@ -324,6 +324,22 @@ def test_a_broken_image_is_refused(app):
     assert "is not a whole JPEG image" in refused(app, "cut.jpg", data[:len(data) // 2], PHOTOS)
 
 
+def test_a_broken_image_is_refused_after_a_pdf_was_rendered(app):
+    """WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on, for the whole process, when it is imported: a worker that
+    rendered an evidence pack must still refuse half a photo."""
+    import weasyprint  # noqa: F401  (the import is what changes Pillow's setting)
+    from PIL import ImageFile
+
+    ImageFile.LOAD_TRUNCATED_IMAGES = True  # as WeasyPrint leaves it, whichever test imported it first
+    data = image("JPEG", size=(200, 200))
+    assert "is not a whole JPEG image" in refused(app, "cut.jpg", data[:len(data) // 2], PHOTOS)
+    with app.app_context():
+        from portal.reports.pdf import render
+
+        render("<html><body><p>PDF</p></body></html>")
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
+
+
 # ---------------------------------------------------------------- serving
 
 

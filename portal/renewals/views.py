@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import steps
-from ..bounds import db_id, optional_id
+from ..bounds import CONTROL_MESSAGE, db_id, has_control, optional_id
 from ..contracts.models import Contract
 from ..equipment.filters import EquipmentFilter
 from ..equipment.models import Equipment
@@ -121,7 +121,9 @@ def request_quote():
         units = chosen_units()
     ticked = {u.id for u in units} if not posted else set(ticked_ids or []) & {u.id for u in units}
     valid = form.validate_on_submit()  # the per-field messages, whatever else is refused
-    if posted and missing:
+    if posted and any(has_control(v) for name in ("unit", "listed") for v in request.form.getlist(name)):
+        form.form_errors.append(CONTROL_MESSAGE)  # a unit named with invisible codes: said as for any field
+    elif posted and missing:
         form.form_errors.append(_("Some of the units sent are not yours to renew, or no longer exist: "
                                   "check the list and ask again."))
     elif posted and not ticked:

@@ -34,8 +34,13 @@ def font_faces():
 def render(html, css="", base_url=None):
     """The PDF of ``html`` (a whole document) with the style sheet ``css`` after its own (which names ``FAMILY``
     for its text): (bytes, number of pages)."""
+    from PIL import ImageFile
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
+
+    # WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on when it is imported, for the whole process; the portal's
+    # PDFs embed no photo, and the upload checker must keep refusing truncated images: off again.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
 
     fonts = FontConfiguration()
     stylesheets = [CSS(string=font_faces() + "\n" + css, font_config=fonts)]

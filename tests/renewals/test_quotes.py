@@ -172,6 +172,16 @@ class TestRules:
             f"/renewals/request?unit={world.unit_a1.id}", data={"years": "5"}, headers=EN).get_data(as_text=True)
         assert "Not a valid choice" in body
 
+    def test_a_unit_named_with_control_characters_is_refused_saying_why(self, app, world):
+        for name in ("unit", "listed"):
+            data = {"years": "1", "unit": str(world.unit_a1.id), "listed": str(world.unit_a1.id)}
+            data[name] = "\x00"
+            response = app.test_client(user=world.a_staff).post("/renewals/request", data=data, headers=EN)
+            body = response.get_data(as_text=True)
+            assert response.status_code == 200 and "Remove the control characters" in body, name
+        with app.app_context():
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(RenewalQuote)) == 2  # the world's own
+
 
 class TestPages:
     def test_clients_see_their_own_quotes_only(self, app, world):
