@@ -327,8 +327,11 @@ def test_a_broken_image_is_refused(app):
 def test_a_broken_image_is_refused_after_a_pdf_was_rendered(app):
     """WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on, for the whole process, when it is imported: a worker that
     rendered an evidence pack must still refuse half a photo."""
-    import weasyprint  # noqa: F401  (the import is what changes Pillow's setting)
+    import importlib
+
     from PIL import ImageFile
+
+    importlib.import_module("weasyprint")  # the import is what changes Pillow's setting
 
     ImageFile.LOAD_TRUNCATED_IMAGES = True  # as WeasyPrint leaves it, whichever test imported it first
     data = image("JPEG", size=(200, 200))
