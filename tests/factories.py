@@ -281,6 +281,9 @@ class World:
         self.b_site = make.site(self.b, name_zh="乙机房", name_en="B Data Room")
         self.manager = make.user("vendor_manager", email="manager@test.example")
         self.agent = make.user("vendor_agent", email="agent@test.example")
+        self.sysadmin = make.user("system_admin", email="sysadmin@test.example")
+        self.secadmin = make.user("security_admin", email="secadmin@test.example")
+        self.auditor = make.user("auditor", email="auditor@test.example")
         self.a_admin = make.user("client_admin", client=self.a, email="admin@a.example")
         self.a_staff = make.user("client_staff", client=self.a, email="staff@a.example")
         self.a_school = make.user("site_admin", client=self.a, site=self.a_site1, email="school@a.example")
@@ -368,4 +371,7 @@ class World:
             "client_admin": self.a_admin,
             "client_staff": self.a_staff,
             "site_admin": self.a_school,
+            "system_admin": self.sysadmin,
+            "security_admin": self.secadmin,
+            "auditor": self.auditor,
         }

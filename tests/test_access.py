@@ -7,7 +7,7 @@ from typing import Callable
 
 import pytest
 
-from portal.roles import ALL, CLIENT, USER_ADMINS, VENDOR, Role
+from portal.roles import ALL, CLIENT, EVERYONE, USER_ADMINS, VENDOR, Role
 
 MANAGER = frozenset({Role.VENDOR_MANAGER})
 EDITORS = VENDOR | {Role.CLIENT_ADMIN, Role.CLIENT_STAFF}
@@ -35,10 +35,10 @@ ROUTES = {
     "home.healthz": Route("GET", frozenset(), lambda w, o: "/healthz"),
     "auth.login": Route("GET", frozenset(), lambda w, o: "/login"),
     "auth.invitation": Route("GET", frozenset(), lambda w, o: "/invite/not-a-token"),
-    "auth.logout": Route("POST", ALL, lambda w, o: "/logout"),
-    "home.index": fixed("/"),
-    "account.profile": fixed("/account/"),
-    "account.password": fixed("/account/password"),
+    "auth.logout": Route("POST", EVERYONE, lambda w, o: "/logout"),
+    "home.index": Route("GET", EVERYONE, lambda w, o: "/"),
+    "account.profile": Route("GET", EVERYONE, lambda w, o: "/account/"),
+    "account.password": Route("GET", EVERYONE, lambda w, o: "/account/password"),
     "clients.index": Route("GET", VENDOR, lambda w, o: "/clients/"),
     "clients.new": Route("GET", MANAGER, lambda w, o: "/clients/new"),
     "clients.show": Route("GET", VENDOR, lambda w, o: f"/clients/{o.id}", own=lambda w, r: w.a),
