@@ -1,7 +1,7 @@
 """Shared form pieces: the base form, and validators with messages in the user's language."""
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField
+from wtforms import HiddenField, PasswordField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional, ValidationError
 
@@ -15,6 +15,7 @@ __all__ = [
     "Versioned",
     "Required",
     "Present",
+    "RatingField",
     "EmailAddress",
     "MaxLength",
     "Optional",
@@ -76,6 +77,21 @@ def Required(message=None):
 def Present(message=None):
     """Required, for numbers and dates: 0 is a value, and a value that does not parse keeps its own message."""
     return InputRequired(message=message or _l("This field is required."))
+
+
+# A satisfaction rating, the same five answers wherever one is asked (ticket confirmation, complaint closing, visit
+# sign-off, survey): the scorecard counts 4 and 5 as satisfied.
+RATING_CHOICES = [
+    SelectChoice(5, _l("5 · Very satisfied")), SelectChoice(4, _l("4 · Satisfied")),
+    SelectChoice(3, _l("3 · Acceptable")), SelectChoice(2, _l("2 · Dissatisfied")),
+    SelectChoice(1, _l("1 · Very dissatisfied")),
+]
+
+
+def RatingField(label):
+    """A required rating from 1 to 5, as radio buttons from "very satisfied" down."""
+    return RadioField(label, coerce=optional_id, choices=RATING_CHOICES,
+                      validators=[Present(_l("Choose a rating from 1 to 5."))])
 
 
 def EmailAddress():

@@ -1,7 +1,7 @@
 from flask_wtf.file import MultipleFileField
-from wtforms import RadioField, SelectField, TextAreaField
+from wtforms import SelectField, TextAreaField
 
-from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, Versioned, optional_id
+from ..forms import Form, MaxLength, Optional, Present, RatingField, Required, SelectChoice, Versioned, optional_id
 from ..i18n import _l
 from .models import Category
 
@@ -29,17 +29,9 @@ class AnswerForm(Versioned):
 
 
 class CloseForm(Versioned):
-    rating = RadioField(_l("Your satisfaction"), coerce=optional_id,
-                        validators=[Present(_l("Choose a rating from 1 to 5."))])
+    rating = RatingField(_l("Your satisfaction"))
     body = TextAreaField(_l("Comment"), validators=[Optional(), MaxLength(1000)])
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.rating.choices = [
-            SelectChoice(5, _l("5 · Very satisfied")), SelectChoice(4, _l("4 · Satisfied")),
-            SelectChoice(3, _l("3 · Acceptable")), SelectChoice(2, _l("2 · Dissatisfied")),
-            SelectChoice(1, _l("1 · Very dissatisfied")),
-        ]
 
 
 class RejectForm(Versioned):

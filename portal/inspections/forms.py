@@ -7,7 +7,7 @@ from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectFie
 from wtforms.validators import NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, Versioned, optional_id
+from ..forms import Form, MaxLength, Optional, Present, RatingField, Required, SelectChoice, Versioned, optional_id
 from ..i18n import _l, _lp
 from .models import Frequency, Method, VisitKind
 
@@ -75,17 +75,9 @@ class RecordForm(Versioned):
 
 class SignForm(Versioned):
     name = StringField(_l("Your name, as signature"), validators=[Required(_l("Sign with your name.")), MaxLength(100)])
-    satisfaction = RadioField(_l("Your satisfaction"), coerce=optional_id,
-                              validators=[Present(_l("Choose a rating from 1 to 5."))])
+    satisfaction = RatingField(_l("Your satisfaction"))
     comment = TextAreaField(_l("Comment"), validators=[Optional(), MaxLength(1000)])
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.satisfaction.choices = [
-            SelectChoice(5, _l("5 · Very satisfied")), SelectChoice(4, _l("4 · Satisfied")),
-            SelectChoice(3, _l("3 · Acceptable")), SelectChoice(2, _l("2 · Dissatisfied")),
-            SelectChoice(1, _l("1 · Very dissatisfied")),
-        ]
 
 
 class DisputeForm(Versioned):

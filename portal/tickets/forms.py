@@ -3,7 +3,7 @@ from wtforms import BooleanField, HiddenField, IntegerField, RadioField, SelectF
 from wtforms.validators import NumberRange
 
 from ..equipment.warranty import STOPPED_WORK_DAYS
-from ..forms import Form, MaxLength, Optional, Present, Required, SelectChoice, Versioned, optional_id
+from ..forms import Form, MaxLength, Optional, RatingField, Required, SelectChoice, Versioned, optional_id
 from ..i18n import _l
 from .models import SEVERITY_LABELS, Channel, Kind
 
@@ -80,16 +80,9 @@ class ResolveForm(Versioned):
 
 
 class ConfirmForm(Versioned):
-    rating = RadioField(_l("Your rating"), coerce=optional_id, validators=[Present(_l("Choose a rating from 1 to 5."))])
+    rating = RatingField(_l("Your rating"))
     comment = TextAreaField(_l("Comment"), validators=[Optional(), MaxLength(1000)])
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.rating.choices = [
-            SelectChoice(5, _l("5 · Very satisfied")), SelectChoice(4, _l("4 · Satisfied")),
-            SelectChoice(3, _l("3 · Acceptable")), SelectChoice(2, _l("2 · Dissatisfied")),
-            SelectChoice(1, _l("1 · Very dissatisfied")),
-        ]
 
 
 class AssignForm(Versioned):
