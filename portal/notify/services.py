@@ -104,7 +104,7 @@ def tell(kind, subject, users, *, by=None, key=None, **params):
         if user is None or user.id in seen or not user.active or (by is not None and user.id == by.id):
             continue
         seen.add(user.id)
-        if not may_see(user, client_id, site_id):
+        if not user.is_business or not may_see(user, client_id, site_id):  # administrators hear of no business
             continue
         mode = mode_of(user, kind)
         if mode is Mode.OFF:
