@@ -50,7 +50,7 @@ NAV = (
     NavItem("sites.mine", _l("My school"), "geo-alt", frozenset({Role.SITE_ADMIN}), "sites", "admin"),
     NavItem("users.index", _l("Users"), "people", USER_ADMINS, "users", "admin"),
     NavItem("settings.index", _l("Settings"), "gear", ORGANISATION_ADMINS, "settings", "admin"),
-    NavItem("security.index", _l("Security"), "lock", frozenset({Role.SECURITY_ADMIN}), "security", "admin"),
+    NavItem("security.index", _l("Sign-in security"), "lock", frozenset({Role.SECURITY_ADMIN}), "security", "admin"),
     NavItem("audit.index", _l("Audit trail"), "journal-text", frozenset({Role.AUDITOR}), "audit", "admin"),
 )
 

@@ -144,7 +144,8 @@ ADMIN_AREAS = {
         ("notify.robots", _l("Group robots"), "robot", _l("The group chats that receive alerts.")),
     ),
     Role.SECURITY_ADMIN: (
-        ("security.index", _l("Security"), "lock", _l("Sign-in security: the overview.")),
+        ("security.index", _l("Sign-in security"), "lock",
+         _l("Accounts, sign-in policy and second factors: the overview.")),
         ("security.policy", _l("Password policy"), "key", _l("Length, character classes, history and expiry.")),
         ("security.accounts", _l("Locked accounts and second factors"), "person-gear",
          _l("Unlock an account, reset a second factor.")),
