@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from .extensions import db
 
-DEMO_PASSWORD = "portal-demo-2026"
+DEMO_PASSWORD = "portal-demo-2026"  # nosec B105  # the published demo password (README); demo accounts only
 DEMO_ACCOUNTS = [
     ("manager@vendor.example.com", "vendor_manager", "全部客户 / all clients"),
     ("agent@vendor.example.com", "vendor_agent", "全部客户 / all clients"),
