@@ -70,7 +70,7 @@ $(STAMP)/venv: pyproject.toml $(LOCK)
 lock:
 	test -x $(LOCK_TOOL)/bin/uv || { $(PYTHON) -m venv $(LOCK_TOOL) && $(LOCK_TOOL)/bin/python -m pip install --quiet uv==$(UV_VERSION); }
 	echo 'setuptools>=68' | $(LOCK_TOOL)/bin/uv pip compile pyproject.toml - --extra dev --universal \
-		--python-version 3.11 --generate-hashes --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) -o $(LOCK)
+		--python-version 3.11 --generate-hashes --quiet --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
 # The locked packages against PyPI's vulnerability data (the lock's exact versions, not what happens to be
 # installed). A known vulnerability fails; so does a package whose data cannot be read (PyPI unreachable), unless
