@@ -2,10 +2,13 @@
 
 The table names every endpoint of the application; a route missing from it fails the first test.
 """
+import datetime
+import itertools
 from dataclasses import dataclass
 from typing import Callable
 
 import pytest
+import sqlalchemy as sa
 
 from portal.roles import (
     ALL, CLIENT, EVERYONE, ORGANISATION_ADMINS, ORGANISATION_READERS, USER_ADMINS, VENDOR, Role,
@@ -29,37 +32,27 @@ class Route:
     foreign: Callable | None = None  # (world, role) -> an object the role must not see
 
 
-def a_copy(obj):
+_days = itertools.count()
+
+
+def a_copy(world, obj):
     """A new row like ``obj``: for a deletion that more than one role may make (each deletes its own copy)."""
-    import sqlalchemy as sa
-
-    from portal.extensions import db
-
-    if isinstance(obj, AnyObject):  # the sign-in gate answers first: nothing to copy
-        return obj
+    if isinstance(world, AnyObject):  # the sign-in gate answers first: nothing to copy
+        return world
     columns = {c.key: getattr(obj, c.key) for c in sa.inspect(type(obj)).column_attrs if c.key != "id"}
     if "name" in columns:
-        columns["name"] = f"{columns['name']}·{id(columns)}"
-    copy = type(obj)(**columns)
-    db.session.add(copy)
-    db.session.commit()
-    return copy
+        columns["name"] = f"{columns['name']}·{next(_days)}"
+    return world.make.save(type(obj)(**columns))
 
 
-def a_day(role):
-    """A working weekend of the role's own (a day of the calendar that each admitted role deletes in turn)."""
-    import datetime
-
-    from portal.extensions import db
+def a_day(world):
+    """A working weekend of its own: a day of the calendar that each admitted role deletes in turn."""
     from portal.sla.models import CalendarDay
 
-    if role is None:
-        return AnyObject()
-    day = datetime.date(2031, 1, 4) + datetime.timedelta(days=7 * sorted(Role).index(role))
-    found = db.session.get(CalendarDay, day) or CalendarDay(day=day, kind="workday", name_zh="调休")
-    db.session.add(found)
-    db.session.commit()
-    return found
+    if isinstance(world, AnyObject):
+        return world
+    day = datetime.date(2031, 1, 4) + datetime.timedelta(days=7 * next(_days))
+    return world.make.save(CalendarDay(day=day, kind="workday", name_zh="调休"))
 
 
 def fixed(path):
@@ -222,14 +215,14 @@ ROUTES = {
     "settings.calendar": Route("GET", ORGANISATION_ADMINS, lambda w, o: "/settings/calendar?year=2026"),
     "settings.calendar_day": Route("POST", ORGANISATION_ADMINS, lambda w, o: "/settings/calendar/days"),
     "settings.calendar_day_delete": Route("POST", ORGANISATION_ADMINS,
-                                          lambda w, o: f"/settings/calendar/days/{o.day}/delete", own=lambda w, r: a_day(r)),
+                                          lambda w, o: f"/settings/calendar/days/{o.day}/delete", own=lambda w, r: a_day(w)),
     "settings.calendar_confirm": Route("POST", ORGANISATION_ADMINS, lambda w, o: "/settings/calendar/2027/confirm"),
     "settings.calendar_holiday": Route("POST", ORGANISATION_ADMINS, lambda w, o: "/settings/calendar/holidays"),
     "settings.calendar_import": Route("POST", ORGANISATION_ADMINS, lambda w, o: "/settings/calendar/import"),
     "settings.team_new": Route("GET", ORGANISATION_ADMINS, lambda w, o: "/settings/team/new"),
     "settings.team_edit": Route("GET", ORGANISATION_ADMINS, lambda w, o: f"/settings/team/{o.id}/edit", own=lambda w, r: w.member),
     "settings.team_delete": Route("POST", ORGANISATION_ADMINS, lambda w, o: f"/settings/team/{o.id}/delete",
-                                  own=lambda w, r: a_copy(w.member)),
+                                  own=lambda w, r: a_copy(w, w.member)),
     "notify.robots": Route("GET", ORGANISATION_ADMINS, lambda w, o: "/notifications/robots"),
     "notify.robot_new": Route("GET", ORGANISATION_ADMINS, lambda w, o: "/notifications/robots/new"),
     "notify.robot_edit": Route("GET", ORGANISATION_ADMINS, lambda w, o: f"/notifications/robots/{o.id}/edit",
@@ -237,7 +230,7 @@ ROUTES = {
     "notify.robot_test": Route("POST", ORGANISATION_ADMINS, lambda w, o: f"/notifications/robots/{o.id}/test",
                                own=lambda w, r: w.robot),
     "notify.robot_delete": Route("POST", ORGANISATION_ADMINS, lambda w, o: f"/notifications/robots/{o.id}/delete",
-                                 own=lambda w, r: a_copy(w.robot)),
+                                 own=lambda w, r: a_copy(w, w.robot)),
     "scorecard.index": Route("GET", SCORECARD_READERS, lambda w, o: f"/scorecard/?contract={o.id}",
                              own=lambda w, r: w.contract_a,
                              foreign=lambda w, role: w.contract_a2 if role == Role.SITE_ADMIN else w.contract_b),
@@ -326,9 +319,7 @@ def test_role_access(app, world, name):
     route = PROTECTED[name]
     for role in sorted(Role, key=lambda r: r in route.roles):  # refused roles first: they change nothing
         user = world.by_role()[role]
-        with app.app_context():  # an object made for this role (``a_copy``) is made in the test's database
-            url = url_of(world, route, role)
-        response = request(app.test_client(user=user), route, url)
+        response = request(app.test_client(user=user), route, url_of(world, route, role))
         if role in route.roles:  # a page, a redirect, or the step refused with its reason (the state does not allow it)
             assert response.status_code in (200, 302, 303, 400, 409), (role, response.status_code)
             if response.status_code == 302 and name != "auth.logout":
