@@ -16,7 +16,7 @@ DEMO_ACCOUNTS = [
     ("school1@edu.example.com", "site_admin", "示范区第一中学 / Demo District No. 1 Middle School"),
     ("admin@info.example.com", "client_admin", "示范市信息中心 / Demo City Information Centre"),
     # The three separated administrators (三权分立): none of them sees the business.
-    ("sysadmin@vendor.example.com", "system_admin", "用户、客户、站点、设置 / users, clients, sites, settings"),
+    ("sysadmin@vendor.example.com", "system_admin", "用户、客户、使用单位、设置 / users, clients, sites, settings"),
     ("security@vendor.example.com", "security_admin", "登录安全 / sign-in security"),
     ("auditor@vendor.example.com", "auditor", "审计日志 / audit trail"),
 ]
