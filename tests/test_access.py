@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.roles import (
-    ALL, CLIENT, EVERYONE, ORGANISATION_ADMINS, ORGANISATION_READERS, USER_ADMINS, VENDOR, Role,
+    ADMINS, ALL, CLIENT, EVERYONE, ORGANISATION_ADMINS, ORGANISATION_READERS, USER_ADMINS, VENDOR, Role,
 )
 
 MANAGER = frozenset({Role.VENDOR_MANAGER})
@@ -361,3 +361,23 @@ def test_client_lists_hold_only_own_client(app, world):
     assert "admin@b.example" not in body and "manager@test.example" not in body
     body = app.test_client(user=world.a_staff).get("/sites/").get_data(as_text=True)
     assert "甲一中" in body and "甲二中" in body and "乙机房" not in body
+
+
+# 三权分立: the areas each administrator may enter (besides the pages of everyone: home, own account, signing out).
+ADMIN_AREAS = {
+    Role.SYSTEM_ADMIN: ("users.", "clients.", "sites.", "settings.", "notify.robot"),
+    Role.SECURITY_ADMIN: ("security.",),
+    Role.AUDITOR: ("audit.",),
+}
+
+
+def test_each_administrator_is_admitted_to_their_own_area_only():
+    """The table itself: no business route admits an administrator, and none admits one to another's area (the
+    security and audit pages, built separately, are held to it once they are in the table)."""
+    for name, route in PROTECTED.items():
+        if route.roles == EVERYONE:
+            continue
+        for role in route.roles & ADMINS:
+            assert name.startswith(ADMIN_AREAS[role]), (name, role)
+        if name.startswith(("security.", "audit.")):
+            assert route.roles <= ADMINS and len(route.roles) == 1, name  # no business role, one administrator
