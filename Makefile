@@ -4,13 +4,16 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := .make
+LOCK := requirements.lock
+LOCK_TOOL := $(STAMP)/lock-tool
+UV_VERSION := 0.13.8
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app
 # `make run` is a developer's machine; production sets PORTAL_ENV=production and SECRET_KEY.
 run seed: export PORTAL_ENV ?= development
 
-.PHONY: run serve test bench bench-scale install assets translations messages migrate seed clean
+.PHONY: run serve test bench bench-scale install lock audit-deps bandit assets translations messages migrate seed clean
 
 run: install assets translations
 	$(BIN)/flask db upgrade
@@ -50,12 +53,35 @@ bench-scale: install assets translations
 
 install: $(STAMP)/venv
 
-$(STAMP)/venv: pyproject.toml
+# Exactly the versions of requirements.lock, each file checked against its hash (pip, and setuptools for the
+# editable install, included), then the project itself without resolving anything; `pip check` fails when
+# pyproject.toml names a package the lock does not hold (run `make lock`).
+$(STAMP)/venv: pyproject.toml $(LOCK)
 	@mkdir -p $(STAMP)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --only-binary=:all: -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	@touch $@
+
+# requirements.lock from pyproject.toml (runtime and dev dependencies, every platform, with hashes) by uv, itself
+# pinned and installed in a venv of its own under .make/. Versions already locked are kept; UPGRADE=1 takes the
+# newest that pyproject.toml allows (then run `make audit-deps` and the tests).
+lock:
+	test -x $(LOCK_TOOL)/bin/uv || { $(PYTHON) -m venv $(LOCK_TOOL) && $(LOCK_TOOL)/bin/python -m pip install --quiet uv==$(UV_VERSION); }
+	echo 'setuptools>=68' | $(LOCK_TOOL)/bin/uv pip compile pyproject.toml - --extra dev --universal \
+		--python-version 3.11 --generate-hashes --quiet --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) -o $(LOCK)
+
+# The locked packages against PyPI's vulnerability data (the lock's exact versions, not what happens to be
+# installed). A known vulnerability fails; so does a package whose data cannot be read (PyPI unreachable), unless
+# AUDIT_UNREACHABLE_OK=1, which lists such packages and goes on (for a network that cannot reach PyPI's JSON API).
+audit-deps: install
+	$(BIN)/pip-audit $(if $(AUDIT_UNREACHABLE_OK),,--strict) --progress-spinner off --require-hashes --disable-pip -r $(LOCK)
+
+# Static security checks of portal/: findings reviewed and accepted are marked in the code (# nosec BXXX, with the
+# reason); any other finding, of low severity or more, fails.
+bandit: install
+	$(BIN)/bandit -q -r portal
 
 # Front-end packages from the npm registry, copied under static/vendor/ (git-ignored): no CDN at run time; Noto Sans
 # SC (whole TTFs, regular and bold) under static/vendor/fonts/ for the PDFs (portal/reports/pdf.py), which embed it

@@ -72,7 +72,7 @@ def register_extensions(app):
     login_manager.init_app(app)
     init_mail(app)
     # Models must be imported before migrations or create_all look at the metadata.
-    from . import bounds, cli, errors, i18n, models, security, steps  # noqa: F401
+    from . import bounds, cli, errors, i18n, models, scoping, security, steps  # noqa: F401
     from .auth import gate
 
     i18n.init_app(app)  # before the sign-in gate, so that ?lang= also applies to the sign-in page
@@ -80,6 +80,7 @@ def register_extensions(app):
     gate.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    scoping.init_app(app)  # may_open(endpoint): a link only for those its page admits
     steps.init_app(app)  # after the CSRF check and the sign-in gate: a refused request claims no form token
     cli.init_app(app)
     from . import scale

@@ -16,14 +16,14 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
+import subprocess  # nosec B404  # the benchmark starts wrk and the server it measures, with fixed arguments
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_scale"
-SECRET = "bench-scale-only-not-a-real-secret"
+SECRET = "bench-scale-only-not-a-real-secret"  # nosec B105  # the benchmark's own throwaway database, never a deployment
 ROLES = [("vendor agent", "agent@vendor.example.com"), ("client admin", "admin@edu.example.com"),
          ("school admin", "school1@edu.example.com")]
 FLOOR_TEMPLATE = """{% extends "base.html" %}
@@ -84,7 +84,7 @@ def seed_if_empty(app, sizes):
     from .extensions import db
 
     with app.app_context():
-        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], check=True,
+        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], check=True,  # nosec B603  # fixed argument list, no shell
                            stdout=subprocess.DEVNULL, env={**os.environ, "FLASK_APP": "app"})
         count = db.session.scalar(sa.select(sa.func.count(Equipment.id)))
         db.session.remove()
@@ -93,7 +93,7 @@ def seed_if_empty(app, sizes):
         return None
     print("Seeding: {units} units, {tickets} tickets, {visits} visits, {complaints} complaints…".format(**sizes))
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "flask", "seed-scale"] + [f"--{k}={v}" for k, v in sizes.items()],
+    subprocess.run([sys.executable, "-m", "flask", "seed-scale"] + [f"--{k}={v}" for k, v in sizes.items()],  # nosec B603  # fixed argument list, no shell
                    check=True, env={**os.environ, "FLASK_APP": "app"})
     seconds = time.monotonic() - started
     print(f"Seeded in {seconds:.0f} s.")
@@ -250,11 +250,11 @@ def drain(base):
     import urllib.request
 
     for _ in range(4):
-        urllib.request.urlopen(base + "/healthz", timeout=300).read()
+        urllib.request.urlopen(base + "/healthz", timeout=300).read()  # nosec B310  # http://127.0.0.1 of the server the benchmark started
 
 
 def run_wrk(base, path, cookie, seconds, connections=8):
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-H", f"Cookie: {cookie}",
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-H", f"Cookie: {cookie}",  # nosec B603, B607  # wrk from PATH on the developer's machine, fixed arguments, no shell
                           base + path], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -268,7 +268,7 @@ def measure_wrk(app, users, page_lists, seconds, port):
     """Start gunicorn (2 sync workers) on the benchmark's application, run wrk against the floor page and every
     page for each role, stop gunicorn. {(role, page): (req/s, non-2xx)}."""
     log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",
+    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",  # nosec B603  # fixed argument list, no shell
                                "--bind", f"127.0.0.1:{port}", "--timeout", "120", "portal.bench:create_bench_app()"],
                               stdout=log, stderr=log, env=os.environ.copy())
     base = f"http://127.0.0.1:{port}"
@@ -277,7 +277,7 @@ def measure_wrk(app, users, page_lists, seconds, port):
 
         for _ in range(120):
             try:
-                urllib.request.urlopen(base + "/healthz", timeout=1)
+                urllib.request.urlopen(base + "/healthz", timeout=1)  # nosec B310  # http://127.0.0.1 of the server the benchmark started
                 break
             except Exception:
                 time.sleep(0.5)

@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from .extensions import db
 
-DEMO_PASSWORD = "portal-demo-2026"
+DEMO_PASSWORD = "portal-demo-2026"  # nosec B105  # the published demo password (README); demo accounts only
 DEMO_ACCOUNTS = [
     ("manager@vendor.example.com", "vendor_manager", "全部客户 / all clients"),
     ("agent@vendor.example.com", "vendor_agent", "全部客户 / all clients"),
@@ -15,6 +15,10 @@ DEMO_ACCOUNTS = [
     ("it@edu.example.com", "client_staff", "示范区教育局 / Demo District Education Bureau"),
     ("school1@edu.example.com", "site_admin", "示范区第一中学 / Demo District No. 1 Middle School"),
     ("admin@info.example.com", "client_admin", "示范市信息中心 / Demo City Information Centre"),
+    # The three separated administrators (三权分立): none of them sees the business.
+    ("sysadmin@vendor.example.com", "system_admin", "用户、客户、使用单位、设置 / users, clients, sites, settings"),
+    ("security@vendor.example.com", "security_admin", "登录安全 / sign-in security"),
+    ("auditor@vendor.example.com", "auditor", "审计日志 / audit trail"),
 ]
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEV_SECRET = "dev-only-not-secret"
+DEV_SECRET = "dev-only-not-secret"  # nosec B105  # development default only; production must set SECRET_KEY
 
 
 def _bool(value, default=False):
@@ -57,7 +57,7 @@ def from_env(env=None):
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
         # Accounts.
         "PASSWORD_MIN_LENGTH": int(env.get("PORTAL_PASSWORD_MIN_LENGTH", "10")),
-        "PASSWORD_MAX_LENGTH": 256,
+        "PASSWORD_MAX_LENGTH": 256,  # nosec B105  # a length limit, not a password
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
         "INVITATION_HOURS": 72,

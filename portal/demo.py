@@ -84,6 +84,10 @@ def seed():
         ("it@edu.example.com", "孙磊", "client_staff", edu, None),
         ("school1@edu.example.com", "周敏", "site_admin", edu, edu.sites[0]),
         ("admin@info.example.com", "赵强", "client_admin", info, None),
+        # The vendor's three separated administrators (三权分立): accounts, sign-in security, the audit trail.
+        ("sysadmin@vendor.example.com", "陈静", "system_admin", None, None),
+        ("security@vendor.example.com", "吴刚", "security_admin", None, None),
+        ("auditor@vendor.example.com", "郑丽", "auditor", None, None),
     ]
     for email, name, role, client, site in people:
         user = User(

@@ -1,11 +1,17 @@
 """The main navigation, by role: one list that the layout renders and the tests read.
 
 On a wide screen the items form one horizontal bar; on a phone they sit behind a menu button, in the groups below
-(the manager has fourteen items: a flat list would be too long to scan)."""
+(the manager has fourteen items: a flat list would be too long to scan).
+
+The three separated administrators (三权分立) see only their own area: the system administrator users, clients,
+sites and settings; the security administrator the sign-in security pages; the auditor the audit trail. An item
+whose endpoint is not (yet) in the application is left out, so that the areas built separately appear when merged."""
 from dataclasses import dataclass
 
+from flask import current_app
+
 from .i18n import _l
-from .roles import ALL, CLIENT, Role, USER_ADMINS, VENDOR
+from .roles import ALL, CLIENT, EVERYONE, ORGANISATION_ADMINS, ORGANISATION_READERS, Role, USER_ADMINS, VENDOR
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,7 @@ GROUPS = {
 
 
 NAV = (
-    NavItem("home.index", _l("Home"), "house", ALL, "home"),
+    NavItem("home.index", _l("Home"), "house", EVERYONE, "home"),
     NavItem("tickets.index", _l("Fault reports"), "tools", ALL, "tickets", "service"),
     NavItem("complaints.index", _l("Complaints"), "megaphone", ALL, "complaints", "service"),
     NavItem("inspections.index", _l("Inspections"), "clipboard-check", ALL, "inspections", "service"),
@@ -39,18 +45,21 @@ NAV = (
     NavItem("renewals.index", _l("Renewals"), "arrow-repeat", ALL - {Role.SITE_ADMIN}, "renewals", "assets"),
     NavItem("parts.index", _l("Price list"), "tags", ALL, "parts", "assets"),
     NavItem("catalog.index", _l("Models"), "box-seam", VENDOR, "catalog", "assets"),
-    NavItem("clients.index", _l("Clients"), "buildings", VENDOR, "clients", "admin"),
-    NavItem("sites.index", _l("Sites"), "geo-alt", CLIENT - {Role.SITE_ADMIN}, "sites", "admin"),
+    NavItem("clients.index", _l("Clients"), "buildings", ORGANISATION_READERS, "clients", "admin"),
+    NavItem("sites.index", _l("Sites"), "geo-alt", CLIENT - {Role.SITE_ADMIN} | {Role.SYSTEM_ADMIN}, "sites", "admin"),
     NavItem("sites.mine", _l("My school"), "geo-alt", frozenset({Role.SITE_ADMIN}), "sites", "admin"),
     NavItem("users.index", _l("Users"), "people", USER_ADMINS, "users", "admin"),
-    NavItem("settings.index", _l("Settings"), "gear", frozenset({Role.VENDOR_MANAGER}), "settings", "admin"),
+    NavItem("settings.index", _l("Settings"), "gear", ORGANISATION_ADMINS, "settings", "admin"),
+    NavItem("security.index", _l("Sign-in security"), "lock", frozenset({Role.SECURITY_ADMIN}), "security", "admin"),
+    NavItem("audit.index", _l("Audit trail"), "journal-text", frozenset({Role.AUDITOR}), "audit", "admin"),
 )
 
 
 def items_for(user):
     if not user.is_authenticated:
         return []
-    return [item for item in NAV if user.role in item.roles]
+    endpoints = current_app.view_functions
+    return [item for item in NAV if user.role in item.roles and item.endpoint in endpoints]
 
 
 def groups_for(user):

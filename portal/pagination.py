@@ -53,7 +53,7 @@ class Order:
 
     def __post_init__(self):
         columns = [key.property.columns[0] for key in self.keys]
-        assert not any(c.nullable for c in columns[1:]), f"{self.name}: only the first key may be NULL"
+        assert not any(c.nullable for c in columns[1:]), f"{self.name}: only the first key may be NULL"  # nosec B101  # checks an Order declared in code, at import
         object.__setattr__(self, "nullable", bool(columns[0].nullable) and len(self.keys) > 1)
         object.__setattr__(self, "boolean", _python_type(self.keys[0]) is bool and len(self.keys) > 1)
 

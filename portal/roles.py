@@ -34,6 +34,11 @@ class Role(StrEnum):
         return self in ADMINS
 
     @property
+    def is_business(self):
+        """A business role: the pages of equipment, service and contracts (never one of the administrators)."""
+        return self in ALL
+
+    @property
     def needs_site(self):
         return self is Role.SITE_ADMIN
 
@@ -54,5 +59,21 @@ CLIENT = frozenset({Role.CLIENT_ADMIN, Role.CLIENT_STAFF, Role.SITE_ADMIN})
 ALL = VENDOR | CLIENT  # the business roles: every page of equipment, service and contracts
 ADMINS = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDITOR})
 EVERYONE = ALL | ADMINS  # one's own account, the home page, signing out
-# Who may manage user accounts: the manager for everyone, a client admin for their own client.
-USER_ADMINS = frozenset({Role.VENDOR_MANAGER, Role.CLIENT_ADMIN})
+# Who may manage user accounts: the system administrator for everyone, a client admin for their own client's users
+# (client roles only: see ``grantable``). The vendor manager no longer manages accounts (三权分立).
+USER_ADMINS = frozenset({Role.SYSTEM_ADMIN, Role.CLIENT_ADMIN})
+# Who keeps the organisation's configuration (clients, sites, settings: SLA policy, holiday calendar, robots): the
+# vendor manager, as business configuration, and the system administrator; who may read the list of clients.
+ORGANISATION_ADMINS = frozenset({Role.VENDOR_MANAGER, Role.SYSTEM_ADMIN})
+ORGANISATION_READERS = VENDOR | {Role.SYSTEM_ADMIN}
+
+
+def grantable(role):
+    """The roles a user of ``role`` may give to an account: the system administrator every role (and only they an
+    administrator role: the first system administrator comes from ``flask create-admin``, the others from them);
+    a client administrator the client roles of their own client; anyone else none."""
+    if role == Role.SYSTEM_ADMIN:
+        return list(Role)
+    if role == Role.CLIENT_ADMIN:
+        return [r for r in Role if r in CLIENT]
+    return []

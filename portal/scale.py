@@ -107,7 +107,7 @@ def _fix_sequences():
     for table in db.metadata.sorted_tables:
         if "id" in table.c and table.c.id.primary_key and table.c.id.autoincrement is not False:
             db.session.execute(sa.text(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "  # nosec B608  # table names from the models' metadata, no user input
                 f"COALESCE((SELECT max(id) FROM {table.name}), 1))"))
 
 
@@ -116,7 +116,7 @@ def seed_scale(*, units, tickets, visits, complaints, clients=100, schools_per_c
                echo=print):
     """Fill the database (empty, or with ``force`` anything, e.g. the demo) and return the counts written."""
     started = clock_time.monotonic()
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # nosec B311  # repeatable benchmark data, not security
     has_data = db.session.scalar(sa.select(sa.func.count(Equipment.id))) or db.session.scalar(
         sa.select(sa.func.count(User.id)))
     if has_data and not force:

@@ -60,3 +60,21 @@ def roles_required(*roles):
         return wrapped
 
     return decorator
+
+
+def may_open(endpoint, user=None):
+    """Whether ``user`` (the signed-in user by default) may open ``endpoint``: it exists in this application and its
+    ``roles_required`` admits the user's role. Templates use it so that a link is shown only to those who will not
+    get 403 on it (and not at all when the endpoint is not built yet)."""
+    from flask import current_app
+
+    user = current_user if user is None else user
+    view = current_app.view_functions.get(endpoint)
+    if view is None or not getattr(user, "is_authenticated", False):
+        return False
+    allowed = getattr(view, "allowed_roles", None)
+    return allowed is None or user.role in allowed
+
+
+def init_app(app):
+    app.jinja_env.globals.update(may_open=may_open)

@@ -30,7 +30,7 @@ from .extensions import db
 from .i18n import _l
 from .types import UTCDateTime, utcnow
 
-TOKEN_FIELD = "form_token"
+TOKEN_FIELD = "form_token"  # nosec B105  # a form field's name
 TOKEN = re.compile(r"[A-Za-z0-9_-]{22,64}")
 KEEP_DAYS = 30  # a form older than this is not recognised as sent twice (``forget``)
 

@@ -272,6 +272,7 @@ class World:
     """Two clients (A with two sites, B with one) and a user of every role: the access tests' cast."""
 
     def __init__(self, make):
+        self.make = make  # for a test that needs a row of its own (tests/test_access.py: a_copy)
         self.vendor = make.vendor()
         self.member = make.team_member(self.vendor)
         self.a = make.client(name_zh="甲教育局", name_en="Bureau A")

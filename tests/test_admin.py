@@ -1,9 +1,11 @@
 """Managing clients, sites, users and the vendor's settings: validation, scoping, lists and queries."""
+import pytest
 import sqlalchemy as sa
 
 from portal.auth.models import User
 from portal.extensions import db
 from portal.orgs.models import Client, Site, TeamMember, Vendor
+from portal.roles import Role
 
 EN = {"Accept-Language": "en"}
 
@@ -14,6 +16,22 @@ def get(app, user, url, **kw):
 
 def post(app, user, url, data):
     return app.test_client(user=user).post(url, data=data, headers=EN)
+
+
+def test_system_administrator_keeps_clients_sites_and_settings(app, world):
+    """The organisation's configuration: the system administrator as well as the vendor manager (business)."""
+    assert post(app, world.sysadmin, "/clients/new", {"name_zh": "系统局", "name_en": "Sys Bureau"}).status_code == 302
+    with app.app_context():
+        client = db.session.scalar(sa.select(Client).where(Client.name_zh == "系统局"))
+    data = {"name_zh": "系统一中", "timezone": "Asia/Shanghai"}
+    assert post(app, world.sysadmin, f"/sites/new?client={client.id}", data).status_code == 302
+    assert post(app, world.sysadmin, "/settings/", {"name_zh": "新供应商", "hotline": "400-123-4567"}).status_code == 302
+    page = get(app, world.sysadmin, f"/clients/{client.id}").get_data(as_text=True)
+    assert f"/users/?client={client.id}" in page and f"/sites/new?client={client.id}" in page
+    site = get(app, world.sysadmin, f"/sites/{world.a_site1.id}").get_data(as_text=True)
+    assert "/equipment/" not in site and "Inspection history" not in site and "/reports/" not in site
+    manager = get(app, world.manager, f"/clients/{client.id}").get_data(as_text=True)
+    assert "/users/" not in manager and f"/sites/new?client={client.id}" in manager  # no link to a 403
 
 
 class TestClients:
@@ -114,14 +132,62 @@ class TestUsers:
         assert "This site does not belong to the chosen client." in body
         assert post(app, world.a_admin, "/users/new", {**data, "site": world.a_site2.id}).status_code == 302
 
-    def test_manager_rules_for_vendor_and_client_roles(self, app, world):
+    def test_system_administrator_rules_for_vendor_and_client_roles(self, app, world):
         data = {"email": "eng@vendor.example", "name": "工程师", "role": "vendor_agent", "client": world.a.id}
-        body = post(app, world.manager, "/users/new", data).get_data(as_text=True)
+        body = post(app, world.sysadmin, "/users/new", data).get_data(as_text=True)
         assert "Vendor staff belong to no client" in body
-        assert post(app, world.manager, "/users/new", {**data, "client": ""}).status_code == 302
-        body = post(app, world.manager, "/users/new", {**data, "email": "c@x.example", "role": "client_staff", "client": ""}
+        assert post(app, world.sysadmin, "/users/new", {**data, "client": ""}).status_code == 302
+        body = post(app, world.sysadmin, "/users/new", {**data, "email": "c@x.example", "role": "client_staff", "client": ""}
                     ).get_data(as_text=True)
         assert "Choose the client this user belongs to." in body
+
+    @pytest.mark.parametrize("role", ["system_admin", "security_admin", "auditor"])
+    def test_only_the_system_administrator_gives_an_administrator_role_and_never_with_a_client(self, app, world, role):
+        """三权分立: an administrator is vendor side, one role per account, given by the system administrator only."""
+        data = {"email": f"{role}@vendor.example", "name": "管理员", "role": role, "client": world.a.id}
+        body = post(app, world.sysadmin, "/users/new", data).get_data(as_text=True)
+        assert "An administrator belongs to no client: leave the client empty." in body
+        assert post(app, world.a_admin, "/users/new", {**data, "client": ""}).get_data(as_text=True).count(
+            "Not a valid choice") == 1  # a client admin is not offered it
+        body = post(app, world.a_admin, f"/users/{world.a_staff.id}/edit",
+                    {"email": world.a_staff.email, "name": "x", "role": role}).get_data(as_text=True)
+        assert "Not a valid choice" in body
+        assert post(app, world.manager, "/users/new", {**data, "client": ""}).status_code == 403
+        assert post(app, world.sysadmin, "/users/new", {**data, "client": ""}).status_code == 302
+        with app.app_context():
+            made = db.session.scalar(sa.select(User).where(User.email == f"{role}@vendor.example"))
+            assert made.role == role and made.client_id is None and made.site_id is None
+            assert db.session.get(User, world.a_staff.id).role == "client_staff"
+
+    @pytest.mark.parametrize("role", ["vendor_manager", "vendor_agent", "system_admin", "security_admin", "auditor"])
+    def test_client_admin_gives_no_vendor_nor_administrator_role(self, app, world, role):
+        form = get(app, world.a_admin, "/users/new").get_data(as_text=True)
+        assert f'value="{role}"' not in form
+        data = {"email": "x@a.example", "name": "x", "role": role}
+        assert "Not a valid choice" in post(app, world.a_admin, "/users/new", data).get_data(as_text=True)
+        assert not any(u.email == "x@a.example" for u in users_in_db(app))
+
+    def test_system_administrator_offers_every_role(self, app, world):
+        form = get(app, world.sysadmin, "/users/new").get_data(as_text=True)
+        assert all(f'value="{role.value}"' in form for role in Role)
+
+    def test_system_administrator_cannot_change_their_own_role(self, app, world):
+        data = {"email": world.sysadmin.email, "name": "x", "role": "vendor_manager"}
+        body = post(app, world.sysadmin, f"/users/{world.sysadmin.id}/edit", data).get_data(as_text=True)
+        assert "You cannot change your own role or organisation." in body
+        body = post(app, world.sysadmin, f"/users/{world.sysadmin.id}/edit",
+                    {**data, "role": "system_admin", "client": world.a.id}).get_data(as_text=True)
+        assert "An administrator belongs to no client" in body
+        post(app, world.sysadmin, f"/users/{world.sysadmin.id}/deactivate", {})
+        with app.app_context():
+            me = db.session.get(User, world.sysadmin.id)
+            assert me.role == "system_admin" and me.client_id is None and me.active
+
+    def test_system_administrator_changes_another_administrators_role(self, app, world):
+        data = {"email": world.auditor.email, "name": "审计", "role": "security_admin"}
+        assert post(app, world.sysadmin, f"/users/{world.auditor.id}/edit", data).status_code == 302
+        with app.app_context():
+            assert db.session.get(User, world.auditor.id).role == "security_admin"
 
     def test_duplicate_email_is_refused_case_insensitively(self, app, world):
         data = {"email": "STAFF@a.example", "name": "重复", "role": "client_staff"}
@@ -153,17 +219,17 @@ class TestUsers:
             assert db.session.get(User, world.a_staff.id).active
 
     def test_filters(self, app, world):
-        body = get(app, world.manager, "/users/?role=site_admin").get_data(as_text=True)
+        body = get(app, world.sysadmin, "/users/?role=site_admin").get_data(as_text=True)
         assert "school@a.example" in body and "staff@a.example" not in body
-        body = get(app, world.manager, f"/users/?client={world.b.id}").get_data(as_text=True)
+        body = get(app, world.sysadmin, f"/users/?client={world.b.id}").get_data(as_text=True)
         assert "admin@b.example" in body and "admin@a.example" not in body
-        body = get(app, world.manager, "/users/?q=SCHOOL2").get_data(as_text=True)
+        body = get(app, world.sysadmin, "/users/?q=SCHOOL2").get_data(as_text=True)
         assert "school2@a.example" in body and "school@a.example" not in body
-        body = get(app, world.manager, "/users/?state=invited").get_data(as_text=True)
+        body = get(app, world.sysadmin, "/users/?state=invited").get_data(as_text=True)
         assert "staff@a.example" in body  # the factory's users have no password yet
 
     def test_list_is_paginated_with_a_bounded_number_of_queries(self, app, make, world, count_queries):
-        browser = app.test_client(user=world.manager)
+        browser = app.test_client(user=world.sysadmin)
         with count_queries() as few:
             assert browser.get("/users/").status_code == 200
         for n in range(60):

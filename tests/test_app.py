@@ -39,7 +39,7 @@ def test_security_headers_on_every_response(app, world):
 
 
 def test_no_inline_script_anywhere(app, world):
-    body = app.test_client(user=world.manager).get("/users/").get_data(as_text=True)
+    body = app.test_client(user=world.sysadmin).get("/users/").get_data(as_text=True)
     for tag in body.split("<script")[1:]:
         assert tag.lstrip().startswith("src="), "inline scripts break the Content-Security-Policy"
     assert " on" + "click=" not in body and "hx-on" not in body

@@ -157,8 +157,8 @@ def test_changes_that_end_every_session(app, make, staff, change):
         assert response.status_code == 302
         assert me.get("/").status_code == 200  # the device that changed it stays signed in
     else:
-        manager = make.user("vendor_manager")
-        admin = app.test_client(user=manager)
+        sysadmin = make.user("system_admin")
+        admin = app.test_client(user=sysadmin)
         with app.app_context():
             user = db.session.get(User, staff.id)
             data = {"email": user.email, "name": user.name, "role": "client_admin", "client": user.client_id}
@@ -173,9 +173,9 @@ def test_changes_that_end_every_session(app, make, staff, change):
 def test_editing_without_a_change_of_role_keeps_sessions(app, make, staff):
     device = app.test_client()
     sign_in(device, staff.email)
-    manager = make.user("vendor_manager")
+    sysadmin = make.user("system_admin")
     data = {"email": staff.email, "name": "新名字", "role": "client_staff", "client": staff.client_id, "phone": "123"}
-    assert app.test_client(user=manager).post(f"/users/{staff.id}/edit", data=data).status_code == 302
+    assert app.test_client(user=sysadmin).post(f"/users/{staff.id}/edit", data=data).status_code == 302
     assert device.get("/").status_code == 200
 
 

@@ -57,7 +57,7 @@ def test_seeding_twice_adds_nothing_the_second_time(demo):
     result = demo.test_cli_runner().invoke(args=["seed-demo", "--if-empty"])
     assert "already has users" in result.output
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Ticket)) == tickets
-    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 6
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 9
 
 
 def test_the_offices_contract_runs_on_working_hours_and_names_a_ceiling(demo):
@@ -201,3 +201,27 @@ def test_last_year_satisfaction_has_enough_answers_below_the_bids_share(demo):
     for survey in db.session.scalars(sa.select(Survey)):
         assert survey.expires_at - survey.created_at == timedelta(days=30) and len(survey.token_hash) == 64
         assert survey.answered_at is None or survey.created_at < survey.answered_at < survey.expires_at
+
+
+def test_every_demo_account_signs_in_and_the_administrators_see_no_business(demo):
+    """The accounts printed by ``flask seed-demo`` (portal.cli.DEMO_ACCOUNTS) exist with their roles and the demo
+    password; each of the three administrators lands on their own area, without the vendor's dashboard."""
+    from portal.cli import DEMO_ACCOUNTS
+    from portal.demo import DEMO_PASSWORD
+    from portal.roles import ADMINS
+
+    users = {u.email: u for u in db.session.scalars(sa.select(User))}
+    assert {email for email, _role, _scope in DEMO_ACCOUNTS} == set(users)
+    assert {role for _email, role, _scope in DEMO_ACCOUNTS} >= {r.value for r in ADMINS}
+    for email, role, _scope in DEMO_ACCOUNTS:
+        user = users[email]
+        assert user.role == role and user.check_password(DEMO_PASSWORD), email
+        if role not in ADMINS:
+            continue
+        assert user.client_id is None and user.site_id is None
+        browser = demo.test_client()
+        response = browser.post("/login", data={"email": email, "password": DEMO_PASSWORD})
+        assert response.status_code == 302, email
+        home = browser.get("/").get_data(as_text=True)  # (in the fixture's app context: one language throughout)
+        assert 'id="area-title"' in home and "service-glance" not in home and "/tickets/" not in home, email
+        assert browser.get("/tickets/").status_code == 403

@@ -66,7 +66,7 @@ class TestChoosingTheLanguage:
         assert html_lang(response) == "en" and "Your details are saved." in response.get_data(as_text=True)
 
     def test_language_switch_keeps_the_other_query_arguments(self, app, world):
-        body = app.test_client(user=world.manager).get("/users/?q=a&role=client_admin").get_data(as_text=True)
+        body = app.test_client(user=world.sysadmin).get("/users/?q=a&role=client_admin").get_data(as_text=True)
         assert 'href="/users/?q=a&amp;role=client_admin&amp;lang=en"' in body
 
 

@@ -151,7 +151,7 @@ def test_the_ticket_search_finds_number_title_equipment_named_and_the_units_seri
     ("/contracts/?q=ht-a-2", "agent", "HT-A-2", "HT-A-1"),
     ("/sites/?q=school%202", "agent", "A School 2", "A School 1"),
     ("/clients/?q=centre", "agent", "Centre B", "Bureau A"),
-    ("/users/?q=SCHOOL2", "manager", "school2@a.example", "school@a.example"),
+    ("/users/?q=SCHOOL2", "sysadmin", "school2@a.example", "school@a.example"),
     ("/models/?q=f86e", "manager", "F86EA", "No model matches"),
     ("/models/?q=f87e", "manager", "No model matches", "F86EA"),
     ("/documents/?q=a2%20accep", "manager", "A2 acceptance report", "A technical plan"),
@@ -164,7 +164,7 @@ def test_every_lists_search_box_finds_its_rows(app, world, url, role, present, a
 
 @pytest.mark.parametrize("url, role", [
     ("/equipment/", "agent"), ("/tickets/?view=all&", "agent"), ("/tickets/new?", "a_admin"),
-    ("/contracts/", "agent"), ("/sites/", "agent"), ("/clients/", "agent"), ("/users/", "manager"),
+    ("/contracts/", "agent"), ("/sites/", "agent"), ("/clients/", "agent"), ("/users/", "sysadmin"),
     ("/models/", "manager"), ("/documents/", "a_staff"),
 ])
 def test_no_text_typed_in_a_search_box_breaks_a_list(app, world, url, role):

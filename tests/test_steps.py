@@ -254,7 +254,7 @@ def test_every_form_a_user_can_send_carries_a_one_time_token(app, world):
              (world.a_school, f"/inspections/{world.visit_a.id}", "/sign"),
              (world.a_school, "/inspections/log?month=" + world.log_a.work_date.strftime("%Y-%m"), "/sign"),
              (world.agent, "/inspections/log/new", ""),
-             (world.manager, f"/users/{world.a_staff.id}", "/invite")]
+             (world.sysadmin, f"/users/{world.a_staff.id}", "/invite")]
     for user, page, action in pages:
         client = app.test_client(user=user)
         tokens = {form(client.get(page), action).get("form_token") for _ in range(2)}

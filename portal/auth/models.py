@@ -64,6 +64,16 @@ class User(UserMixin, ClientScoped, db.Model):
         return self.role_enum.is_vendor
 
     @property
+    def is_admin(self):
+        """One of the three separated administrators: vendor side, but no business page."""
+        return self.role_enum.is_admin
+
+    @property
+    def is_business(self):
+        """A business role (vendor or client staff): the one who sees tickets, equipment, contracts, notifications."""
+        return self.role_enum.is_business
+
+    @property
     def state(self):
         """"deactivated", "invited" (no password chosen yet) or "active"; users.views.filtered() mirrors it in SQL."""
         if not self.active:

@@ -11,7 +11,7 @@ from ..orgs.forms import ClientForm
 from ..orgs.models import Client, Site
 from ..orgs.services import client_name_taken
 from ..search import matches
-from ..roles import VENDOR, Role
+from ..roles import ORGANISATION_ADMINS, ORGANISATION_READERS
 from ..scoping import roles_required
 from . import bp
 
@@ -24,7 +24,7 @@ ORDER = Order("client", (Client.name_zh, Client.id))
 
 
 @bp.get("/")
-@roles_required(*VENDOR)
+@roles_required(*ORGANISATION_READERS)
 def index():
     q = request.args.get("q", "").strip()
     query = (
@@ -39,7 +39,7 @@ def index():
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def new():
     form = ClientForm()
     if form.validate_on_submit():
@@ -56,7 +56,7 @@ def new():
 
 
 @bp.get("/<int:client_id>")
-@roles_required(*VENDOR)
+@roles_required(*ORGANISATION_READERS)
 def show(client_id):
     client = db.get_or_404(Client, client_id)
     sites = db.session.scalars(sa.select(Site).where(Site.client_id == client.id).order_by(Site.name_zh)).all()
@@ -67,7 +67,7 @@ def show(client_id):
 
 
 @bp.route("/<int:client_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def edit(client_id):
     client = db.get_or_404(Client, client_id)
     form = ClientForm(obj=client)

@@ -11,7 +11,9 @@ from ..equipment.warranty import LISTED_STATES
 from ..i18n import local_today
 from ..renewals.models import RenewalQuote
 from ..orgs.models import Client, Site, Vendor
-from ..roles import Role
+from ..roles import ORGANISATION_ADMINS, Role
+from ..scoping import may_open
+from ..i18n import _l
 from ..sla.models import CalendarYear
 from ..complaints.views import awaiting as complaints_awaiting
 from ..inspections.services import counts as visit_counts, last_inspection
@@ -59,7 +61,6 @@ def organisation_stats(user):
              url_for("renewals.index", status="requested")),
             (_("Clients"), count(sa.select(Client.id)), url_for("clients.index")),
             (_("Sites"), count(sa.select(Site.id)), url_for("clients.index")),
-            (_("Active users"), count(sa.select(User.id).where(User.active.is_(True))), url_for("users.index")),
         ]
     if user.role == Role.VENDOR_AGENT:
         return [
@@ -119,17 +120,53 @@ UNCONFIRMED_FROM_MONTH = 11  # the State Council publishes next year's schedule 
 
 
 def unconfirmed_next_year(user, today):
-    """Next year, when from 1 November its holiday schedule is still not confirmed (the vendor manager enters and
-    confirms it), else None; one query, and only then."""
-    if user.role != Role.VENDOR_MANAGER or today.month < UNCONFIRMED_FROM_MONTH:
+    """Next year, when from 1 November its holiday schedule is still not confirmed (the vendor manager or the system
+    administrator enters and confirms it), else None; one query, and only then."""
+    if user.role not in ORGANISATION_ADMINS or today.month < UNCONFIRMED_FROM_MONTH:
         return None
     year = today.year + 1
     confirmed = db.session.scalar(sa.select(CalendarYear.confirmed).where(CalendarYear.year == year))
     return None if confirmed else year
 
 
+# Each administrator's home page: the entry points of their area (三权分立), and nothing of the business. Areas built
+# separately (the security administrator's /security/, the auditor's /audit/) appear once their endpoints exist;
+# an entry is shown only when its page admits the user (``may_open``).
+ADMIN_AREAS = {
+    Role.SYSTEM_ADMIN: (
+        ("users.index", _l("Users"), "people",
+         _l("Accounts of vendor staff, administrators and client users: create, change the role, deactivate.")),
+        ("clients.index", _l("Clients"), "buildings", _l("The education bureaus and centres served, and their sites.")),
+        ("sites.index", _l("Sites"), "geo-alt", _l("Every school and department, with its time zone.")),
+        ("settings.index", _l("Settings"), "gear", _l("The vendor's details and the service team shown to clients.")),
+        ("settings.calendar", _l("Holiday calendar"), "calendar3",
+         _l("Public holidays and working weekends that the service clocks count with.")),
+        ("notify.robots", _l("Group robots"), "robot", _l("The group chats that receive alerts.")),
+    ),
+    Role.SECURITY_ADMIN: (
+        ("security.index", _l("Sign-in security"), "lock",
+         _l("Accounts, sign-in policy and second factors: the overview.")),
+        ("security.policy", _l("Password policy"), "key", _l("Length, character classes, history and expiry.")),
+        ("security.accounts", _l("Locked accounts and second factors"), "person-gear",
+         _l("Unlock an account, reset a second factor.")),
+    ),
+    Role.AUDITOR: (
+        ("audit.index", _l("Audit trail"), "journal-text",
+         _l("Who did what, when, from where, with what result: search and export.")),
+    ),
+}
+
+
+def admin_entries(user):
+    """The user's area entry points that exist and admit them: [(endpoint, label, icon, description)]."""
+    return [entry for entry in ADMIN_AREAS.get(user.role_enum, ()) if may_open(entry[0], user)]
+
+
 @bp.get("/")
 def index():
+    if current_user.is_admin:  # no business dashboard: the administrator's own area only
+        return render_template("home/admin.html", entries=admin_entries(current_user),
+                               unconfirmed_year=unconfirmed_next_year(current_user, local_today()))
     vendor = current_vendor()
     team = vendor.team if vendor.id else []
     now = utcnow()

@@ -7,7 +7,7 @@ A message's values come from the notification's ``params``. Values whose name en
 from dataclasses import dataclass
 
 from ..i18n import _l
-from ..roles import CLIENT, VENDOR, Role
+from ..roles import ALL, CLIENT, VENDOR, Role
 
 
 def N_(string):
@@ -24,7 +24,9 @@ class Kind:
     message: str  # msgid, formatted with the notification's params
     mandatory: bool = False  # may not be turned off nor put in a digest (marked * in the issue)
     robot: bool = False  # may be posted to the group robots
-    roles: frozenset = frozenset(Role)  # the roles that may receive it: the preferences page offers it to them
+    # The roles that may receive it (the preferences page offers it to them): business roles only, never one of the
+    # three administrators, who receive no business notification (三权分立).
+    roles: frozenset = ALL
 
 
 # The four SLA clocks as a message names them ("the response clock is at risk").
@@ -43,7 +45,7 @@ GROUPS = {
 
 _MANAGER = frozenset({Role.VENDOR_MANAGER})
 _CLIENT_ADMIN = frozenset({Role.CLIENT_ADMIN})
-_ALL = VENDOR | CLIENT
+_ALL = ALL
 
 _KINDS = (
     # Faults

@@ -18,7 +18,7 @@ from ..forms import Form, MaxLength, Optional, Required, SelectChoice, optional_
 from ..htmx import render
 from ..i18n import LANGUAGES, _l
 from ..orgs.models import Client
-from ..roles import Role
+from ..roles import ORGANISATION_ADMINS, Role
 from ..scoping import roles_required
 from . import bp
 from .delivery import DIGEST, ERRORS, FAILED, resend
@@ -102,7 +102,7 @@ class RobotForm(Form):
         if self.secret.data:
             robot.secret = self.secret.data
         elif "forget_secret" in self and self.forget_secret.data:
-            robot.secret = ""
+            robot.secret = ""  # nosec B105  # clearing a robot's signing secret
 
 
 def form_for(robot=None):
@@ -114,7 +114,7 @@ def form_for(robot=None):
 
 
 @bp.get("/robots")
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def robots():
     rows = db.session.scalars(sa.select(Robot).options(joinedload(Robot.client)).order_by(Robot.name, Robot.id)).all()
     return render_template("notify/robots.html", robots=rows, platforms=PLATFORMS, kinds=KINDS,
@@ -122,7 +122,7 @@ def robots():
 
 
 @bp.route("/robots/new", methods=["GET", "POST"])
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def robot_new():
     form = form_for()
     if form.validate_on_submit():
@@ -136,7 +136,7 @@ def robot_new():
 
 
 @bp.route("/robots/<int:robot_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def robot_edit(robot_id):
     robot = db.get_or_404(Robot, robot_id)
     form = form_for(robot)
@@ -150,7 +150,7 @@ def robot_edit(robot_id):
 
 
 @bp.post("/robots/<int:robot_id>/test")
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def robot_test(robot_id):
     """A test message, through the outbox like any other: the deliveries page shows whether it went out."""
     robot = db.get_or_404(Robot, robot_id)
@@ -164,7 +164,7 @@ def robot_test(robot_id):
 
 
 @bp.post("/robots/<int:robot_id>/delete")
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def robot_delete(robot_id):
     robot = db.get_or_404(Robot, robot_id)
     db.session.execute(sa.delete(Delivery).where(Delivery.robot_id == robot.id))  # its messages go with it

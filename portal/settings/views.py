@@ -12,7 +12,7 @@ from ..extensions import db
 from ..orgs.forms import TeamMemberForm, VendorForm
 from ..orgs.models import TeamMember, Vendor
 from ..i18n import local_today
-from ..roles import Role
+from ..roles import ORGANISATION_ADMINS
 from ..sla.forms import CALENDAR_YEARS, CalendarDayForm, HolidayRangeForm, NoticeForm
 from ..sla.holidays import replacements, save_holidays
 from ..sla.models import CalendarDay, CalendarYear
@@ -30,7 +30,7 @@ def saved_vendor():
 
 
 @bp.route("/", methods=["GET", "POST"])
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def index():
     vendor = Vendor.current()
     form = VendorForm(obj=vendor)
@@ -45,7 +45,7 @@ def index():
 
 
 @bp.route("/team/new", methods=["GET", "POST"])
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def team_new():
     form = TeamMemberForm()
     if form.validate_on_submit():
@@ -60,7 +60,7 @@ def team_new():
 
 
 @bp.route("/team/<int:member_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def team_edit(member_id):
     member = db.get_or_404(TeamMember, member_id)
     form = TeamMemberForm(obj=member)
@@ -74,7 +74,7 @@ def team_edit(member_id):
 
 
 @bp.post("/team/<int:member_id>/delete")
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def team_delete(member_id):
     member = db.get_or_404(TeamMember, member_id)
     db.session.delete(member)
@@ -110,7 +110,7 @@ def calendar_page(year, form=None, range_form=None, notice_form=None, notice=Non
 
 
 @bp.get("/calendar")
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def calendar():
     year = request.args.get("year", type=whole_number) or local_today().year
     if not CALENDAR_YEARS[0] <= year <= CALENDAR_YEARS[1]:
@@ -119,7 +119,7 @@ def calendar():
 
 
 @bp.post("/calendar/days")
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def calendar_day():
     form = CalendarDayForm()
     if not form.validate_on_submit():
@@ -134,7 +134,7 @@ def calendar_day():
 
 
 @bp.post("/calendar/holidays")
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def calendar_holiday():
     """A holiday's days off (first to last) and its swapped working days, saved at once."""
     form = HolidayRangeForm(prefix="range")
@@ -150,7 +150,7 @@ def calendar_holiday():
 
 
 @bp.post("/calendar/import")
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def calendar_import():
     """The State Council's notice as text: a preview of the days it gives (and of the lines it cannot read), then,
     sent again with ``confirmed``, those days saved."""
@@ -171,7 +171,7 @@ def calendar_import():
 
 
 @bp.post("/calendar/days/<day>/delete")
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def calendar_day_delete(day):
     day = query_date(day)
     found = db.session.get(CalendarDay, day) if day else None
@@ -184,7 +184,7 @@ def calendar_day_delete(day):
 
 
 @bp.post("/calendar/<int:year>/confirm")
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def calendar_confirm(year):
     if not CALENDAR_YEARS[0] <= year <= CALENDAR_YEARS[1]:
         abort(404)

@@ -13,7 +13,7 @@ from ..orgs.forms import SiteForm
 from ..orgs.models import Client, Site
 from ..orgs.services import site_name_taken
 from ..search import matches
-from ..roles import ALL, VENDOR, Role
+from ..roles import ALL, ORGANISATION_ADMINS, VENDOR, Role
 from ..i18n import local_today
 from ..scoping import roles_required
 from . import bp
@@ -22,7 +22,7 @@ ORDER = Order("site", (Site.client_id, Site.name_zh, Site.id))
 
 
 @bp.get("/")
-@roles_required(*VENDOR, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
+@roles_required(*VENDOR, Role.SYSTEM_ADMIN, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
 def index():
     q = request.args.get("q", "").strip()
     client_id = request.args.get("client", type=db_id) if current_user.is_vendor else None
@@ -43,7 +43,7 @@ def mine():
 
 
 @bp.get("/<int:site_id>")
-@roles_required(*ALL)
+@roles_required(*ALL, Role.SYSTEM_ADMIN)
 def show(site_id):
     site = Site.get_or_404(site_id, current_user)
     admins = db.session.scalars(
@@ -51,12 +51,15 @@ def show(site_id):
     ).all()
     from ..inspections.views import next_visit, site_history
 
+    if not current_user.is_business:  # the system administrator: the site's details, not its service history
+        return render_template("sites/show.html", site=site, admins=admins, history=[], next_visit=None,
+                               today=local_today())
     return render_template("sites/show.html", site=site, admins=admins, history=site_history(site.id),
                            next_visit=next_visit(site.id), today=local_today())
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def new():
     client_id = request.args.get("client", type=db_id)
     if client_id is None:
@@ -77,7 +80,7 @@ def new():
 
 
 @bp.route("/<int:site_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.VENDOR_MANAGER)
+@roles_required(*ORGANISATION_ADMINS)
 def edit(site_id):
     site = db.get_or_404(Site, site_id)
     form = SiteForm(obj=site)

@@ -5,14 +5,15 @@ from ..extensions import db
 from ..i18n import _l, is_chinese
 from ..forms import EmailAddress, Form, SelectChoice, optional_id, MaxLength, Optional, Required
 from ..orgs.models import Client, Site
-from ..roles import CLIENT, LABELS, Role
+from ..roles import LABELS, Role, grantable
 
 
 class UserForm(Form):
     """One form for both kinds of user admin.
 
-    A vendor manager picks any role and the client; a client admin only the client roles, and
-    the client is theirs (the field is removed, so a posted ``client`` is ignored).
+    The system administrator picks any role (``roles.grantable``) and the client; a client admin only the client
+    roles, and the client is theirs (the field is removed, so a posted ``client`` is ignored). A role not offered
+    (a client admin posting a vendor or administrator role) is refused by the choice check.
     """
 
     email = StringField(
@@ -32,8 +33,8 @@ class UserForm(Form):
     def __init__(self, admin, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.admin = admin
-        if admin.is_vendor:
-            roles = list(Role)
+        roles = grantable(admin.role_enum)
+        if self.picks_client:
             clients = db.session.execute(sa.select(Client.id, Client.name_zh, Client.name_en).order_by(Client.name_zh))
             self.client.choices = [SelectChoice("", _l("— none (vendor staff) —"))] + [
                 SelectChoice(c.id, _name(c)) for c in clients
@@ -47,7 +48,6 @@ class UserForm(Form):
                 SelectChoice(s.id, _name(s), optgroup=_pick(s.client_zh, s.client_en)) for s in sites
             ]
         else:
-            roles = [r for r in Role if r in CLIENT]
             del self.client
             sites = db.session.execute(
                 sa.select(Site.id, Site.name_zh, Site.name_en).where(Site.client_id == admin.client_id).order_by(Site.name_zh)
@@ -55,9 +55,14 @@ class UserForm(Form):
             self.site.choices = [SelectChoice("", _l("— none —"))] + [SelectChoice(s.id, _name(s)) for s in sites]
         self.role.choices = [SelectChoice("", _l("— choose —"))] + [SelectChoice(r.value, LABELS[r]) for r in roles]
 
+    @property
+    def picks_client(self):
+        """The system administrator (vendor side, no client) picks the client; a client admin's is their own."""
+        return self.admin.client_id is None
+
     def target_client_id(self):
-        """A vendor manager picks the client; a client admin's users always belong to the admin's client."""
-        return self.client.data if self.admin.is_vendor else self.admin.client_id
+        """The system administrator picks the client; a client admin's users always belong to the admin's client."""
+        return self.client.data if self.picks_client else self.admin.client_id
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
@@ -66,6 +71,11 @@ class UserForm(Form):
         role = Role(self.role.data)
         client_id = self.target_client_id()
         site_id = self.site.data
+        if role.is_admin:
+            if client_id is not None:
+                self.client.errors.append(_l("An administrator belongs to no client: leave the client empty."))
+                ok = False
+            return ok
         if role.is_vendor:
             if client_id is not None:
                 self.client.errors.append(_l("Vendor staff belong to no client: leave the client empty."))

@@ -40,9 +40,9 @@ def test_school_administrator_signs_in_switches_language_and_signs_out(page, liv
     assert page.console_errors == []
 
 
-def test_manager_invites_a_user_who_sets_a_password(browser, page, live_server):
+def test_system_administrator_invites_a_user_who_sets_a_password(browser, page, live_server):
     page.set_viewport_size({"width": 1280, "height": 900})
-    sign_in(page, live_server, "manager@vendor.example.com")
+    sign_in(page, live_server, "sysadmin@vendor.example.com")
     page.goto(f"{live_server}/users/new?lang=en")
     page.fill("#name", "Wang Fang")
     page.fill("#email", "wang.fang@edu.example.com")
