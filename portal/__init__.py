@@ -78,7 +78,13 @@ def check_config(app):
     config = app.config
     dev = config["PORTAL_ENV"] == "development" or config.get("TESTING")
     if not dev:
-        problem = weak_secret(config["SECRET_KEY"])
+        # Production: a key fit to sign sessions. Other environments (PORTAL_ENV=test for the tests' commands, a
+        # staging name): at least not the built-in development key.
+        key = config["SECRET_KEY"]
+        if config["PORTAL_ENV"] == "production":
+            problem = weak_secret(key)
+        else:
+            problem = "SECRET_KEY is not set" if not key or key == config_module.DEV_SECRET else None
         if problem:
             raise RuntimeError(
                 f"{problem}. Set a random one in the environment (e.g. python -c 'import secrets; "

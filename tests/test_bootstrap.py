@@ -33,6 +33,12 @@ def test_production_refuses_a_weak_or_default_secret_key(key):
         production(PORTAL_ENV="production", **({"SECRET_KEY": key} if key is not None else {}))
 
 
+def test_other_environments_refuse_only_the_built_in_key():
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        production(PORTAL_ENV="staging")
+    assert production(PORTAL_ENV="test", SECRET_KEY="test-secret")  # the tests' own commands (flask sweep …)
+
+
 def test_production_starts_with_a_random_key_and_development_with_none():
     assert production(SECRET_KEY=STRONG).config["PORTAL_ENV"] == "production"
     assert production(SECRET_KEY="correct horse battery staple 马 电池 订书钉")
