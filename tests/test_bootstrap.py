@@ -97,7 +97,11 @@ def sign_in(app, email, password):
                                   headers={"Accept-Language": "en"})
 
 
-def test_production_signs_in_no_demo_account(live, make):
+def test_production_signs_in_no_demo_account(live, make, monkeypatch):
+    from portal.auth import services
+
+    recorded = []
+    monkeypatch.setattr(services, "record", lambda event, **kw: recorded.append((event, kw["result"], kw["reason"])))
     school = make.client()
     flagged = make.user("client_staff", client=school, password=PASSWORD, demo=True)
     listed = make.user("client_admin", client=school, email=DEMO_ACCOUNTS[2][0], password=PASSWORD)
@@ -106,6 +110,7 @@ def test_production_signs_in_no_demo_account(live, make):
     for user, password in ((flagged, PASSWORD), (listed, PASSWORD), (published, DEMO_PASSWORD)):
         response = sign_in(live, user.email, password)
         assert response.status_code == 200 and DEMO_REFUSED in response.get_data(as_text=True)
+    assert recorded == [("auth.sign_in", "refused", "demo_in_production")] * 3
     # With a wrong password a demo account gets the usual answer: nothing is told before the password is right.
     assert "not correct" in sign_in(live, flagged.email, "wrong").get_data(as_text=True)
     assert sign_in(live, real.email, PASSWORD).status_code == 302
