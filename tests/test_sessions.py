@@ -192,3 +192,24 @@ def test_a_session_that_started_long_ago_is_not_listed(app, staff):
         old.started_at = utcnow() - timedelta(hours=13)
         db.session.commit()
     assert "192.0.2.31" not in browser.get("/account/sessions").get_data(as_text=True)
+
+
+def test_each_expiry_is_recorded_with_its_reason(app, staff, monkeypatch):
+    from portal.auth import gate
+
+    recorded = []
+    monkeypatch.setattr(gate, "record", lambda event, **kw: recorded.append((event, kw["reason"], kw["user"].id)))
+    idle = sign_in(app, staff)
+    idle_for(idle, 31 * 60)
+    idle.get("/")
+    ended = sign_in(app, staff)
+    with app.app_context():
+        services.end_other_sessions(db.session.get(User, staff.id))
+        db.session.commit()
+    ended.get("/")
+    old = sign_in(app, staff)
+    with app.app_context():
+        db.session.execute(sa.update(SignInSession).values(started_at=utcnow() - timedelta(hours=13)))
+        db.session.commit()
+    old.get("/")
+    assert recorded == [("auth.session_expired", reason, staff.id) for reason in ("idle", "ended", "absolute")]

@@ -1,4 +1,5 @@
-"""Sign-in required by default: every endpoint not listed here needs a signed-in, active user."""
+"""Sign-in required by default: every endpoint not listed here needs a signed-in, active user whose sign-in session
+is still valid (open, within its absolute lifetime, and used within the idle timeout)."""
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -53,12 +54,12 @@ def load_user(user_id):
         return expire(db.session.get(User, optional_id(id_)), "ended")
     user, row = found
     if not user.active or user.session_token != token or row.ended_at is not None:
-        return expire(user, "ended")
+        return expire(user, "ended", row)
     now, seen = utcnow(), session.get("seen")
     if row.started_at + current_app.config["SESSION_LIFETIME"] <= now:
-        return expire(user, "absolute")
+        return expire(user, "absolute", row)
     if not isinstance(seen, int) or now.timestamp() - seen > current_app.config["SESSION_IDLE"].total_seconds():
-        return expire(user, "idle" if isinstance(seen, int) else "ended")
+        return expire(user, "idle" if isinstance(seen, int) else "ended", row)
     if now.timestamp() - seen >= SEEN_EVERY and not request.headers.get(BACKGROUND_HEADER):
         session["seen"] = int(now.timestamp())
     g.sign_in_session = row
@@ -81,11 +82,11 @@ def minutes(key):
     return max(1, int(current_app.config[key].total_seconds() // 60))
 
 
-def expire(user, reason):
+def expire(user, reason, row=None):
     """Sign this browser out: forget the session (nothing written to the database: a page view never writes; the
     audit trail records the expiry in a transaction of its own). Why is said once the user is loaded (``say_why``):
     a translation here would ask the language of the user being loaded."""
-    record("auth.session_expired", user=user, reason=reason)
+    record("auth.session_expired", user=user, target=row, reason=reason)
     session.clear()
     g.session_expired = reason
     return None
