@@ -381,9 +381,11 @@ def test_a_saved_step_answers_without_reading_the_database_again(app, world):
     sa.event.listen(engine, "before_cursor_execute", on_statement)
     try:
         for user, url, data in post_steps(world):
+            browser = app.test_client(user=user)  # its sign-in session is saved (committed) before the request
             committed.clear()
+            statements.clear()
             data = {name: value(app, url) if callable(value) else value for name, value in data.items()}
-            response = app.test_client(user=user).post(url, data=data)
+            response = browser.post(url, data=data)
             assert response.status_code == 302 and committed, (url, response.status_code)
             assert statements == [], (url, statements)
     finally:
