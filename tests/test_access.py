@@ -42,7 +42,7 @@ ROUTES = {
     "account.sessions": Route("GET", EVERYONE, lambda w, o: "/account/sessions"),
     "account.end_sessions": Route("POST", EVERYONE, lambda w, o: "/account/sessions/end"),
     "account.end_session": Route("POST", EVERYONE, lambda w, o: f"/account/sessions/{o.id}/end",
-                                 own=lambda w, role: w.make.sign_in_session(w.by_role().get(role)),
+                                 own=lambda w, role: w.make.sign_in_session(w.by_role().get(role) or w.a_staff),
                                  foreign=lambda w, role: w.make.sign_in_session(w.b_admin)),
     "clients.index": Route("GET", VENDOR, lambda w, o: "/clients/"),
     "clients.new": Route("GET", MANAGER, lambda w, o: "/clients/new"),
