@@ -49,15 +49,62 @@ def create_app(config=None):
     return app
 
 
+WEAK_SECRETS = {"secret", "secretkey", "changeme", "changethis", "password", "default", "dev", "development",
+                "test", "testing", "flask", "portal", "admin", "example", "key", "qwerty", "abc", "123456"}
+
+
+def weak_secret(key):
+    """Why ``key`` is not fit to sign production sessions, or None: unset, the development default, shorter than 32
+    characters, a few characters repeated, or made of a well-known word (``changeme`` × 4 is 32 characters)."""
+    if not key or key == config_module.DEV_SECRET:
+        return "SECRET_KEY is not set"
+    if len(key) < 32:
+        return "SECRET_KEY is shorter than 32 characters"
+    if len(set(key)) < 8:
+        return "SECRET_KEY repeats a few characters"
+    letters = "".join(c for c in key.lower() if c.isalnum())
+    for word in WEAK_SECRETS:
+        if letters and len(word) >= 3 and letters.replace(word, "") == "":
+            return f"SECRET_KEY is the word {word!r} repeated"
+    if any(word in key.lower() for word in ("changeme", "change-me", "change_me", "secretkey", "secret-key",
+                                            "not-secret", "dev-only")):
+        return "SECRET_KEY is a placeholder"
+    return None
+
+
 def check_config(app):
-    """Refuse to start outside development and tests with the built-in secret key."""
-    dev = app.config["PORTAL_ENV"] == "development" or app.config.get("TESTING")
-    if not dev and app.config["SECRET_KEY"] == config_module.DEV_SECRET:
-        raise RuntimeError(
-            "SECRET_KEY is not set. Set it in the environment (e.g. python -c 'import secrets; "
-            "print(secrets.token_hex(32))'), or set PORTAL_ENV=development on a developer's machine."
-        )
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    """Refuse to start in production with a weak or default secret key or with the debugger on; decide the cookies'
+    Secure flag. Development (PORTAL_ENV=development, as ``make run`` sets it) and tests (TESTING) are exempt."""
+    config = app.config
+    dev = config["PORTAL_ENV"] == "development" or config.get("TESTING")
+    if not dev:
+        # Production: a key fit to sign sessions. Other environments (PORTAL_ENV=test for the tests' commands, a
+        # staging name): at least not the built-in development key.
+        key = config["SECRET_KEY"]
+        if config["PORTAL_ENV"] == "production":
+            problem = weak_secret(key)
+        else:
+            problem = "SECRET_KEY is not set" if not key or key == config_module.DEV_SECRET else None
+        if problem:
+            raise RuntimeError(
+                f"{problem}. Set a random one in the environment (e.g. python -c 'import secrets; "
+                "print(secrets.token_hex(32))'), the same on every worker and host, or set PORTAL_ENV=development "
+                "on a developer's machine."
+            )
+        if app.debug or config.get("DEBUG"):
+            raise RuntimeError(
+                "Debug mode is on (FLASK_DEBUG or --debug): its error pages show the code and data to anyone. "
+                "Turn it off, or set PORTAL_ENV=development on a developer's machine."
+            )
+    if config.get("SESSION_COOKIE_SECURE") is None:
+        production = config["PORTAL_ENV"] == "production" and not config.get("TESTING")
+        config["SESSION_COOKIE_SECURE"] = bool(
+            config["PORTAL_HTTPS"] or (production and not config.get("PORTAL_INSECURE_COOKIES")))
+    if not dev and not config["SESSION_COOKIE_SECURE"]:
+        app.logger.warning(
+            "Session cookies are sent over plain HTTP (PORTAL_INSECURE_COOKIES=1): anyone on the network path can "
+            "take a signed-in session. Serve the portal over HTTPS and remove PORTAL_INSECURE_COOKIES.")
+    uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///"):  # the embedded default lives in instance/: make sure it exists
         Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
 

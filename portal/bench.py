@@ -52,6 +52,8 @@ def configure_environment(url):
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("SECRET_KEY", SECRET)
     os.environ.setdefault("PORTAL_ENV", "production")
+    os.environ.setdefault("PORTAL_INSECURE_COOKIES", "1")  # served over plain http on this machine
+    os.environ.setdefault("PORTAL_IDLE_MINUTES", "600")  # one signed-in cookie serves the whole run
     return url
 
 
@@ -206,16 +208,13 @@ def role_pages(app, users):
 
 def measure_in_process(app, users, page_lists, requests):
     """{(role, page): (median ms, median SQL ms, queries, bytes, status)}."""
-    from flask_login import FlaskLoginClient
-
     from .extensions import db
 
-    app.test_client_class = FlaskLoginClient
     with app.app_context():
         timer = SqlTimer(db.engine)
     results = {}
     for role, email in ROLES:
-        browser = app.test_client(user=users[email])
+        browser = signed_in_client(app, users[email])
         for name, url in [("floor", "/_bench/floor")] + page_lists[role]:
             browser.get(url)  # warm: templates compiled, caches filled
             times, sql, queries, size, status = [], [], 0, 0, None
@@ -230,11 +229,27 @@ def measure_in_process(app, users, page_lists, requests):
     return results
 
 
-def session_cookie(app, user):
+def signed_in_client(app, user):
+    """A test client signed in as ``user`` as the sign-in form would: a sign-in session row, its id and the time of
+    the last activity in the cookie (``portal.auth.gate.load_user`` accepts nothing less)."""
     from flask_login import FlaskLoginClient
+
+    from .auth.gate import now_seconds
+    from .auth.services import open_session
+    from .extensions import db
 
     app.test_client_class = FlaskLoginClient
     browser = app.test_client(user=user)
+    with app.app_context():
+        _, token = open_session(user, address="127.0.0.1", user_agent="bench")
+        db.session.commit()
+    with browser.session_transaction() as session:
+        session["sid"], session["seen"] = token, now_seconds()
+    return browser
+
+
+def session_cookie(app, user):
+    browser = signed_in_client(app, user)
     browser.get("/_bench/floor")
     name = app.config["SESSION_COOKIE_NAME"]
     return f"{name}={browser.get_cookie(name).value}"

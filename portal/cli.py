@@ -1,8 +1,12 @@
-"""Commands: ``flask seed-demo`` (demo data, run by ``make run`` on an empty database), ``flask demo-logins``, the
+"""Commands: ``flask create-admin`` (the first system administrator of a production portal), ``flask seed-demo``
+(demo data, run by ``make run`` on an empty database; refused in production), ``flask demo-logins``, the
 sweeps (``flask sweep``, or one kind: ``flask tickets-sweep``, ``flask quotes-expire``; see ``portal.sweeps``),
 ``flask counts check`` / ``flask counts rebuild`` (the maintained unit counts, see ``portal.equipment.tally``)."""
+import os
+
 import click
 import sqlalchemy as sa
+from flask import current_app
 from flask.cli import AppGroup
 
 from .extensions import db
@@ -29,13 +33,87 @@ def print_logins():
     click.echo("")
 
 
+ADMIN_MIN_LENGTH = 12  # until the password policy (portal.auth.passwords) is there
+
+
+def password_problems(password, user):
+    """Why ``password`` is not good enough for ``user``: the security administrator's password policy when the
+    portal has one (``portal.auth.passwords.check_password_policy``), else at least 12 characters."""
+    try:
+        from .auth.passwords import check_password_policy
+    except ImportError:
+        return [] if len(password) >= ADMIN_MIN_LENGTH else [f"Use at least {ADMIN_MIN_LENGTH} characters."]
+    return [str(reason) for reason in check_password_policy(password, user)]
+
+
+def refuse_a_second_admin(force_another):
+    """The command bootstraps a portal: once it has a system administrator, accounts are made in the portal."""
+    from .auth.models import User
+    from .roles import Role
+
+    admins = db.session.scalar(sa.select(sa.func.count(User.id)).where(User.role == Role.SYSTEM_ADMIN.value))
+    if admins and not force_another:
+        raise click.ClickException(
+            "A system administrator already exists: they create the other accounts in the portal. To add another "
+            "one from the command line anyway (e.g. the only one has left), use --force-another.")
+
+
+def create_admin(email, name, password, force_another=False):
+    """The first system administrator (or, with ``force_another``, one more): the new user, or ClickException."""
+    from .audit import record
+    from .auth.models import User
+    from .auth.services import normalise_email, normalise_password
+    from .roles import Role
+
+    refuse_a_second_admin(force_another)
+    email, name, password = normalise_email(email), (name or "").strip(), normalise_password(password)
+    if not email or "@" not in email or len(email) > 254 or any(c.isspace() for c in email):
+        raise click.ClickException(f"Not an e-mail address: {email!r}.")
+    if not name or len(name) > 100:
+        raise click.ClickException("Give a name of 1 to 100 characters.")
+    if db.session.scalar(sa.select(User.id).where(User.email == email)):
+        raise click.ClickException(f"{email} already has an account.")
+    user = User(email=email, name=name, role=Role.SYSTEM_ADMIN.value, phone="")
+    problems = password_problems(password, user)
+    if problems:
+        raise click.ClickException("The password is refused: " + " ".join(problems))
+    user.set_password(password)
+    db.session.add(user)
+    db.session.flush()
+    record("user.created", target=user, user=user, how="create-admin")
+    db.session.commit()
+    return user
+
+
 def init_app(app):
+    @app.cli.command("create-admin")
+    @click.option("--force-another", is_flag=True, help="Create one even though a system administrator exists.")
+    def create_admin_command(force_another):
+        """Create the first system administrator (系统管理员), who then creates every other account in the portal.
+        Asks for the e-mail, the name and the password (twice, not shown), or takes them from PORTAL_ADMIN_EMAIL,
+        PORTAL_ADMIN_NAME and PORTAL_ADMIN_PASSWORD (unset the password from the environment afterwards)."""
+        refuse_a_second_admin(force_another)  # before asking anything
+        email = os.environ.get("PORTAL_ADMIN_EMAIL") or click.prompt("E-mail")
+        name = os.environ.get("PORTAL_ADMIN_NAME") or click.prompt("Name")
+        password = os.environ.get("PORTAL_ADMIN_PASSWORD") or click.prompt(
+            "Password", hide_input=True, confirmation_prompt="Repeat the password")
+        user = create_admin(email, name, password, force_another=force_another)
+        click.echo(f"System administrator created: {user.email}. Sign in and create the other accounts; the "
+                   "security and audit administrators must be other people (三权分立).")
+
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
     def seed_demo(if_empty):
-        """Create the demo vendor, two clients with their sites, and the demo accounts."""
+        """Create the demo vendor, two clients with their sites, and the demo accounts (not in production: their
+        password is published; ``make run`` sets PORTAL_ENV=development)."""
         from .auth.models import User
         from .demo import seed
+
+        if current_app.config["PORTAL_ENV"] == "production":
+            raise click.ClickException(
+                "PORTAL_ENV is production: demo data is not added (its accounts have a published password and cannot "
+                "sign in to a production portal). Create the first administrator with `flask create-admin`; for a "
+                "demonstration, set PORTAL_ENV=development.")
 
         if if_empty and db.session.scalar(sa.select(sa.func.count(User.id))):
             click.echo("The database already has users: demo data not added.")

@@ -29,25 +29,28 @@ def database_url(url=None):
 def from_env(env=None):
     env = os.environ if env is None else env
     https = _bool(env.get("PORTAL_HTTPS"))
-    remember_days = min(int(env.get("PORTAL_REMEMBER_DAYS", "14")), 14)
+    portal_env = env.get("PORTAL_ENV", "production")
     document_mb = int(env.get("PORTAL_DOCUMENT_MAX_MB", "50"))
     return {
-        "PORTAL_ENV": env.get("PORTAL_ENV", "production"),
+        "PORTAL_ENV": portal_env,
         "SECRET_KEY": env.get("SECRET_KEY") or DEV_SECRET,
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL")),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        # Cookies: HttpOnly and SameSite=Lax always, Secure when served over HTTPS.
+        # Cookies: HttpOnly and SameSite=Lax always, Secure in production unless PORTAL_INSECURE_COOKIES=1.
+        # PORTAL_HTTPS=1 (served over HTTPS only) also sends Strict-Transport-Security (portal.security).
         "PORTAL_HTTPS": https,
+        "PORTAL_INSECURE_COOKIES": _bool(env.get("PORTAL_INSECURE_COOKIES")),
         "SESSION_COOKIE_NAME": "portal_session",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": https,
-        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
-        "REMEMBER_COOKIE_NAME": "portal_remember",
-        "REMEMBER_COOKIE_DURATION": timedelta(days=remember_days),
-        "REMEMBER_COOKIE_HTTPONLY": True,
-        "REMEMBER_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_SECURE": https,
+        # None: decided when the application is made, once PORTAL_ENV is final (portal.check_config): Secure in
+        # production and over HTTPS; PORTAL_INSECURE_COOKIES=1 is the explicit opt-out for a plain-http intranet.
+        "SESSION_COOKIE_SECURE": None,
+        # Sign-in sessions (portal.auth.gate): ended after this long whatever the activity, and after this long
+        # without any. The session cookie itself ends with the browser.
+        "SESSION_LIFETIME": timedelta(hours=int(env.get("PORTAL_SESSION_HOURS") or 12)),
+        "SESSION_IDLE": timedelta(minutes=int(env.get("PORTAL_IDLE_MINUTES") or 30)),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(env.get("PORTAL_SESSION_HOURS") or 12)),
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "WTF_CSRF_SSL_STRICT": https,
@@ -58,8 +61,12 @@ def from_env(env=None):
         # Accounts.
         "PASSWORD_MIN_LENGTH": int(env.get("PORTAL_PASSWORD_MIN_LENGTH", "10")),
         "PASSWORD_MAX_LENGTH": 256,  # nosec B105  # a length limit, not a password
-        "LOGIN_MAX_FAILURES": 5,
-        "LOGIN_LOCK_MINUTES": 15,
+        # The sign-in throttle (portal.auth.throttle): failures free of delay, then 1, 2, 4 … seconds between
+        # attempts, up to these caps; failures further apart than the window start the count again.
+        "LOGIN_FREE_FAILURES": 5,
+        "LOGIN_ADDRESS_MAX_DELAY": timedelta(minutes=15),
+        "LOGIN_ACCOUNT_MAX_DELAY": timedelta(minutes=1),
+        "LOGIN_WINDOW": timedelta(hours=1),
         "INVITATION_HOURS": 72,
         "PORTAL_SURVEY_DAYS": int(env.get("PORTAL_SURVEY_DAYS", "30")),  # a survey link works this long
         "SURVEY_RATE_LIMIT": int(env.get("PORTAL_SURVEY_RATE_LIMIT", "30")),  # requests a minute per address

@@ -92,7 +92,7 @@ def seed():
     for email, name, role, client, site in people:
         user = User(
             email=email, name=name, role=role, phone="", client_id=client.id if client else None,
-            site_id=site.id if site else None,
+            site_id=site.id if site else None, demo=True,
         )
         user.set_password(DEMO_PASSWORD)
         db.session.add(user)

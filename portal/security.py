@@ -1,5 +1,6 @@
-"""Headers on every response: a strict Content-Security-Policy (no inline script, no eval) and friends."""
-from flask import request
+"""Headers on every response: a strict Content-Security-Policy (no inline script, no eval) and friends; HSTS when the
+portal is served over HTTPS only (PORTAL_HTTPS=1)."""
+from flask import current_app, request
 from flask_login import current_user
 
 CSP = "; ".join(
@@ -18,6 +19,8 @@ CSP = "; ".join(
 )
 
 
+HSTS = "max-age=31536000"  # a year: browsers then refuse plain http to this host, even a link typed without https
+
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -31,6 +34,8 @@ def add_headers(response):
     h = response.headers
     for name, value in HEADERS.items():
         h.setdefault(name, value)
+    if current_app.config.get("PORTAL_HTTPS"):
+        h.setdefault("Strict-Transport-Security", HSTS)
     if request.endpoint != "static" and current_user and current_user.is_authenticated:
         # Signed-in pages hold client data: never keep them in a shared or back-button cache. (Files under /static/
         # are the same for everyone: no need to load the user, and they are served while the database is down;
@@ -43,4 +48,7 @@ def init_app(app):
     from . import assets
 
     app.after_request(add_headers)
-    assets.init_app(app, headers=HEADERS)
+    static_headers = dict(HEADERS)
+    if app.config.get("PORTAL_HTTPS"):
+        static_headers["Strict-Transport-Security"] = HSTS
+    assets.init_app(app, headers=static_headers)

@@ -32,7 +32,23 @@ if DATABASE_URL.startswith("postgresql"):
 class Browser(FlaskLoginClient):
     """The test client, reading every response to its end before handing it over, as a browser does: a streamed
     export a test only looks at the status of is not left open to be closed later, in another test's context.
-    A test that reads a stream piece by piece asks for ``buffered=False``."""
+    A test that reads a stream piece by piece asks for ``buffered=False``.
+
+    ``app.test_client(user=…)`` is signed in as the sign-in form would: a sign-in session row, its id and the time
+    of the last activity in the cookie (``portal.auth.gate.load_user`` accepts nothing less)."""
+
+    def __init__(self, *args, **kwargs):
+        user = kwargs.get("user")
+        super().__init__(*args, **kwargs)
+        if user is not None:
+            from portal.auth.gate import now_seconds
+            from portal.auth.services import open_session
+
+            with self.application.app_context():
+                _, token = open_session(user, address="127.0.0.1", user_agent="Werkzeug test client")
+                db.session.commit()
+            with self.session_transaction() as session:
+                session["sid"], session["seen"] = token, now_seconds()
 
     def open(self, *args, buffered=True, **kwargs):
         return super().open(*args, buffered=buffered, **kwargs)

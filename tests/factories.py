@@ -25,6 +25,12 @@ class Factory:
     def __init__(self, app):
         self.app = app
 
+    def sign_in_session(self, user, address="192.0.2.1"):
+        """An open sign-in session of ``user`` (on another device: its id is not in any test client's cookie)."""
+        from portal.auth.models import SignInSession, new_token, token_digest
+
+        return self.save(SignInSession(token_hash=token_digest(new_token()), user_id=user.id, address=address))
+
     def save(self, *objects):
         with self.app.app_context():
             db.session.add_all(objects)

@@ -14,17 +14,21 @@ def test_production_refuses_to_start_without_a_secret_key():
     # The default environment is production too: forgetting PORTAL_ENV is not a way around it.
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app(from_env({"DATABASE_URL": "sqlite://"}))
-    assert create_app(from_env({"SECRET_KEY": "s" * 32, "DATABASE_URL": "sqlite://"})).config["PORTAL_ENV"] == "production"
+    strong = "c6f0b1e29a4d8f7e3b5a1c9d2e8f4a7b6c3d1e0f9a8b7c6d"
+    assert create_app(from_env({"SECRET_KEY": strong, "DATABASE_URL": "sqlite://"})).config["PORTAL_ENV"] == "production"
     assert create_app(from_env({"PORTAL_ENV": "development", "DATABASE_URL": "sqlite://"}))
 
 
 def test_configuration_from_the_environment():
-    config = from_env({"DATABASE_URL": "postgresql://u@h/db", "PORTAL_HTTPS": "true", "PORTAL_REMEMBER_DAYS": "30",
-                       "PORTAL_TIMEZONE": "Asia/Urumqi"})
+    config = from_env({"DATABASE_URL": "postgresql://u@h/db", "PORTAL_HTTPS": "true", "PORTAL_TIMEZONE": "Asia/Urumqi",
+                       "PORTAL_IDLE_MINUTES": "15", "PORTAL_SESSION_HOURS": "8"})
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
-    assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
-    assert config["REMEMBER_COOKIE_DURATION"].days == 14  # never longer than 14 days
+    assert config["PORTAL_HTTPS"] and config["SESSION_COOKIE_SECURE"] is None  # decided by create_app: see test_bootstrap
+    assert config["SESSION_IDLE"].total_seconds() == 15 * 60 and config["SESSION_LIFETIME"].total_seconds() == 8 * 3600
+    assert not any(key.startswith("REMEMBER_") for key in config)  # no "remember me": it would outlive idle sign-out
     assert config["BABEL_DEFAULT_TIMEZONE"] == "Asia/Urumqi"
+    defaults = from_env({})
+    assert defaults["SESSION_IDLE"].total_seconds() == 30 * 60 and defaults["SESSION_LIFETIME"].total_seconds() == 12 * 3600
 
 
 def test_security_headers_on_every_response(app, world):

@@ -44,7 +44,7 @@ def assert_outage_page(response, lang, fragment=False):
         assert re.search(rf'<html lang="{TAGS[lang]}">', body) and "<title>" in body
 
 
-def signed_in(app, user, remember):
+def signed_in(app, user):
     """A browser signed in through the sign-in form of a working portal, as a user would be."""
     from portal.auth.models import User
 
@@ -52,8 +52,7 @@ def signed_in(app, user, remember):
         db.session.get(User, user.id).set_password(PASSWORD)
         db.session.commit()
     browser = app.test_client()
-    response = browser.post("/login", data={"email": user.email, "password": PASSWORD,
-                                            **({"remember": "y"} if remember else {})})
+    response = browser.post("/login", data={"email": user.email, "password": PASSWORD})
     assert response.status_code == 302 and browser.get("/").status_code == 200
     return browser
 
@@ -109,12 +108,11 @@ REQUESTS = [  # (method, path, data, htmx)
 ]
 
 
-@pytest.mark.parametrize("remember", [False, True], ids=["session", "remember-me cookie"])
-def test_signed_in_users_get_the_503_page_in_their_language(app, down, people, remember):
+def test_signed_in_users_get_the_503_page_in_their_language(app, down, people):
     for lang, user in people.items():
-        browser = signed_in(app, user, remember)
-        # The session cookie, or only the remember-me cookie (a browser restarted): the user loader needs the database.
-        names = ["portal_remember", "portal_lang"] if remember else ["portal_session", "portal_lang"]
+        browser = signed_in(app, user)
+        # The session cookie: the user loader needs the database.
+        names = ["portal_session", "portal_lang"]
         outage = cookies_to(browser, down.test_client(), names)
         for method, path, data, htmx in REQUESTS:
             headers = {"Accept-Language": "zh-CN" if lang == "en" else "en"}  # the user's choice wins over the browser's
@@ -257,8 +255,7 @@ def test_a_postgresql_outage_and_its_end(proxied):
 
     app, proxy = proxied
     world = World(Factory(app))
-    browsers = {"en": signed_in(app, world.a_staff, remember=False),
-                "zh": signed_in(app, world.a_admin, remember=True)}
+    browsers = {"en": signed_in(app, world.a_staff), "zh": signed_in(app, world.a_admin)}
     for lang, browser in browsers.items():
         assert browser.get(f"/?lang={lang}").status_code == 200  # the user's language, kept in a cookie too
     proxy.cut()
@@ -384,9 +381,11 @@ def test_a_saved_step_answers_without_reading_the_database_again(app, world):
     sa.event.listen(engine, "before_cursor_execute", on_statement)
     try:
         for user, url, data in post_steps(world):
+            browser = app.test_client(user=user)  # its sign-in session is saved (committed) before the request
             committed.clear()
+            statements.clear()
             data = {name: value(app, url) if callable(value) else value for name, value in data.items()}
-            response = app.test_client(user=user).post(url, data=data)
+            response = browser.post(url, data=data)
             assert response.status_code == 302 and committed, (url, response.status_code)
             assert statements == [], (url, statements)
     finally:

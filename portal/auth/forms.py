@@ -1,4 +1,4 @@
-from wtforms import BooleanField, HiddenField, PasswordField, StringField
+from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import InputRequired
 
 from ..forms import Form, MaxLength, Required, new_password_fields
@@ -16,7 +16,6 @@ class LoginForm(Form):
         validators=[InputRequired(message=_l("Enter your password."))],
         render_kw={"autocomplete": "current-password"},
     )
-    remember = BooleanField(_l("Keep me signed in on this device (14 days)"))
     next = HiddenField()
 
 

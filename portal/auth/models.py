@@ -1,4 +1,5 @@
-"""Accounts: users, their invitations, and failed sign-ins (kept in the database for throttling)."""
+"""Accounts: users, their invitations, their sign-in sessions, and the sign-in throttle (kept in the database, so that
+it holds across workers and hosts)."""
 import hashlib
 import secrets
 from datetime import datetime
@@ -39,10 +40,12 @@ class User(UserMixin, ClientScoped, db.Model):
     locale: Mapped[str | None] = mapped_column(sa.String(16))
     active: Mapped[bool] = mapped_column(default=True)
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
-    # Part of every session and remember-me cookie; replaced to end all of the user's sessions at once.
+    # Part of every session cookie; replaced to end all of the user's sessions at once (their rows are ended too).
     session_token: Mapped[str] = mapped_column(sa.String(64), default=new_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Made by ``flask seed-demo`` with the README's published password: refused at sign-in in production.
+    demo: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     client: Mapped[Client | None] = relationship()
     site: Mapped[Site | None] = relationship()
@@ -90,9 +93,16 @@ class User(UserMixin, ClientScoped, db.Model):
     def check_password(self, password):
         return self.password_hash is not None and check_password_hash(self.password_hash, password)
 
-    def end_sessions(self):
-        """Invalidate every session and remember-me cookie this user holds, on every worker and host."""
+    def end_sessions(self, reason="revoked", now=None):
+        """Invalidate every session this user holds, on every worker and host: the token in each cookie no longer
+        matches, and the session rows are ended so that the list of sessions shows none open."""
         self.session_token = new_token()
+        if self.id is not None:
+            db.session.execute(
+                sa.update(SignInSession)
+                .where(SignInSession.user_id == self.id, SignInSession.ended_at.is_(None))
+                .values(ended_at=now or utcnow(), end_reason=reason)
+            )
 
     @property
     def organisation(self):
@@ -113,12 +123,33 @@ class Invitation(db.Model):
     user: Mapped[User] = relationship(foreign_keys=[user_id])
 
 
-class LoginFailure(db.Model):
-    """One failed sign-in for an e-mail address (known or not): the throttle counts these."""
+class SignInSession(db.Model):
+    """One sign-in on one device: the session cookie holds its random id, only the id's digest is stored. Open while
+    ``ended_at`` is empty and the absolute lifetime has not passed; the idle time is kept in the signed cookie (so
+    that no page view writes here)."""
 
-    __tablename__ = "login_failure"
-    __table_args__ = (sa.Index("ix_login_failure_email_at", "email", "at"),)
+    __tablename__ = "sign_in_session"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(sa.String(254))
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    address: Mapped[str] = mapped_column(sa.String(64), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(100), default="")  # a summary: "Firefox 133 on Windows"
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(sa.String(20))  # signed_out, ended, revoked
+
+    user: Mapped[User] = relationship()
+
+
+class SignInThrottle(db.Model):
+    """Failed sign-ins counted per source address (``kind`` "address", IPv6 by /64) and per account (``kind``
+    "account", the e-mail as typed, known or not). A row is reserved atomically before the password is checked (see
+    ``auth.throttle``); rows idle for longer than the window are pruned: the audit trail keeps every failure."""
+
+    __tablename__ = "sign_in_throttle"
+
+    kind: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(254), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

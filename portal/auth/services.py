@@ -2,15 +2,20 @@
 
 Services change the session and ``flush()``; the view commits once.
 """
+import re
+import secrets
 import unicodedata
 from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..audit import record
 from ..extensions import db
 from ..types import utcnow
-from .models import Invitation, LoginFailure, User, new_token, token_digest
+from . import throttle
+from .models import Invitation, SignInSession, User, new_token, token_digest
 
 
 def normalise_email(email):
@@ -23,59 +28,153 @@ def normalise_password(password):
 
 
 class SignInRefused(Exception):
-    """Sign-in refused; ``locked`` says whether it is the throttle rather than bad credentials."""
+    """Sign-in refused. ``reason`` is for the audit trail (the person signing in sees one answer for every bad
+    credential); ``wait`` is set when the throttle refused the attempt: seconds before the next one."""
 
-    def __init__(self, locked=False, until=None):
-        super().__init__("locked" if locked else "invalid")
-        self.locked = locked
-        self.until = until
+    def __init__(self, reason, wait=0):
+        super().__init__(reason)
+        self.reason = reason
+        self.wait = wait
 
+    @property
+    def throttled(self):
+        return self.reason == "throttled"
 
-def lock_until(email, now=None):
-    """When the throttle on ``email`` ends, or None if it is not locked.
-
-    Locked once ``LOGIN_MAX_FAILURES`` failures fall within ``LOGIN_LOCK_MINUTES``; attempts during
-    the lock are not counted, so the lock ends that many minutes after the last counted failure.
-    """
-    now = now or utcnow()
-    window = timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
-    recent = db.session.execute(
-        sa.select(sa.func.count(), sa.func.max(LoginFailure.at)).where(
-            LoginFailure.email == email, LoginFailure.at > now - window
-        )
-    ).one()
-    count, last = recent
-    if count >= current_app.config["LOGIN_MAX_FAILURES"]:
-        return last + window
-    return None
+    @property
+    def demo(self):
+        return self.reason == "demo_in_production"
 
 
-def authenticate(email, password, now=None):
+_dummy_hash = None
+
+
+def dummy_hash():
+    """A scrypt hash made once, with the same parameters as the real ones: checking a password against it costs what
+    checking a real account's costs, so that a refusal takes as long for an unknown e-mail as for a known one."""
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = generate_password_hash(secrets.token_urlsafe(16), method="scrypt")
+    return _dummy_hash
+
+
+def password_matches(user, password):
+    """Check ``password`` against the user's hash, or against the dummy one (unknown e-mail, no password yet): the
+    same work either way."""
+    stored = user.password_hash if user is not None and user.password_hash else None
+    matches = check_password_hash(stored or dummy_hash(), password)
+    return matches and stored is not None
+
+
+def is_demo_account(user, password):
+    """A demo account (made by the demo seed, one of the README's, or any account with the published password)."""
+    from ..cli import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+    return user.demo or user.email in {email for email, *_ in DEMO_ACCOUNTS} or password == DEMO_PASSWORD
+
+
+def authenticate(email, password, address=None, now=None):
     """The active user with these credentials, or ``SignInRefused``.
 
-    An unknown e-mail, a wrong password and a deactivated account are refused alike, and all
-    count towards the throttle, so that the answer tells nothing about which accounts exist.
+    The throttle reserves the attempt first (``auth.throttle``): a waiting attempt is refused without looking at the
+    password. An unknown e-mail, a wrong password, an account without a password and a deactivated account then take
+    the same path (one scrypt check) and get the same answer, so that neither the answer nor its time tells which
+    accounts exist. Every refusal is recorded for the audit trail with its reason.
     """
     now = now or utcnow()
     email = normalise_email(email)
-    until = lock_until(email, now)
-    if until is not None:
-        raise SignInRefused(locked=True, until=until)
+    password = normalise_password(password)
+    reservation = throttle.reserve(address, email, now)
+    if reservation.wait:
+        record("auth.sign_in", result="refused", reason="throttled", email=email, wait=reservation.wait)
+        raise SignInRefused("throttled", wait=reservation.wait)
     user = db.session.scalar(sa.select(User).where(User.email == email))
-    if user is None or not user.active or not user.check_password(normalise_password(password)):
-        db.session.add(LoginFailure(email=email, at=now))
-        # Keep the table small: failures older than a day no longer count for anything.
-        db.session.execute(sa.delete(LoginFailure).where(LoginFailure.at < now - timedelta(days=1)))
+    matches = password_matches(user, password)
+    reason = None
+    if user is None:
+        reason = "unknown_account"
+    elif not user.has_password:
+        reason = "no_password"
+    elif not matches:
+        reason = "bad_password"
+    elif not user.active:
+        reason = "deactivated"
+    elif current_app.config["PORTAL_ENV"] == "production" and is_demo_account(user, password):
+        reason = "demo_in_production"
+    if reason is not None:
+        throttle.prune(now)
         db.session.flush()
-        raise SignInRefused(locked=lock_until(email, now) is not None, until=lock_until(email, now))
-    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.email == email))
+        record("auth.sign_in", result="refused", user=user, reason=reason, email=email)
+        raise SignInRefused(reason)
+    throttle.succeeded(reservation)
     user.last_login_at = now
     db.session.flush()
     return user
 
 
+BROWSERS = (("MicroMessenger/", "WeChat"), ("DingTalk/", "DingTalk"), ("Edg/", "Edge"), ("OPR/", "Opera"),
+            ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Version/", "Safari"))
+SYSTEMS = (("Windows", "Windows"), ("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"),
+           ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+
+
+def user_agent_summary(header):
+    """"Chrome 120 / Windows": enough for a person to recognise their device in the list of sessions, and no more
+    (the full header is long and says little)."""
+    header = header or ""
+    browser = ""
+    for marker, label in BROWSERS:
+        found = re.search(re.escape(marker) + r"(\d+)", header)
+        if found:
+            browser = f"{label} {found.group(1)}"
+            break
+    system = next((label for marker, label in SYSTEMS if marker in header), "")
+    return " / ".join(part for part in (browser, system) if part)[:100]
+
+
+def open_session(user, address="", user_agent="", now=None):
+    """A new sign-in session for ``user``: the row, and its random id for the cookie (only its digest is stored)."""
+    token = new_token()
+    row = SignInSession(token_hash=token_digest(token), user_id=user.id, started_at=now or utcnow(),
+                        address=(address or "")[:64], user_agent=user_agent_summary(user_agent))
+    db.session.add(row)
+    db.session.flush()
+    return row, token
+
+
+def find_session(token):
+    if not token or not isinstance(token, str):
+        return None
+    return db.session.scalar(sa.select(SignInSession).where(SignInSession.token_hash == token_digest(token)))
+
+
+def open_sessions(user, now=None):
+    """The user's sessions still open (not ended, within the absolute lifetime), the newest first."""
+    now = now or utcnow()
+    lifetime = current_app.config["SESSION_LIFETIME"]
+    return db.session.scalars(sa.select(SignInSession).where(
+        SignInSession.user_id == user.id, SignInSession.ended_at.is_(None), SignInSession.started_at > now - lifetime
+    ).order_by(SignInSession.started_at.desc(), SignInSession.id.desc())).all()
+
+
+def end_session(session_row, reason="signed_out", now=None):
+    if session_row is not None and session_row.ended_at is None:
+        session_row.ended_at = now or utcnow()
+        session_row.end_reason = reason
+        db.session.flush()
+
+
+def end_other_sessions(user, keep=None, now=None):
+    """End every open session of the user but ``keep`` (this device's): how many were ended."""
+    query = sa.update(SignInSession).where(SignInSession.user_id == user.id, SignInSession.ended_at.is_(None))
+    if keep is not None:
+        query = query.where(SignInSession.id != keep.id)
+    result = db.session.execute(query.values(ended_at=now or utcnow(), end_reason="ended"))
+    db.session.flush()
+    return result.rowcount
+
+
 def sign_out(user):
-    """End every session of the user, on every device, remember-me cookies included."""
+    """End every session of the user, on every device."""
     user.end_sessions()
     db.session.flush()
 

@@ -1,22 +1,41 @@
-import math
-
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from ..audit import record
 from ..extensions import db
-from ..types import utcnow
+from ..i18n import ngettext
 from . import bp, services
 from .forms import InvitationForm, LoginForm
-from .gate import is_safe_next
+from .gate import is_safe_next, now_seconds
 
 
-def start_session(user, remember=False):
-    """A new session at sign-in: nothing from before (CSRF token included) carries over."""
+def start_session(user, how="password"):
+    """A new session at sign-in: nothing from before (CSRF token included) carries over. Its row (this device, for
+    the list of sessions) is committed here; the cookie holds its random id and the time of the last activity."""
     session.clear()
-    login_user(user, remember=remember, duration=current_app.config["REMEMBER_COOKIE_DURATION"])
+    row, token = services.open_session(user, address=request.remote_addr, user_agent=request.user_agent.string)
+    db.session.commit()
+    login_user(user)
+    session["sid"], session["seen"] = token, now_seconds()
+    g.sign_in_session = row
+    record("auth.sign_in", user=user, target=row, how=how)  # how: password, invitation, password_change
     if user.locale:
         g.lang_choice = user.locale  # this browser follows the user's language, after sign-out too
+
+
+def refusal_message(refused):
+    """What the person signing in reads: the same for every bad credential, the wait when throttled."""
+    if refused.throttled:
+        return ngettext(
+            "Too many failed sign-ins. For your security, try again in %(num)d second.",
+            "Too many failed sign-ins. For your security, try again in %(num)d seconds.",
+            refused.wait,
+        )
+    if refused.demo:
+        return _("This is a demo account: demo accounts cannot sign in to a production portal. Ask your system "
+                 "administrator for an account of your own.")
+    return _("The e-mail address or the password is not correct.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -30,24 +49,13 @@ def login():
         form.next.data = target
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data)
+            user = services.authenticate(form.email.data, form.password.data, address=request.remote_addr)
         except services.SignInRefused as refused:
-            db.session.commit()  # the failure counts, whatever happens next
-            if refused.locked:
-                minutes = max(1, math.ceil((refused.until - utcnow()).total_seconds() / 60))
-                form.form_errors.append(
-                    _(
-                        "Too many failed sign-ins for this account. For your security, try again in "
-                        "%(minutes)d minutes, or ask your administrator.",
-                        minutes=minutes,
-                    )
-                )
-            else:
-                form.form_errors.append(_("The e-mail address or the password is not correct."))
+            db.session.commit()
+            form.form_errors.append(refusal_message(refused))
             form.password.data = ""
             return render_template("auth/login.html", form=form), 200
-        db.session.commit()
-        start_session(user, remember=form.remember.data)
+        start_session(user)
         flash(_("Welcome, %(name)s.", name=user.name), "success")
         return redirect(target or url_for("home.index"))
     return render_template("auth/login.html", form=form)
@@ -55,12 +63,14 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    """End this device's session (the list of sessions, /account/sessions, ends the others)."""
     if current_user.is_authenticated:
-        services.sign_out(current_user)
+        services.end_session(g.get("sign_in_session"), reason="signed_out")
+        record("auth.sign_out", user=current_user._get_current_object(), target=g.get("sign_in_session"))
         db.session.commit()
     logout_user()
     session.clear()
-    flash(_("You are signed out, on this and every other device."), "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -72,8 +82,7 @@ def invitation(token):
     form = InvitationForm()
     if form.validate_on_submit():
         user = services.accept_invitation(found, form.password.data)
-        db.session.commit()
-        start_session(user)
+        start_session(user, how="invitation")
         flash(_("Your password is set. Welcome, %(name)s.", name=user.name), "success")
         return redirect(url_for("home.index"))
     return render_template("auth/invitation.html", form=form, user=found.user, invitation=found)
