@@ -30,6 +30,7 @@ BLUEPRINTS = (
     "portal.surveys",
     "portal.reports",
     "portal.reports.verify",
+    "portal.security_admin",
 )
 
 

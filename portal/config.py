@@ -56,7 +56,6 @@ def from_env(env=None):
         "BABEL_DEFAULT_TIMEZONE": env.get("PORTAL_TIMEZONE", "Asia/Shanghai"),
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
         # Accounts.
-        "PASSWORD_MIN_LENGTH": int(env.get("PORTAL_PASSWORD_MIN_LENGTH", "10")),
         "PASSWORD_MAX_LENGTH": 256,
         "LOGIN_MAX_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,

@@ -44,6 +44,10 @@ NAV = (
     NavItem("sites.mine", _l("My school"), "geo-alt", frozenset({Role.SITE_ADMIN}), "sites", "admin"),
     NavItem("users.index", _l("Users"), "people", USER_ADMINS, "users", "admin"),
     NavItem("settings.index", _l("Settings"), "gear", frozenset({Role.VENDOR_MANAGER}), "settings", "admin"),
+    NavItem("security_admin.policy", _l("Password policy"), "shield-lock", frozenset({Role.SECURITY_ADMIN}),
+            "security_admin", "admin"),
+    NavItem("security_admin.users", _l("Sign-in security"), "person-lock", frozenset({Role.SECURITY_ADMIN}),
+            "security_admin", "admin"),
 )
 
 

@@ -13,7 +13,7 @@ from .models import User
 # The calendar feed is opened by calendar programs: its secret address is the key (inspections.calendar_feed). A
 # satisfaction survey is answered by people without an account: its token is the key to that one survey. Anyone
 # holding a PDF the portal issued checks it without an account (verify.index, verify.by_hash).
-PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.invitation", "home.healthz", "inspections.calendar_feed",
+PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.two_factor", "auth.invitation", "home.healthz", "inspections.calendar_feed",
                               "surveys.answer", "verify.index", "verify.by_hash"})
 
 
@@ -63,3 +63,6 @@ def require_login():
 def init_app(app):
     login_manager.session_protection = "basic"
     app.before_request(require_login)
+    from .checkpoints import init_app as checkpoints
+
+    checkpoints(app)  # an expired password, a second factor to enrol: before anything else

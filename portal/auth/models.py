@@ -43,6 +43,10 @@ class User(UserMixin, ClientScoped, db.Model):
     session_token: Mapped[str] = mapped_column(sa.String(64), default=new_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The password policy (``portal.auth.passwords``): when the password was set (None: before this was recorded,
+    # counted from the account's creation), and a change the security administrator requires at the next sign-in.
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_change_required: Mapped[bool] = mapped_column(default=False)
 
     client: Mapped[Client | None] = relationship()
     site: Mapped[Site | None] = relationship()

@@ -8,8 +8,10 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from ..audit import record
 from ..extensions import db
 from ..types import utcnow
+from . import passwords
 from .models import Invitation, LoginFailure, User, new_token, token_digest
 
 
@@ -81,9 +83,11 @@ def sign_out(user):
 
 
 def change_password(user, new_password):
+    passwords.remember(user)  # the old one joins the history; the date is noted; a required change is done
     user.set_password(normalise_password(new_password))
     user.end_sessions()
     db.session.flush()
+    record("account.password_changed", user=user, target=user)
 
 
 def invite(user, by=None, now=None):

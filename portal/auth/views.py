@@ -6,7 +6,7 @@ from flask_login import current_user, login_user, logout_user
 
 from ..extensions import db
 from ..types import utcnow
-from . import bp, services
+from . import bp, checkpoints, services
 from .forms import InvitationForm, LoginForm
 from .gate import is_safe_next
 
@@ -17,6 +17,7 @@ def start_session(user, remember=False):
     login_user(user, remember=remember, duration=current_app.config["REMEMBER_COOKIE_DURATION"])
     if user.locale:
         g.lang_choice = user.locale  # this browser follows the user's language, after sign-out too
+    checkpoints.on_session_start(user)  # an expired password, a second factor to enrol: what comes first
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -47,9 +48,7 @@ def login():
             form.password.data = ""
             return render_template("auth/login.html", form=form), 200
         db.session.commit()
-        start_session(user, remember=form.remember.data)
-        flash(_("Welcome, %(name)s.", name=user.name), "success")
-        return redirect(target or url_for("home.index"))
+        return checkpoints.after_password(user, remember=form.remember.data, target=target)
     return render_template("auth/login.html", form=form)
 
 
@@ -70,6 +69,7 @@ def invitation(token):
     if found is None:
         return render_template("auth/invitation_invalid.html"), 404
     form = InvitationForm()
+    form.password_user = found.user  # the password policy checks it against this account
     if form.validate_on_submit():
         user = services.accept_invitation(found, form.password.data)
         db.session.commit()
