@@ -51,7 +51,7 @@ class SecurityPolicy(HasVersion, db.Model):
 
     @classmethod
     def defaults(cls):
-        """The policy before anyone saved one (the column defaults), not added to the session."""
+        """The policy before anyone saved one (the column defaults, version 1), not added to the session."""
         return cls(id=1, version=1, **{c.name: c.default.arg for c in cls.__table__.columns
                                        if c.name in cls.EDITABLE})
 

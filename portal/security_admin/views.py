@@ -31,13 +31,16 @@ def save_policy(form, user, now=None):
     row = db.session.scalar(sa.select(SecurityPolicy).where(SecurityPolicy.id == 1).with_for_update()
                             .execution_options(populate_existing=True))
     sent = version_of(form)
-    if row is None:
-        if sent not in (None, 1):
-            raise Stale()
-        row = SecurityPolicy.defaults()
-        row.version = None  # set by the INSERT
-        db.session.add(row)
-    elif sent is not None and row.version != sent:
+    try:
+        if row is None:  # the first save: the defaults become row version 1, which the page showed
+            row = SecurityPolicy.defaults()
+            row.version = None  # 1, set by the INSERT
+            db.session.add(row)
+            db.session.flush()
+    except sa.exc.IntegrityError:  # another administrator's first save came first
+        db.session.rollback()
+        raise Stale() from None
+    if sent is not None and row.version != sent:
         raise Stale()
     changed = {}
     for name in SecurityPolicy.EDITABLE:
@@ -47,8 +50,7 @@ def save_policy(form, user, now=None):
             setattr(row, name, value)
     if changed.get("second_factor_for_everyone"):
         row.second_factor_since = now  # the newly concerned get the grace period from today
-    if changed or row.updated_at is None:
-        row.updated_at, row.updated_by_id = now, user.id
+    row.updated_at, row.updated_by_id = now, user.id  # every save moves the version, changed or not
     try:
         db.session.flush()
     except (sa.exc.IntegrityError, sa.orm.exc.StaleDataError):  # another first save, or a writer the lock missed
