@@ -261,7 +261,7 @@ def test_the_security_administrator_sets_the_policy_and_it_applies(app, world, s
 def test_the_policy_form_refuses_bad_values_with_a_message_per_field(app, world, field, value, en, zh):
     sec = app.test_client(user=world.secadmin)
     response = sec.post("/security/policy", data=policy_form(**{field: value}), headers=EN)
-    assert response.status_code == 400 and en in unescape(response.get_data(as_text=True))
+    assert response.status_code == 200 and en in unescape(response.get_data(as_text=True))
     if zh:
         response = sec.post("/security/policy", data=policy_form(**{field: value}), headers=ZH)
         assert zh in unescape(response.get_data(as_text=True))

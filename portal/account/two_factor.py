@@ -60,13 +60,13 @@ def two_factor_enrol():
         return redirect(url_for("account.two_factor"))
     secret = session.get(SECRET)
     if not form.validate_on_submit():
-        return _page(form=form, secret=secret, status=400)
+        return _page(form=form, secret=secret, status=200)
     codes = twofactor.enrol(user, secret, form.code.data) if isinstance(secret, str) else None
     if codes is None:
         form.code.errors.append(_("This code does not match. Check that the app shows this portal's account and "
                                   "that the phone's clock is right, then enter the code it shows now."))
         form.code.data = ""
-        return _page(form=form, secret=secret, status=400)
+        return _page(form=form, secret=secret, status=200)
     record("account.two_factor_enrolled", user=user, target=user)
     db.session.commit()
     session.pop(SECRET, None)
@@ -84,11 +84,11 @@ def two_factor_disable():
         abort(403)
     form = CodeForm(prefix="off")
     if not form.validate_on_submit():
-        return _page(disable_form=form, status=400)
+        return _page(disable_form=form, status=200)
     if not twofactor.verify_current(user, form.code.data):
         form.code.errors.append(_("This code is not right. Enter the code your authenticator app shows now."))
         form.code.data = ""
-        return _page(disable_form=form, status=400)
+        return _page(disable_form=form, status=200)
     twofactor.remove(user)
     record("account.two_factor_disabled", user=user, target=user)
     db.session.commit()

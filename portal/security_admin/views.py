@@ -82,8 +82,7 @@ def policy():
         db.session.commit()
         flash(_("The security policy is saved.") if changed else _("Nothing was changed."), "success")
         return redirect(url_for("security_admin.policy"))
-    status = 400 if form.is_submitted() else 200
-    return render_template("security_admin/policy.html", form=form, policy=current), status
+    return render_template("security_admin/policy.html", form=form, policy=current)
 
 
 def accounts(args):
