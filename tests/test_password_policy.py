@@ -1,5 +1,6 @@
 """The password policy: each rule refused with its own reason in both languages, on every form that sets a password;
 the history; expiry and a required change force a change before anything else; the security administrator's page."""
+import re
 from datetime import timedelta
 from html import unescape
 
@@ -299,3 +300,25 @@ def test_the_security_administrator_sees_accounts_but_no_business_data(app, worl
         assert f'href="{business}"' not in nav
     for path in ("/equipment/", "/tickets/", "/contracts/", "/users/"):
         assert app.test_client(user=world.secadmin).get(path).status_code == 403
+
+
+@pytest.mark.parametrize("field", ["min_length", "classes_required", "history_count", "expiry_days", "grace_days"])
+def test_bad_numbers_in_each_policy_field_are_refused_and_say_why(app, world, field):
+    """What tests/test_fuzz.py sends to number fields, in each field of the policy form: never a server error, never
+    stored, and a control character refused with the portal's message next to the field."""
+    from portal import bounds
+
+    from .test_fuzz import NUMBERS
+
+    sec = app.test_client(user=world.secadmin)
+    for bad in NUMBERS:
+        version = sec.get("/security/policy").get_data(as_text=True)
+        version = int(re.search(r'name="version" type="hidden" value="(\d+)"', version).group(1))
+        response = sec.post("/security/policy", data=policy_form(version=version, **{field: bad}), headers=EN)
+        if bad != "0":  # 0 is a value of some fields (no history, no expiry, no grace)
+            assert response.status_code == 200, bad
+        if bounds.has_control(bad):
+            assert str(bounds.CONTROL_MESSAGE) in unescape(response.get_data(as_text=True))
+    with app.app_context():
+        row = db.session.get(SecurityPolicy, 1)
+        assert row is None or (getattr(row, field) == 0 and field != "min_length")
