@@ -31,6 +31,7 @@ BLUEPRINTS = (
     "portal.reports",
     "portal.reports.verify",
     "portal.security_admin",
+    "portal.security_admin.accounts",
 )
 
 

@@ -46,8 +46,8 @@ NAV = (
     NavItem("settings.index", _l("Settings"), "gear", frozenset({Role.VENDOR_MANAGER}), "settings", "admin"),
     NavItem("security_admin.policy", _l("Password policy"), "shield-lock", frozenset({Role.SECURITY_ADMIN}),
             "security_admin", "admin"),
-    NavItem("security_admin.users", _l("Sign-in security"), "person-lock", frozenset({Role.SECURITY_ADMIN}),
-            "security_admin", "admin"),
+    NavItem("security_accounts.users", _l("Sign-in security"), "person-lock", frozenset({Role.SECURITY_ADMIN}),
+            "security_accounts", "admin"),
 )
 
 

@@ -45,10 +45,10 @@ ROUTES = {
     "account.two_factor_enrol": Route("POST", EVERYONE, lambda w, o: "/account/two-factor"),
     "account.two_factor_disable": Route("POST", EVERYONE, lambda w, o: "/account/two-factor/disable"),
     "security_admin.policy": Route("GET", SECURITY, lambda w, o: "/security/policy"),
-    "security_admin.users": Route("GET", SECURITY, lambda w, o: "/security/users"),
-    "security_admin.reset_two_factor": Route("POST", SECURITY, lambda w, o: f"/security/users/{o.id}/reset-two-factor",
+    "security_accounts.users": Route("GET", SECURITY, lambda w, o: "/security/users"),
+    "security_accounts.reset_two_factor": Route("POST", SECURITY, lambda w, o: f"/security/users/{o.id}/reset-two-factor",
                                              own=lambda w, r: w.a_staff),
-    "security_admin.require_password_change": Route(
+    "security_accounts.require_password_change": Route(
         "POST", SECURITY, lambda w, o: f"/security/users/{o.id}/require-password-change", own=lambda w, r: w.a_staff),
     "clients.index": Route("GET", VENDOR, lambda w, o: "/clients/"),
     "clients.new": Route("GET", MANAGER, lambda w, o: "/clients/new"),
