@@ -13,8 +13,9 @@ from .models import User
 # The calendar feed is opened by calendar programs: its secret address is the key (inspections.calendar_feed). A
 # satisfaction survey is answered by people without an account: its token is the key to that one survey. Anyone
 # holding a PDF the portal issued checks it without an account (verify.index, verify.by_hash).
-PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.two_factor", "auth.invitation", "home.healthz", "inspections.calendar_feed",
-                              "surveys.answer", "verify.index", "verify.by_hash"})
+# The second step of signing in (auth.two_factor) answers only in the middle of a sign-in (auth.second_step).
+PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.invitation", "home.healthz", "inspections.calendar_feed",
+                              "surveys.answer", "verify.index", "verify.by_hash", "auth.two_factor"})
 
 
 @login_manager.user_loader
