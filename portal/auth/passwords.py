@@ -20,7 +20,7 @@ from ..types import UTCDateTime, utcnow
 
 MIN_LENGTH_FLOOR = 8  # the policy can never ask for less
 CLASSES = 4  # lower-case letters, upper-case letters, digits, symbols
-ZXCVBN_MAX = 72  # zxcvbn refuses longer input (its time grows with the length); a longer password is judged on its start
+ZXCVBN_MAX = 72  # zxcvbn refuses longer input (its time grows with length); a longer one is judged on its start
 
 
 class SecurityPolicy(HasVersion, db.Model):

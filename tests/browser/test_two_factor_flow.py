@@ -1,6 +1,7 @@
 """Two-step sign-in as people walk it in Chromium: the banner of the grace period, enrolment by the key shown on the
 page (the code computed by pyotp, as an authenticator app would), the recovery codes, then signing in with a code;
-and the security administrator's pages. Screenshots at 1280 and 375 pixels, in Chinese and English, in /tmp/shots-2fa."""
+and the security administrator's pages. Screenshots at 1280 and 375 pixels, in Chinese and English, in
+/tmp/shots-2fa."""
 import pathlib
 import re
 import time
