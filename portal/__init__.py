@@ -30,6 +30,8 @@ BLUEPRINTS = (
     "portal.surveys",
     "portal.reports",
     "portal.reports.verify",
+    "portal.security_admin",
+    "portal.security_admin.accounts",
 )
 
 

@@ -59,7 +59,6 @@ def from_env(env=None):
         "BABEL_DEFAULT_TIMEZONE": env.get("PORTAL_TIMEZONE", "Asia/Shanghai"),
         "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
         # Accounts.
-        "PASSWORD_MIN_LENGTH": int(env.get("PORTAL_PASSWORD_MIN_LENGTH", "10")),
         "PASSWORD_MAX_LENGTH": 256,  # nosec B105  # a length limit, not a password
         # The sign-in throttle (portal.auth.throttle): failures free of delay, then 1, 2, 4 … seconds between
         # attempts, up to these caps; failures further apart than the window start the count again.

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from .auth.models import User
+from .auth.passwords import SecurityPolicy
 from .catalog.models import EquipmentModel
 from .cli import DEMO_PASSWORD
 from .contracts.models import Contract
@@ -57,6 +58,8 @@ def seed():
         TeamMember(name="陈静", role_zh="售后客服", role_en="Service desk agent", phone="400-800-1234", position=4),
     ]
     db.session.add(vendor)
+    # The published demo accounts sign in with a password only (a crawler does): a month to set up two-step sign-in.
+    db.session.add(SecurityPolicy(id=1, grace_days=30))
 
     edu = Client(
         name_zh="示范区教育局",

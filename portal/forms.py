@@ -1,5 +1,4 @@
 """Shared form pieces: the base form, and validators with messages in the user's language."""
-from flask import current_app
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField
 from wtforms.fields.choices import SelectChoice
@@ -103,18 +102,24 @@ def MaxLength(n):
 
 
 class PasswordPolicy:
-    """At least ``PASSWORD_MIN_LENGTH`` characters (any Unicode), at most ``PASSWORD_MAX_LENGTH``."""
+    """The security administrator's password policy (``portal.auth.passwords.problems``): every rule the password
+    breaks, each with its reason. The account is the form's ``password_user`` (an invitation's), else the signed-in
+    user's."""
 
     field_flags = {"required": True}
 
     def __call__(self, form, field):
-        low = current_app.config["PASSWORD_MIN_LENGTH"]
-        high = current_app.config["PASSWORD_MAX_LENGTH"]
-        value = field.data or ""
-        if len(value) < low:
-            raise ValidationError(_l("Use at least %(min)d characters.", min=low))
-        if len(value) > high:
-            raise ValidationError(_l("Use at most %(max)d characters.", max=high))
+        from flask_login import current_user
+
+        from .auth.passwords import problems
+
+        user = getattr(form, "password_user", None)
+        if user is None and current_user.is_authenticated:
+            user = current_user._get_current_object()
+        reasons = problems(field.data, user=user)
+        if reasons:
+            field.errors.extend(reasons[:-1])
+            raise ValidationError(reasons[-1])
 
 
 def new_password_fields():
@@ -122,7 +127,8 @@ def new_password_fields():
     password = PasswordField(
         _l("New password"),
         validators=[InputRequired(message=_l("Choose a password.")), PasswordPolicy()],
-        description=_l("Any language, spaces allowed: a short sentence makes a good password."),
+        description=_l("Any language, spaces allowed: a short sentence with capitals and a number makes a good "
+                       "password."),
     )
     confirm = PasswordField(
         _l("Repeat the new password"),

@@ -1,5 +1,7 @@
 """Every model, imported in one place so that Alembic and ``create_all`` see the whole schema."""
 from .auth.models import Invitation, SignInSession, SignInThrottle, User  # noqa: F401
+from .auth.passwords import PasswordHistory, SecurityPolicy  # noqa: F401
+from .auth.twofactor import RecoveryCode, TwoFactor  # noqa: F401
 from .catalog.models import EquipmentModel  # noqa: F401
 from .contracts.models import Contract  # noqa: F401
 from .equipment.models import Equipment, WarrantyExtension  # noqa: F401

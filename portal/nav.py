@@ -50,7 +50,10 @@ NAV = (
     NavItem("sites.mine", _l("My school"), "geo-alt", frozenset({Role.SITE_ADMIN}), "sites", "admin"),
     NavItem("users.index", _l("Users"), "people", USER_ADMINS, "users", "admin"),
     NavItem("settings.index", _l("Settings"), "gear", ORGANISATION_ADMINS, "settings", "admin"),
-    NavItem("security.index", _l("Sign-in security"), "lock", frozenset({Role.SECURITY_ADMIN}), "security", "admin"),
+    NavItem("security_admin.policy", _l("Password policy"), "shield-lock", frozenset({Role.SECURITY_ADMIN}),
+            "security_admin", "admin"),
+    NavItem("security_accounts.users", _l("Sign-in security"), "person-lock", frozenset({Role.SECURITY_ADMIN}),
+            "security_accounts", "admin"),
     NavItem("audit.index", _l("Audit trail"), "journal-text", frozenset({Role.AUDITOR}), "audit", "admin"),
 )
 

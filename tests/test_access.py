@@ -16,6 +16,7 @@ from portal.roles import (
 
 MANAGER = frozenset({Role.VENDOR_MANAGER})
 SYSTEM_ADMIN = frozenset({Role.SYSTEM_ADMIN})
+SECURITY = frozenset({Role.SECURITY_ADMIN})
 EDITORS = VENDOR | {Role.CLIENT_ADMIN, Role.CLIENT_STAFF}
 QUOTE_VIEWERS = EDITORS
 REQUESTERS = frozenset({Role.CLIENT_ADMIN, Role.CLIENT_STAFF})
@@ -64,6 +65,7 @@ ROUTES = {
     "home.healthz": Route("GET", frozenset(), lambda w, o: "/healthz"),
     "auth.login": Route("GET", frozenset(), lambda w, o: "/login"),
     "auth.invitation": Route("GET", frozenset(), lambda w, o: "/invite/not-a-token"),
+    "auth.two_factor": Route("GET", frozenset(), lambda w, o: "/login/two-factor"),  # no sign-in pending: to /login
     "auth.logout": Route("POST", EVERYONE, lambda w, o: "/logout"),
     "home.index": Route("GET", EVERYONE, lambda w, o: "/"),
     "account.profile": Route("GET", EVERYONE, lambda w, o: "/account/"),
@@ -73,6 +75,15 @@ ROUTES = {
     "account.end_session": Route("POST", EVERYONE, lambda w, o: f"/account/sessions/{o.id}/end",
                                  own=lambda w, role: w.make.sign_in_session(w.by_role().get(role) or w.a_staff),
                                  foreign=lambda w, role: w.make.sign_in_session(w.b_admin)),
+    "account.two_factor": Route("GET", EVERYONE, lambda w, o: "/account/two-factor"),
+    "account.two_factor_enrol": Route("POST", EVERYONE, lambda w, o: "/account/two-factor"),
+    "account.two_factor_disable": Route("POST", EVERYONE, lambda w, o: "/account/two-factor/disable"),
+    "security_admin.policy": Route("GET", SECURITY, lambda w, o: "/security/policy"),
+    "security_accounts.users": Route("GET", SECURITY, lambda w, o: "/security/users"),
+    "security_accounts.reset_two_factor": Route("POST", SECURITY, lambda w, o: f"/security/users/{o.id}/reset-two-factor",
+                                             own=lambda w, r: w.a_staff),
+    "security_accounts.require_password_change": Route(
+        "POST", SECURITY, lambda w, o: f"/security/users/{o.id}/require-password-change", own=lambda w, r: w.a_staff),
     "clients.index": Route("GET", ORGANISATION_READERS, lambda w, o: "/clients/"),
     "clients.new": Route("GET", ORGANISATION_ADMINS, lambda w, o: "/clients/new"),
     "clients.show": Route("GET", ORGANISATION_READERS, lambda w, o: f"/clients/{o.id}", own=lambda w, r: w.a),
@@ -310,7 +321,19 @@ def test_htmx_request_without_session_gets_401_and_a_redirect_header(app, name):
     assert response.headers["HX-Redirect"].startswith("/login")
 
 
-@pytest.mark.parametrize("name", sorted(n for n, r in PAGES.items() if not r.roles))
+# Public, but only in the middle of signing in: without a password just accepted, it sends to the sign-in page.
+MID_SIGN_IN = {"auth.two_factor"}
+
+
+def test_the_second_step_of_signing_in_needs_a_password_first(app, world):
+    for client in (app.test_client(), app.test_client(user=world.a_staff)):
+        response = client.get("/login/two-factor")
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+        response = client.post("/login/two-factor", data={"code": "123456"})
+        assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+@pytest.mark.parametrize("name", sorted(n for n, r in PAGES.items() if not r.roles and n not in MID_SIGN_IN))
 def test_public_pages_answer_without_sign_in(app, world, name):
     route = PAGES[name]
     response = request(app.test_client(), route, url_of(world, route))

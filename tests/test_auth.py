@@ -136,7 +136,7 @@ def test_changes_that_end_every_session(app, make, staff, change):
         me = app.test_client()
         sign_in(me, staff.email)
         response = me.post("/account/password", data={
-            "current": PASSWORD, "password": "a brand new secret 密码", "confirm": "a brand new secret 密码"})
+            "current": PASSWORD, "password": "A brand new secret 密码 42", "confirm": "A brand new secret 密码 42"})
         assert response.status_code == 302
         assert me.get("/").status_code == 200  # the device that changed it stays signed in
     else:
@@ -165,19 +165,19 @@ def test_editing_without_a_change_of_role_keeps_sessions(app, make, staff):
 def test_password_change_checks_the_current_password_and_the_policy(app, staff):
     me = app.test_client()
     sign_in(me, staff.email)
-    body = me.post("/account/password", data={"current": "wrong", "password": "long enough pass", "confirm": "long enough pass"},
+    body = me.post("/account/password", data={"current": "wrong", "password": "Long enough pass 42", "confirm": "Long enough pass 42"},
                    headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "This is not your current password." in body
     body = me.post("/account/password", data={"current": PASSWORD, "password": "short", "confirm": "short"},
                    headers={"Accept-Language": "en"}).get_data(as_text=True)
-    assert "Use at least 10 characters." in body
-    body = me.post("/account/password", data={"current": PASSWORD, "password": "long enough pass", "confirm": "other"},
+    assert "Use at least 12 characters." in body
+    body = me.post("/account/password", data={"current": PASSWORD, "password": "Long enough pass 42", "confirm": "other"},
                    headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "The two passwords are not the same." in body
 
 
 def test_long_unicode_passwords_work(app, staff):
-    password = "长城长又长，" * 12 + " 🙂 ünïcødé"  # well over 64 characters
+    password = "黄河之水天上来，奔流到海不复回。君不见高堂明镜悲白发，朝如青丝暮成雪。人生得意须尽欢，莫使金樽空对月。" + " 🙂 Ünïcødé 9" * 3  # well over 64 characters
     assert len(password) > 64
     me = app.test_client()
     sign_in(me, staff.email)
@@ -259,11 +259,11 @@ class TestInvitations:
         path, _ = self.create(app.test_client(user=world.a_admin))
         newcomer = app.test_client()
         assert newcomer.get(path).status_code == 200
-        response = newcomer.post(path, data={"password": "my own good password", "confirm": "my own good password"})
+        response = newcomer.post(path, data={"password": "My own good password 9", "confirm": "My own good password 9"})
         assert response.status_code == 302 and response.headers["Location"] == "/"
         assert newcomer.get("/").status_code == 200
         assert newcomer.get(path).status_code == 404  # used
-        assert sign_in(app.test_client(), "new.teacher@school.example", "my own good password").status_code == 302
+        assert sign_in(app.test_client(), "new.teacher@school.example", "My own good password 9").status_code == 302
 
     def test_expired_after_72_hours(self, app, world):
         with app.app_context():
@@ -298,4 +298,4 @@ class TestInvitations:
             db.session.commit()
         body = app.test_client().post(f"/invite/{token}", data={"password": "short", "confirm": "short"},
                                       headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
-        assert "至少使用 10 个字符" in body
+        assert "至少使用 12 个字符" in body

@@ -67,6 +67,9 @@ CODES = {
     "robot": {"platform", "kinds", "locale"},
     "survey": {"token_hash", "language"},
     "survey_throttle": {"address"},  # the request's source address, never shown
+    "password_history": {"password_hash"},  # hashes and an encrypted secret, never shown
+    "two_factor": {"secret"},
+    "recovery_code": {"code_hash"},
 }
 
 

@@ -5,7 +5,7 @@ keeps every failed sign-in. Accounts with the demo seed's e-mails are marked as 
 production).
 
 Revision ID: 0029
-Revises: 0026
+Revises: 0028
 Create Date: 2026-11-29 01:00:00
 
 """
@@ -16,7 +16,7 @@ import portal.types
 
 # revision identifiers, used by Alembic.
 revision = '0029'
-down_revision = '0026'
+down_revision = '0028'
 branch_labels = None
 depends_on = None
 

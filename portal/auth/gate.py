@@ -17,8 +17,9 @@ from .models import SignInSession, User, token_digest
 # The calendar feed is opened by calendar programs: its secret address is the key (inspections.calendar_feed). A
 # satisfaction survey is answered by people without an account: its token is the key to that one survey. Anyone
 # holding a PDF the portal issued checks it without an account (verify.index, verify.by_hash).
+# The second step of signing in (auth.two_factor) answers only in the middle of a sign-in (auth.second_step).
 PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.invitation", "home.healthz", "inspections.calendar_feed",
-                              "surveys.answer", "verify.index", "verify.by_hash"})
+                              "surveys.answer", "verify.index", "verify.by_hash", "auth.two_factor"})
 
 
 # A request a page makes by itself (htmx polling: the bell, the service queue) carries this header: it is not the
@@ -135,3 +136,7 @@ def init_app(app):
     login_manager.session_protection = "basic"
     app.before_request(require_login)
     app.after_request(say_why)
+
+    from .checkpoints import init_app as checkpoints
+
+    checkpoints(app)  # an expired password, a second factor to enrol: before anything else

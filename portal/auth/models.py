@@ -46,6 +46,10 @@ class User(UserMixin, ClientScoped, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Made by ``flask seed-demo`` with the README's published password: refused at sign-in in production.
     demo: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The password policy (``portal.auth.passwords``): when the password was set (None: before this was recorded,
+    # counted from the account's creation), and a change the security administrator requires at the next sign-in.
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    password_change_required: Mapped[bool] = mapped_column(default=False)
 
     client: Mapped[Client | None] = relationship()
     site: Mapped[Site | None] = relationship()

@@ -14,7 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..audit import record
 from ..extensions import db
 from ..types import utcnow
-from . import throttle
+from . import passwords, throttle
 from .models import Invitation, SignInSession, User, new_token, token_digest
 
 
@@ -180,9 +180,11 @@ def sign_out(user):
 
 
 def change_password(user, new_password):
+    passwords.remember(user)  # the old one joins the history; the date is noted; a required change is done
     user.set_password(normalise_password(new_password))
     user.end_sessions()
     db.session.flush()
+    record("account.password_changed", user=user, target=user)
 
 
 def invite(user, by=None, now=None):

@@ -5,7 +5,7 @@ from flask_login import current_user, login_user, logout_user
 from ..audit import record
 from ..extensions import db
 from ..i18n import ngettext
-from . import bp, services
+from . import bp, checkpoints, services
 from .forms import InvitationForm, LoginForm
 from .gate import is_safe_next, now_seconds
 
@@ -19,9 +19,10 @@ def start_session(user, how="password"):
     login_user(user)
     session["sid"], session["seen"] = token, now_seconds()
     g.sign_in_session = row
-    record("auth.sign_in", user=user, target=row, how=how)  # how: password, invitation, password_change
+    record("auth.sign_in", user=user, target=row, how=how)  # how: password, password_and_second_factor, invitation, password_change
     if user.locale:
         g.lang_choice = user.locale  # this browser follows the user's language, after sign-out too
+    checkpoints.on_session_start(user)  # an expired password, a second factor to enrol: what comes first
 
 
 def refusal_message(refused):
@@ -55,9 +56,7 @@ def login():
             form.form_errors.append(refusal_message(refused))
             form.password.data = ""
             return render_template("auth/login.html", form=form), 200
-        start_session(user)
-        flash(_("Welcome, %(name)s.", name=user.name), "success")
-        return redirect(target or url_for("home.index"))
+        return checkpoints.after_password(user, target=target)
     return render_template("auth/login.html", form=form)
 
 
@@ -80,6 +79,7 @@ def invitation(token):
     if found is None:
         return render_template("auth/invitation_invalid.html"), 404
     form = InvitationForm()
+    form.password_user = found.user  # the password policy checks it against this account
     if form.validate_on_submit():
         user = services.accept_invitation(found, form.password.data)
         start_session(user, how="invitation")

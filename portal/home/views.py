@@ -144,11 +144,10 @@ ADMIN_AREAS = {
         ("notify.robots", _l("Group robots"), "robot", _l("The group chats that receive alerts.")),
     ),
     Role.SECURITY_ADMIN: (
-        ("security.index", _l("Sign-in security"), "lock",
-         _l("Accounts, sign-in policy and second factors: the overview.")),
-        ("security.policy", _l("Password policy"), "key", _l("Length, character classes, history and expiry.")),
-        ("security.accounts", _l("Locked accounts and second factors"), "person-gear",
-         _l("Unlock an account, reset a second factor.")),
+        ("security_admin.policy", _l("Password policy"), "key",
+         _l("Length, character classes, history, expiry and two-step sign-in.")),
+        ("security_accounts.users", _l("Sign-in security"), "person-gear",
+         _l("Accounts' second factors and password age: reset a second factor, require a new password.")),
     ),
     Role.AUDITOR: (
         ("audit.index", _l("Audit trail"), "journal-text",
