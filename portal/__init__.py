@@ -30,6 +30,7 @@ BLUEPRINTS = (
     "portal.surveys",
     "portal.reports",
     "portal.reports.verify",
+    "portal.audit",
 )
 
 
@@ -81,6 +82,9 @@ def register_extensions(app):
     security.init_app(app)
     errors.init_app(app)
     steps.init_app(app)  # after the CSRF check and the sign-in gate: a refused request claims no form token
+    from . import audit
+
+    audit.init_app(app)  # after steps: its after_request runs first, so a form's settle() commits its record
     cli.init_app(app)
     from . import scale
 

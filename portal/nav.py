@@ -44,6 +44,7 @@ NAV = (
     NavItem("sites.mine", _l("My school"), "geo-alt", frozenset({Role.SITE_ADMIN}), "sites", "admin"),
     NavItem("users.index", _l("Users"), "people", USER_ADMINS, "users", "admin"),
     NavItem("settings.index", _l("Settings"), "gear", frozenset({Role.VENDOR_MANAGER}), "settings", "admin"),
+    NavItem("audit.index", _l("Audit trail"), "journal-text", frozenset({Role.AUDITOR}), "audit", "admin"),
 )
 
 

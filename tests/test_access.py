@@ -10,6 +10,7 @@ import pytest
 from portal.roles import ALL, CLIENT, EVERYONE, USER_ADMINS, VENDOR, Role
 
 MANAGER = frozenset({Role.VENDOR_MANAGER})
+AUDITOR = frozenset({Role.AUDITOR})
 EDITORS = VENDOR | {Role.CLIENT_ADMIN, Role.CLIENT_STAFF}
 QUOTE_VIEWERS = EDITORS
 REQUESTERS = frozenset({Role.CLIENT_ADMIN, Role.CLIENT_STAFF})
@@ -193,6 +194,10 @@ ROUTES = {
     "settings.team_edit": Route("GET", MANAGER, lambda w, o: f"/settings/team/{o.id}/edit", own=lambda w, r: w.member),
     "settings.team_delete": Route("POST", MANAGER, lambda w, o: f"/settings/team/{o.id}/delete",
                                   own=lambda w, r: w.member),
+    "audit.index": Route("GET", AUDITOR, lambda w, o: "/audit/"),
+    "audit.show": Route("GET", AUDITOR, lambda w, o: "/audit/1"),  # the world's first user, created
+    "audit.export": Route("GET", AUDITOR, lambda w, o: "/audit/export.csv"),
+    "audit.verify": Route("POST", AUDITOR, lambda w, o: "/audit/verify"),
     "notify.robots": Route("GET", MANAGER, lambda w, o: "/notifications/robots"),
     "notify.robot_new": Route("GET", MANAGER, lambda w, o: "/notifications/robots/new"),
     "notify.robot_edit": Route("GET", MANAGER, lambda w, o: f"/notifications/robots/{o.id}/edit",
