@@ -159,4 +159,15 @@ def prefixes(group):
     return [p + "." for p, g in PREFIX_GROUPS.items() if g == group]
 
 
+# The objects records name (their table, or the view argument's name), in words; any other shows as it is.
+TARGETS = {"ticket": _l("Fault report"), "renewal_quote": _l("Quote"), "quote": _l("Quote"),
+           "complaint": _l("Complaint"), "visit": _l("Visit"), "user_account": _l("User"), "user": _l("User"),
+           "document": _l("Document"), "client": _l("Client"), "site": _l("Site"), "unit": _l("Unit"),
+           "equipment": _l("Unit"), "contract": _l("Contract")}
+
+
+def target_label(kind):
+    return str(TARGETS[kind]) if kind in TARGETS else kind
+
+
 RESULTS = {"ok": _l("Done"), "refused": _l("Refused"), "failed": _l("Failed")}

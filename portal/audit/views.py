@@ -82,7 +82,7 @@ def index():
     clients = db.session.execute(sa.select(Client.id, Client.name_zh, Client.name_en).order_by(Client.name_zh)).all()
     return render("audit/index.html", fragment="audit/_table.html", page=page, filters=current_filters(),
                   clients=clients, client_names={c.id: c.name_zh for c in clients}, catalogue=catalogue,
-                  results=catalogue.RESULTS, status=verify_status())
+                  results=catalogue.RESULTS, status=verify_status(), retention_days=retention.retention_days())
 
 
 @bp.get("/<int:seq>")
