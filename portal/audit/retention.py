@@ -303,6 +303,13 @@ def verify_and_record():
     return result
 
 
+def request_verify():
+    """Enqueue a check of the chain for the job worker (``portal.jobs.audit_verify``)."""
+    from ..jobs import audit_verify
+
+    audit_verify()
+
+
 def last_verified():
     table = AuditEvent.__table__
     return db.session.execute(sa.select(table.c.at, table.c.result, table.c.details)
