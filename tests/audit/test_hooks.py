@@ -178,3 +178,39 @@ def test_details_are_bounded(app, size):
     hit = records(app, before)[0]
     assert len(hit["details"]) <= DETAILS_MAX and hit["data"]["other"] == "y"
     assert sa  # noqa: B018
+
+
+def test_complaint_quote_and_visit_steps_are_recorded(app, world, make):
+    from portal.renewals import services as quote_services
+    from portal.renewals.models import RenewalQuote
+
+    before = last_seq(app)
+    complaint = make.complaint(world.a_admin, site=world.a_site1)
+    filed = only(records(app, before), "complaint.filed")
+    assert filed["target_type"] == "complaint" and filed["target_id"] == str(complaint.id)
+    assert filed["user_id"] == world.a_admin.id or filed["user_id"] is None
+
+    quote = make.quote(world.a, [world.unit_a1])
+    before = last_seq(app)
+    with app.test_request_context("/", method="POST", environ_base={"REMOTE_ADDR": "10.4.4.4"}):
+        quote_services._event(db.session.get(RenewalQuote, quote.id), world.manager, "issued")
+        db.session.commit()
+    hit = only(records(app, before), "quote.issued")
+    assert (hit["target_type"], hit["target_id"], hit["address"]) == ("renewal_quote", str(quote.id), "10.4.4.4")
+
+    before = last_seq(app)
+    visit = make.visit(world.contract_a, world.a_site1, recorded_by=world.agent)
+    hit = only(records(app, before), "visit.done")
+    assert hit["target_id"] == str(visit.id) and hit["data"] == {"from": "scheduled", "to": "done"}
+
+
+def test_a_robots_secret_never_reaches_the_trail(app, world):
+    from portal.notify.models import Robot
+
+    before = last_seq(app)
+    with app.test_request_context("/", method="POST"):
+        db.session.add(Robot(name="群", platform="dingtalk", webhook_url="https://oapi.example/robot?access_token=SEKRIT",
+                             secret="SEC-KEY"))
+        db.session.commit()
+    hit = only(records(app, before), "settings.robots.changed")
+    assert "SEKRIT" not in hit["details"] and "SEC-KEY" not in hit["details"] and "群" in hit["details"]
