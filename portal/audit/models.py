@@ -10,6 +10,7 @@ not even drop the triggers. The triggers are installed by the migration and, for
 Who did it is kept twice: the user's id (no foreign key: deleting or renaming a user changes no record) and a copy
 of their e-mail, name and role at the time.
 """
+import logging
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from ..types import UTCDateTime
 
+log = logging.getLogger(__name__)
 MIN_RETENTION_DAYS = 180
 RESULTS = ("ok", "refused", "failed")
 OWNER_ROLE = "portal_audit_owner"
@@ -101,6 +103,16 @@ END $$"""
     ]
 
 
+# Pruning (``retention.prune``) as the application's role, which may not DELETE: a function owned by the table's
+# owner that deletes old records only, as the trigger allows.
+PG_PRUNE_FUNCTION = f"""CREATE OR REPLACE FUNCTION audit_event_prune(upto bigint) RETURNS bigint LANGUAGE sql
+SECURITY DEFINER SET search_path FROM CURRENT AS $$
+  WITH gone AS (DELETE FROM audit_event WHERE seq <= upto
+                AND at < (now() AT TIME ZONE 'UTC') - interval '{MIN_RETENTION_DAYS} days' RETURNING 1)
+  SELECT count(*) FROM gone
+$$"""
+FUNCTIONS = ("audit_event_guard()", "audit_event_guard_truncate()", "audit_event_prune(bigint)")
+
 PG_TRUNCATE_FUNCTION = f"""CREATE OR REPLACE FUNCTION audit_event_guard_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   RAISE EXCEPTION '{REFUSE_DELETE}' USING ERRCODE = 'insufficient_privilege';
@@ -110,32 +122,53 @@ END $$"""
 def postgresql_owner(connection):
     """When the migrating role may create roles: the table (and its id sequence) owned by ``portal_audit_owner``
     (NOLOGIN), the application's role (the current one) granted SELECT and INSERT only. Returns whether it was done;
-    without that right the trigger alone guards the table (reported by ``flask audit verify``)."""
+    without that right (or if any step is refused) the trigger alone guards the table, and a warning says so."""
     may = connection.exec_driver_sql(
         "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user").scalar()
     if not may:
+        log.warning("audit_event: the database role may not create roles; the trigger alone guards the audit trail "
+                    "(run the migration once as a role with CREATEROLE to give the table its own owner).")
         return False
+    try:
+        with connection.begin_nested():
+            _hand_over(connection)
+    except sa.exc.DBAPIError as refused:
+        log.warning("audit_event: could not hand the table to %s (%s); the trigger alone guards it.", OWNER_ROLE,
+                    str(getattr(refused, "orig", refused)).splitlines()[0])
+        return False
+    return True
+
+
+def _hand_over(connection):
     exists = connection.exec_driver_sql("SELECT 1 FROM pg_roles WHERE rolname = %(r)s", {"r": OWNER_ROLE}).scalar()
     if not exists:
         connection.exec_driver_sql(f"CREATE ROLE {OWNER_ROLE} NOLOGIN")
     superuser = connection.exec_driver_sql("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").scalar()
+    schema = connection.exec_driver_sql("SELECT current_schema()").scalar()
     if not superuser:  # to hand a table over, a non-superuser must be a member of the new owner
         connection.exec_driver_sql(f"GRANT {OWNER_ROLE} TO current_user")
+    # The new owner needs CREATE on the schema to receive the table (PostgreSQL 15); taken back afterwards.
+    connection.exec_driver_sql(f'GRANT USAGE, CREATE ON SCHEMA "{schema}" TO {OWNER_ROLE}')
     sequence = connection.exec_driver_sql("SELECT pg_get_serial_sequence('audit_event', 'id')").scalar()
     connection.exec_driver_sql(f"ALTER TABLE audit_event OWNER TO {OWNER_ROLE}")
+    for function in FUNCTIONS:  # else the application's role could replace the guard's body
+        connection.exec_driver_sql(f"ALTER FUNCTION {function} OWNER TO {OWNER_ROLE}")
+    connection.exec_driver_sql("REVOKE ALL ON FUNCTION audit_event_prune(bigint) FROM PUBLIC")
+    connection.exec_driver_sql("GRANT EXECUTE ON FUNCTION audit_event_prune(bigint) TO current_user")
+    connection.exec_driver_sql(f'REVOKE CREATE ON SCHEMA "{schema}" FROM {OWNER_ROLE}')
     connection.exec_driver_sql("REVOKE ALL ON audit_event FROM PUBLIC")
     connection.exec_driver_sql("GRANT SELECT, INSERT ON audit_event TO current_user")
     if sequence:
         connection.exec_driver_sql(f"GRANT USAGE, SELECT ON SEQUENCE {sequence} TO current_user")
     if not superuser:
         connection.exec_driver_sql(f"REVOKE {OWNER_ROLE} FROM current_user")
-    return True
 
 
 def install(connection):
     """The triggers (and on PostgreSQL the separate owner, when possible) on ``audit_event``."""
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql(PG_TRUNCATE_FUNCTION)
+        connection.exec_driver_sql(PG_PRUNE_FUNCTION)
         for statement in postgresql_triggers():
             connection.exec_driver_sql(statement)
         postgresql_owner(connection)
@@ -148,7 +181,8 @@ def drop_statements(dialect):
     if dialect == "postgresql":
         return ["DROP TRIGGER IF EXISTS audit_event_guard ON audit_event",
                 "DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_event",
-                "DROP FUNCTION IF EXISTS audit_event_guard()", "DROP FUNCTION IF EXISTS audit_event_guard_truncate()"]
+                "DROP FUNCTION IF EXISTS audit_event_guard()", "DROP FUNCTION IF EXISTS audit_event_guard_truncate()",
+                "DROP FUNCTION IF EXISTS audit_event_prune(bigint)"]
     return ["DROP TRIGGER IF EXISTS audit_event_no_update", "DROP TRIGGER IF EXISTS audit_event_no_delete"]
 
 
