@@ -228,6 +228,8 @@ def after_request(response):
         return response
     if user is not None and request.method in CHANGING and not _specific_recorded():
         result = "ok" if status < 400 else "refused" if status < 500 else "failed"
+        if status == 200 and response.mimetype == "text/html" and not request.headers.get("HX-Request"):
+            result = "refused"  # a whole page answering a form is the form again, with its errors (else: redirect)
         queue().append(entry(f"request.{request.endpoint or 'unknown'}", result, _view_target(), details={
             "path": request.path[:300], "status": status}, specific=False))
     return response

@@ -94,6 +94,10 @@ def test_a_state_changing_request_without_a_specific_record_gets_a_generic_one(a
     assert response.status_code == 302
     hit = only(records(app, before), "request.clients.new")
     assert hit["result"] == "ok" and hit["user_id"] == world.manager.id and hit["data"]["status"] == 302
+    before = last_seq(app)
+    response = manager.post("/clients/new", data={"name_zh": ""})  # the form again, with its errors
+    assert response.status_code == 200
+    assert only(records(app, before), "request.clients.new")["result"] == "refused"
 
 
 def test_ticket_steps_are_recorded_with_the_ticket(app, world):
