@@ -186,6 +186,24 @@ def drop_statements(dialect):
     return ["DROP TRIGGER IF EXISTS audit_event_no_update", "DROP TRIGGER IF EXISTS audit_event_no_delete"]
 
 
+TRIGGERS = {"postgresql": ("audit_event_guard", "audit_event_no_truncate"),
+            "sqlite": ("audit_event_no_delete", "audit_event_no_update")}
+
+
+def missing_triggers(connection):
+    """The guard's triggers that are not on ``audit_event`` (dropped by hand, or by a migration that rebuilt the
+    table on SQLite): ``flask audit verify`` reports them."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        found = connection.exec_driver_sql(
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_event'::regclass AND NOT tgisinternal "
+            "AND tgenabled <> 'D'").scalars()
+    else:
+        found = connection.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'").scalars()
+    return sorted(set(TRIGGERS.get(dialect, TRIGGERS["sqlite"])) - set(found))
+
+
 def _install(target, connection, **kw):
     """``db.create_all()`` guards the table too (the tests' schema)."""
     install(connection)

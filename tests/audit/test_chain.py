@@ -63,6 +63,21 @@ def test_an_edited_record_with_its_hash_recomputed_breaks_the_link(app):
     assert code == 1 and "broken" in output and "seq 13" in output
 
 
+def test_a_missing_guard_is_reported_by_verify(app):
+    write(app, 3)
+    without_guard(app, "SELECT 1")  # SQLite: dropped; PostgreSQL: lifted and put back
+    code, output = verify(app)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            assert code == 0
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("ALTER TABLE audit_event DISABLE TRIGGER audit_event_guard")
+            code, output = verify(app)
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("ALTER TABLE audit_event ENABLE TRIGGER audit_event_guard")
+    assert code == 1 and "guard of audit_event is missing" in output and "intact" in output
+
+
 def test_a_deleted_record_is_found(app):
     write(app, 30)
     without_guard(app, "DELETE FROM audit_event WHERE seq = 9")
