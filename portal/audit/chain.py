@@ -8,6 +8,7 @@ it is held for milliseconds.
 """
 import hashlib
 import json
+import re
 from datetime import timezone
 
 import sqlalchemy as sa
@@ -43,6 +44,15 @@ def digest(row):
     return hashlib.sha256(canonical(row).encode("utf-8")).hexdigest()
 
 
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def visible(text):
+    """Text with its control characters written out (``\\x1b``): a refused request's path is kept as it came, but no
+    control character is stored (the portal stores none anywhere, ``portal.bounds``)."""
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def short(value):
     """A detail as it is kept: numbers, booleans and None as they are, anything else as text of at most 500
     characters; a list or dict of them (e.g. a change's old and new value)."""
@@ -51,8 +61,8 @@ def short(value):
     if isinstance(value, list | tuple):
         return [short(v) for v in value[:20]]
     if isinstance(value, dict):
-        return {str(k)[:60]: short(v) for k, v in list(value.items())[:40]}
-    return str(value)[:500]
+        return {visible(str(k)[:60]): short(v) for k, v in list(value.items())[:40]}
+    return visible(str(value)[:500])
 
 
 def details_json(details):
@@ -94,7 +104,7 @@ def append(connection, rows):
     written = []
     for row in rows:
         seq += 1
-        row = {**{k: (v[:LIMITS[k]] if k in LIMITS and isinstance(v, str) else v) for k, v in row.items()},
+        row = {**{k: (visible(v)[:LIMITS[k]] if k in LIMITS and isinstance(v, str) else v) for k, v in row.items()},
                "seq": seq, "prev_hash": prev}
         row["hash"] = prev = digest(row)
         written.append(row)

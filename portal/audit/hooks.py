@@ -124,6 +124,9 @@ def before_commit(session):
     """Write what waits into the committing transaction: the model hooks' records and the request's."""
     session.flush()  # the last changes' records are made by after_flush
     flushed = session.info.pop("audit_flushed", [])
+    generic = _generic_with_the_commit()
+    if generic:
+        flushed.append(generic)
     waiting = []
     if has_app_context():
         waiting = queue()[:]
@@ -131,6 +134,17 @@ def before_commit(session):
         _in_flight().extend(waiting)
     if flushed or waiting:
         chain.append(session.connection(), [row_of(w) for w in flushed + waiting])
+
+
+def _generic_with_the_commit():
+    """A signed-in user's state-changing request that commits with no specific record: its ``request.…`` record
+    goes with the commit (nothing is written after a step is saved, see tests/test_outage.py)."""
+    if (not has_request_context() or request.method not in CHANGING or g.get("audit_specific")
+            or g.get("audit_generic") or _acting_user() is None):
+        return None
+    g.audit_generic = True
+    return entry(f"request.{request.endpoint or 'unknown'}", "ok", _view_target(), details={
+        "path": request.path[:300], "method": request.method}, specific=False)
 
 
 def after_commit(session):
@@ -142,6 +156,8 @@ def after_rollback(session):
     """A commit that failed: the request's own records wait again (to be written on their own); the model hooks'
     records go with the changes that were rolled back."""
     session.info.pop("audit_flushed", None)
+    if has_app_context():
+        g.pop("audit_generic", None)
     if has_app_context() and g.get("audit_in_flight"):
         queue()[:0] = g.audit_in_flight
         g.audit_in_flight = []
@@ -226,7 +242,7 @@ def after_request(response):
             "endpoint": request.endpoint, "args": dict(request.args.items()), "type": response.mimetype,
             "file": response.headers.get("Content-Disposition", "")[:200]}, specific=False))
         return response
-    if user is not None and request.method in CHANGING and not _specific_recorded():
+    if user is not None and request.method in CHANGING and not _specific_recorded() and not g.get("audit_generic"):
         result = "ok" if status < 400 else "refused" if status < 500 else "failed"
         if status == 200 and response.mimetype == "text/html" and not request.headers.get("HX-Request"):
             result = "refused"  # a whole page answering a form is the form again, with its errors (else: redirect)
