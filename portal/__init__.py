@@ -32,6 +32,7 @@ BLUEPRINTS = (
     "portal.reports.verify",
     "portal.security_admin",
     "portal.security_admin.accounts",
+    "portal.audit",
 )
 
 
@@ -131,6 +132,9 @@ def register_extensions(app):
     errors.init_app(app)
     scoping.init_app(app)  # may_open(endpoint): a link only for those its page admits
     steps.init_app(app)  # after the CSRF check and the sign-in gate: a refused request claims no form token
+    from . import audit
+
+    audit.init_app(app)  # after steps: its after_request runs first, so a form's settle() commits its record
     cli.init_app(app)
     from . import scale
 

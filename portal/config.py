@@ -114,4 +114,8 @@ def from_env(env=None):
         "ROBOT_TIMEOUT": 10,
         # Behind a reverse proxy that sets X-Forwarded-For/-Proto/-Host, trust this many hops.
         "PROXY_HOPS": int(env.get("PORTAL_PROXY_HOPS", "0")),
+        # The audit trail (审计日志): days kept online (never fewer than 180: Cybersecurity Law art. 21, see
+        # ``portal.audit.retention``), and the folder the daily job writes its archives to before pruning.
+        "AUDIT_RETENTION_DAYS": int(env.get("PORTAL_AUDIT_RETENTION_DAYS") or 180),
+        "AUDIT_ARCHIVE_DIR": env.get("PORTAL_AUDIT_ARCHIVE_DIR") or str(ROOT / "instance" / "audit"),
     }

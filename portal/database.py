@@ -46,7 +46,10 @@ def configure_sqlite(engine):
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if writing() else "BEGIN")
+        # A connection opened to write (``execution_options(portal_writes=True)``: the audit records a page view
+        # keeps, see ``portal.audit.hooks``) takes the write lock first too.
+        immediate = writing() or connection.get_execution_options().get("portal_writes", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def init_app(app):

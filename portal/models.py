@@ -17,3 +17,4 @@ from .steps import Submission  # noqa: F401
 from .notify.models import Delivery, Notification, Preference, Robot  # noqa: F401
 from .surveys.models import Survey, SurveyThrottle  # noqa: F401
 from .reports.models import IssuedCounter, IssuedDocument  # noqa: F401
+from .audit.models import AuditEvent  # noqa: F401

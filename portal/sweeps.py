@@ -38,7 +38,15 @@ def insert_once(model, conflict, **values):
     insert = INSERTS[dialect_of(model)](model.__table__).values(**values).on_conflict_do_nothing(
         index_elements=list(conflict)).returning(*model.__table__.primary_key.columns)
     # RETURNING, not rowcount: psycopg reports no row count for this statement (-1)
-    return db.session.execute(insert).first() is not None
+    inserted = db.session.execute(insert).first() is not None
+    if inserted and "action" in values:  # a timeline event (a breach, an expiry): in the audit trail too
+        from .audit import record
+
+        parent = next((k for k in conflict if k.endswith("_id")), None)
+        kind = {"ticket_id": "ticket", "quote_id": "quote"}.get(parent, model.__tablename__)
+        record(f"{kind}.{values['action']}", target=(kind, values.get(parent)), step=values["action"],
+               note=str(values.get("body") or values.get("detail") or "")[:100])
+    return inserted
 
 
 def claim(query, model):

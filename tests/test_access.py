@@ -17,6 +17,7 @@ from portal.roles import (
 MANAGER = frozenset({Role.VENDOR_MANAGER})
 SYSTEM_ADMIN = frozenset({Role.SYSTEM_ADMIN})
 SECURITY = frozenset({Role.SECURITY_ADMIN})
+AUDITOR = frozenset({Role.AUDITOR})
 EDITORS = VENDOR | {Role.CLIENT_ADMIN, Role.CLIENT_STAFF}
 QUOTE_VIEWERS = EDITORS
 REQUESTERS = frozenset({Role.CLIENT_ADMIN, Role.CLIENT_STAFF})
@@ -239,6 +240,10 @@ ROUTES = {
     "settings.team_edit": Route("GET", ORGANISATION_ADMINS, lambda w, o: f"/settings/team/{o.id}/edit", own=lambda w, r: w.member),
     "settings.team_delete": Route("POST", ORGANISATION_ADMINS, lambda w, o: f"/settings/team/{o.id}/delete",
                                   own=lambda w, r: a_copy(w, w.member)),
+    "audit.index": Route("GET", AUDITOR, lambda w, o: "/audit/"),
+    "audit.show": Route("GET", AUDITOR, lambda w, o: "/audit/1"),  # the world's first user, created
+    "audit.export": Route("GET", AUDITOR, lambda w, o: "/audit/export.csv"),
+    "audit.verify": Route("POST", AUDITOR, lambda w, o: "/audit/verify"),
     "notify.robots": Route("GET", ORGANISATION_ADMINS, lambda w, o: "/notifications/robots"),
     "notify.robot_new": Route("GET", ORGANISATION_ADMINS, lambda w, o: "/notifications/robots/new"),
     "notify.robot_edit": Route("GET", ORGANISATION_ADMINS, lambda w, o: f"/notifications/robots/{o.id}/edit",
@@ -394,7 +399,7 @@ def test_client_lists_hold_only_own_client(app, world):
 # 三权分立: the areas each administrator may enter (besides the pages of everyone: home, own account, signing out).
 ADMIN_AREAS = {
     Role.SYSTEM_ADMIN: ("users.", "clients.", "sites.", "settings.", "notify.robot"),
-    Role.SECURITY_ADMIN: ("security.",),
+    Role.SECURITY_ADMIN: ("security_admin.", "security_accounts."),
     Role.AUDITOR: ("audit.",),
 }
 
@@ -407,5 +412,5 @@ def test_each_administrator_is_admitted_to_their_own_area_only():
             continue
         for role in route.roles & ADMINS:
             assert name.startswith(ADMIN_AREAS[role]), (name, role)
-        if name.startswith(("security.", "audit.")):
+        if name.startswith(("security_admin.", "security_accounts.", "audit.")):
             assert route.roles <= ADMINS and len(route.roles) == 1, name  # no business role, one administrator

@@ -32,9 +32,11 @@ from .conftest import DATABASE_URL, make_app, reset_database
 from .factories import Factory, World
 from .test_access import ROUTES, url_of
 
-ROLES = ("vendor_manager", "vendor_agent", "client_admin", "client_staff", "site_admin", "security_admin")
+ROLES = ("vendor_manager", "vendor_agent", "client_admin", "client_staff", "site_admin", "system_admin",
+         "security_admin", "auditor")
 LANGUAGES = {"vendor_manager": "en", "vendor_agent": "zh-CN,zh;q=0.9", "client_admin": "zh-CN",
-             "client_staff": "en-GB,en;q=0.8", "site_admin": "zh-CN", "security_admin": "zh-CN", None: "en"}
+             "client_staff": "en-GB,en;q=0.8", "site_admin": "zh-CN", "system_admin": "en", "security_admin": "zh-CN",
+             "auditor": "zh-CN", None: "en"}
 LONG = "长" * 10_000
 NUL, ESC, CSI = "\x00", "\x1b", "\x9b"  # C0, C0, C1
 OUT_OF_RANGE_IDS = ["2147483648", "9223372036854775808", "100000000000000000000", "0", "00", "-1", "1e30", "NaN",

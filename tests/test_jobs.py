@@ -47,7 +47,7 @@ def test_the_schedule_reads_beijing_time():
     assert JOBS["warranty"].due(utc(2026, 4, 1, 0, 0))
     assert not JOBS["warranty"].due(utc(2026, 3, 31, 16, 0)) and not JOBS["warranty"].due(utc(2026, 4, 2, 0, 0))
     assert set(JOBS) == {"tickets", "deliver", "quotes", "auto-close", "complaints", "inspections", "digests",
-                         "warranty", "forget"}
+                         "warranty", "forget", "audit"}
 
 
 def test_a_job_held_by_another_worker_does_not_run(app, world):

@@ -26,6 +26,8 @@ from portal.types import utcnow
 
 from .conftest import at_once
 from .factories import Factory, World
+from portal.audit.hooks import FILE_TYPES
+
 from .test_access import PAGES, url_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -286,10 +288,17 @@ def writes_of(statements):
     return [s for s in statements if s.lstrip().upper().startswith(WRITES)]
 
 
+def audit_insert(statement):
+    """An audit record (issue 18): the one write any GET may make, on a connection of its own, for a refusal
+    (403/404 of a signed-in user) or a download or export (``portal.audit.hooks``). Nothing else qualifies."""
+    return statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENT ")
+
+
 def test_no_get_writes_to_the_database_but_the_recorded_download(app, world, count_queries):
     """Every GET route of tests/test_access.py, as every role that may use it (anonymous for public pages), while
     time has changed things (clocks run out, a resolved ticket left 8 days, a quote past its validity): no INSERT,
-    UPDATE or DELETE, except the download's own record."""
+    UPDATE or DELETE, except the download's own record — and an audit record (an INSERT into ``audit_event`` and
+    nothing else, only for a download, an export or a refusal): strict for every other table."""
     overdue_tickets(app, world, 1)
     unconfirmed_tickets(app, world, 1)
     expired_quotes(app, world, 1)
@@ -305,6 +314,14 @@ def test_no_get_writes_to_the_database_but_the_recorded_download(app, world, cou
                     response = client.get(url, headers=headers)
                 assert response.status_code < 500, (name, role)
                 writes = writes_of(counter.statements)
+                audited = [w for w in writes if audit_insert(w)]
+                writes = [w for w in writes if not audit_insert(w)]
+                taken_away = response.headers.get("Content-Disposition", "").startswith("attachment") or (
+                    response.mimetype in FILE_TYPES)
+                assert len(audited) <= 1, (name, role, audited)
+                assert not audited or taken_away or response.status_code in (403, 404), (name, role, audited)
+                if role and response.status_code == 200 and taken_away:  # every file taken away is recorded
+                    assert len(audited) == 1, (name, role)
                 if name == "surveys.answer":  # the throttle's counter, whatever the page answers (here 404)
                     assert writes and all("survey_throttle" in w for w in writes), (name, role, writes)
                 elif name in RECORDED_ON_GET and response.status_code == 200:

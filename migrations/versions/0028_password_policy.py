@@ -2,7 +2,7 @@
 when each user's password was set and whether a change is required
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 Create Date: 2026-11-29 01:00:00
 
 """
@@ -16,7 +16,7 @@ from portal.types import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '0028'
-down_revision = '0026'
+down_revision = '0027'
 branch_labels = None
 depends_on = None
 

@@ -85,3 +85,14 @@ def forget(now=None):
     done = forget_tokens(now)
     db.session.commit()
     return {"forgotten": done}
+
+
+@periodic("audit", "daily at 02:30", lock_minutes=120, minute="30", hour="2")
+def audit(now=None):
+    """The audit trail: archive the records older than the retention to PORTAL_AUDIT_ARCHIVE_DIR and prune them,
+    then verify the chain (the auditor's page shows the result)."""
+    from ..audit import retention
+
+    done = retention.archive_and_prune(now)
+    result = retention.verify_and_record()
+    return {**done, "verified": result.count, "intact": result.ok}
