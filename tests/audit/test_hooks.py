@@ -117,7 +117,7 @@ def test_ticket_steps_are_recorded_with_the_ticket(app, world):
 
 
 def test_user_changes_are_recorded_with_what_changed(app, world):
-    manager = app.test_client(user=world.manager)
+    manager = app.test_client(user=world.sysadmin)
     before = last_seq(app)
     data = {"email": "new@a.example", "name": "新用户", "role": "client_staff", "client": world.a.id}
     assert manager.post("/users/new", data=data).status_code == 302
