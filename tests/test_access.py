@@ -85,6 +85,9 @@ ROUTES = {
                                              own=lambda w, r: w.a_staff),
     "security_accounts.require_password_change": Route(
         "POST", SECURITY, lambda w, o: f"/security/users/{o.id}/require-password-change", own=lambda w, r: w.a_staff),
+    "security_accounts.lift_account_delay": Route("POST", SECURITY, lambda w, o: f"/security/users/{o.id}/lift-delay",
+                                                  own=lambda w, r: w.a_staff),
+    "security_accounts.lift_address_delay": Route("POST", SECURITY, lambda w, o: "/security/addresses/lift-delay"),
     "clients.index": Route("GET", ORGANISATION_READERS, lambda w, o: "/clients/"),
     "clients.new": Route("GET", ORGANISATION_ADMINS, lambda w, o: "/clients/new"),
     "clients.show": Route("GET", ORGANISATION_READERS, lambda w, o: f"/clients/{o.id}", own=lambda w, r: w.a),

@@ -189,3 +189,34 @@ def test_every_refusal_is_recorded_with_its_reason(app, staff, monkeypatch):
     attempt(app, staff.email, "bad", "192.0.2.20", now)
     assert recorded == [("auth.sign_in", "refused", "unknown_account")] + [
         ("auth.sign_in", "refused", "bad_password")] * 4 + [("auth.sign_in", "refused", "throttled")]
+
+
+def test_the_security_administrator_sees_and_lifts_the_delays(app, staff, make):
+    """Unlocking (等保: failed sign-in handling): the throttle slows instead of locking; the security administrator
+    sees the accounts and addresses slowed down and lifts the delay, which is recorded."""
+    from portal.audit.models import AuditEvent
+
+    secadmin = make.user("security_admin", email="sec@vendor.example")
+    browser = app.test_client()
+    for n in range(6):
+        sign_in(browser, staff.email, "bad", address=f"198.51.100.{n}")  # the account, from several addresses
+    for n in range(6):
+        sign_in(browser, f"guess{n}@school.example", "bad", address="203.0.113.9")  # one address, several accounts
+    admin = app.test_client(user=secadmin)
+    page = admin.get("/security/users", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Slowed down: next try in" in page and "203.0.113.9" in page
+    assert SLOWED in sign_in(app.test_client(), staff.email, address="192.0.2.50").get_data(as_text=True)
+
+    assert admin.post(f"/security/users/{staff.id}/lift-delay").status_code == 302
+    assert sign_in(app.test_client(), staff.email, address="192.0.2.51").status_code == 302
+    assert admin.post("/security/addresses/lift-delay", data={"address": "203.0.113.9"}).status_code == 302
+    assert WRONG in sign_in(app.test_client(), "guess9@school.example", "bad",
+                            address="203.0.113.9").get_data(as_text=True)  # checked again, not made to wait
+    page = admin.get("/security/users", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "<code>203.0.113.9</code>" not in page and "没有来源地址" in page
+    assert admin.post("/security/addresses/lift-delay", data={"address": ""}).status_code == 400
+    with app.app_context():
+        events = db.session.execute(sa.select(AuditEvent.event, AuditEvent.user_id, AuditEvent.result).where(
+            AuditEvent.event.in_(["security.account_unlocked", "security.address_unlocked"]))).all()
+    assert sorted(events) == [("security.account_unlocked", secadmin.id, "ok"),
+                              ("security.address_unlocked", secadmin.id, "ok")]

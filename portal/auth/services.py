@@ -179,12 +179,12 @@ def sign_out(user):
     db.session.flush()
 
 
-def change_password(user, new_password):
+def change_password(user, new_password, event="account.password_changed"):
     passwords.remember(user)  # the old one joins the history; the date is noted; a required change is done
     user.set_password(normalise_password(new_password))
     user.end_sessions()
     db.session.flush()
-    record("account.password_changed", user=user, target=user)
+    record(event, user=user, target=user)
 
 
 def invite(user, by=None, now=None):
@@ -223,5 +223,6 @@ def find_invitation(token, now=None):
 
 def accept_invitation(invitation, password, now=None):
     invitation.used_at = now or utcnow()
-    change_password(invitation.user, password)
+    # A first password or a forgotten one replaced: either way set through a link an administrator sent.
+    change_password(invitation.user, password, event="account.password_reset")
     return invitation.user

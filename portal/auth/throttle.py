@@ -130,3 +130,35 @@ def wait_for(address, account, now):
             until = row.last_at + timedelta(seconds=delay(row.failures, caps[kind]))
             wait = max(wait, max(0, math.ceil((until - now).total_seconds())))
     return wait
+
+
+def slowed(kind, keys, now):
+    """Of ``keys`` (e-mails or address keys), those whose next attempt must wait: key → seconds (one query)."""
+    if not keys:
+        return {}
+    cap, free = _caps()[kind], current_app.config["LOGIN_FREE_FAILURES"]
+    rows = db.session.scalars(sa.select(SignInThrottle).where(
+        SignInThrottle.kind == kind, SignInThrottle.key.in_(list(keys)), SignInThrottle.failures >= free,
+        SignInThrottle.last_at > now - current_app.config["LOGIN_WINDOW"]))
+    waits = {}
+    for row in rows:
+        until = row.last_at + timedelta(seconds=delay(row.failures, cap))
+        if until > now:
+            waits[row.key] = math.ceil((until - now).total_seconds())
+    return waits
+
+
+def slowed_addresses(now, limit=50):
+    """The source addresses whose sign-ins are being slowed down now, the most failures first: (key, failures)."""
+    rows = db.session.execute(sa.select(SignInThrottle.key, SignInThrottle.failures).where(
+        SignInThrottle.kind == ADDRESS, SignInThrottle.failures >= current_app.config["LOGIN_FREE_FAILURES"],
+        SignInThrottle.last_at > now - current_app.config["LOGIN_WINDOW"],
+    ).order_by(SignInThrottle.failures.desc(), SignInThrottle.key).limit(limit))
+    return [(key, failures) for key, failures in rows]
+
+
+def lift(kind, key):
+    """The security administrator lifts the delay on an account or an address (e.g. a school's shared address after
+    a class mistyped): its count starts again. Whether anything was lifted."""
+    result = db.session.execute(sa.delete(SignInThrottle).where(SignInThrottle.kind == kind, SignInThrottle.key == key))
+    return bool(result.rowcount)

@@ -1,11 +1,12 @@
-"""The accounts' sign-in state for the security administrator: second factor, password age; a reset of a lost second
-factor, a password change required. (A blueprint of its own so that the menu marks one item at a time.)"""
+"""The accounts' sign-in state for the security administrator: second factor, password age, sign-ins slowed down by
+the throttle; a reset of a lost second factor, a password change required, a delay lifted (an account's or a source
+address's: the throttle slows rather than locks, so "unlocking" is lifting that delay). (A blueprint of its own so that the menu marks one item at a time.)"""
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
 from ..audit import record
-from ..auth import passwords, twofactor
+from ..auth import passwords, throttle, twofactor
 from ..auth.models import User
 from ..extensions import db
 from ..htmx import render
@@ -45,11 +46,13 @@ def users():
         twofactor.TwoFactor.user_id.in_(ids)))) if ids else set()
     filters = {k: v for k, v in request.args.items() if k in ("q", "factor") and v}
     now = utcnow()
+    waits = throttle.slowed(throttle.ACCOUNT, [u.email for u in page.items], now)
     rows = [{"user": u, "enrolled": u.id in enrolled, "required": twofactor.required(u, rules),
+             "wait": waits.get(u.email),
              "age": (now - (u.password_changed_at or u.created_at)).days if u.has_password else None,
              "expired": passwords.is_expired(u, now, rules)} for u in page.items]
     return render("security_admin/users.html", fragment="security_admin/_users_table.html", page=page, rows=rows,
-                  filters=filters, rules=rules)
+                  filters=filters, rules=rules, addresses=throttle.slowed_addresses(now))
 
 
 def target_user(user_id):
@@ -84,3 +87,27 @@ def require_password_change(user_id):
         db.session.commit()
     flash(_("%(name)s must change their password before they continue.", name=user.name), "success")
     return redirect(url_for("security_accounts.users", q=user.email))
+
+
+@bp.post("/users/<int:user_id>/lift-delay")
+@roles_required(SECURITY)
+def lift_account_delay(user_id):
+    user = target_user(user_id)
+    if throttle.lift(throttle.ACCOUNT, user.email):
+        record("security.account_unlocked", target=user)
+        db.session.commit()
+    flash(_("%(name)s can sign in again without waiting.", name=user.name), "success")
+    return redirect(url_for("security_accounts.users", q=user.email))
+
+
+@bp.post("/addresses/lift-delay")
+@roles_required(SECURITY)
+def lift_address_delay():
+    key = (request.form.get("address") or "").strip()
+    if not key or len(key) > 254:
+        abort(400)
+    if throttle.lift(throttle.ADDRESS, key):
+        record("security.address_unlocked", address_lifted=key)
+        db.session.commit()
+    flash(_("Sign-ins from %(address)s are no longer slowed down.", address=key), "success")
+    return redirect(url_for("security_accounts.users"))
