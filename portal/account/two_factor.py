@@ -18,7 +18,7 @@ from ..roles import EVERYONE
 from ..scoping import roles_required
 from . import bp
 
-SECRET = "two_factor_secret"  # the secret being enrolled, in the session
+SECRET = "two_factor_secret"  # nosec B105  # the session key's name under which the secret being enrolled is kept
 
 
 class CodeForm(Form):
