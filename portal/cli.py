@@ -33,17 +33,17 @@ def print_logins():
     click.echo("")
 
 
-ADMIN_MIN_LENGTH = 12  # until the password policy (portal.auth.passwords) is there
 
 
 def password_problems(password, user):
-    """Why ``password`` is not good enough for ``user``: the security administrator's password policy when the
-    portal has one (``portal.auth.passwords.check_password_policy``), else at least 12 characters."""
-    try:
-        from .auth.passwords import check_password_policy
-    except ImportError:
-        return [] if len(password) >= ADMIN_MIN_LENGTH else [f"Use at least {ADMIN_MIN_LENGTH} characters."]
-    return [str(reason) for reason in check_password_policy(password, user)]
+    """Why ``password`` is not good enough for ``user``: the security administrator's password policy (its defaults
+    before anyone saved it), the same rules as every password form."""
+    from flask_babel import force_locale
+
+    from .auth.passwords import problems
+
+    with force_locale("en"):  # as every other message of the commands
+        return [str(reason) for reason in problems(password, user=user)]
 
 
 def refuse_a_second_admin(force_another):
