@@ -162,7 +162,14 @@ def prefixes(group):
 TARGETS = {"ticket": _l("Fault report"), "renewal_quote": _l("Quote"), "quote": _l("Quote"),
            "complaint": _l("Complaint"), "visit": _l("Visit"), "user_account": _l("User"), "user": _l("User"),
            "document": _l("Document"), "client": _l("Client"), "site": _l("Site"), "unit": _l("Unit"),
-           "equipment": _l("Unit"), "contract": _l("Contract")}
+           "equipment": _l("Unit"), "contract": _l("Contract"), "sign_in_session": _l("Sign-in session"),
+           "security_policy": _l("Security policy"), "robot": _l("Group robot"), "team_member": _l("Service team"),
+           "calendar_day": _l("Holiday calendar"), "calendar_year": _l("Holiday calendar"),
+           "sla_policy": _l("Service times"), "vendor": _l("Vendor details"), "equipment_model": _l("Model"),
+           "model": _l("Model"), "issued_document": _l("Issued document"), "survey": _l("Satisfaction survey"),
+           "service_log": _l("Service log entry"), "inspection_plan": _l("Inspection plan"),
+           "spare_part": _l("Price list"), "part": _l("Price list"), "document_version": _l("Document version"),
+           "import_batch": _l("Import"), "notification": _l("Notification")}
 
 
 def target_label(kind):
