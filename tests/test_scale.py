@@ -98,9 +98,10 @@ def test_reproducible(app):
     for _ in range(2):
         _seed(app, units=120, tickets=200, visits=50, complaints=20)
         runs.append(_serials(app))
-        with app.app_context(), db.engine.begin() as conn:  # empty again
+        with app.app_context(), db.engine.begin() as conn:  # empty again (but the audit trail, append-only)
             for table in reversed(db.metadata.sorted_tables):
-                conn.execute(table.delete())
+                if table.name != "audit_event":
+                    conn.execute(table.delete())
     assert runs[0] == runs[1] and len(runs[0][0]) == 120 and len(runs[0][1]) == 200
 
 

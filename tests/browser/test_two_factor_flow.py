@@ -10,9 +10,6 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from portal.auth.models import User
-from portal.extensions import db
-
 from .conftest import browser_app, seed_demo, served
 
 pytestmark = pytest.mark.browser
@@ -23,14 +20,9 @@ SECURITY_ADMIN = "security@vendor.example.com"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    """The demo portal (its policy gives a month to enrol) with a security administrator of its own."""
+    """The demo portal (its policy gives a month to enrol), whose security administrator is a demo account."""
     app = browser_app(tmp_path_factory, "two-factor")
     seed_demo(app)
-    with app.app_context():
-        user = User(email=SECURITY_ADMIN, name="钱安", role="security_admin", phone="")
-        user.set_password(PASSWORD)
-        db.session.add(user)
-        db.session.commit()
     with served(app) as base:
         yield base
 

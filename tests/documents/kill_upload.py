@@ -13,12 +13,12 @@ import signal
 import sys
 
 import sqlalchemy as sa
-from flask_login import FlaskLoginClient
 
 from portal import create_app, storage
 from portal.auth.models import User
 from portal.documents.samples import pdf
 from portal.extensions import db
+from tests.conftest import Browser
 
 
 def die(*args, **kwargs):
@@ -28,7 +28,7 @@ def die(*args, **kwargs):
 def main(database, folder, user_id, point):
     app = create_app({"TESTING": True, "PORTAL_ENV": "test", "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
                       "SQLALCHEMY_DATABASE_URI": database, "STORAGE_DIR": folder})
-    app.test_client_class = FlaskLoginClient
+    app.test_client_class = Browser  # signed in as the sign-in form would: a sign-in session row, its id in the cookie
     if point == "writing":
         storage.os.fsync = die
     elif point == "before-commit":
