@@ -181,7 +181,9 @@ def test_five_wrong_codes_go_back_to_the_password(app, teacher):
     # The pending sign-in is gone: even the right code needs the password again.
     assert me.post("/login/two-factor", data={"code": later_code(secret)}).headers["Location"] == "/login"
     assert me.get("/").headers["Location"].startswith("/login")
+    let_time_pass(app, 2)  # the wrong codes count in the sign-in throttle too: the next try waits a second
     sign_in(me, teacher.email)
+    let_time_pass(app, 2)
     assert me.post("/login/two-factor", data={"code": later_code(secret)}).headers["Location"] == "/"
 
 
@@ -330,3 +332,63 @@ def test_no_page_view_writes_during_the_second_step_or_enrolment(app, agent, cou
         me.get("/account/two-factor")
         me.get("/login/two-factor")
     assert not [s for s in counter.statements if s.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))]
+
+
+def let_time_pass(app, seconds):
+    """The throttle's rows as if their last failure were ``seconds`` earlier."""
+    from portal.auth.models import SignInThrottle
+
+    with app.app_context():
+        for row in db.session.scalars(sa.select(SignInThrottle)):
+            row.last_at -= timedelta(seconds=seconds)
+        db.session.commit()
+
+
+def test_someone_with_the_password_cannot_try_codes_without_end(app, agent):
+    """Five wrong codes send back to the password; a right password does not clear the count of wrong codes, so
+    the next codes wait a growing delay (and are not even checked), from any address."""
+    secret, _ = enrol_directly(app, agent)
+    attacker = app.test_client()
+    for round_ in range(2):
+        let_time_pass(app, 2)  # the password's own try after the address's failures: past its short wait
+        assert sign_in(attacker, agent.email).headers["Location"].startswith("/login/two-factor")
+        let_time_pass(app, 2)  # (a sign-in moves the address's last try to now)
+        tries = 5 if round_ == 0 else 1
+        for _ in range(tries):
+            body = attacker.post("/login/two-factor", data={"code": "000000"}, headers=EN).get_data(as_text=True)
+    assert "This code is not right" in body  # the sixth code was still checked (a second after the fifth)...
+    body = attacker.post("/login/two-factor", data={"code": "000000"}, headers=EN).get_data(as_text=True)
+    assert "Too many failed sign-ins. For your security, try again in" in body  # ...the seventh must wait
+    # Even the right code waits now; the person who owns the account is not locked out for long (the account cap).
+    response = attacker.post("/login/two-factor", data={"code": later_code(secret)}, headers=EN)
+    assert response.status_code == 200 and "try again in" in response.get_data(as_text=True)
+    with app.app_context():
+        from portal.auth.models import SignInThrottle
+
+        row = db.session.get(SignInThrottle, ("account", f"code:{agent.id}"))
+        assert row.failures >= 6
+
+
+def test_a_right_password_gives_its_reservation_back_before_the_code_step(app, agent):
+    """The password was right: its try is not a failure, although the session waits for the code."""
+    from portal.auth.models import SignInThrottle
+
+    enrol_directly(app, agent)
+    assert sign_in(app.test_client(), agent.email).headers["Location"].startswith("/login/two-factor")
+    with app.app_context():
+        assert db.session.get(SignInThrottle, ("account", agent.email)) is None
+        assert db.session.get(SignInThrottle, ("address", "127.0.0.1")).failures == 0
+        assert db.session.get(User, agent.id).last_login_at is not None
+
+
+def test_a_right_code_clears_the_count_of_wrong_ones(app, agent):
+    secret, _ = enrol_directly(app, agent)
+    me = app.test_client()
+    sign_in(me, agent.email)
+    for _ in range(3):
+        me.post("/login/two-factor", data={"code": "000000"})
+    assert me.post("/login/two-factor", data={"code": later_code(secret)}).status_code == 302
+    with app.app_context():
+        from portal.auth.models import SignInThrottle
+
+        assert db.session.get(SignInThrottle, ("account", f"code:{agent.id}")) is None

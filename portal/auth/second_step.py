@@ -4,7 +4,7 @@ Reachable only between a right password and the session (``checkpoints.after_pas
 in the session for a few minutes); anyone else is sent to the sign-in page."""
 import time
 
-from flask import flash, redirect, render_template, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from wtforms import StringField
 
@@ -12,8 +12,13 @@ from ..audit import record
 from ..extensions import db
 from ..forms import Form, MaxLength, Required
 from ..i18n import _l
-from . import bp, checkpoints, twofactor
+from ..types import utcnow
+from . import bp, checkpoints, throttle, twofactor
 from .models import User
+
+# The codes' own throttle key: not the e-mail's, which a right password clears. Without it, someone who has the
+# password could try five codes, sign in again with the password, five more, and so on, as fast as they liked.
+CODE_KEY = "code:{}"
 
 
 class SecondFactorForm(Form):
@@ -55,6 +60,17 @@ def two_factor():
         return redirect(url_for("auth.login"))
     form = SecondFactorForm()
     if form.validate_on_submit():
+        # Every code tried counts against this source address and this account's codes (the sign-in throttle, with
+        # its growing delay); only a right code clears the account's count.
+        reservation = throttle.reserve(request.remote_addr, CODE_KEY.format(user.id), utcnow())
+        if reservation.wait:
+            record("auth.second_factor", result="refused", user=user, target=user, reason="throttled")
+            db.session.commit()
+            from .views import throttled_message
+
+            form.code.errors.append(throttled_message(reservation.wait))
+            form.code.data = ""
+            return render_template("auth/two_factor.html", form=form), 200
         kind = twofactor.check(user, form.code.data)
         if kind is None:
             record("auth.second_factor", result="refused", user=user, target=user)
@@ -67,6 +83,7 @@ def two_factor():
             form.code.errors.append(_("This code is not right, or it was used already. Try the next code."))
             form.code.data = ""
             return render_template("auth/two_factor.html", form=form), 200
+        throttle.succeeded(reservation)
         pending = session[checkpoints.PENDING]
         record("auth.second_factor", user=user, target=user, kind=kind)
         if kind == "recovery":

@@ -25,14 +25,18 @@ def start_session(user, how="password"):
     checkpoints.on_session_start(user)  # an expired password, a second factor to enrol: what comes first
 
 
+def throttled_message(wait):
+    return ngettext(
+        "Too many failed sign-ins. For your security, try again in %(num)d second.",
+        "Too many failed sign-ins. For your security, try again in %(num)d seconds.",
+        wait,
+    )
+
+
 def refusal_message(refused):
     """What the person signing in reads: the same for every bad credential, the wait when throttled."""
     if refused.throttled:
-        return ngettext(
-            "Too many failed sign-ins. For your security, try again in %(num)d second.",
-            "Too many failed sign-ins. For your security, try again in %(num)d seconds.",
-            refused.wait,
-        )
+        return throttled_message(refused.wait)
     if refused.demo:
         return _("This is a demo account: demo accounts cannot sign in to a production portal. Ask your system "
                  "administrator for an account of your own.")
@@ -56,6 +60,7 @@ def login():
             form.form_errors.append(refusal_message(refused))
             form.password.data = ""
             return render_template("auth/login.html", form=form), 200
+        db.session.commit()  # the throttle's reservation given back, the sign-in's time: kept whatever comes next
         return checkpoints.after_password(user, target=target)
     return render_template("auth/login.html", form=form)
 

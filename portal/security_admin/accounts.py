@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from ..audit import record
 from ..auth import passwords, throttle, twofactor
 from ..auth.models import User
+from ..auth.second_step import CODE_KEY
 from ..extensions import db
 from ..htmx import render
 from ..pagination import Order, paginate
@@ -47,6 +48,11 @@ def users():
     filters = {k: v for k, v in request.args.items() if k in ("q", "factor") and v}
     now = utcnow()
     waits = throttle.slowed(throttle.ACCOUNT, [u.email for u in page.items], now)
+    codes = throttle.slowed(throttle.ACCOUNT, [CODE_KEY.format(u.id) for u in page.items], now)
+    for u in page.items:  # the slower of the password's and the second-factor codes' delays
+        wait = max(waits.get(u.email, 0), codes.get(CODE_KEY.format(u.id), 0))
+        if wait:
+            waits[u.email] = wait
     rows = [{"user": u, "enrolled": u.id in enrolled, "required": twofactor.required(u, rules),
              "wait": waits.get(u.email),
              "age": (now - (u.password_changed_at or u.created_at)).days if u.has_password else None,
@@ -93,7 +99,9 @@ def require_password_change(user_id):
 @roles_required(SECURITY)
 def lift_account_delay(user_id):
     user = target_user(user_id)
-    if throttle.lift(throttle.ACCOUNT, user.email):
+    lifted = throttle.lift(throttle.ACCOUNT, user.email)
+    lifted = throttle.lift(throttle.ACCOUNT, CODE_KEY.format(user.id)) or lifted
+    if lifted:
         record("security.account_unlocked", target=user)
         db.session.commit()
     flash(_("%(name)s can sign in again without waiting.", name=user.name), "success")
