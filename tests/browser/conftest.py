@@ -25,6 +25,14 @@ CHROMIUM_ARGS = [
 ]
 
 
+def htmx_settled(page):
+    """Wait until htmx has finished with the page: no request in flight, nothing swapping or settling, and every
+    element it swapped in processed. htmx binds a swapped-in element's own hx- attributes only when it settles
+    (20 ms after the swap), so a select changed in between would send nothing."""
+    page.wait_for_function(
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')", polling=20)
+
+
 def chromium_path():
     return shutil.which("chromium")
 

@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from .conftest import htmx_settled
 from .test_flows import sign_in
 
 pytestmark = pytest.mark.browser
@@ -21,6 +22,7 @@ def test_vendor_chooses_a_client_then_one_of_its_sites(page, live_server, path, 
     centre = page.select_option("select#client", label="示范市信息中心")[0]
     page.wait_for_url(re.compile(rf"client={centre}(&|$)"))
     expect(sites).to_have_count(4)  # the centre's three departments, filled out of band with the table
+    htmx_settled(page)
     assert "示范区第一中学" not in page.inner_text("select#site")
     page.select_option("select#site", label="数据中心机房")
     page.wait_for_url(re.compile(r"client=\d+.*site=\d+"))
@@ -28,10 +30,12 @@ def test_vendor_chooses_a_client_then_one_of_its_sites(page, live_server, path, 
     assert "数据中心机房" in page.inner_text(f"{table} tbody") and "示范区" not in page.inner_text(f"{table} tbody")
     expect(page.locator("select#site")).to_have_value(re.compile(r"\d+"))
     assert page.locator("select#site option:checked").inner_text() == "数据中心机房"
+    htmx_settled(page)
     # Another client: the site chosen before is not the new client's and is dropped.
     page.select_option("select#client", label="示范区教育局")
     expect(sites).to_have_count(6)
     expect(page.locator("select#site")).to_have_value("")
+    htmx_settled(page)
     expect(page.locator(f"{table} tbody")).not_to_contain_text("数据中心机房")
     # The new site select sends its own change: one school of the bureau.
     school = page.select_option("select#site", label="示范区实验小学")[0]
