@@ -42,7 +42,7 @@ PRIVATE = ("vendor/fonts/",)
 COMPRESS = (".css", ".js", ".svg", ".json", ".txt", ".html", ".map")
 
 log = logging.getLogger(__name__)
-HASHED = re.compile(r"\.[0-9a-f]{%d}\.[A-Za-z0-9]+$" % HASH_LENGTH)
+HASHED = re.compile(rf"\.[0-9a-f]{{{HASH_LENGTH}}}\.[A-Za-z0-9]+$")
 CSS_URL = re.compile(r"""url\(\s*(['"]?)([^'")]+)\1\s*\)""")
 ICON_RULE = re.compile(r'\.bi-([a-z0-9-]+)::before\{content:"\\([0-9a-f]+)"\}')
 

@@ -27,7 +27,7 @@ DEMO_ACCOUNTS = [
 
 
 def print_logins():
-    click.echo("\nDemo accounts (password: %s):" % DEMO_PASSWORD)
+    click.echo(f"\nDemo accounts (password: {DEMO_PASSWORD}):")
     for email, role, scope in DEMO_ACCOUNTS:
         click.echo(f"  {email:<30} {role:<15} {scope}")
     click.echo("")

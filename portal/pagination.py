@@ -100,7 +100,7 @@ class Order:
         try:
             position = whole_number(data[1], 1, PAGE_MAX * 100)
             values = tuple(_value(k, v, nullable=(i == 0 and self.nullable)) for i, (k, v)
-                           in enumerate(zip(self.keys, data[2:])))
+                           in enumerate(zip(self.keys, data[2:], strict=True)))
         except (TypeError, ValueError):
             return None
         return position, values
@@ -270,6 +270,6 @@ def _seek(query, order, values, limit, backward=False):
 
 def _beyond(order, keys, values, backward):
     """The rows after (before) ``values`` in ``keys``: one row comparison, an index range on both engines."""
-    binds = [sa.literal(v, k.type) for k, v in zip(keys, values)]
+    binds = [sa.literal(v, k.type) for k, v in zip(keys, values, strict=True)]
     left, right = (keys[0], binds[0]) if len(keys) == 1 else (sa.tuple_(*keys), sa.tuple_(*binds))
     return left < right if order.desc != backward else left > right

@@ -286,7 +286,6 @@ def seed_scale(*, units, tickets, visits, complaints, clients=100, schools_per_c
     n_open = min(tickets, max(len(OPEN_STATES), round(tickets * OPEN_SHARE)))
     horizon = 3 * 365 * 24 * 3600  # closed ones: filed over the last three years
     ticket_rows, event_rows = [], []
-    expiring = current_app.config["WARRANTY_EXPIRING_DAYS"]
     demo_site = sites_of[first[0]][0]
 
     def ev(tid, user, action, at, body=""):
@@ -444,7 +443,7 @@ def seed_scale(*, units, tickets, visits, complaints, clients=100, schools_per_c
                    handler_id=None, filed_by_id=filer, received_at=received, due_at=received + timedelta(hours=hours),
                    answered_at=None, closed_at=None, rating=None, overdue_rounds=0, version=1)
 
-        def cev(action, at, user, body=""):
+        def cev(action, at, user, body="", pid=pid):
             cevent_rows.append(dict(id=cevent_id + len(cevent_rows), complaint_id=pid, round=1, at=at, user_id=user,
                                     action=action, body=body))
 

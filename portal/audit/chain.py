@@ -86,7 +86,7 @@ def details_json(details):
 def lock(connection):
     """The chain's lock, until the end of the transaction."""
     if connection.dialect.name == "postgresql":
-        connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%d, %d)" % CHAIN_LOCK)
+        connection.exec_driver_sql("SELECT pg_advisory_xact_lock({:d}, {:d})".format(*CHAIN_LOCK))
 
 
 def last(connection):

@@ -24,7 +24,6 @@ from flask import current_app, g, has_app_context
 from huey import Huey, crontab
 from huey import consumer as huey_consumer
 from huey import storage as huey_storage
-from huey.exceptions import TaskLockedException
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ class AnId:
             field.data = db_id(field.data)
         except (TypeError, ValueError):
             field.data = None
-            raise ValidationError(self.message)
+            raise ValidationError(self.message) from None
 
 
 def short_text(form, field):
