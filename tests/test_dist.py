@@ -167,7 +167,7 @@ def test_the_installed_portal_serves_and_its_administrator_signs_in(server):
                                                    "password": ADMIN["PORTAL_ADMIN_PASSWORD"], "csrf_token": token},
                           allow_redirects=False, timeout=30)
     assert signed.status_code == 302, signed.text[:500]
-    home = browser.get(server + "/", allow_redirects=False, timeout=30)
+    home = browser.get(server + "/", timeout=30)  # a system administrator's home: the users
     assert home.status_code == 200 and ADMIN["PORTAL_ADMIN_NAME"] in home.text
     users = browser.get(server + "/users/", allow_redirects=False, timeout=30)  # a system administrator's page
     assert users.status_code == 200 and requests.get(server + "/users/", allow_redirects=False).status_code == 302
