@@ -167,10 +167,13 @@ def test_the_installed_portal_serves_and_its_administrator_signs_in(server):
                                                    "password": ADMIN["PORTAL_ADMIN_PASSWORD"], "csrf_token": token},
                           allow_redirects=False, timeout=30)
     assert signed.status_code == 302, signed.text[:500]
-    home = browser.get(server + "/", timeout=30)  # a system administrator's home: the users
-    assert home.status_code == 200 and ADMIN["PORTAL_ADMIN_NAME"] in home.text
-    users = browser.get(server + "/users/", allow_redirects=False, timeout=30)  # a system administrator's page
-    assert users.status_code == 200 and requests.get(server + "/users/", allow_redirects=False).status_code == 302
+    # Signed in: a system administrator's first page is the second factor's enrolment (the password policy's
+    # default for administrators), with their name in the header; the same page refuses a browser not signed in.
+    home = browser.get(server + "/", timeout=30)
+    assert home.status_code == 200 and home.url == server + "/account/two-factor"
+    assert ADMIN["PORTAL_ADMIN_NAME"] in home.text
+    anonymous = requests.get(server + "/account/two-factor", allow_redirects=False, timeout=30)
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
 
 
 def test_an_upgrade_keeps_the_settings_and_makes_no_second_administrator(installed, tmp_path):
