@@ -125,7 +125,8 @@ def build(uv, out_dir):
     name = f"portal-{version}"
     archive = Path(out_dir) / f"{name}-{PYTHON_TAG}-{platform}.tar.gz"
 
-    with tempfile.TemporaryDirectory(prefix="portal-dist-") as tmp:
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".staging-", dir=archive.parent) as tmp:  # beside the archive
         stage = Path(tmp) / name
         wheels = stage / "wheels"
         wheels.mkdir(parents=True)
@@ -158,7 +159,6 @@ def build(uv, out_dir):
         (stage / "SHA256SUMS").write_text(
             "".join(f"{sha256(p)}  {p.relative_to(stage).as_posix()}\n" for p in files + [stage / "MANIFEST"]))
 
-        archive.parent.mkdir(parents=True, exist_ok=True)
         partial = archive.with_name(archive.name + ".part")
         with tarfile.open(partial, "w:gz") as tar:
             tar.add(stage, arcname=name)
