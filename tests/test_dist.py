@@ -188,3 +188,21 @@ def test_an_upgrade_keeps_the_settings_and_makes_no_second_administrator(install
     assert env_file.read_text() == before and "create-admin" not in result.stdout
     assert "Migrating the database" in result.stdout and (prefix / "current").resolve().name == unpacked.name[7:]
     assert "installed there already" in result.stdout  # the same archive again: nothing rebuilt
+
+
+def test_a_changed_file_stops_the_install(installed, tmp_path):
+    """SHA256SUMS is checked before anything is installed: one byte changed, and nothing happens."""
+    _, _, unpacked = installed
+    template = unpacked / "templates" / "auth" / "login.html"
+    original = template.read_bytes()
+    template.write_bytes(original + b" ")
+    try:
+        result = subprocess.run(
+            [str(unpacked / "install.sh"), "--prefix", str(tmp_path / "opt"), "--data", str(tmp_path / "data"),
+             "--env-file", str(tmp_path / "portal.env"), "--user", ""],
+            check=False, env=offline_env(tmp_path), stdin=subprocess.DEVNULL, capture_output=True, text=True,
+            timeout=120)
+    finally:
+        template.write_bytes(original)
+    assert result.returncode != 0 and "templates/auth/login.html: FAILED" in result.stdout
+    assert not (tmp_path / "opt").exists() and not (tmp_path / "portal.env").exists()
