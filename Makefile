@@ -13,7 +13,7 @@ export FLASK_APP := app
 # `make run` is a developer's machine; production sets PORTAL_ENV=production and SECRET_KEY.
 run seed: export PORTAL_ENV ?= development
 
-.PHONY: run serve test bench bench-scale install lock audit-deps bandit assets translations messages migrate seed clean
+.PHONY: run serve dist test bench bench-scale install lock audit-deps bandit assets translations messages migrate seed clean
 
 run: install assets translations
 	$(BIN)/flask db upgrade
@@ -22,11 +22,20 @@ run: install assets translations
 	$(BIN)/flask demo-logins
 	$(WITH_WORKER) $(BIN)/flask run --host $(HOST) --port $(PORT)
 
-# One host: gunicorn and one job worker, stopped together. Several hosts: set REDIS_URL and run the web server
-# and `flask jobs worker` as separate services (see the README).
+# One host: gunicorn (its settings: gunicorn.conf.py; WEB_CONCURRENCY workers) and one job worker, stopped
+# together. Several hosts: set REDIS_URL and run the web server and `flask jobs worker` as separate services (see
+# the README and deploy/).
 serve: install assets translations
 	$(BIN)/flask db upgrade
-	$(WITH_WORKER) $(BIN)/gunicorn --workers 3 --bind $(HOST):$(PORT) app:app
+	$(WITH_WORKER) PORTAL_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py app:app
+
+# The offline installation archive, dist/portal-<version>-py311-<platform>.tar.gz: the wheels of the portal and of
+# its runtime dependencies (the lock's files, hash-checked; worked out by the lock tool without the dev extra), the
+# built static files and fonts, the compiled translations, the migrations, deploy/ and install.sh (deploy/build_dist.py).
+# DIST_DIR: another folder for the archive.
+DIST_DIR ?= dist
+dist: install assets translations $(LOCK_TOOL)/bin/uv
+	$(BIN)/python deploy/build_dist.py --uv $(LOCK_TOOL)/bin/uv --out $(DIST_DIR)
 
 # The job worker (and its scheduler) in the background for as long as the web server runs: stopped (gracefully,
 # SIGTERM) when the server exits, by Ctrl-C or otherwise.
@@ -67,8 +76,7 @@ $(STAMP)/venv: pyproject.toml $(LOCK)
 # requirements.lock from pyproject.toml (runtime and dev dependencies, every platform, with hashes) by uv, itself
 # pinned and installed in a venv of its own under .make/. Versions already locked are kept; UPGRADE=1 takes the
 # newest that pyproject.toml allows (then run `make audit-deps` and the tests).
-lock:
-	test -x $(LOCK_TOOL)/bin/uv || { $(PYTHON) -m venv $(LOCK_TOOL) && $(LOCK_TOOL)/bin/python -m pip install --quiet uv==$(UV_VERSION); }
+lock: $(LOCK_TOOL)/bin/uv
 	echo 'setuptools>=68' | $(LOCK_TOOL)/bin/uv pip compile pyproject.toml - --extra dev --universal \
 		--python-version 3.11 --generate-hashes --quiet --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) -o $(LOCK)
 
@@ -125,5 +133,9 @@ migrate: install
 seed: install
 	$(BIN)/flask seed-demo
 
+# The lock tool, uv, pinned, in a venv of its own under .make/ (`make lock`, `make dist`).
+$(LOCK_TOOL)/bin/uv:
+	test -x $@ || { $(PYTHON) -m venv $(LOCK_TOOL) && $(LOCK_TOOL)/bin/python -m pip install --quiet uv==$(UV_VERSION); }
+
 clean:
-	rm -rf $(VENV) $(STAMP) node_modules static/vendor static/dist
+	rm -rf $(VENV) $(STAMP) node_modules static/vendor static/dist dist

@@ -37,7 +37,12 @@ BLUEPRINTS = (
 
 
 def create_app(config=None):
-    app = Flask(__name__, template_folder="../templates", static_folder="../static", instance_relative_config=True)
+    root = config_module.ROOT
+    if not (root / "templates").is_dir():
+        raise RuntimeError(f"{root} has no templates/: set PORTAL_HOME to the folder the portal's archive was unpacked "
+                           "in (the one with app.py, templates/, static/, translations/ and migrations/).")
+    app = Flask(__name__, template_folder=str(root / "templates"), static_folder=str(root / "static"),
+                instance_path=str(root / "instance"), instance_relative_config=True)
     app.config.update(config_module.from_env())
     app.config.from_prefixed_env()
     app.config.update(config or {})

@@ -27,7 +27,8 @@ import shutil
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .config import ROOT  # the checkout, or PORTAL_HOME
+
 STATIC = ROOT / "static"
 DIST_NAME = "dist"
 MANIFEST_NAME = "manifest.json"

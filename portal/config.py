@@ -7,7 +7,9 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+# The folder that holds templates/, static/, translations/, migrations/ and app.py: the checkout itself, or, for the
+# portal installed as a wheel (``make dist``, the Docker image), the unpacked archive that PORTAL_HOME names.
+ROOT = Path(os.environ.get("PORTAL_HOME") or Path(__file__).resolve().parent.parent).resolve()
 DEV_SECRET = "dev-only-not-secret"  # nosec B105  # development default only; production must set SECRET_KEY
 
 

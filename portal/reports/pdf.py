@@ -6,11 +6,12 @@ into static/vendor/fonts/ by ``make assets`` and embedded (subset) in every PDF 
 Pango (Debian: libpango-1.0-0 and libpangoft2-1.0-0) at run time.
 """
 import io
-from pathlib import Path
 
 from flask import current_app
 
-FONT_DIR = Path(__file__).resolve().parent.parent.parent / "static" / "vendor" / "fonts"
+from ..config import ROOT
+
+FONT_DIR = ROOT / "static" / "vendor" / "fonts"
 FONTS = {400: "NotoSansSC_400Regular.ttf", 700: "NotoSansSC_700Bold.ttf"}
 FAMILY = "Portal Noto Sans SC"  # a name of our own: never matched to a font installed on the system
 
