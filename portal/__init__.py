@@ -46,6 +46,9 @@ def create_app(config=None):
     app.config.update(config_module.from_env())
     app.config.from_prefixed_env()
     app.config.update(config or {})
+    from . import logs
+
+    logs.init_app(app)  # first: the configuration's own warnings are logged in the chosen format
     check_config(app)
 
     if app.config["PROXY_HOPS"]:
@@ -147,6 +150,10 @@ def register_extensions(app):
     from . import jobs
 
     jobs.init_app(app)  # the job queue (SQLite file, Redis, or memory in tests) and ``flask jobs``
+    from . import error_reports, metrics
+
+    metrics.init_app(app)  # requests counted for /metrics
+    error_reports.init_app(app)  # to a Sentry-compatible server when SENTRY_DSN is set
 
 
 def init_mail(app):

@@ -120,4 +120,12 @@ def from_env(env=None):
         # ``portal.audit.retention``), and the folder the daily job writes its archives to before pruning.
         "AUDIT_RETENTION_DAYS": int(env.get("PORTAL_AUDIT_RETENTION_DAYS") or 180),
         "AUDIT_ARCHIVE_DIR": env.get("PORTAL_AUDIT_ARCHIVE_DIR") or str(ROOT / "instance" / "audit"),
+        # Seeing it run (portal.logs, portal.metrics, portal.errors): logs as JSON lines or readable text (JSON in
+        # production by default) at this level; who may read /metrics (addresses or networks, or the bearer token);
+        # errors reported to a Sentry-compatible server when SENTRY_DSN is set.
+        "LOG_FORMAT": env.get("PORTAL_LOG_FORMAT", ""),
+        "LOG_LEVEL": env.get("PORTAL_LOG_LEVEL") or "INFO",
+        "METRICS_ALLOW": env.get("PORTAL_METRICS_ALLOW", "127.0.0.1,::1"),
+        "METRICS_TOKEN": env.get("PORTAL_METRICS_TOKEN") or None,
+        "SENTRY_DSN": env.get("SENTRY_DSN") or None,
     }

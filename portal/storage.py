@@ -23,6 +23,7 @@ import os
 import re
 import secrets
 import shutil
+import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -78,6 +79,8 @@ class Storage(Protocol):
     def exists(self, key: str) -> bool: ...
 
     def listing(self) -> Iterator[Listed]: ...
+
+    def ready(self) -> None: ...
 
 
 class FolderStorage:
@@ -143,6 +146,13 @@ class FolderStorage:
                     continue
                 yield Listed(key=key, size=stat.st_size, staged=staged,
                              modified=datetime.fromtimestamp(stat.st_mtime, timezone.utc))
+
+    def ready(self):
+        """Raise unless files can be written now (``/readyz``): the folder exists (made on a fresh install) and a
+        small file can be made and removed in it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=self.root, prefix=".ready-"):
+            pass
 
     def clear(self):
         """Remove every file (tests only)."""

@@ -64,6 +64,8 @@ def fixed(path):
 ROUTES = {
     "static": None,  # files, not pages
     "home.healthz": Route("GET", frozenset(), lambda w, o: "/healthz"),
+    "home.readyz": Route("GET", frozenset(), lambda w, o: "/readyz"),
+    "home.metrics": Route("GET", frozenset(), lambda w, o: "/metrics"),  # from 127.0.0.1 (PORTAL_METRICS_ALLOW)
     "auth.login": Route("GET", frozenset(), lambda w, o: "/login"),
     "auth.invitation": Route("GET", frozenset(), lambda w, o: "/invite/not-a-token"),
     "auth.two_factor": Route("GET", frozenset(), lambda w, o: "/login/two-factor"),  # no sign-in pending: to /login

@@ -136,11 +136,11 @@ def test_anonymous_requests_that_need_the_database_get_the_503_page(down, lang):
         assert_outage_page(browser.open(f"{path}?lang={lang}", method=method, data=data), lang)
         assert_outage_page(browser.open(path, method=method, data=data,
                                         headers={"Accept-Language": "zh-CN,zh" if lang == "zh" else "en-GB"}), lang)
-    # What needs no database still works: the sign-in page, the way there, the files, and the health check says so.
+    # What needs no database still works: the sign-in page, the way there, the files, and /readyz says so.
     assert browser.get(f"/login?lang={lang}").status_code == 200
     assert browser.get("/tickets/").headers["Location"].startswith("/login")
     assert browser.get("/static/css/portal.css").status_code == 200
-    assert browser.get("/healthz").status_code == 503
+    assert browser.get("/readyz").status_code == 503 and browser.get("/healthz").status_code == 200
 
 
 def test_the_503_page_names_the_vendor_and_hotline_last_read(down):

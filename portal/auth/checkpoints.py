@@ -16,13 +16,14 @@ from ..audit import record
 from ..htmx import is_htmx
 from ..types import utcnow
 from . import passwords, twofactor
+from .gate import PROBES
 
 CHANGE = "must_change_password"
 ENROL_BY = "enrol_by"  # epoch seconds: when enrolment stops being optional
 PENDING = "second_factor_pending"
 
 # Always reachable, whatever is pending: signing out, the files, the pages that lift the checkpoint.
-OPEN = frozenset({"static", "auth.logout", "auth.login", "auth.two_factor", "home.healthz"})
+OPEN = frozenset({"static", "auth.logout", "auth.login", "auth.two_factor"}) | PROBES
 PASSWORD_PAGES = frozenset({"account.password"})
 ENROL_PAGES = frozenset({"account.two_factor", "account.two_factor_enrol"})
 
@@ -70,7 +71,7 @@ def _go(endpoint):
 
 def check():
     """Before each request of a signed-in user: send them where they must go first."""
-    if not current_user.is_authenticated or request.endpoint in OPEN or request.endpoint is None:
+    if request.endpoint in OPEN or request.endpoint is None or not current_user.is_authenticated:
         return None
     if session.get(CHANGE) or current_user.password_change_required:
         if request.endpoint in PASSWORD_PAGES:

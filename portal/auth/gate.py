@@ -18,8 +18,11 @@ from .models import SignInSession, User, token_digest
 # satisfaction survey is answered by people without an account: its token is the key to that one survey. Anyone
 # holding a PDF the portal issued checks it without an account (verify.index, verify.by_hash).
 # The second step of signing in (auth.two_factor) answers only in the middle of a sign-in (auth.second_step).
-PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.invitation", "home.healthz", "inspections.calendar_feed",
-                              "surveys.answer", "verify.index", "verify.by_hash", "auth.two_factor"})
+# The probes of load balancers, supervisors and Prometheus: answered without sign-in, always as anonymous (a signed-in
+# browser's cookie is not even read: a probe is nobody's activity, and never ends or extends a session).
+PROBES = frozenset({"home.healthz", "home.readyz", "home.metrics"})
+PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.invitation", "inspections.calendar_feed",
+                              "surveys.answer", "verify.index", "verify.by_hash", "auth.two_factor"}) | PROBES
 
 
 # A request a page makes by itself (htmx polling: the bell, the service queue) carries this header: it is not the
@@ -124,6 +127,12 @@ def unauthorized():
     return redirect(login)
 
 
+def probe_as_nobody():
+    """A probe's current user is nobody, set before any hook (``?lang=``) could load the cookie's user."""
+    if request.endpoint in PROBES:
+        g._login_user = login_manager.anonymous_user()  # Flask-Login's current user for this request
+
+
 def require_login():
     if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
         return None
@@ -134,6 +143,7 @@ def require_login():
 
 def init_app(app):
     login_manager.session_protection = "basic"
+    app.before_request_funcs.setdefault(None, []).insert(0, probe_as_nobody)  # first of all the hooks
     app.before_request(require_login)
     app.after_request(say_why)
 

@@ -179,9 +179,56 @@ def index():
 
 @bp.get("/healthz")
 def healthz():
+    """Alive: the process answers (a load balancer's or supervisor's liveness probe). Nothing else is asked: a
+    database outage must not get healthy workers restarted; ``/readyz`` says whether it can serve."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():
+    """Ready to serve: the database answers, Redis answers (when REDIS_URL is set), the file storage is reachable
+    and writable. 200 with each check's result, or 503 naming the checks that failed."""
+    checks = {"database": _database_ready, "storage": _storage_ready}
+    if current_app.config.get("REDIS_URL"):
+        checks["redis"] = _redis_ready
+    results = {}
+    for name, check in checks.items():
+        try:
+            check()
+            results[name] = "ok"
+        except Exception:  # noqa: BLE001 - any failure of a dependency is "not ready", named; the cause is logged
+            current_app.logger.warning("readyz: %s is not ready", name, exc_info=True)
+            results[name] = "unavailable"
+    failed = sorted(name for name, result in results.items() if result != "ok")
+    return jsonify(status="unavailable" if failed else "ok", checks=results, failed=failed), 503 if failed else 200
+
+
+def _database_ready():
     try:
         db.session.execute(sa.select(1))
-    except sa.exc.SQLAlchemyError:
+    finally:
         db.session.rollback()
-        return jsonify(status="error", database="unavailable"), 503
-    return jsonify(status="ok", database="ok")
+
+
+def _storage_ready():
+    from ..storage import storage
+
+    storage().ready()
+
+
+def _redis_ready():
+    from redis import Redis
+
+    client = Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    finally:
+        client.close()
+
+
+@bp.get("/metrics")
+def metrics():
+    """Prometheus's scrape (``portal.metrics``): for the allowed addresses or the token holder, else a 404."""
+    from .. import metrics as portal_metrics
+
+    return portal_metrics.scrape()

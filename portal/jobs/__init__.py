@@ -23,7 +23,10 @@ import sqlalchemy as sa
 from flask import current_app, g, has_app_context
 from huey import Huey, crontab
 from huey import consumer as huey_consumer
+from huey import signals
 from huey import storage as huey_storage
+
+from .. import logs, metrics
 
 log = logging.getLogger(__name__)
 
@@ -90,14 +93,44 @@ class Jobs(Huey):
                 create_app()  # configures this queue, and sets flask_app
             return self.flask_app
 
+    def execute(self, task, timestamp=None):
+        """Run ``task`` with its context set for the log lines (its id and name, the request that enqueued it):
+        Huey's own lines about the task carry them too."""
+        token = logs.JOB.set(logs.job_context(task))
+        try:
+            return super().execute(task, timestamp)
+        finally:
+            logs.JOB.reset(token)
+
 
 huey = Jobs()
 
 
+@huey.signal(signals.SIGNAL_ENQUEUED)
+def _carry_request_id(signal, task):
+    """A task enqueued by a request (or by a job that one enqueued) carries that request's id to the worker."""
+    request_id = logs.current_request_id()
+    if request_id:
+        task.kwargs[logs.REQUEST_ID_KWARG] = request_id
+
+
+@huey.signal(signals.SIGNAL_EXECUTING)
+def _count_run(signal, task):
+    metrics.job_started(task.name)
+
+
+@huey.signal(signals.SIGNAL_ERROR, signals.SIGNAL_TIMEOUT)
+def _count_failure(signal, task, *args):
+    metrics.job_failed(task.name)
+
+
 def in_app(fn):
-    """Run ``fn`` inside an application context of its own (a session of its own, removed at the end)."""
+    """Run ``fn`` inside an application context of its own (a session of its own, removed at the end). Every task
+    of the portal goes through here: the id of the request that enqueued it is taken off its arguments (the log
+    lines have it from ``Jobs.execute``)."""
     @functools.wraps(fn)
     def run(*args, **kwargs):
+        kwargs.pop(logs.REQUEST_ID_KWARG, None)
         with huey.application().app_context():
             g.job = fn.__name__  # commits inside a job do not wake the worker (see ``_committed``)
             return fn(*args, **kwargs)

@@ -1,6 +1,5 @@
 """``flask jobs worker`` (the worker and its scheduler), ``flask jobs list`` (the schedule), ``flask jobs run NAME``
 (one periodic job now, e.g. from cron), ``flask jobs ping`` (is a worker running?)."""
-import logging
 import secrets
 import sys
 import time
@@ -23,7 +22,6 @@ jobs = AppGroup("jobs", help="The job worker and the periodic jobs.")
               help="Seconds the running jobs get to finish after SIGTERM or Ctrl-C.")
 def worker(workers, no_periodic, shutdown_timeout):
     """Run the job worker: the periodic jobs and the enqueued tasks, until SIGTERM or Ctrl-C (graceful)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     huey.flask_app = current_app._get_current_object()  # tasks run in this application
     consumer = Consumer(huey, workers=workers or current_app.config["JOBS_WORKERS"], worker_type="thread",
                         periodic=not no_periodic, shutdown_timeout=shutdown_timeout)

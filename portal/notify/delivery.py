@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..auth.models import User
+from .. import metrics
 from ..extensions import db
 from ..types import utcnow
 from . import mails, robots
@@ -67,19 +68,26 @@ def _fail_stopped(now):
 
 
 def _claim(delivery_id, now):
-    """Take one delivery (pending → sending), committed before it is sent: (its lease, which try this is), or None
-    if another worker has it."""
+    """Take one delivery (pending → sending), committed before it is sent: (its lease, which try this is, its
+    channel), or None if another worker has it."""
     lease = now + current_app.config["DELIVERY_LEASE"]
-    attempts = db.session.execute(
+    claimed = db.session.execute(
         sa.update(Delivery).where(Delivery.id == delivery_id, Delivery.state == PENDING, Delivery.due_at <= now)
         .values(state=SENDING, lease_until=lease, attempts=Delivery.attempts + 1)
-        .returning(Delivery.attempts)
-    ).scalar()
+        .returning(Delivery.attempts, Delivery.channel)
+    ).first()
     db.session.commit()
-    return None if attempts is None else (lease, attempts)
+    return None if claimed is None else (lease, *claimed)
 
 
-def _send(delivery_id, lease, attempts, now):
+def _send(delivery_id, lease, attempts, channel, now):
+    """Send one claimed delivery and record how it went (and count it for ``/metrics``)."""
+    outcome = _try(delivery_id, lease, attempts, now)
+    metrics.delivery_tried(channel, failed=outcome != SENT)
+    return outcome
+
+
+def _try(delivery_id, lease, attempts, now):
     try:
         try:
             send = _prepare(delivery_id)
