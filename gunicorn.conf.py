@@ -15,6 +15,8 @@ Docker image). Each can be overridden on the command line or by GUNICORN_CMD_ARG
 import multiprocessing
 import os
 
+import portal.logs
+
 bind = os.environ.get("PORTAL_BIND", "127.0.0.1:8000").split(",")
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count() * 2 + 1)
 worker_class = "sync"
@@ -26,8 +28,9 @@ keepalive = 5  # seconds: above nginx's upstream keepalive needs, below a client
 max_requests = 1000
 max_requests_jitter = 100
 accesslog = None
-errorlog = "-"
-loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+# gunicorn's own lines (worker started, timeouts) through the portal's handler: JSON in production, with the same
+# fields as the application's (portal/logs.py; PORTAL_LOG_FORMAT, PORTAL_LOG_LEVEL).
+logconfig_dict = portal.logs.logconfig()
 proc_name = "portal"
 # forwarded_allow_ips is left at gunicorn's default (127.0.0.1, or FORWARDED_ALLOW_IPS): X-Forwarded-* are the
 # application's (ProxyFix, PORTAL_PROXY_HOPS hops trusted).
