@@ -100,6 +100,7 @@ class Host:
     port: int
     instance: Path
     processes: dict = field(default_factory=dict)  # "web"/"worker" -> Popen
+    secret_key: str | None = None  # None: the cluster's (a host with another key refuses the others' cookies)
 
     @property
     def address(self):
@@ -160,6 +161,7 @@ class Cluster:
         })
         if host is not None:
             env.update({
+                "SECRET_KEY": host.secret_key or self.secret_key,
                 "MAIL_FILE_PATH": str(host.mail),
                 "PORTAL_JOBS_DB": str(host.instance / "jobs.sqlite"),
                 "PORTAL_AUDIT_ARCHIVE_DIR": str(host.instance / "audit"),
@@ -186,7 +188,15 @@ class Cluster:
         finally:
             out.close()
 
-    def start_host(self, host):
+    def add_host(self, name, secret_key=None):
+        """Start one more web server, outside the balancer (nginx knows the hosts it was started with), e.g. one
+        with another SECRET_KEY; ``wait_healthy`` it. It is stopped with the others."""
+        host = Host(name, free_port(), self.workdir / f"host-{name}", secret_key=secret_key)
+        self.hosts.append(host)
+        self.start_web(host)
+        return host
+
+    def start_web(self, host):
         for folder in (host.instance, host.mail):
             folder.mkdir(parents=True, exist_ok=True)
         # Command-line flags only; a gunicorn.conf.py at the top level would be read by `-c gunicorn.conf.py`.
@@ -195,6 +205,8 @@ class Cluster:
                                   "--access-logfile", "-", "--error-logfile", "-",
                                   # Its own control socket (gunicorn's default is one path per user, ~/.gunicorn).
                                   "--control-socket", str(host.instance / "gunicorn.ctl"), "app:app"])
+
+    def start_worker(self, host):
         self._spawn(host, "worker", [sys.executable, "-m", "flask", "jobs", "worker", "--shutdown-timeout", "10"])
 
     def write_nginx_conf(self):
@@ -218,27 +230,38 @@ class Cluster:
         finally:
             out.close()
 
-    def prepare(self):
-        """Migrate the shared database, seed the demo data into an empty one, empty Redis's database if asked."""
+    def start(self, timeout=120):
+        """Start the web servers and nginx while the shared database is migrated and the demo data seeded into an
+        empty one (nothing asks the servers anything before ``start`` returns), then the job workers, and wait until
+        every host and the balancer answer ``/healthz`` and every job worker has started."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
         self.storage.mkdir(parents=True, exist_ok=True)
         if self.flush_redis:
             import redis
 
             redis.Redis.from_url(self.redis_url).flushdb()
+        for host in self.hosts:
+            self.start_web(host)
+        self.start_nginx()
         self.flask("db", "upgrade")
         self.flask("seed-demo", "--if-empty")
-
-    def start(self, timeout=90):
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.prepare()
         for host in self.hosts:
-            self.start_host(host)
-        self.start_nginx()
+            self.start_worker(host)
         deadline = time.monotonic() + timeout
         for host in self.hosts:
             self.wait_healthy(f"http://{host.address}", deadline, host)
         self.wait_healthy(self.url, deadline)
+        for host in self.hosts:
+            self.wait_worker(host, deadline)
         return self
+
+    def wait_worker(self, host, deadline):
+        """Wait until the host's job worker is taking tasks: Huey logs "Huey consumer started" once it is (a
+        worker has no address to ask, and ``flask jobs ping`` is answered by whichever worker is free)."""
+        while "Huey consumer started" not in host.log("worker").read_text(errors="replace"):
+            if host.processes["worker"].poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"host {host.name}: the job worker did not start\n{self.tails()}")
+            time.sleep(0.3)
 
     def wait_healthy(self, base, deadline, host=None):
         """Poll ``/healthz`` until it answers 200; fail at the deadline or when the host's processes have exited."""

@@ -160,7 +160,9 @@ def test_two_hosts_behind_nginx_lose_nothing_when_one_stops(tmp_path):
     cluster = multihost.Cluster(url, redis_of_its_own(), tmp_path, flush_redis=True)
     try:
         cluster.start()
-        walk(cluster)
+        # A host with another SECRET_KEY, outside the balancer: started now, asked at the end.
+        other = cluster.add_host("other-key", secret_key="another-key-" + "x" * 40)
+        walk(cluster, other)
     except BaseException:
         print(cluster.tails())
         raise
@@ -171,8 +173,8 @@ def test_two_hosts_behind_nginx_lose_nothing_when_one_stops(tmp_path):
         admin.dispose()
 
 
-def walk(cluster):
-    a, b = cluster.hosts
+def walk(cluster, other):
+    a, b = cluster.hosts[:2]
     photo = jpeg()
     stored, _, _ = reencode(io.BytesIO(photo), "jpeg", "fault.jpg")  # what the portal keeps: re-encoded, no EXIF
     walk = Walk(cluster)
@@ -213,6 +215,12 @@ def walk(cluster):
     assert first in listed and second in listed and first in told and second in told
     assert sum(len(m) for m in wait_for_mail(cluster, first_id, MANAGER).values()) == 1
     assert {host: len(m) for host, m in wait_for_mail(cluster, second_id, MANAGER).items()} == {"b": 1}
+
+    # The signed-in cookie is good on any host that has the same SECRET_KEY, and on none that has another.
+    assert MANAGER in walk.browser.get(f"http://{b.address}/account/", timeout=TIMEOUT).text
+    cluster.wait_healthy(f"http://{other.address}", time.monotonic() + 60, other)
+    refused = walk.browser.get(f"http://{other.address}/account/", timeout=TIMEOUT)
+    assert urlsplit(refused.url).path == "/login" and MANAGER not in refused.text
 
     # nginx's $request_id reached the application, which answered with it: every id the walk saw is in nginx's
     # access log, for the host that served it.
