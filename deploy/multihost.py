@@ -115,8 +115,8 @@ class Host:
 
 
 class Cluster:
-    """Two hosts behind nginx. ``start()`` migrates and seeds the shared database and starts every process, each
-    in a process group of its own; ``stop()`` ends them all."""
+    """Application hosts (two by default) behind nginx. ``start()`` migrates and seeds the shared database and
+    starts every process, each in a process group of its own; ``stop()`` ends them all."""
 
     def __init__(self, database_url, redis_url, workdir, *, hosts=2, secret_key=None, balancer_port=None,
                  flush_redis=False, web_workers=2):
@@ -168,9 +168,9 @@ class Cluster:
             })
         return env
 
-    def flask(self, *args, host=None, timeout=600):
+    def flask(self, *args, timeout=600):
         """Run a ``flask`` command against the shared database; its output is returned, a failure raised."""
-        done = subprocess.run([sys.executable, "-m", "flask", *args], check=False, cwd=ROOT, env=self.environment(host),  # nosec B603  # fixed argument list, no shell
+        done = subprocess.run([sys.executable, "-m", "flask", *args], check=False, cwd=ROOT, env=self.environment(),  # nosec B603  # fixed argument list, no shell
                               capture_output=True, text=True, timeout=timeout)
         if done.returncode:
             raise RuntimeError(f"flask {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
@@ -280,17 +280,21 @@ class Cluster:
 
     @staticmethod
     def _end(process, timeout):
-        """SIGTERM the process's group, then SIGKILL what is left after ``timeout`` seconds."""
-        if process is None or process.poll() is not None:
+        """SIGTERM the process's group, then SIGKILL what is left of it after ``timeout`` seconds."""
+        if process is None or process.poll() is not None:  # ended earlier: its group id may be another's by now
             return
         try:
             os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        except ProcessLookupError:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGKILL)  # the group's stragglers, if its leader has just gone without them
         except ProcessLookupError:
             pass
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        process.wait(timeout=10)
 
     def stop_host(self, host, timeout=20):
         """Stop a host as its service manager would: SIGTERM to its gunicorn and its worker (each finishes what it
