@@ -287,6 +287,18 @@ def app(_session_app, tmp_path):
 
 
 @pytest.fixture
+def own_app(tmp_path):
+    """An application of this test's own, for a test that changes its set-up (adds a route: the run's application
+    takes none once it has served a request, and must not keep it), on an empty database emptied afterwards."""
+    app = make_app(STORAGE_DIR=str(tmp_path / "files"))
+    if not DATABASE_URL.startswith("postgresql"):  # PostgreSQL keeps the schema made once per run
+        with app.app_context():
+            db.create_all()  # a new in-memory SQLite database
+    yield app
+    reset_database(app)
+
+
+@pytest.fixture
 def make(app):
     return Factory(app)
 
