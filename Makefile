@@ -41,8 +41,11 @@ dist: install assets translations $(LOCK_TOOL)/bin/uv
 # SIGTERM) when the server exits, by Ctrl-C or otherwise.
 WITH_WORKER = $(BIN)/flask jobs worker & worker=$$!; trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT;
 
+# On every core (pytest-xdist): each test module runs whole on one worker (its ``world`` is built once there), the
+# browser tests all on one worker (one Chromium at a time); see tests/conftest.py. PYTEST_WORKERS=0: one process.
+PYTEST_WORKERS ?= auto
 test: install assets translations
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS)
 
 # Benchmarks only (the 10,000-row import), with pytest-benchmark's timing table.
 bench: install assets translations

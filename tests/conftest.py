@@ -1,10 +1,16 @@
-"""Fixtures: a fresh application and database per test, on SQLite or, with TEST_DATABASE_URL, PostgreSQL.
+"""Fixtures: one application per run, its database emptied after each test, on SQLite or, with TEST_DATABASE_URL,
+PostgreSQL (see ``SessionApp``).
 
 No test holds an application context while it uses the test client: each request gets its own
 context, as in production (a context held open would share ``g`` and the session between requests).
 """
+import copy
 import os
+import pickle
+import shutil
+import sqlite3
 import threading
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -12,10 +18,42 @@ from flask_login import FlaskLoginClient
 
 from portal import create_app
 from portal.extensions import db
+from portal.jobs import huey
 
 from .factories import Factory, World
 
-DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite://")
+
+def for_this_worker(database_url, redis_url, worker):
+    """Under pytest-xdist (``make test``), each worker its own PostgreSQL database (``<name>_gw0``, …, made when
+    missing) and its own Redis database number (the given one plus the worker's number): the workers' tests
+    empty and fill their databases at the same time. SQLite in memory is each process's own already."""
+    if not worker:
+        return database_url, redis_url
+    number = int(worker.removeprefix("gw"))
+    if database_url.startswith("postgresql"):
+        url = sa.engine.make_url(database_url)
+        name = f"{url.database}_{worker}"
+        engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                if conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}) is None:
+                    conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        finally:
+            engine.dispose()
+        database_url = url.set(database=name).render_as_string(hide_password=False)
+    if redis_url:
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(redis_url)
+        base = int(parts.path.strip("/") or 0)
+        redis_url = urlunsplit(parts._replace(path=f"/{base + number}"))
+    return database_url, redis_url
+
+
+DATABASE_URL, REDIS_URL = for_this_worker(os.environ.get("TEST_DATABASE_URL", "sqlite://"),
+                                          os.environ.get("TEST_REDIS_URL"), os.environ.get("PYTEST_XDIST_WORKER"))
+if REDIS_URL:
+    os.environ["TEST_REDIS_URL"] = REDIS_URL  # tests/test_jobs.py reads it
 TEST_CONFIG = {
     "TESTING": True,
     "PORTAL_ENV": "test",
@@ -27,6 +65,16 @@ TEST_CONFIG = {
 if DATABASE_URL.startswith("postgresql"):
     # Tests commit after every factory call; waiting for each commit to reach the disk only slows them down.
     TEST_CONFIG["SQLALCHEMY_ENGINE_OPTIONS"] = {"connect_args": {"options": "-c synchronous_commit=off"}}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items):
+    """For ``make test``'s ``--dist loadgroup``: a module's tests stay together on one worker, and the browser tests
+    share one worker (two Chromiums at once would only fight over the cores)."""
+    for item in items:
+        if not item.get_closest_marker("xdist_group"):
+            browser = item.get_closest_marker("browser") or item.path.parent.name == "browser"
+            item.add_marker(pytest.mark.xdist_group("browser" if browser else item.module.__name__))
 
 
 class Browser(FlaskLoginClient):
@@ -95,12 +143,157 @@ def _fresh_schema():
     yield
 
 
+class SessionApp:
+    """The one application of the run (``create_app`` once, the schema once), put back as it was before each test:
+    its configuration and extensions, its job queue, and its database's rows (SQLite: a copy of a pristine in-memory
+    database by sqlite3's backup API; PostgreSQL: every row deleted, as before). Tests that need another
+    configuration from the start call ``make_app`` for an application of their own.
+
+    ``world`` snapshots: the first test of a module that asks for ``world`` builds it; its rows (and files, and the
+    jobs it queued) are kept, and each later test of the module starts from them instead of building it again."""
+
+    WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER", "TRUNCATE", "WITH")
+
+    def __init__(self, root):
+        self.root = root
+        self.app = make_app(STORAGE_DIR=str(root / "files"))
+        self.config = dict(self.app.config)
+        self.extensions = dict(self.app.extensions)
+        self.mail = dict(vars(self.app.extensions["mailman"]))
+        with self.app.app_context():
+            self.engine = db.engine
+            self.sqlite = self.engine.dialect.name == "sqlite"
+            if self.sqlite:
+                db.create_all()
+        self.pristine = self.snapshot() if self.sqlite else ()
+        self.written = False
+        sa.event.listen(self.engine, "before_cursor_execute", self._seen)
+        self.worlds = {}
+
+    def _seen(self, conn, cursor, statement, *args):
+        if not self.written and statement.lstrip().upper().startswith(self.WRITES):
+            self.written = True
+
+    def start(self, storage_dir):
+        """Before a test: the configuration the run started with, this test's own storage folder, an empty job
+        queue; the database is empty (the previous test's ``finish`` emptied it)."""
+        app = self.app
+        app.config.clear()
+        app.config.update(copy.deepcopy(self.config), STORAGE_DIR=str(storage_dir))  # a test may change a dict in it
+        app.extensions.clear()
+        app.extensions.update(self.extensions)
+        vars(app.extensions["mailman"]).update(self.mail)
+        huey.configure(app)  # a fresh in-memory queue, and tasks run in this application again
+        self.written = False
+        return app
+
+    def finish(self):
+        """After a test: every row gone."""
+        if self.sqlite:
+            self.restore(self.pristine)
+        else:
+            reset_database(self.app)
+
+    def snapshot(self):
+        """The database's rows as they are: an in-memory SQLite copy, or each PostgreSQL table's rows."""
+        with self.app.app_context():
+            db.session.remove()
+            if self.sqlite:
+                copy = sqlite3.connect(":memory:", check_same_thread=False)
+                raw = self.engine.raw_connection()
+                try:
+                    raw.driver_connection.backup(copy)
+                finally:
+                    raw.close()
+                return copy
+            with self.engine.connect() as conn:
+                return [(table, [dict(row) for row in conn.execute(table.select()).mappings()])
+                        for table in db.metadata.sorted_tables]
+
+    def restore(self, snapshot):
+        """The database as ``snapshot`` holds it, and nothing else."""
+        with self.app.app_context():
+            db.session.remove()
+            if self.sqlite:
+                self.engine.dispose()  # a new in-memory database (StaticPool: one connection)
+                raw = self.engine.raw_connection()
+                try:
+                    snapshot.backup(raw.driver_connection)
+                finally:
+                    raw.close()
+                return
+            with self.engine.begin() as conn:
+                # The tests' superuser turns off the triggers (the audit trail's guard, the foreign keys' checks)
+                # for this transaction only: the rows go back as they were, in any order.
+                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+                for table, rows in snapshot:
+                    conn.execute(table.delete())
+                for table, rows in snapshot:
+                    if rows:
+                        conn.execute(table.insert(), rows)
+
+    def empty(self):
+        """Whether this test found the database empty and wrote nothing to it yet (on PostgreSQL, another application
+        of the test's, such as a module's live server, may have filled it)."""
+        if self.written:
+            return False
+        if self.sqlite:
+            return True
+        with self.app.app_context(), self.engine.connect() as conn:
+            found = conn.execute(sa.union_all(*(sa.select(sa.literal(1)).select_from(table).limit(1)
+                                                for table in db.metadata.sorted_tables))).first()
+        self.written = False  # what the check itself sent
+        return found is None
+
+    def world(self, key, make, storage_dir):
+        """The ``World`` of module ``key``: built by its first test (on an empty database), then restored."""
+        if not self.empty():  # rows are there already: build the world among them, and keep nothing
+            return World(make)
+        saved = self.worlds.get(key)
+        if saved is None:
+            world = World(make)
+            world.make = None
+            files = self.root / "worlds" / str(len(self.worlds))
+            shutil.copytree(storage_dir, files) if storage_dir.exists() else files.mkdir(parents=True)
+            self.worlds[key] = (pickle.dumps(world), self.snapshot(), files, queued())
+            world.make = make
+            return world
+        pickled, rows, files, queue = saved
+        self.restore(rows)
+        shutil.rmtree(storage_dir, ignore_errors=True)
+        shutil.copytree(files, storage_dir)
+        vars(huey.storage).update(copy.deepcopy(queue))
+        world = pickle.loads(pickled)
+        world.make = make
+        return world
+
+
+def queued():
+    """What the in-memory job queue holds (Huey's MemoryStorage: its queue, schedule, results and counters)."""
+    return copy.deepcopy({name: value for name, value in vars(huey.storage).items() if name != "_lock"})
+
+
+@pytest.fixture(scope="session")
+def _session_app(tmp_path_factory):
+    return SessionApp(tmp_path_factory.mktemp("session-app"))
+
+
 @pytest.fixture
-def app(tmp_path):
-    app = make_app(STORAGE_DIR=str(tmp_path / "files"))  # uploaded documents: a folder of this test's own
+def app(_session_app, tmp_path):
+    """The run's application, as it was at the start, on an empty database; uploaded documents go to a folder of
+    this test's own."""
+    yield _session_app.start(tmp_path / "files")
+    _session_app.finish()
+
+
+@pytest.fixture
+def own_app(tmp_path):
+    """An application of this test's own, for a test that changes its set-up (adds a route: the run's application
+    takes none once it has served a request, and must not keep it), on an empty database emptied afterwards."""
+    app = make_app(STORAGE_DIR=str(tmp_path / "files"))
     if not DATABASE_URL.startswith("postgresql"):  # PostgreSQL keeps the schema made once per run
         with app.app_context():
-            db.create_all()  # a new in-memory SQLite database each time
+            db.create_all()  # a new in-memory SQLite database
     yield app
     reset_database(app)
 
@@ -111,8 +304,10 @@ def make(app):
 
 
 @pytest.fixture
-def world(make):
-    return World(make)
+def world(request, make, _session_app):
+    if make.app is not _session_app.app:  # a module's own ``app`` (tests/test_steps.py: the shared database)
+        return World(make)
+    return _session_app.world(request.module.__name__, make, Path(make.app.config["STORAGE_DIR"]))
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from portal import create_app
 from portal.config import from_env
 
 from .conftest import make_app
+from .factories import Factory, World
 
 
 def test_production_refuses_to_start_without_a_secret_key():
@@ -49,7 +50,8 @@ def test_no_inline_script_anywhere(app, world):
     assert " on" + "click=" not in body and "hx-on" not in body
 
 
-def test_500_page_has_no_stack_trace_in_either_language(app, world):
+def test_500_page_has_no_stack_trace_in_either_language(own_app):
+    app, world = own_app, World(Factory(own_app))  # a route of the test's own: an application of its own
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
     @app.get("/boom")
