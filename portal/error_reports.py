@@ -1,7 +1,7 @@
 """Optional error reports to a Sentry-compatible server (Sentry, GlitchTip…) when ``SENTRY_DSN`` is set.
 
 What leaves the portal is the error and where it happened, never what identifies a person or opens a session: no
-personal data (``send_default_pii`` off), no local variables of the stack frames (a form's password, the WSGI
+personal data (``send_default_pii`` left at its default, off; passing it is deprecated), no local variables of the stack frames (a form's password, the WSGI
 environment), and ``before_send`` drops the cookies, the Authorization header, the form
 data and the query string, and scrubs the address and messages as the logs are (``portal.logs.scrub``). The
 request id goes with each report as a tag, to find the request's log lines.
@@ -69,5 +69,5 @@ def init_app(app):
     from sentry_sdk.integrations.flask import FlaskIntegration
 
     sentry_sdk.init(dsn=dsn, integrations=[FlaskIntegration()], environment=app.config["PORTAL_ENV"],
-                    release=f"portal@{version()}", send_default_pii=False, before_send=before_send,
+                    release=f"portal@{version()}", before_send=before_send,
                     max_request_body_size="never", include_local_variables=False)  # a frame's locals: a password
