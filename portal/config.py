@@ -118,4 +118,6 @@ def from_env(env=None):
         # ``portal.audit.retention``), and the folder the daily job writes its archives to before pruning.
         "AUDIT_RETENTION_DAYS": int(env.get("PORTAL_AUDIT_RETENTION_DAYS") or 180),
         "AUDIT_ARCHIVE_DIR": env.get("PORTAL_AUDIT_ARCHIVE_DIR") or str(ROOT / "instance" / "audit"),
+        # ``flask backup`` writes its archives here unless --output says otherwise (see ``portal.backup``).
+        "BACKUP_DIR": env.get("PORTAL_BACKUP_DIR") or str(ROOT / "instance" / "backups"),
     }
