@@ -176,19 +176,10 @@ def init_app(app):
         disk): every version's file is there with the SHA-256 recorded at upload; no file is there that no version
         names (an orphan); no upload stayed staged (a worker killed mid-upload). Exits with 1 when a problem is
         left."""
-        from .documents.models import DocumentVersion
-        from .reports.models import IssuedDocument
-        from .storage import audit, repair, storage
+        from .storage import audit, file_rows, repair, storage
 
         def versions():
-            query = sa.select(DocumentVersion.storage_key, DocumentVersion.sha256, DocumentVersion.document_id,
-                              DocumentVersion.label).order_by(DocumentVersion.id)
-            rows = [(key, sha256, f"document {document} version {label}")
-                    for key, sha256, document, label in db.session.execute(query)]
-            # The issued PDFs (evidence packs, warranty certificates) are kept in the same storage.
-            issued = (sa.select(IssuedDocument.storage_key, IssuedDocument.sha256, IssuedDocument.number)
-                      .where(IssuedDocument.storage_key.is_not(None)).order_by(IssuedDocument.id))
-            rows += [(key, sha256, f"issued document {number}") for key, sha256, number in db.session.execute(issued)]
+            rows = file_rows(db.session)
             db.session.rollback()  # nothing written: no transaction (on SQLite, no write lock) while files are read
             return rows
 
@@ -209,6 +200,76 @@ def init_app(app):
         click.echo(f"Document files checked: {checked}, problems: {len(findings)}"
                    + (f", left: {left}." if clean else "."))
         if left:
+            raise SystemExit(1)
+
+    @app.cli.command("backup")
+    @click.option("--output", type=click.Path(file_okay=False), default=None,
+                  help="The folder of the archives (default: PORTAL_BACKUP_DIR, else instance/backups).")
+    @click.option("--gzip", is_flag=True, help="Compress the archive (.tar.gz; the documents are mostly PDFs and "
+                                               "the dump is compressed already, so this gains little).")
+    @click.option("--keep", type=click.IntRange(min=1), default=None,
+                  help="Then remove all but the newest N archives of the folder.")
+    @click.option("--verify", "archive", type=click.Path(exists=True, dir_okay=False), default=None,
+                  help="Make no backup: check every SHA-256 of this archive against its manifest.")
+    def backup_command(output, gzip, keep, archive):
+        """Back up the database and every stored file its rows name into one dated archive
+        (portal-backup-YYYYMMDDTHHMMSSZ.tar) with a manifest of SHA-256 hashes, while the portal runs: PostgreSQL
+        with pg_dump, SQLite with its online backup API. With --verify, check an archive instead."""
+        from .backup import BackupError, backup, prune, verify
+
+        try:
+            if archive:
+                manifest = verify(archive)
+                click.echo(f"OK {archive}: {len(manifest['members'])} members, every SHA-256 as in the manifest "
+                           f"(made {manifest['created']}, revision {manifest['alembic_revision']}).")
+                return
+            output = output or current_app.config["BACKUP_DIR"]
+            path, manifest = backup(output, gzip=gzip)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        counts = manifest["counts"]
+        for warning in manifest["warnings"]:
+            click.echo(f"warning: {warning}", err=True)
+        click.echo(f"Backed up {counts['rows']} rows in {len(counts['tables'])} tables and {counts['files']} files "
+                   f"({counts['file_bytes']} bytes) to {path}.")
+        for old in prune(output, keep) if keep else []:
+            click.echo(f"Removed the older archive {old}.")
+
+    @app.cli.command("restore")
+    @click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+    @click.option("--force", is_flag=True, help="Restore even though the database or storage is not empty "
+                                                "(their contents are replaced).")
+    @click.option("--yes", is_flag=True, help="With --force: do not ask for confirmation.")
+    def restore_command(archive, force, yes):
+        """Restore an archive of `flask backup` into this installation's database and storage, which must be
+        empty (a new host: no tables, or a migrated schema with no rows). Every SHA-256 is checked before anything
+        is changed; then the stored files are checked against the restored rows, as `flask documents-check`
+        does. Exits with 1 when a problem is left."""
+        from .backup import BackupError, restore
+
+        def confirm(what):
+            if not yes:
+                click.confirm(f"Replace {what}?", abort=True)
+
+        try:
+            done = restore(archive, force=force, confirm=confirm, echo=click.echo)
+        except BackupError as error:
+            raise click.ClickException(str(error)) from None
+        manifest = done.manifest
+        for table, archived, restored in done.differences:
+            click.echo(f"PROBLEM {table}: {archived} rows in the archive, {restored} restored")
+        for finding in done.findings:
+            click.echo(f"PROBLEM {finding.problem}: {finding.row} ({finding.key})")
+        click.echo(f"Restored {manifest['counts']['rows']} rows and {manifest['counts']['files']} files from "
+                   f"{archive} (made {manifest['created']}); document files checked: {done.checked}, problems: "
+                   f"{len(done.findings)}.")
+        if done.revision == "older":
+            click.echo(f"The archive's database is at revision {manifest['alembic_revision']}, older than this "
+                       "code: run `flask db upgrade` now.")
+        elif done.revision == "none":
+            click.echo("The archive's database has no Alembic revision: run `flask db stamp head` if its schema is "
+                       "this code's.")
+        if done.differences or done.findings:
             raise SystemExit(1)
 
     @app.cli.command("uploads-scrub")

@@ -128,4 +128,6 @@ def from_env(env=None):
         "METRICS_ALLOW": env.get("PORTAL_METRICS_ALLOW", "127.0.0.1,::1"),
         "METRICS_TOKEN": env.get("PORTAL_METRICS_TOKEN") or None,
         "SENTRY_DSN": env.get("SENTRY_DSN") or None,
+        # ``flask backup`` writes its archives here unless --output says otherwise (see ``portal.backup``).
+        "BACKUP_DIR": env.get("PORTAL_BACKUP_DIR") or str(ROOT / "instance" / "backups"),
     }

@@ -14,8 +14,9 @@ once stale) or a committed row whose file is still staged (moved into place by t
 under a key that no row names, and never half a file under a key.
 
 Several hosts share the files by pointing ``PORTAL_STORAGE_DIR`` at shared storage (an NFS or SMB mount); another
-backend (S3-compatible object storage) implements the six methods of ``Storage`` (staging is an object under the
-``staging/`` prefix, keeping a copy and delete) and is returned by ``storage()``.
+backend (S3-compatible object storage) implements the seven methods of ``Storage`` (staging is an object under the
+``staging/`` prefix, keeping a copy and delete) and is returned by ``storage()``. ``put(key, stream)`` writes a
+file straight under its key (a restore, ``portal.backup``: its row is already committed).
 """
 import hashlib
 import logging
@@ -81,6 +82,7 @@ class Storage(Protocol):
     def listing(self) -> Iterator[Listed]: ...
 
     def ready(self) -> None: ...
+    def put(self, key: str, stream: BinaryIO) -> None: ...
 
 
 class FolderStorage:
@@ -128,6 +130,24 @@ class FolderStorage:
 
     def exists(self, key):
         return self.path(key).is_file()
+
+    def put(self, key, stream):
+        """Write ``stream`` under ``key`` (replacing a file there) in one step: to a temporary name beside it
+        (``.upload-…``, which the listing shows as an unfinished write), on disk, then renamed."""
+        target = self.path(key)
+        if not FINAL_KEY.fullmatch(key):
+            raise ValueError("not a kept key")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".upload-", dir=target.parent)
+        try:
+            with os.fdopen(handle, "wb") as out:
+                shutil.copyfileobj(stream, out, CHUNK)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
     def listing(self):
         """Every file of ours under the folder (anything else there, such as lost+found, is left alone)."""
@@ -240,6 +260,28 @@ def audit(store, load_rows, now=None, stale_after=STALE_AFTER):
         elif now - item.modified > stale_after:
             findings.append(Finding("stale", key))
     return len(rows), findings
+
+
+def file_kinds():
+    """The rows that name a file in storage, one line per kind: a query of (key, SHA-256, the label's values) and
+    the label. ``flask documents-check`` and ``flask backup`` both read them through ``file_rows``."""
+    from .documents.models import DocumentVersion as Version
+    from .reports.models import IssuedDocument as Issued
+
+    return [
+        (sa.select(Version.storage_key, Version.sha256, Version.document_id, Version.label).order_by(Version.id),
+         "document {} version {}"),
+        # The issued PDFs (evidence packs, warranty certificates).
+        (sa.select(Issued.storage_key, Issued.sha256, Issued.number).where(Issued.storage_key.is_not(None))
+         .order_by(Issued.id), "issued document {}"),
+    ]
+
+
+def file_rows(connection):
+    """(key, sha256, label) of every row that names a file, read through ``connection`` (a session, or a
+    connection to a backup's snapshot), for ``audit``."""
+    return [(key, sha256, label.format(*values))
+            for query, label in file_kinds() for key, sha256, *values in connection.execute(query)]
 
 
 def repair(store, finding):
