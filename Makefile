@@ -13,7 +13,7 @@ export FLASK_APP := app
 # `make run` is a developer's machine; production sets PORTAL_ENV=production and SECRET_KEY.
 run seed: export PORTAL_ENV ?= development
 
-.PHONY: run serve dist test bench bench-scale install lock audit-deps bandit assets translations messages migrate seed clean
+.PHONY: run serve dist test lint bench bench-scale install lock audit-deps bandit assets translations messages migrate seed clean
 
 run: install assets translations
 	$(BIN)/flask db upgrade
@@ -46,6 +46,12 @@ WITH_WORKER = $(BIN)/flask jobs worker & worker=$$!; trap 'kill -TERM $$worker 2
 PYTEST_WORKERS ?= auto
 test: install assets translations
 	$(BIN)/python -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS)
+
+# ruff: the lint rules of pyproject.toml ([tool.ruff]) and the format check, over the code, the tests and deploy/.
+# `.venv/bin/ruff check --fix . && .venv/bin/ruff format .` fixes what can be fixed.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Benchmarks only (the 10,000-row import), with pytest-benchmark's timing table.
 bench: install assets translations
