@@ -172,13 +172,20 @@ def init_app(app):
                   help="Remove orphan files and stale staged uploads, and move into place a staged file whose "
                        "version is saved. Never done without this option.")
     def documents_check(clean):
-        """Check storage against the document versions and the issued PDFs (after a restore, a crash, or when moving storage to shared
-        disk): every version's file is there with the SHA-256 recorded at upload; no file is there that no version
-        names (an orphan); no upload stayed staged (a worker killed mid-upload). Exits with 1 when a problem is
-        left."""
+        """Check storage against the rows that name files (document versions, issued PDFs, ticket photos, complaint
+        and visit attachments) after a restore, a crash, or when moving storage: every row's file is there with the
+        SHA-256 recorded at upload; no file is there that no row names (an orphan); no upload stayed staged (a
+        worker killed mid-upload). Exits with 1 when a problem is left."""
+        from .complaints.models import ComplaintAttachment
         from .documents.models import DocumentVersion
+        from .inspections.models import VisitAttachment
         from .reports.models import IssuedDocument
         from .storage import audit, repair, storage
+        from .tickets.models import TicketPhoto
+
+        uploads = ((TicketPhoto, TicketPhoto.ticket_id, "ticket {parent} photo {id}"),
+                   (ComplaintAttachment, ComplaintAttachment.complaint_id, "complaint {parent} attachment {id}"),
+                   (VisitAttachment, VisitAttachment.visit_id, "visit {parent} attachment {id}"))
 
         def versions():
             query = sa.select(DocumentVersion.storage_key, DocumentVersion.sha256, DocumentVersion.document_id,
@@ -189,6 +196,10 @@ def init_app(app):
             issued = (sa.select(IssuedDocument.storage_key, IssuedDocument.sha256, IssuedDocument.number)
                       .where(IssuedDocument.storage_key.is_not(None)).order_by(IssuedDocument.id))
             rows += [(key, sha256, f"issued document {number}") for key, sha256, number in db.session.execute(issued)]
+            for model, parent, label in uploads:  # photos and attachments
+                query = sa.select(model.storage_key, model.sha256, parent, model.id).order_by(model.id)
+                rows += [(key, sha256, label.format(parent=parent_id, id=id_))
+                         for key, sha256, parent_id, id_ in db.session.execute(query)]
             db.session.rollback()  # nothing written: no transaction (on SQLite, no write lock) while files are read
             return rows
 
@@ -197,7 +208,7 @@ def init_app(app):
         texts = {"missing": "missing: {row} ({key})",
                  "differs": "differs: {row} ({key}): not the file uploaded",
                  "unkept": "not kept: {row} ({key}): its upload is still staged (--clean moves it into place)",
-                 "orphan": "orphan: {key}: no version names this file (--clean removes it)",
+                 "orphan": "orphan: {key}: no row names this file (--clean removes it)",
                  "stale": "stale staged upload: {key}: a request that never finished (--clean removes it)"}
         left = 0
         for finding in findings:
@@ -206,7 +217,7 @@ def init_app(app):
                 click.echo(f"  cleaned: {finding.key}")
             else:
                 left += 1
-        click.echo(f"Document files checked: {checked}, problems: {len(findings)}"
+        click.echo(f"Stored files checked: {checked}, problems: {len(findings)}"
                    + (f", left: {left}." if clean else "."))
         if left:
             raise SystemExit(1)
