@@ -227,24 +227,37 @@ def init_app(app):
         """Re-encode the photos and image attachments stored before uploads were re-encoded, without their EXIF
         (GPS position), XMP or comments. Images without metadata are left as they are: running it twice changes
         nothing."""
+        import io
+
         from .complaints.models import ComplaintAttachment
         from .inspections.models import VisitAttachment
+        from .storage import stage, storage
         from .tickets.models import TicketPhoto
         from .uploads import scrubbed
 
+        store = storage()
         for model in (TicketPhoto, ComplaintAttachment, VisitAttachment):
             ids = db.session.scalars(sa.select(model.id).where(model.content_type.in_(["image/jpeg", "image/png"]))
                                      .order_by(model.id)).all()
             changed = 0
             for id_ in ids:
                 item = db.session.get(model, id_)
-                clean = scrubbed(item.data)
+                try:
+                    with store.open(item.storage_key) as handle:
+                        clean = scrubbed(handle.read())
+                except FileNotFoundError:
+                    click.echo(f"{model.__tablename__} {id_}: its file {item.storage_key} is missing (documents-check)")
+                    clean = None
+                old_key = item.storage_key
                 if clean is not None:
-                    item.data, item.size = clean[0], len(clean[0])
+                    stored = stage(io.BytesIO(clean[0]), store)  # a new file, kept with the row
+                    item.storage_key, item.sha256, item.size = stored.key, stored.sha256, stored.size
                     if hasattr(item, "width"):
                         item.width, item.height = clean[1], clean[2]
                     changed += 1
                 db.session.commit()
+                if clean is not None:
+                    store.delete(old_key)  # the file with the metadata, named by no row now
                 db.session.expunge_all()  # one image in memory at a time
             click.echo(f"{model.__tablename__}: {len(ids)} images, {changed} re-encoded without their metadata.")
 
