@@ -222,6 +222,26 @@ def init_app(app):
         if left:
             raise SystemExit(1)
 
+    @app.cli.command("storage-copy")
+    @click.option("--to", "target", type=click.Choice(["folder", "s3"]), required=True,
+                  help="Where to: the folder PORTAL_STORAGE_DIR, or the bucket of the PORTAL_S3_* settings.")
+    @click.option("--replace", is_flag=True, help="Copy files already there with the same size too.")
+    def storage_copy(target, replace):
+        """Copy every stored file from the configured storage (PORTAL_STORAGE) to the other one, under the same keys:
+        to move from a folder to S3-compatible storage (or back). Safe to run again after an interruption, and while
+        the portal runs; run it once more after stopping uploads, then set PORTAL_STORAGE to the target, restart, and
+        run `flask documents-check`."""
+        from .storage import copy, storage
+
+        if target == current_app.config.get("STORAGE", "folder"):
+            raise click.ClickException(f"PORTAL_STORAGE is already {target}: nothing to copy to.")
+        copied = kept = 0
+        for key, done in copy(storage(), storage(target), replace=replace):
+            copied, kept = copied + done, kept + (not done)
+            if done and copied % 100 == 0:
+                click.echo(f"  {copied} copied, last {key}")
+        click.echo(f"Files copied to {target}: {copied}; already there: {kept}.")
+
     @app.cli.command("uploads-scrub")
     def uploads_scrub():
         """Re-encode the photos and image attachments stored before uploads were re-encoded, without their EXIF

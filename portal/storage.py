@@ -289,12 +289,29 @@ def s3_client(config):
     return cache[marker]
 
 
-def storage() -> Storage:
-    """The configured storage of the current application: PORTAL_STORAGE=folder (the default) or s3."""
+def storage(kind=None) -> Storage:
+    """The configured storage of the current application: PORTAL_STORAGE=folder (the default) or s3; ``kind``
+    names one (its settings are the same variables) for a copy from one to the other."""
     config = current_app.config
-    if config.get("STORAGE", "folder") == "s3":
+    if (kind or config.get("STORAGE", "folder")) == "s3":
         return S3Storage(s3_client(config), config["S3_BUCKET"], config.get("S3_PREFIX") or "")
     return FolderStorage(config["STORAGE_DIR"])
+
+
+def copy(source, target, replace=False):
+    """Copy every kept file of ``source`` to ``target`` under the same key (staged uploads are not copied: their
+    rows are not committed). A file already in ``target`` with the same size is left, so that a copy interrupted
+    can be run again; ``replace`` copies it anyway. Yields (key, copied)."""
+    there = {} if replace else {item.key: item.size for item in target.listing() if not item.staged}
+    for item in source.listing():
+        if item.staged:
+            continue
+        if there.get(item.key) == item.size:
+            yield item.key, False
+            continue
+        with source.open(item.key) as handle:
+            target.put(item.key, handle)
+        yield item.key, True
 
 
 # ---------------------------------------------------------------- kept once the row commits

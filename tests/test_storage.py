@@ -317,3 +317,30 @@ def test_the_settings_are_read_from_the_environment():
     defaults = from_env({})
     assert (defaults["STORAGE"], defaults["DOWNLOADS"], defaults["ACCEL_PREFIX"], defaults["PRESIGN_SECONDS"],
             defaults["S3_ADDRESSING_STYLE"]) == ("folder", "stream", "/protected-files", 300, "path")
+
+
+def test_storage_copy_moves_every_kept_file_to_the_other_backend(app, world, backend, request):
+    """From a folder to S3 (and back): every kept file under the same key; then the portal runs on the target
+    with nothing missing; run again, it copies nothing."""
+    target = "folder" if backend == "s3" else "s3"
+    if target == "s3":
+        app.config.update({k: v for k, v in request.getfixturevalue("s3_config").items() if k != "STORAGE"})
+    with app.app_context():
+        source = storage()
+    staged = source.stage(io.BytesIO(b"an upload under way"))  # its row not committed yet: not copied
+    kept = {item.key for item in source.listing() if not item.staged}
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["storage-copy", "--to", target])
+    assert result.exit_code == 0 and f"Files copied to {target}: {len(kept)}; already there: 0." in result.output
+    assert runner.invoke(args=["storage-copy", "--to", target]).output.endswith(
+        f"Files copied to {target}: 0; already there: {len(kept)}.\n")
+    assert runner.invoke(args=["storage-copy", "--to", backend]).exit_code == 1  # already there
+    app.config["STORAGE"] = target
+    with app.app_context():
+        copied = storage()
+        assert {item.key for item in copied.listing()} == kept and staged.staged_key not in kept
+        assert all(read(copied, key) == read(source, key) for key in kept)
+    check = runner.invoke(args=["documents-check"])
+    assert check.exit_code == 0 and "Stored files checked: 17, problems: 0." in check.output, check.output
+    download = app.test_client(user=world.a_school).get(f"/documents/{world.doc_a.id}/download")
+    assert download.status_code == 200 and hashlib.sha256(download.data).hexdigest() == world.version_a.sha256
