@@ -115,9 +115,26 @@ def check_config(app):
         app.logger.warning(
             "Session cookies are sent over plain HTTP (PORTAL_INSECURE_COOKIES=1): anyone on the network path can "
             "take a signed-in session. Serve the portal over HTTPS and remove PORTAL_INSECURE_COOKIES.")
+    check_storage(config)
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///"):  # the embedded default lives in instance/: make sure it exists
         Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def check_storage(config):
+    """Refuse to start with storage or downloads configured in a way that would fail on the first upload."""
+    if config.get("STORAGE", "folder") not in ("folder", "s3"):
+        raise RuntimeError(f"PORTAL_STORAGE is {config['STORAGE']!r}: use folder (the default) or s3.")
+    if config.get("STORAGE") == "s3" and not config.get("S3_BUCKET"):
+        raise RuntimeError("PORTAL_STORAGE=s3 needs PORTAL_S3_BUCKET (and usually PORTAL_S3_ENDPOINT_URL).")
+    if config.get("S3_ADDRESSING_STYLE", "path") not in ("path", "virtual", "auto"):
+        raise RuntimeError("PORTAL_S3_ADDRESSING_STYLE is path (MinIO), virtual (Alibaba OSS, Tencent COS) or auto.")
+    downloads = config.get("DOWNLOADS", "stream")
+    if downloads not in ("stream", "accel", "presigned"):
+        raise RuntimeError(f"PORTAL_DOWNLOADS is {downloads!r}: use stream (the default), accel or presigned.")
+    if downloads == "presigned" and config.get("STORAGE") != "s3":
+        raise RuntimeError("PORTAL_DOWNLOADS=presigned needs PORTAL_STORAGE=s3: a folder has no presigned links "
+                           "(use accel to hand downloads to nginx).")
 
 
 def register_extensions(app):

@@ -172,10 +172,10 @@ def init_app(app):
                   help="Remove orphan files and stale staged uploads, and move into place a staged file whose "
                        "version is saved. Never done without this option.")
     def documents_check(clean):
-        """Check storage against the document versions and the issued PDFs (after a restore, a crash, or when moving storage to shared
-        disk): every version's file is there with the SHA-256 recorded at upload; no file is there that no version
-        names (an orphan); no upload stayed staged (a worker killed mid-upload). Exits with 1 when a problem is
-        left."""
+        """Check storage against the rows that name files (document versions, issued PDFs, ticket photos, complaint
+        and visit attachments) after a restore, a crash, or when moving storage: every row's file is there with the
+        SHA-256 recorded at upload; no file is there that no row names (an orphan); no upload stayed staged (a
+        worker killed mid-upload). Exits with 1 when a problem is left."""
         from .storage import audit, file_rows, repair, storage
 
         def versions():
@@ -188,7 +188,7 @@ def init_app(app):
         texts = {"missing": "missing: {row} ({key})",
                  "differs": "differs: {row} ({key}): not the file uploaded",
                  "unkept": "not kept: {row} ({key}): its upload is still staged (--clean moves it into place)",
-                 "orphan": "orphan: {key}: no version names this file (--clean removes it)",
+                 "orphan": "orphan: {key}: no row names this file (--clean removes it)",
                  "stale": "stale staged upload: {key}: a request that never finished (--clean removes it)"}
         left = 0
         for finding in findings:
@@ -197,7 +197,7 @@ def init_app(app):
                 click.echo(f"  cleaned: {finding.key}")
             else:
                 left += 1
-        click.echo(f"Document files checked: {checked}, problems: {len(findings)}"
+        click.echo(f"Stored files checked: {checked}, problems: {len(findings)}"
                    + (f", left: {left}." if clean else "."))
         if left:
             raise SystemExit(1)
@@ -272,29 +272,62 @@ def init_app(app):
         if done.differences or done.findings:
             raise SystemExit(1)
 
+    @app.cli.command("storage-copy")
+    @click.option("--to", "target", type=click.Choice(["folder", "s3"]), required=True,
+                  help="Where to: the folder PORTAL_STORAGE_DIR, or the bucket of the PORTAL_S3_* settings.")
+    @click.option("--replace", is_flag=True, help="Copy files already there with the same size too.")
+    def storage_copy(target, replace):
+        """Copy every stored file from the configured storage (PORTAL_STORAGE) to the other one, under the same keys:
+        to move from a folder to S3-compatible storage (or back). Safe to run again after an interruption, and while
+        the portal runs; run it once more after stopping uploads, then set PORTAL_STORAGE to the target, restart, and
+        run `flask documents-check`."""
+        from .storage import copy, storage
+
+        if target == current_app.config.get("STORAGE", "folder"):
+            raise click.ClickException(f"PORTAL_STORAGE is already {target}: nothing to copy to.")
+        copied = kept = 0
+        for key, done in copy(storage(), storage(target), replace=replace):
+            copied, kept = copied + done, kept + (not done)
+            if done and copied % 100 == 0:
+                click.echo(f"  {copied} copied, last {key}")
+        click.echo(f"Files copied to {target}: {copied}; already there: {kept}.")
+
     @app.cli.command("uploads-scrub")
     def uploads_scrub():
         """Re-encode the photos and image attachments stored before uploads were re-encoded, without their EXIF
         (GPS position), XMP or comments. Images without metadata are left as they are: running it twice changes
         nothing."""
+        import io
+
         from .complaints.models import ComplaintAttachment
         from .inspections.models import VisitAttachment
+        from .storage import stage, storage
         from .tickets.models import TicketPhoto
         from .uploads import scrubbed
 
+        store = storage()
         for model in (TicketPhoto, ComplaintAttachment, VisitAttachment):
             ids = db.session.scalars(sa.select(model.id).where(model.content_type.in_(["image/jpeg", "image/png"]))
                                      .order_by(model.id)).all()
             changed = 0
             for id_ in ids:
                 item = db.session.get(model, id_)
-                clean = scrubbed(item.data)
+                try:
+                    with store.open(item.storage_key) as handle:
+                        clean = scrubbed(handle.read())
+                except FileNotFoundError:
+                    click.echo(f"{model.__tablename__} {id_}: its file {item.storage_key} is missing (documents-check)")
+                    clean = None
+                old_key = item.storage_key
                 if clean is not None:
-                    item.data, item.size = clean[0], len(clean[0])
+                    stored = stage(io.BytesIO(clean[0]), store)  # a new file, kept with the row
+                    item.storage_key, item.sha256, item.size = stored.key, stored.sha256, stored.size
                     if hasattr(item, "width"):
                         item.width, item.height = clean[1], clean[2]
                     changed += 1
                 db.session.commit()
+                if clean is not None:
+                    store.delete(old_key)  # the file with the metadata, named by no row now
                 db.session.expunge_all()  # one image in memory at a time
             click.echo(f"{model.__tablename__}: {len(ids)} images, {changed} re-encoded without their metadata.")
 

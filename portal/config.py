@@ -84,6 +84,23 @@ def from_env(env=None):
         # Documents (manuals…): the largest file, and where uploaded files are kept (shared storage for several hosts).
         "DOCUMENT_MAX_BYTES": document_mb * 1024 * 1024,
         "STORAGE_DIR": env.get("PORTAL_STORAGE_DIR") or str(ROOT / "instance" / "files"),
+        # Or S3-compatible object storage (PORTAL_STORAGE=s3: MinIO, Alibaba OSS, Tencent COS), see portal.storage.
+        # Credentials not set here come from boto3's own (AWS_ACCESS_KEY_ID…). MinIO takes path-style addresses,
+        # OSS and COS virtual-hosted ones.
+        "STORAGE": (env.get("PORTAL_STORAGE") or "folder").strip().lower(),
+        "S3_ENDPOINT_URL": env.get("PORTAL_S3_ENDPOINT_URL") or None,
+        "S3_BUCKET": env.get("PORTAL_S3_BUCKET", ""),
+        "S3_REGION": env.get("PORTAL_S3_REGION") or None,
+        "S3_ACCESS_KEY_ID": env.get("PORTAL_S3_ACCESS_KEY_ID") or None,
+        "S3_SECRET_ACCESS_KEY": env.get("PORTAL_S3_SECRET_ACCESS_KEY") or None,
+        "S3_PREFIX": env.get("PORTAL_S3_PREFIX", ""),
+        "S3_ADDRESSING_STYLE": (env.get("PORTAL_S3_ADDRESSING_STYLE") or "path").strip().lower(),
+        # Downloads (portal.downloads): stream (through the worker), accel (nginx sends the file named in
+        # X-Accel-Redirect, from an internal location at PORTAL_ACCEL_PREFIX) or presigned (S3 only: a redirect to a
+        # link valid PORTAL_PRESIGN_SECONDS). Access checks and the audit record come first in every mode.
+        "DOWNLOADS": (env.get("PORTAL_DOWNLOADS") or "stream").strip().lower(),
+        "ACCEL_PREFIX": "/" + (env.get("PORTAL_ACCEL_PREFIX") or "/protected-files").strip("/"),
+        "PRESIGN_SECONDS": int(env.get("PORTAL_PRESIGN_SECONDS") or 300),
         # A whole request: a little above the largest document, so that an oversize file gets a message on its form.
         "MAX_CONTENT_LENGTH": int(env.get("PORTAL_MAX_UPLOAD_MB") or document_mb + 5) * 1024 * 1024,
         # The job worker (``flask jobs worker``, see ``portal.jobs``): its queue lives in Redis when REDIS_URL is set

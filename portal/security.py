@@ -40,7 +40,8 @@ def add_headers(response):
         # Signed-in pages hold client data: never keep them in a shared or back-button cache. (Files under /static/
         # are the same for everyone: no need to load the user, and they are served while the database is down;
         # most never reach Flask: WhiteNoise serves them, with these headers and long caching, see portal.assets.)
-        h["Cache-Control"] = "no-store"
+        if "no-store" not in h.get("Cache-Control", ""):  # a file's own "private, no-store" stays (portal.downloads)
+            h["Cache-Control"] = "no-store"
     return response
 
 

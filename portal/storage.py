@@ -13,10 +13,11 @@ A worker killed at any point leaves at worst a staged file (no row: removed by `
 once stale) or a committed row whose file is still staged (moved into place by the same command); never a file
 under a key that no row names, and never half a file under a key.
 
-Several hosts share the files by pointing ``PORTAL_STORAGE_DIR`` at shared storage (an NFS or SMB mount); another
-backend (S3-compatible object storage) implements the seven methods of ``Storage`` (staging is an object under the
-``staging/`` prefix, keeping a copy and delete) and is returned by ``storage()``. ``put(key, stream)`` writes a
-file straight under its key (a restore, ``portal.backup``: its row is already committed).
+Several hosts share the files by pointing ``PORTAL_STORAGE_DIR`` at shared storage (an NFS or SMB mount), or by
+keeping them in S3-compatible object storage (MinIO, Alibaba OSS, Tencent COS: ``PORTAL_STORAGE=s3``, see
+``S3Storage``): the same keys, staging is an object under the ``staging/`` prefix, keeping it a server-side copy
+and a delete. ``storage()`` returns the configured one. ``put(key, stream)`` writes a file
+straight under its key (a restore, ``portal.backup``: its row is already committed).
 """
 import hashlib
 import logging
@@ -25,10 +26,11 @@ import re
 import secrets
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, Iterator, Protocol
+from typing import BinaryIO, Protocol
 
 import sqlalchemy as sa
 from flask import current_app
@@ -86,6 +88,33 @@ class Storage(Protocol):
     def put(self, key: str, stream: BinaryIO) -> None: ...
 
 
+def checked_key(key):
+    """``key`` when it is one of ours (kept, staged, or an old temporary file), else ValueError: a key never comes
+    from a request, but a damaged row must not name a path outside storage."""
+    if not isinstance(key, str) or not any(p.fullmatch(key) for p in (FINAL_KEY, STAGED_KEY, OLD_TEMPORARY)):
+        raise ValueError("not a storage key")
+    return key
+
+
+def new_key():
+    token = secrets.token_hex(16)
+    return f"{token[:2]}/{token[2:4]}/{token}"
+
+
+class Hashing:
+    """Reads a stream, counting its bytes and computing their SHA-256 on the way. It has no ``seek``: boto3 then
+    reads it once, in order, as the hash needs."""
+
+    def __init__(self, stream):
+        self.stream, self.digest, self.size = stream, hashlib.sha256(), 0
+
+    def read(self, size=-1):
+        chunk = self.stream.read(size)
+        self.digest.update(chunk)
+        self.size += len(chunk)
+        return chunk
+
+
 class FolderStorage:
     """Files in a folder: ``ab/cd/abcd…`` names from a random token, staged in ``staging/`` on the same file
     system, so that keeping a file is one rename and a reader never sees half a file."""
@@ -94,13 +123,10 @@ class FolderStorage:
         self.root = Path(root)
 
     def path(self, key):
-        if not isinstance(key, str) or not any(p.fullmatch(key) for p in (FINAL_KEY, STAGED_KEY, OLD_TEMPORARY)):
-            raise ValueError("not a storage key")
-        return self.root / key
+        return self.root / checked_key(key)
 
     def stage(self, stream):
-        token = secrets.token_hex(16)
-        stored_key = f"{token[:2]}/{token[2:4]}/{token}"
+        stored_key = new_key()
         target = self.path(staged_key(stored_key))
         target.parent.mkdir(parents=True, exist_ok=True)
         digest, size = hashlib.sha256(), 0
@@ -166,7 +192,7 @@ class FolderStorage:
                 except FileNotFoundError:  # kept or removed meanwhile
                     continue
                 yield Listed(key=key, size=stat.st_size, staged=staged,
-                             modified=datetime.fromtimestamp(stat.st_mtime, timezone.utc))
+                             modified=datetime.fromtimestamp(stat.st_mtime, UTC))
 
     def ready(self):
         """Raise unless files can be written now (``/readyz``): the folder exists (made on a fresh install) and a
@@ -180,9 +206,129 @@ class FolderStorage:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def storage() -> Storage:
-    """The configured storage of the current application."""
-    return FolderStorage(current_app.config["STORAGE_DIR"])
+class S3Storage:
+    """Objects in a bucket of S3-compatible storage (MinIO, Alibaba OSS, Tencent COS), under ``prefix``: the same
+    keys as a folder. An upload is staged as ``staging/<token>`` (a multipart upload for a large file, its SHA-256
+    computed as it is sent); keeping it is a server-side copy to its key and a delete of the staged object, so
+    that an object under a key is always whole."""
+
+    def __init__(self, client, bucket, prefix=""):
+        self.client, self.bucket = client, bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    def name(self, key):
+        return self.prefix + checked_key(key)
+
+    def _upload(self, stream, key):
+        hashing = Hashing(stream)
+        self.client.upload_fileobj(hashing, self.bucket, self.name(key))
+        return hashing
+
+    def stage(self, stream):
+        stored_key = new_key()
+        try:
+            hashing = self._upload(stream, staged_key(stored_key))
+        except BaseException:
+            self.delete(staged_key(stored_key))
+            raise
+        return Stored(key=stored_key, staged_key=staged_key(stored_key), size=hashing.size,
+                      sha256=hashing.digest.hexdigest())
+
+    def keep(self, key):
+        self.client.copy_object(Bucket=self.bucket, Key=self.name(key),
+                                CopySource={"Bucket": self.bucket, "Key": self.name(staged_key(key))})
+        self.delete(staged_key(key))
+
+    def open(self, key):
+        """The object's body, read as it streams (the caller closes it); FileNotFoundError when there is none."""
+        try:
+            return self.client.get_object(Bucket=self.bucket, Key=self.name(key))["Body"]
+        except self.client.exceptions.NoSuchKey:
+            raise FileNotFoundError(key) from None
+
+    def delete(self, key):
+        self.client.delete_object(Bucket=self.bucket, Key=self.name(key))  # no error when there is none
+
+    def exists(self, key):
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self.name(key))
+        except self.client.exceptions.ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def listing(self):
+        pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
+        for page in pages:
+            for item in page.get("Contents", ()):
+                key = item["Key"][len(self.prefix):]
+                staged = bool(STAGED_KEY.fullmatch(key))
+                if staged or FINAL_KEY.fullmatch(key):
+                    yield Listed(key=key, size=item["Size"], staged=staged,
+                                 modified=item["LastModified"].astimezone(UTC))
+
+    def ready(self):
+        """Raise unless the bucket answers with these credentials now (``/readyz``): one HEAD request, no write
+        (a probe every few seconds would otherwise add an object each time)."""
+        self.client.head_bucket(Bucket=self.bucket)
+
+    def put(self, key, stream):
+        """Write a kept file under ``key`` (a restore): an object appears whole or not at all."""
+        if not FINAL_KEY.fullmatch(key or ""):
+            raise ValueError("not a storage key")
+        self._upload(stream, key)
+
+    def presigned_url(self, key, seconds, content_type, disposition):
+        """A link that downloads the object for ``seconds``, with these headers in the answer."""
+        return self.client.generate_presigned_url("get_object", ExpiresIn=seconds, Params={
+            "Bucket": self.bucket, "Key": self.name(key), "ResponseContentType": content_type,
+            "ResponseContentDisposition": disposition, "ResponseCacheControl": "private, no-store"})
+
+
+def s3_client(config):
+    """A boto3 client for the configured S3 storage, one per application and settings (boto3's clients are
+    thread-safe). Credentials not given here come from boto3's own environment and files."""
+    import boto3
+    from botocore.config import Config
+
+    settings = {"endpoint_url": config.get("S3_ENDPOINT_URL") or None, "region_name": config.get("S3_REGION") or None,
+                "aws_access_key_id": config.get("S3_ACCESS_KEY_ID") or None,
+                "aws_secret_access_key": config.get("S3_SECRET_ACCESS_KEY") or None}
+    style = config.get("S3_ADDRESSING_STYLE") or "path"
+    cache = current_app.extensions.setdefault("portal_s3_clients", {})
+    marker = (*settings.values(), style)
+    if marker not in cache:
+        # Checksums only where the API requires them: OSS and COS refuse the newer default ones of botocore.
+        cache[marker] = boto3.session.Session().client("s3", **settings, config=Config(
+            signature_version="s3v4", s3={"addressing_style": style}, retries={"mode": "standard"},
+            request_checksum_calculation="when_required", response_checksum_validation="when_required"))
+    return cache[marker]
+
+
+def storage(kind=None) -> Storage:
+    """The configured storage of the current application: PORTAL_STORAGE=folder (the default) or s3; ``kind``
+    names one (its settings are the same variables) for a copy from one to the other."""
+    config = current_app.config
+    if (kind or config.get("STORAGE", "folder")) == "s3":
+        return S3Storage(s3_client(config), config["S3_BUCKET"], config.get("S3_PREFIX") or "")
+    return FolderStorage(config["STORAGE_DIR"])
+
+
+def copy(source, target, replace=False):
+    """Copy every kept file of ``source`` to ``target`` under the same key (staged uploads are not copied: their
+    rows are not committed). A file already in ``target`` with the same size is left, so that a copy interrupted
+    can be run again; ``replace`` copies it anyway. Yields (key, copied)."""
+    there = {} if replace else {item.key: item.size for item in target.listing() if not item.staged}
+    for item in source.listing():
+        if item.staged:
+            continue
+        if there.get(item.key) == item.size:
+            yield item.key, False
+            continue
+        with source.open(item.key) as handle:
+            target.put(item.key, handle)
+        yield item.key, True
 
 
 # ---------------------------------------------------------------- kept once the row commits
@@ -239,7 +385,7 @@ def audit(store, load_rows, now=None, stale_after=STALE_AFTER):
     """Compare storage with the rows that name files: ``load_rows()`` returns (key, sha256, label) for every
     row. Storage is listed first, then the rows are loaded: a file is kept only after its row commits, so a kept
     file listed here has its row among them. Returns (number of rows checked, [Finding])."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     listed = {item.key: item for item in store.listing()}
     findings, named = [], set()
     rows = list(load_rows())
@@ -266,8 +412,11 @@ def audit(store, load_rows, now=None, stale_after=STALE_AFTER):
 def file_kinds():
     """The rows that name a file in storage, one line per kind: a query of (key, SHA-256, the label's values) and
     the label. ``flask documents-check`` and ``flask backup`` both read them through ``file_rows``."""
+    from .complaints.models import ComplaintAttachment
     from .documents.models import DocumentVersion as Version
+    from .inspections.models import VisitAttachment
     from .reports.models import IssuedDocument as Issued
+    from .tickets.models import TicketPhoto
 
     return [
         (sa.select(Version.storage_key, Version.sha256, Version.document_id, Version.label).order_by(Version.id),
@@ -275,6 +424,13 @@ def file_kinds():
         # The issued PDFs (evidence packs, warranty certificates).
         (sa.select(Issued.storage_key, Issued.sha256, Issued.number).where(Issued.storage_key.is_not(None))
          .order_by(Issued.id), "issued document {}"),
+        # Fault photos, complaint and visit attachments.
+        (sa.select(TicketPhoto.storage_key, TicketPhoto.sha256, TicketPhoto.ticket_id, TicketPhoto.id)
+         .order_by(TicketPhoto.id), "ticket {} photo {}"),
+        (sa.select(ComplaintAttachment.storage_key, ComplaintAttachment.sha256, ComplaintAttachment.complaint_id,
+                   ComplaintAttachment.id).order_by(ComplaintAttachment.id), "complaint {} attachment {}"),
+        (sa.select(VisitAttachment.storage_key, VisitAttachment.sha256, VisitAttachment.visit_id, VisitAttachment.id)
+         .order_by(VisitAttachment.id), "visit {} attachment {}"),
     ]
 
 
@@ -297,12 +453,21 @@ def repair(store, finding):
     return False
 
 
+def stage_upload(checked, store=None):
+    """Stage a file checked by ``portal.uploads`` (a photo, an attachment): the columns of the row that names it,
+    kept when that row commits."""
+    stored = stage(checked.stream, store)
+    return {"filename": checked.filename, "content_type": checked.content_type, "size": stored.size,
+            "storage_key": stored.key, "sha256": stored.sha256}
+
+
 class AttachmentColumns:
-    """The columns of a small file kept in the database (a complaint's or a visit's attachment): its name, type
-    found from the content, size, bytes (loaded only when served) and upload time."""
+    """The columns of a small file (a complaint's or a visit's attachment): its name, type found from the content,
+    size, key in storage and SHA-256, and upload time."""
 
     filename: Mapped[str] = mapped_column(sa.String(255))
     content_type: Mapped[str] = mapped_column(sa.String(40))
     size: Mapped[int] = mapped_column()
-    data: Mapped[bytes] = mapped_column(sa.LargeBinary, nullable=True, deferred=True)  # as migrated (0008, 0010)
+    storage_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

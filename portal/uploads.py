@@ -16,8 +16,9 @@
   chunks), the EXIF orientation applied first so that a photo is not turned sideways; a decompression bomb
   (too many pixels) is refused before it is decoded.
 
-``response(...)`` serves a stored file: images inline, PDFs and everything else as attachments, always with
-``X-Content-Type-Options: nosniff`` and a Content-Security-Policy that runs nothing.
+A checked file is then kept in storage (``portal.storage``) and served by ``portal.downloads``: images inline, PDFs
+and everything else as attachments, always with ``X-Content-Type-Options: nosniff`` and a Content-Security-Policy
+that runs nothing (``protect``).
 """
 import io
 import re
@@ -30,7 +31,6 @@ from urllib.parse import quote
 
 import puremagic
 from babel.lists import format_list
-from flask import Response
 from flask_babel import get_locale
 from PIL import Image, ImageFile, ImageOps, JpegImagePlugin
 
@@ -120,11 +120,6 @@ class Checked:
     def read(self):
         self.stream.seek(0)
         return self.stream.read()
-
-    def columns(self):
-        """The columns of a file kept in the database (a photo, a complaint's or a visit's attachment)."""
-        return {"filename": self.filename, "content_type": self.content_type, "size": self.size,
-                "data": self.read()}
 
 
 class _Listed:
@@ -359,15 +354,3 @@ def protect(response, content_type):
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = IMAGE_CSP if content_type in INLINE else ATTACHMENT_CSP
     return response
-
-
-def response(item, fallback_stem):
-    """A file kept in the database (``filename``, ``content_type``, ``data``): a photo inline, a PDF (or anything
-    else) as a download; never as a page."""
-    content_type = item.content_type if item.content_type in BY_CONTENT_TYPE else "application/octet-stream"
-    kind = BY_CONTENT_TYPE.get(content_type)
-    fallback = fallback_stem + (kind.extensions[0] if kind else ".bin")
-    result = Response(item.data, mimetype=content_type)
-    disposition = "inline" if content_type in INLINE else "attachment"
-    result.headers["Content-Disposition"] = content_disposition(disposition, item.filename, fallback)
-    return protect(result, content_type)

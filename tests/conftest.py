@@ -390,3 +390,45 @@ def at_once(*calls):
     for thread in threads:
         thread.join(300)
     return results
+
+
+# ---------------------------------------------------------------- S3-compatible storage: a real server
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """moto's standalone S3 server on a free local port, for the whole run: its endpoint URL."""
+    from moto.server import ThreadedMotoServer
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")  # moto takes any; boto3 wants some
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def s3_config(s3_server):
+    """The settings of a bucket of this test's own on the S3 server (created here)."""
+    import uuid
+
+    import boto3
+
+    bucket = f"portal-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1", aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_bucket(Bucket=bucket)
+    return {"STORAGE": "s3", "S3_ENDPOINT_URL": s3_server, "S3_BUCKET": bucket, "S3_REGION": "us-east-1",
+            "S3_ACCESS_KEY_ID": "testing", "S3_SECRET_ACCESS_KEY": "testing", "S3_PREFIX": "portal"}
+
+
+@pytest.fixture
+def s3_app(tmp_path, s3_config):
+    """The application with its files in the S3 bucket of this test."""
+    app = make_app(STORAGE_DIR=str(tmp_path / "unused"), **s3_config)
+    if not DATABASE_URL.startswith("postgresql"):
+        with app.app_context():
+            db.create_all()
+    yield app
+    reset_database(app)

@@ -21,6 +21,16 @@ PASSWORD = "correct horse battery staple"
 _seq = itertools.count(1)
 
 
+def stored_file(filename, content_type, data):
+    """The upload columns of a photo or attachment whose bytes (as given: not checked) are staged in the application's
+    storage, kept when the row commits."""
+    from portal.storage import stage
+
+    stored = stage(io.BytesIO(data))
+    return {"filename": filename, "content_type": content_type, "size": stored.size, "storage_key": stored.key,
+            "sha256": stored.sha256}
+
+
 class Factory:
     def __init__(self, app):
         self.app = app
@@ -132,13 +142,14 @@ class Factory:
         values = dict(severity="B", kind="unknown", channel="portal", title="屏幕不亮", description="302教室屏幕黑屏",
                       contact_name="张老师", contact_phone="13800000000")
         values.update(kw)
-        photos = [dict(filename="p.png", content_type="image/png", size=len(photo), width=1, height=1,
-                       data=photo)] if photo else []
         with self.app.test_request_context():
+            def photos():  # each ticket its own file
+                return [dict(stored_file("p.png", "image/png", photo), width=1, height=1)] if photo else []
+
             tickets = [
                 services.file_ticket(db.session.get(User, by.id), db.session.get(Site, site.id),
                                      db.session.get(Equipment, unit.id) if unit else None,
-                                     "" if unit else "未登记的投影仪", now=now or utcnow(), photos=photos, **values)
+                                     "" if unit else "未登记的投影仪", now=now or utcnow(), photos=photos(), **values)
                 for by, site, unit in filings
             ]
             db.session.commit()
@@ -155,9 +166,8 @@ class Factory:
 
         values = dict(category="response_time", description="工程师到场太慢")
         values.update(kw)
-        attachments = [dict(filename="证明材料.PDF", content_type="application/pdf", size=len(attachment),
-                            data=attachment)] if attachment else []
         with self.app.test_request_context():
+            attachments = [stored_file("证明材料.PDF", "application/pdf", attachment)] if attachment else []
             complaint = services.file_complaint(
                 db.session.get(User, by.id), site=db.session.get(Site, site.id) if site else None,
                 ticket=ticket, attachments=attachments, now=now, **values)
@@ -214,8 +224,7 @@ class Factory:
             visit = services.add_visit(db.session.get(Contract, contract.id), site, kind=kind,
                                        due_on=due_on or date(2026, 3, 15))
             if recorded_by is not None:
-                attachments = [dict(filename="巡检单.pdf", content_type="application/pdf", size=len(attachment),
-                                    data=attachment)] if attachment else []
+                attachments = [stored_file("巡检单.pdf", "application/pdf", attachment)] if attachment else []
                 services.record(visit, db.session.get(User, recorded_by.id), done_on=visit.due_on, method="on_site",
                                 engineers="张工", hardware="正常", software="正常", risks="无", recommendations="无",
                                 results={u.id: r for u, r in (results or {}).items()}, attachments=attachments)

@@ -1,4 +1,5 @@
 """The Alembic migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -10,15 +11,17 @@ from portal.search import include_name
 from .conftest import DATABASE_URL, fresh_schema, make_app
 
 
-def empty_database(tmp_path):
-    """A database with nothing in it: a new SQLite file, or the test PostgreSQL database emptied."""
+def empty_database(tmp_path, **overrides):
+    """A database with nothing in it: a new SQLite file, or the test PostgreSQL database emptied. Its files (if a
+    migration writes any) in a folder of the test's own."""
+    overrides = {"STORAGE_DIR": str(tmp_path / "files"), **overrides}
     if DATABASE_URL.startswith("postgresql"):
-        app = make_app()
+        app = make_app(**overrides)
         with app.app_context(), db.engine.begin() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE"))
             conn.execute(sa.text("CREATE SCHEMA public"))
         return app
-    return make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'migrated.sqlite'}")
+    return make_app(SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'migrated.sqlite'}", **overrides)
 
 
 def test_upgrade_matches_the_models_and_downgrade_undoes_it(tmp_path):
@@ -178,5 +181,87 @@ def test_the_search_indexes_find_the_rows_already_there_and_go_back(tmp_path):
             downgrade(revision="0018")
             with db.engine.connect() as conn:
                 assert search_objects(conn) == set()
+    finally:
+        fresh_schema(app)  # on PostgreSQL, an empty schema of the models for the other tests
+
+
+@pytest.fixture(params=["folder", "s3"])
+def files_config(request, tmp_path):
+    """The storage a migration writes to: a folder, or a bucket on the tests' S3 server."""
+    if request.param == "folder":
+        return {"STORAGE_DIR": str(tmp_path / "files")}
+    return request.getfixturevalue("s3_config")
+
+
+def test_photos_and_attachments_move_to_storage_and_back(tmp_path, files_config):
+    """0030: every photo's and attachment's bytes are written to storage, the rows name them with their SHA-256 and
+    documents-check finds nothing wrong; going down puts the same bytes back in the rows; going up again (as after
+    a failed run) writes the same keys, leaving no file that no row names."""
+    import hashlib
+    import os
+
+    from portal.storage import storage
+
+    from .test_sweeps import filled
+
+    app = empty_database(tmp_path, **files_config)
+    blobs = {"ticket_photo": [os.urandom(3000), b"\x89PNG small", b""],
+             "complaint_attachment": [os.urandom(70_000)], "visit_attachment": [os.urandom(10), os.urandom(20)]}
+    parents = {"ticket_photo": "ticket_id", "complaint_attachment": "complaint_id", "visit_attachment": "visit_id"}
+    try:
+        with app.app_context():
+            upgrade(revision="0029")
+            meta = sa.MetaData()
+            with db.engine.begin() as conn:
+                meta.reflect(conn)
+                t = meta.tables
+                for name in ("client", "contract"):
+                    conn.execute(t[name].insert(), filled(t[name], id=1, **({"client_id": 1} if "client_id" in
+                                                                            t[name].c else {})))
+                conn.execute(t["site"].insert(), filled(t["site"], id=1, client_id=1))
+                conn.execute(t["ticket"].insert(), filled(
+                    t["ticket"], id=1, client_id=1, site_id=1, number="GZ-1", status="responded", kind="unknown",
+                    channel="portal", coverage="in_warranty", severity="B", clock="24x7"))
+                conn.execute(t["complaint"].insert(), filled(
+                    t["complaint"], id=1, client_id=1, number="TS-1", status="new", category="attitude"))
+                conn.execute(t["visit"].insert(), filled(
+                    t["visit"], id=1, client_id=1, site_id=1, contract_id=1, kind="inspection", status="scheduled"))
+                for name, datas in blobs.items():
+                    conn.execute(t[name].insert(), [filled(t[name], id=n, data=data, size=0, **{parents[name]: 1})
+                                                    for n, data in enumerate(datas, start=1)])
+
+            def stored():
+                """{(table, id): (key, sha256, size, bytes in storage)} after the upgrade."""
+                found = {}
+                with db.engine.connect() as conn:
+                    for name in blobs:
+                        for id_, key, sha256, size in conn.execute(sa.text(
+                                f"SELECT id, storage_key, sha256, size FROM {name}")):  # nosec B608  # our names
+                            with storage().open(key) as handle:
+                                found[name, id_] = (key, sha256, size, handle.read())
+                return found
+
+            upgrade(revision="0030")
+            first = stored()
+            assert {k: v[3] for k, v in first.items()} == {
+                (name, n): data for name, datas in blobs.items() for n, data in enumerate(datas, start=1)}
+            assert all(sha256 == hashlib.sha256(data).hexdigest() and size == len(data)
+                       for _, sha256, size, data in first.values())
+            listed = sorted(item.key for item in storage().listing())
+            assert listed == sorted(v[0] for v in first.values())
+            with db.engine.connect() as conn:
+                assert "data" not in {c["name"] for c in sa.inspect(conn).get_columns("ticket_photo")}
+        result = app.test_cli_runner().invoke(args=["documents-check"])
+        assert result.exit_code == 0 and "Stored files checked: 6, problems: 0." in result.output, result.output
+        with app.app_context():
+            downgrade(revision="0029")
+            with db.engine.connect() as conn:
+                for name, datas in blobs.items():
+                    assert dict(conn.execute(sa.text(f"SELECT id, data FROM {name}")).all()) == {  # nosec B608
+                        n: data for n, data in enumerate(datas, start=1)}
+                assert "storage_key" not in {c["name"] for c in sa.inspect(conn).get_columns("visit_attachment")}
+            upgrade(revision="0030")
+            assert stored() == first
+            assert sorted(item.key for item in storage().listing()) == listed
     finally:
         fresh_schema(app)  # on PostgreSQL, an empty schema of the models for the other tests

@@ -210,11 +210,22 @@ def _view_target():
     return None
 
 
+def _served(response):
+    """(type, Content-Disposition) of the file this answer hands over: its own headers, or for a redirect to a
+    presigned link those the file will have (``portal.downloads``)."""
+    if response.status_code == 200:
+        return response.mimetype, response.headers.get("Content-Disposition", "")
+    if response.status_code == 302 and g.get("file_served"):
+        return g.file_served
+    return None
+
+
 def _download_event(response):
-    if request.method != "GET" or response.status_code != 200:
+    served = _served(response) if request.method == "GET" else None
+    if served is None:
         return None
-    disposition = response.headers.get("Content-Disposition", "")
-    by_type = FILE_TYPES.get(response.mimetype)
+    mimetype, disposition = served
+    by_type = FILE_TYPES.get(mimetype)
     if by_type or disposition.lower().startswith("attachment"):
         endpoint = request.endpoint or ""
         if by_type == "data.exported" or "export" in endpoint:
@@ -239,8 +250,8 @@ def after_request(response):
     download = _download_event(response)
     if download and user is not None:
         queue().append(entry(download, "ok", _view_target(), details={
-            "endpoint": request.endpoint, "args": dict(request.args.items()), "type": response.mimetype,
-            "file": response.headers.get("Content-Disposition", "")[:200]}, specific=False))
+            "endpoint": request.endpoint, "args": dict(request.args.items()), "type": _served(response)[0],
+            "file": _served(response)[1][:200]}, specific=False))
         return response
     if user is not None and request.method in CHANGING and not _specific_recorded() and not g.get("audit_generic"):
         result = "ok" if status < 400 else "refused" if status < 500 else "failed"

@@ -13,6 +13,7 @@ from ..sequence import next_in_year
 from .. import uploads
 from ..types import utcnow
 from ..steps import Refused
+from ..storage import stage_upload
 from .models import TRANSITIONS, Complaint, ComplaintAttachment, ComplaintCounter, ComplaintEvent, Status
 
 MAX_ATTACHMENTS = 3
@@ -50,8 +51,8 @@ def move(complaint, to):
 
 def inspect_attachment(upload):
     """A photo (JPEG/PNG, re-encoded without its metadata) or a PDF, 5 MB at most, checked by ``portal.uploads``:
-    its columns, or UploadRefused saying why. Visits' attachments are the same."""
-    return uploads.check(upload, uploads.ATTACHMENTS, MAX_BYTES).columns()
+    its columns (its file staged in storage), or UploadRefused saying why. Visits' attachments are the same."""
+    return stage_upload(uploads.check(upload, uploads.ATTACHMENTS, MAX_BYTES))
 
 
 def file_complaint(by, *, site, ticket, category, description, attachments=(), now=None):

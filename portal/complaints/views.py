@@ -22,7 +22,8 @@ from ..pagination import Order, paginate
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
-from ..uploads import UploadRefused, response as file_response
+from ..downloads import of_row, serve
+from ..uploads import UploadRefused
 from ..tickets.models import Ticket
 from ..types import utcnow
 from . import bp, services
@@ -191,7 +192,7 @@ def attachment(complaint_id, attachment_id):
     complaint = Complaint.get_or_404(complaint_id, current_user)
     item = db.first_or_404(sa.select(ComplaintAttachment).where(ComplaintAttachment.id == attachment_id,
                                                                 ComplaintAttachment.complaint_id == complaint.id))
-    return file_response(item, f"complaint-{complaint.id}-{item.id}")
+    return serve(of_row(item, f"complaint-{complaint.id}-{item.id}"), label=f"complaint attachment {item.id}")
 
 
 @dataclass(frozen=True)

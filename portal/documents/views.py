@@ -3,7 +3,7 @@ and new versions (vendor staff), and the downloads themselves, each recorded."""
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
@@ -24,8 +24,8 @@ from ..pagination import Order, paginate
 from ..roles import ALL, VENDOR
 from ..scoping import roles_required
 from ..search import matches
-from ..storage import storage
-from ..uploads import DOCUMENTS, UploadRefused, check, content_disposition, protect
+from ..downloads import File, serve
+from ..uploads import DOCUMENTS, UploadRefused, check
 from . import bp, services
 from .forms import DetailsForm, DocumentForm, VersionForm, WithdrawForm
 from .models import MANUALS, Document, DocumentDownload, DocumentVersion, Kind, Language, Target
@@ -263,29 +263,16 @@ def withdraw(document_id):
 # ---------------------------------------------------------------- downloads
 
 
-def download_name(version):
-    """The Content-Disposition of a version's download: its original name, and a plain ASCII one for the rare
-    client that reads only ``filename``."""
-    fallback = f"document-{version.document_id}-{version.seq}.{version.file_type}"
-    return content_disposition("attachment", version.filename, fallback)
-
-
 def send(document, version):
-    try:
-        handle = storage().open(version.storage_key)
-    except FileNotFoundError:
-        current_app.logger.error("document %s version %s: file %s is missing from storage", document.id, version.id,
-                                 version.storage_key)
-        abort(404)
-    if request.method == "GET":
-        services.record_download(document, version, current_user)
-        db.session.commit()
-    response = send_file(handle, mimetype=version.content_type, conditional=False, etag=version.sha256,
-                         max_age=0)
-    response.headers["Content-Disposition"] = download_name(version)
-    response.headers["Content-Length"] = str(version.size)
-    response.headers["Cache-Control"] = "private, no-store"
-    return protect(response, "application/octet-stream")  # a download: nosniff, and it runs nothing
+    def record():
+        if request.method == "GET":
+            services.record_download(document, version, current_user)
+            db.session.commit()
+
+    fallback = f"document-{version.document_id}-{version.seq}.{version.file_type}"
+    return serve(File(key=version.storage_key, content_type=version.content_type, filename=version.filename,
+                      fallback=fallback, size=version.size, sha256=version.sha256),
+                 label=f"document {document.id} version {version.id}", record=record)
 
 
 @bp.get("/<int:document_id>/download")

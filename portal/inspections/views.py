@@ -27,7 +27,8 @@ from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
 from ..surveys.views import panel
-from ..uploads import UploadRefused, response as file_response
+from ..downloads import of_row, serve
+from ..uploads import UploadRefused
 from ..types import utcnow
 from . import bp, ical, services
 from .forms import DisputeForm, ExtraVisitForm, LogForm, LogSignForm, PlanForm, RecordForm, SignForm
@@ -228,7 +229,7 @@ def attachment(visit_id, attachment_id):
     visit = Visit.get_or_404(visit_id, current_user)
     item = db.first_or_404(sa.select(VisitAttachment).where(VisitAttachment.id == attachment_id,
                                                             VisitAttachment.visit_id == visit.id))
-    return file_response(item, f"visit-{visit.id}-{item.id}")
+    return serve(of_row(item, f"visit-{visit.id}-{item.id}"), label=f"visit attachment {item.id}")
 
 
 def unit_results(units):

@@ -2,7 +2,7 @@
 it is rendered, then its hash and download), the download, and the list of a client's issued documents."""
 from datetime import date
 
-from flask import abort, current_app, redirect, request, send_file, url_for
+from flask import abort, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
@@ -14,8 +14,7 @@ from ..orgs.models import Site
 from ..pagination import Order, paginate
 from ..roles import ALL, VENDOR, Role
 from ..scoping import roles_required
-from ..storage import storage
-from ..uploads import content_disposition, protect
+from ..downloads import File, serve
 from . import bp, services
 from .forms import PeriodForm
 from .models import IssuedDocument, Kind
@@ -109,14 +108,6 @@ def download(doc_id):
     doc = IssuedDocument.get_or_404(doc_id, current_user)
     if not doc.is_done:
         abort(404)
-    try:
-        handle = storage().open(doc.storage_key)
-    except (FileNotFoundError, ValueError):
-        current_app.logger.error("issued document %s: file %s is missing from storage", doc.id, doc.storage_key)
-        abort(404)
-    response = send_file(handle, mimetype="application/pdf", conditional=False, etag=doc.sha256, max_age=0)
-    response.headers["Content-Disposition"] = content_disposition("attachment", doc.filename(), "document.pdf")
-    response.headers["Content-Length"] = str(doc.size)
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["X-Content-SHA256"] = doc.sha256
-    return protect(response, "application/pdf")
+    return serve(File(key=doc.storage_key, content_type="application/pdf", filename=doc.filename(),
+                      fallback="document.pdf", size=doc.size, sha256=doc.sha256),
+                 headers={"X-Content-SHA256": doc.sha256}, label=f"issued document {doc.id}")

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.ext.hybrid import hybrid_method
-from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
 from ..contracts.models import Contract
@@ -394,7 +394,7 @@ class TicketEvent(db.Model):
 
 
 class TicketPhoto(db.Model):
-    """A photo of the fault, kept in the database so that any worker on any host can serve it."""
+    """A photo of the fault, its file in storage (``portal.storage``, shared by every host) under ``storage_key``."""
 
     __tablename__ = "ticket_photo"
 
@@ -405,7 +405,8 @@ class TicketPhoto(db.Model):
     size: Mapped[int] = mapped_column()
     width: Mapped[int] = mapped_column()
     height: Mapped[int] = mapped_column()
-    data: Mapped[bytes] = deferred(mapped_column(sa.LargeBinary))
+    storage_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
     uploaded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

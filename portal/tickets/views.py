@@ -26,7 +26,8 @@ from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
 from ..surveys.views import panel
-from ..uploads import UploadRefused, response as file_response
+from ..downloads import of_row, serve
+from ..uploads import UploadRefused
 from ..sla.holidays import business_calendar
 from ..sla.services import promises, promises_in_scope
 from ..types import utcnow
@@ -238,7 +239,7 @@ def photo(ticket_id, photo_id):
     ticket = Ticket.get_or_404(ticket_id, current_user)
     item = db.first_or_404(sa.select(TicketPhoto).where(TicketPhoto.id == photo_id,
                                                         TicketPhoto.ticket_id == ticket.id))
-    return file_response(item, f"ticket-{ticket.id}-photo-{item.id}")
+    return serve(of_row(item, f"ticket-{ticket.id}-photo-{item.id}"), label=f"ticket photo {item.id}")
 
 
 # ---------------------------------------------------------------- steps

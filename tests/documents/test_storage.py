@@ -135,7 +135,7 @@ def version_keys(app):
 
 
 def test_documents_check_finds_missing_and_altered_files(app, world):
-    assert check(app) == (0, "Document files checked: 8, problems: 0.\n")  # 4 versions, 4 issued PDFs
+    assert check(app) == (0, "Stored files checked: 17, problems: 0.\n")  # 4 versions, 4 issued PDFs, 3 photos, 6 attachments
     keys = version_keys(app)
     root = Path(app.config["STORAGE_DIR"])
     (root / keys[0]).unlink()
@@ -163,14 +163,14 @@ def test_documents_check_reports_orphans_and_stale_staged_files_and_cleans_them_
     age(root / stale)
     code, output = check(app)
     assert code == 1 and "problems: 2." in output
-    assert f"orphan: {orphan}: no version names this file" in output
+    assert f"orphan: {orphan}: no row names this file" in output
     assert f"stale staged upload: {stale}: a request that never finished" in output
     assert fresh not in output
     assert (root / orphan).exists() and (root / stale).exists()  # reported, not removed
     code, output = check(app, "--clean")
     assert code == 0 and f"cleaned: {orphan}" in output and f"cleaned: {stale}" in output
     assert not (root / orphan).exists() and not (root / stale).exists() and (root / fresh).exists()
-    assert check(app) == (0, "Document files checked: 8, problems: 0.\n")  # 4 versions, 4 issued PDFs
+    assert check(app) == (0, "Stored files checked: 17, problems: 0.\n")  # 4 versions, 4 issued PDFs, 3 photos, 6 attachments
     assert all((root / key).exists() for key in version_keys(app))
     with app.app_context():  # the issued PDFs are no orphans: kept
         from portal.reports.models import IssuedDocument
@@ -217,7 +217,7 @@ def test_a_worker_killed_before_the_commit_leaves_only_a_staged_file_that_the_ch
     user = Factory(shared).user("vendor_agent")
     left = killed_upload(shared, user, point)
     assert len(left) == 1 and STAGED_KEY.fullmatch(left[0]) and versions(shared) == []
-    assert check(shared) == (0, "Document files checked: 0, problems: 0.\n")  # an upload may still be under way
+    assert check(shared) == (0, "Stored files checked: 0, problems: 0.\n")  # an upload may still be under way
     age(Path(shared.config["STORAGE_DIR"]) / left[0])
     code, output = check(shared)
     assert code == 1 and f"stale staged upload: {left[0]}" in output
@@ -234,7 +234,7 @@ def test_a_worker_killed_after_the_commit_leaves_a_staged_file_that_the_check_mo
     code, output = check(shared)
     assert code == 1 and f"not kept: document {version.document_id} version V1.0 ({version.storage_key})" in output
     assert check(shared, "--clean")[0] == 0
-    assert check(shared) == (0, "Document files checked: 1, problems: 0.\n")
+    assert check(shared) == (0, "Stored files checked: 1, problems: 0.\n")
     download = shared.test_client(user=user).get(f"/documents/{version.document_id}/download")
     assert download.status_code == 200 and download.data == pdf("killed", "after-commit")
     assert hashlib.sha256(download.data).hexdigest() == version.sha256
@@ -249,5 +249,5 @@ def test_an_upload_that_is_not_killed_leaves_exactly_its_file(shared):
     assert response.status_code == 302
     [version] = versions(shared)
     assert files(shared.config["STORAGE_DIR"]) == [version.storage_key]
-    assert check(shared) == (0, "Document files checked: 1, problems: 0.\n")
+    assert check(shared) == (0, "Stored files checked: 1, problems: 0.\n")
     shutil.rmtree(shared.config["STORAGE_DIR"])
