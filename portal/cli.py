@@ -261,7 +261,7 @@ def init_app(app):
         for finding in done.findings:
             click.echo(f"PROBLEM {finding.problem}: {finding.row} ({finding.key})")
         click.echo(f"Restored {manifest['counts']['rows']} rows and {manifest['counts']['files']} files from "
-                   f"{archive} (made {manifest['created']}); document files checked: {done.checked}, problems: "
+                   f"{archive} (made {manifest['created']}); stored files checked: {done.checked}, problems: "
                    f"{len(done.findings)}.")
         if done.revision == "older":
             click.echo(f"The archive's database is at revision {manifest['alembic_revision']}, older than this "

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 import sqlalchemy as sa
 
 from portal.backup import NAME, BackupError, pg_tool
@@ -23,7 +24,8 @@ from .factories import Factory, World
 
 POSTGRES = DATABASE_URL.startswith("postgresql")
 TARGET_DATABASE = "test_backup_restore"
-HEAD = "0029"
+HEAD = ScriptDirectory(str(Path(__file__).resolve().parent.parent / "migrations")).get_current_head()
+NAMING_TABLES = ("document_version", "ticket_photo", "complaint_attachment", "visit_attachment")  # + issued PDFs
 pytestmark = pytest.mark.skipif(
     POSTGRES and not (shutil.which("pg_dump") or glob.glob("/usr/lib/postgresql/*/bin/pg_dump")),
     reason="pg_dump is not installed")
@@ -135,8 +137,9 @@ def test_a_backup_restores_into_an_empty_installation_row_for_row_and_byte_for_b
     path, output = back_up(source, tmp_path / "backups", *(["--gzip"] if gzip else []))
     assert path.name.endswith(".tar.gz" if gzip else ".tar")
     files = stored(source)
-    assert len(files) == 9  # 5 document versions, 4 issued PDFs
-    assert f"and 9 files ({sum(map(len, files.values()))} bytes) to {path}" in output
+    named = findings(source)[0]  # the rows that name a file: document versions, issued PDFs, photos, attachments
+    assert len(files) == named and named > 9  # 5 document versions and 4 issued PDFs among them
+    assert f"and {named} files ({sum(map(len, files.values()))} bytes) to {path}" in output
     manifest = manifest_of(path)
     assert manifest["engine"] == ("postgresql" if POSTGRES else "sqlite") and manifest["alembic_revision"] == HEAD
     assert manifest["format"] == 1 and manifest["created"].endswith("Z") and manifest["warnings"] == []
@@ -145,15 +148,15 @@ def test_a_backup_restores_into_an_empty_installation_row_for_row_and_byte_for_b
     assert all(manifest["counts"]["tables"][name] == count for name, (count, _) in source_tables.items())
 
     code, output = run(source, "backup", "--verify", str(path))
-    assert code == 0 and output.startswith(f"OK {path}: 10 members") and f"revision {HEAD}" in output
+    assert code == 0 and output.startswith(f"OK {path}: {named + 1} members") and f"revision {HEAD}" in output
 
     code, output = run(target, "restore", str(path))
     assert code == 0, output
-    assert "document files checked: 9, problems: 0." in output and "flask db upgrade" not in output
+    assert f"stored files checked: {named}, problems: 0." in output and "flask db upgrade" not in output
     assert tables(target) == source_tables
     assert stored(target) == files
-    assert findings(target) == (9, [])
-    assert run(target, "documents-check") == (0, "Document files checked: 9, problems: 0.\n")
+    assert findings(target) == (named, [])
+    assert run(target, "documents-check") == (0, f"Stored files checked: {named}, problems: 0.\n")
     with target.app_context():
         assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == HEAD
     # The restored portal works: a signed-in download of a restored file.
@@ -312,7 +315,7 @@ def test_a_backup_while_documents_keep_being_added_is_consistent(source, target,
     assert errors == [] and not thread.is_alive()
     manifest = manifest_of(path)
     assert manifest["warnings"] == []
-    assert manifest["counts"]["files"] == manifest["counts"]["tables"]["document_version"] + 4
+    assert manifest["counts"]["files"] == sum(manifest["counts"]["tables"][name] for name in NAMING_TABLES) + 4
     assert manifest["counts"]["files"] < len(stored(source)) and len(added) > during  # rows came after it
     assert run(target, "restore", str(path))[0] == 0
     assert findings(target) == (manifest["counts"]["files"], [])  # no file without its row, no row's file missing
@@ -320,13 +323,14 @@ def test_a_backup_while_documents_keep_being_added_is_consistent(source, target,
 
 def test_a_row_whose_file_is_missing_is_a_warning_of_the_manifest(source, tmp_path):
     world = a_world(source)
+    named = findings(source)[0]
     Path(source.config["STORAGE_DIR"], world.version_b.storage_key).unlink()
     code, output = run(source, "backup", "--output", str(tmp_path / "backups"))
     assert code == 0 and f"warning: missing: document {world.doc_b.id} version V1.0" in output
     [path] = archives(tmp_path / "backups")
     assert manifest_of(path)["warnings"] == [
         f"missing: document {world.doc_b.id} version V1.0 ({world.version_b.storage_key})"]
-    assert manifest_of(path)["counts"]["files"] == 8
+    assert manifest_of(path)["counts"]["files"] == named - 1
 
 
 # ---------------------------------------------------------------- the folder of archives, the tools

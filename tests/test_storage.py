@@ -169,7 +169,7 @@ def test_the_audit_finds_missing_altered_unkept_orphan_and_stale_files(store):
 
 
 def upload_photo(app, user, unit, content):
-    from .tickets.test_tickets import FIELDS
+    from .tickets.helpers import FIELDS
 
     response = app.test_client(user=user).post("/tickets/new?lang=en", data={
         **FIELDS, "unit": unit.id, "photos": [(io.BytesIO(content), "故障照片.png")]},
