@@ -12,6 +12,7 @@ Docker image). Each can be overridden on the command line or by GUNICORN_CMD_ARG
   the application's ProxyFix (PORTAL_PROXY_HOPS), not from gunicorn's forwarded_allow_ips.
 - PROMETHEUS_MULTIPROC_DIR (the metrics shared by the workers): emptied at start, a dead worker's files marked.
 """
+
 import multiprocessing
 import os
 

@@ -14,6 +14,7 @@ dist/portal-<version>-py311-<platform>.tar.gz holds, under portal-<version>/:
 The runtime subset is worked out by the lock tool (uv, the one ``make lock`` uses) from pyproject.toml without the
 dev extra, held to the lock's versions; the lines (and hashes) written are the lock's own.
 """
+
 import argparse
 import hashlib
 import os
@@ -46,8 +47,8 @@ def lock_entries(text):
     """{canonical name: (version, the entry's lines without the "# via" comments)} of a uv lock."""
     entries = {}
     matches = list(ENTRY.finditer(text))
-    for match, following in zip(matches, [*matches[1:], None]):
-        block = text[match.start():following.start() if following else len(text)]
+    for match, following in zip(matches, [*matches[1:], None], strict=True):
+        block = text[match.start() : following.start() if following else len(text)]
         lines = [line for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")]
         entries[canonical(match.group(1))] = (match.group(2), "\n".join(lines))
     return entries
@@ -58,16 +59,34 @@ def runtime_requirements(uv, lock_path=ROOT / "requirements.lock", pyproject=ROO
     platform the lock covers): each the lock's requirement line, marker and hashes."""
     lock = lock_entries(lock_path.read_text())
     compiled = subprocess.run(  # nosec B603  # uv from .make/lock-tool, fixed arguments
-        [uv, "pip", "compile", str(pyproject), "-c", str(lock_path), "--universal", "--python-version", "3.11",
-         "--no-header", "--no-annotate", "--quiet"],
-        check=True, capture_output=True, text=True, cwd=ROOT).stdout
+        [
+            uv,
+            "pip",
+            "compile",
+            str(pyproject),
+            "-c",
+            str(lock_path),
+            "--universal",
+            "--python-version",
+            "3.11",
+            "--no-header",
+            "--no-annotate",
+            "--quiet",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    ).stdout
     wanted = {canonical(m.group(1)): m.group(2) for m in ENTRY.finditer(compiled)}
     if not wanted:
         sys.exit("The lock tool named no runtime package.")
     entries = []
     for name, version in sorted(wanted.items()):
         if name not in lock or lock[name][0] != version:
-            sys.exit(f"{name}=={version} is needed at run time but requirements.lock does not hold it: run `make lock`.")
+            sys.exit(
+                f"{name}=={version} is needed at run time but requirements.lock does not hold it: run `make lock`."
+            )
         entries.append(lock[name][1])
     return entries
 
@@ -108,8 +127,13 @@ def copy_tree(source, target):
 
 def commit():
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], check=True, capture_output=True, text=True,  # nosec
-                              cwd=ROOT).stdout.strip()  # B603 B607: git from PATH, fixed arguments
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            check=True,
+            capture_output=True,
+            text=True,  # nosec
+            cwd=ROOT,
+        ).stdout.strip()  # B603 B607: git from PATH, fixed arguments
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
 
@@ -117,7 +141,11 @@ def commit():
 def build(uv, out_dir):
     if sys.version_info[:2] != (3, 11):
         sys.exit(f"The archive is for Python 3.11: run `make dist` with a Python 3.11 venv (this is {sys.version}).")
-    for needed in ("static/dist/manifest.json", "static/vendor/fonts", "translations/zh_Hans_CN/LC_MESSAGES/messages.mo"):
+    for needed in (
+        "static/dist/manifest.json",
+        "static/vendor/fonts",
+        "translations/zh_Hans_CN/LC_MESSAGES/messages.mo",
+    ):
         if not (ROOT / needed).exists():
             sys.exit(f"{needed} is missing: run `make assets translations` first.")
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
@@ -134,14 +162,26 @@ def build(uv, out_dir):
         download = Path(tmp) / "download.txt"
         download.write_text("\n".join(for_any_311(entries)) + "\n")
         # For Python 3.11 whatever its patch level (a marker such as python_full_version < '3.11.3' keeps its wheel).
-        pip("download", "--quiet", "--no-deps", "--require-hashes", "--only-binary=:all:", "--python-version", "3.11",
-            "--dest", str(wheels), "-r", str(download))
+        pip(
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--require-hashes",
+            "--only-binary=:all:",
+            "--python-version",
+            "3.11",
+            "--dest",
+            str(wheels),
+            "-r",
+            str(download),
+        )
         pip("wheel", "--quiet", "--no-deps", "--no-build-isolation", "--wheel-dir", str(wheels), str(ROOT))
         built = sorted(wheels.glob(f"portal-{version}-*.whl"))
         if len(built) != 1:
             sys.exit(f"Expected one portal wheel, found {built}.")
         (wheels / "requirements.txt").write_text(
-            "\n".join(entries) + f"\nportal=={version} \\\n    --hash=sha256:{sha256(built[0])}\n")
+            "\n".join(entries) + f"\nportal=={version} \\\n    --hash=sha256:{sha256(built[0])}\n"
+        )
 
         for tree in TREES:
             copy_tree(ROOT / tree, stage)
@@ -155,9 +195,11 @@ def build(uv, out_dir):
         (stage / "MANIFEST").write_text(
             f"portal {version}\npython 3.11 ({platform})\ncommit {commit()}\n"
             f"built {datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}\n\nwheels:\n"
-            + "".join(f"  {p.name}\n" for p in sorted(wheels.glob('*.whl'))))
+            + "".join(f"  {p.name}\n" for p in sorted(wheels.glob("*.whl")))
+        )
         (stage / "SHA256SUMS").write_text(
-            "".join(f"{sha256(p)}  {p.relative_to(stage).as_posix()}\n" for p in files + [stage / "MANIFEST"]))
+            "".join(f"{sha256(p)}  {p.relative_to(stage).as_posix()}\n" for p in files + [stage / "MANIFEST"])
+        )
 
         partial = archive.with_name(archive.name + ".part")
         with tarfile.open(partial, "w:gz") as tar:

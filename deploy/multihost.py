@@ -15,6 +15,7 @@ By hand (the database must exist; it is migrated and, when it has no users, seed
 
 It prints the balancer's address; Ctrl-C stops everything. ``tests/test_multihost.py`` walks through it.
 """
+
 import argparse
 import os
 import secrets
@@ -118,14 +119,25 @@ class Cluster:
     """Application hosts (two by default) behind nginx. ``start()`` migrates and seeds the shared database and
     starts every process, each in a process group of its own; ``stop()`` ends them all."""
 
-    def __init__(self, database_url, redis_url, workdir, *, hosts=2, secret_key=None, balancer_port=None,
-                 flush_redis=False, web_workers=2):
+    def __init__(
+        self,
+        database_url,
+        redis_url,
+        workdir,
+        *,
+        hosts=2,
+        secret_key=None,
+        balancer_port=None,
+        flush_redis=False,
+        web_workers=2,
+    ):
         self.database_url, self.redis_url = database_url, redis_url
         self.workdir = Path(workdir)
         self.secret_key = secret_key or secrets.token_hex(32)
         self.storage = self.workdir / "files"  # the shared files folder (one NFS mount on real hosts)
-        self.hosts = [Host(chr(ord("a") + i), free_port(), self.workdir / f"host-{chr(ord('a') + i)}")
-                      for i in range(hosts)]
+        self.hosts = [
+            Host(chr(ord("a") + i), free_port(), self.workdir / f"host-{chr(ord('a') + i)}") for i in range(hosts)
+        ]
         self.balancer_port = balancer_port or free_port()
         self.nginx_prefix = self.workdir / "nginx"
         self.nginx = None
@@ -144,34 +156,44 @@ class Cluster:
 
     def environment(self, host=None):
         """The environment of a host's processes: what every host shares, and its own instance folder."""
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(INHERITED_OUT) and k not in INHERITED_OUT_NAMES}
-        env.update({
-            "FLASK_APP": "app",
-            # Development: the demo accounts may sign in (production refuses them); plain http cookies.
-            "PORTAL_ENV": "development",
-            "SECRET_KEY": self.secret_key,  # the same on every host, or a cookie signed by one is refused by another
-            "DATABASE_URL": self.database_url,
-            "REDIS_URL": self.redis_url,
-            "PORTAL_JOBS_NAME": "multihost",
-            "PORTAL_STORAGE_DIR": str(self.storage),
-            "PORTAL_PROXY_HOPS": "1",
-            "PORTAL_BASE_URL": self.url,
-            "PYTHONUNBUFFERED": "1",
-        })
+        env = {k: v for k, v in os.environ.items() if not k.startswith(INHERITED_OUT) and k not in INHERITED_OUT_NAMES}
+        env.update(
+            {
+                "FLASK_APP": "app",
+                # Development: the demo accounts may sign in (production refuses them); plain http cookies.
+                "PORTAL_ENV": "development",
+                "SECRET_KEY": self.secret_key,  # the same on every host, or a cookie signed by one is refused by another
+                "DATABASE_URL": self.database_url,
+                "REDIS_URL": self.redis_url,
+                "PORTAL_JOBS_NAME": "multihost",
+                "PORTAL_STORAGE_DIR": str(self.storage),
+                "PORTAL_PROXY_HOPS": "1",
+                "PORTAL_BASE_URL": self.url,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         if host is not None:
-            env.update({
-                "SECRET_KEY": host.secret_key or self.secret_key,
-                "MAIL_FILE_PATH": str(host.mail),
-                "PORTAL_JOBS_DB": str(host.instance / "jobs.sqlite"),
-                "PORTAL_AUDIT_ARCHIVE_DIR": str(host.instance / "audit"),
-            })
+            env.update(
+                {
+                    "SECRET_KEY": host.secret_key or self.secret_key,
+                    "MAIL_FILE_PATH": str(host.mail),
+                    "PORTAL_JOBS_DB": str(host.instance / "jobs.sqlite"),
+                    "PORTAL_AUDIT_ARCHIVE_DIR": str(host.instance / "audit"),
+                }
+            )
         return env
 
     def flask(self, *args, timeout=600):
         """Run a ``flask`` command against the shared database; its output is returned, a failure raised."""
-        done = subprocess.run([sys.executable, "-m", "flask", *args], check=False, cwd=ROOT, env=self.environment(),  # nosec B603  # fixed argument list, no shell
-                              capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, "-m", "flask", *args],
+            check=False,
+            cwd=ROOT,
+            env=self.environment(),  # nosec B603  # fixed argument list, no shell
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         if done.returncode:
             raise RuntimeError(f"flask {' '.join(args)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
         return done.stdout
@@ -182,9 +204,15 @@ class Cluster:
         out = host.log(role).open("ab")
         try:
             # A process group of its own: gunicorn's workers (and anything else it starts) end with it.
-            host.processes[role] = subprocess.Popen(argv, cwd=ROOT, env=self.environment(host), stdout=out,  # nosec B603  # fixed argument list, no shell
-                                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                                    start_new_session=True)
+            host.processes[role] = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=self.environment(host),
+                stdout=out,  # nosec B603  # fixed argument list, no shell
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         finally:
             out.close()
 
@@ -200,11 +228,31 @@ class Cluster:
         for folder in (host.instance, host.mail):
             folder.mkdir(parents=True, exist_ok=True)
         # Command-line flags only; a gunicorn.conf.py at the top level would be read by `-c gunicorn.conf.py`.
-        self._spawn(host, "web", [sys.executable, "-m", "gunicorn", "--workers", str(self.web_workers),
-                                  "--bind", host.address, "--timeout", "60", "--graceful-timeout", "10",
-                                  "--access-logfile", "-", "--error-logfile", "-",
-                                  # Its own control socket (gunicorn's default is one path per user, ~/.gunicorn).
-                                  "--control-socket", str(host.instance / "gunicorn.ctl"), "app:app"])
+        self._spawn(
+            host,
+            "web",
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--workers",
+                str(self.web_workers),
+                "--bind",
+                host.address,
+                "--timeout",
+                "60",
+                "--graceful-timeout",
+                "10",
+                "--access-logfile",
+                "-",
+                "--error-logfile",
+                "-",
+                # Its own control socket (gunicorn's default is one path per user, ~/.gunicorn).
+                "--control-socket",
+                str(host.instance / "gunicorn.ctl"),
+                "app:app",
+            ],
+        )
 
     def start_worker(self, host):
         self._spawn(host, "worker", [sys.executable, "-m", "flask", "jobs", "worker", "--shutdown-timeout", "10"])
@@ -224,9 +272,13 @@ class Cluster:
         conf = self.write_nginx_conf()
         out = (self.nginx_prefix / "stderr.log").open("ab")
         try:
-            self.nginx = subprocess.Popen([nginx, "-p", str(self.nginx_prefix), "-c", str(conf), "-g", "daemon off;"],  # nosec B603  # fixed argument list, no shell
-                                          stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                          start_new_session=True)
+            self.nginx = subprocess.Popen(
+                [nginx, "-p", str(self.nginx_prefix), "-c", str(conf), "-g", "daemon off;"],  # nosec B603  # fixed argument list, no shell
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         finally:
             out.close()
 
@@ -345,12 +397,19 @@ def main(argv=None):
     # SIGTERM (a service manager, `timeout`) stops everything as Ctrl-C does, rather than leaving the hosts running.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="portal-hosts-"))
-    cluster = Cluster(args.database_url, args.redis_url, workdir, hosts=args.hosts, balancer_port=args.port,
-                      flush_redis=args.flush_redis)
+    cluster = Cluster(
+        args.database_url,
+        args.redis_url,
+        workdir,
+        hosts=args.hosts,
+        balancer_port=args.port,
+        flush_redis=args.flush_redis,
+    )
     try:
         cluster.start()
-        print(f"The portal, {args.hosts} hosts behind nginx: {cluster.url}  (logs: {workdir}; Ctrl-C stops)",
-              flush=True)
+        print(
+            f"The portal, {args.hosts} hosts behind nginx: {cluster.url}  (logs: {workdir}; Ctrl-C stops)", flush=True
+        )
         for host in cluster.hosts:
             print(f"  host {host.name}: http://{host.address}  instance folder {host.instance}", flush=True)
         while all(p.poll() is None for h in cluster.hosts for p in h.processes.values()):

@@ -1,4 +1,5 @@
 """The after-sales service portal (售后服务门户): application factory."""
+
 from pathlib import Path
 
 from flask import Flask
@@ -39,10 +40,17 @@ BLUEPRINTS = (
 def create_app(config=None):
     root = config_module.ROOT
     if not (root / "templates").is_dir():
-        raise RuntimeError(f"{root} has no templates/: set PORTAL_HOME to the folder the portal's archive was unpacked "
-                           "in (the one with app.py, templates/, static/, translations/ and migrations/).")
-    app = Flask(__name__, template_folder=str(root / "templates"), static_folder=str(root / "static"),
-                instance_path=str(root / "instance"), instance_relative_config=True)
+        raise RuntimeError(
+            f"{root} has no templates/: set PORTAL_HOME to the folder the portal's archive was unpacked "
+            "in (the one with app.py, templates/, static/, translations/ and migrations/)."
+        )
+    app = Flask(
+        __name__,
+        template_folder=str(root / "templates"),
+        static_folder=str(root / "static"),
+        instance_path=str(root / "instance"),
+        instance_relative_config=True,
+    )
     app.config.update(config_module.from_env())
     app.config.from_prefixed_env()
     app.config.update(config or {})
@@ -60,8 +68,26 @@ def create_app(config=None):
     return app
 
 
-WEAK_SECRETS = {"secret", "secretkey", "changeme", "changethis", "password", "default", "dev", "development",
-                "test", "testing", "flask", "portal", "admin", "example", "key", "qwerty", "abc", "123456"}
+WEAK_SECRETS = {
+    "secret",
+    "secretkey",
+    "changeme",
+    "changethis",
+    "password",
+    "default",
+    "dev",
+    "development",
+    "test",
+    "testing",
+    "flask",
+    "portal",
+    "admin",
+    "example",
+    "key",
+    "qwerty",
+    "abc",
+    "123456",
+}
 
 
 def weak_secret(key):
@@ -77,8 +103,10 @@ def weak_secret(key):
     for word in WEAK_SECRETS:
         if letters and len(word) >= 3 and letters.replace(word, "") == "":
             return f"SECRET_KEY is the word {word!r} repeated"
-    if any(word in key.lower() for word in ("changeme", "change-me", "change_me", "secretkey", "secret-key",
-                                            "not-secret", "dev-only")):
+    if any(
+        word in key.lower()
+        for word in ("changeme", "change-me", "change_me", "secretkey", "secret-key", "not-secret", "dev-only")
+    ):
         return "SECRET_KEY is a placeholder"
     return None
 
@@ -110,15 +138,17 @@ def check_config(app):
     if config.get("SESSION_COOKIE_SECURE") is None:
         production = config["PORTAL_ENV"] == "production" and not config.get("TESTING")
         config["SESSION_COOKIE_SECURE"] = bool(
-            config["PORTAL_HTTPS"] or (production and not config.get("PORTAL_INSECURE_COOKIES")))
+            config["PORTAL_HTTPS"] or (production and not config.get("PORTAL_INSECURE_COOKIES"))
+        )
     if not dev and not config["SESSION_COOKIE_SECURE"]:
         app.logger.warning(
             "Session cookies are sent over plain HTTP (PORTAL_INSECURE_COOKIES=1): anyone on the network path can "
-            "take a signed-in session. Serve the portal over HTTPS and remove PORTAL_INSECURE_COOKIES.")
+            "take a signed-in session. Serve the portal over HTTPS and remove PORTAL_INSECURE_COOKIES."
+        )
     check_storage(config)
     uri = config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///"):  # the embedded default lives in instance/: make sure it exists
-        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def check_storage(config):
@@ -133,8 +163,10 @@ def check_storage(config):
     if downloads not in ("stream", "accel", "presigned"):
         raise RuntimeError(f"PORTAL_DOWNLOADS is {downloads!r}: use stream (the default), accel or presigned.")
     if downloads == "presigned" and config.get("STORAGE") != "s3":
-        raise RuntimeError("PORTAL_DOWNLOADS=presigned needs PORTAL_STORAGE=s3: a folder has no presigned links "
-                           "(use accel to hand downloads to nginx).")
+        raise RuntimeError(
+            "PORTAL_DOWNLOADS=presigned needs PORTAL_STORAGE=s3: a folder has no presigned links "
+            "(use accel to hand downloads to nginx)."
+        )
 
 
 def register_extensions(app):

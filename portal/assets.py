@@ -17,6 +17,7 @@ name of a file whose source has not changed since the build, and the plain name 
 build at all: the portal works unbuilt, only without the long caching). WhiteNoise serves both names, the hashed
 ones with ``Cache-Control: public, max-age=31536000, immutable``, before the request reaches Flask.
 """
+
 import hashlib
 import json
 import logging
@@ -36,8 +37,12 @@ HASH_LENGTH = 12
 ONE_YEAR = 365 * 24 * 3600
 # The files cut down to the icons used, and where the icons' names are looked for.
 ICONS_CSS = "vendor/bootstrap-icons/bootstrap-icons.min.css"
-ICON_SOURCES = (("templates", (".html", ".txt")), ("portal", (".py",)), ("static/js", (".js",)),
-                ("static/css", (".css",)))
+ICON_SOURCES = (
+    ("templates", (".html", ".txt")),
+    ("portal", (".py",)),
+    ("static/js", (".js",)),
+    ("static/css", (".css",)),
+)
 # Not for browsers: the PDFs' font (portal/reports/pdf.py, ~20 MB of TTF) is read from here, never served built.
 PRIVATE = ("vendor/fonts/",)
 COMPRESS = (".css", ".js", ".svg", ".json", ".txt", ".html", ".map")
@@ -120,7 +125,7 @@ def source_files(static=STATIC):
     files = {}
     for path in sorted(static.rglob("*")):
         rel = path.relative_to(static).as_posix()
-        if (not path.is_file() or rel.startswith((f"{DIST_NAME}/", ".", *PRIVATE)) or path.suffix in (".gz", ".br")):
+        if not path.is_file() or rel.startswith((f"{DIST_NAME}/", ".", *PRIVATE)) or path.suffix in (".gz", ".br"):
             continue
         files[rel] = path
     return files
@@ -182,7 +187,7 @@ def build(static=STATIC, root=ROOT, quiet=False):
     shutil.rmtree(temporary, ignore_errors=True)
     compressor = Compressor(extensions=(), quiet=True)
     for rel, data in outputs.items():
-        path = temporary / rel[len(DIST_NAME) + 1:]
+        path = temporary / rel[len(DIST_NAME) + 1 :]
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         if path.suffix in COMPRESS:
@@ -228,14 +233,21 @@ def load_manifest(static):
     current = {}
     stale = []
     for name, hashed in files.items():
-        if (sources.get(name) is not None and _current_digest(static / name) == sources[name]
-                and (static / hashed).is_file()):
+        if (
+            sources.get(name) is not None
+            and _current_digest(static / name) == sources[name]
+            and (static / hashed).is_file()
+        ):
             current[name] = hashed
         else:
             stale.append(name)
     if stale:
-        log.warning("static/%s is older than %s: served under plain names until `make assets` (%s)",
-                    DIST_NAME, ", ".join(stale[:3]) + ("…" if len(stale) > 3 else ""), "python -m portal.assets")
+        log.warning(
+            "static/%s is older than %s: served under plain names until `make assets` (%s)",
+            DIST_NAME,
+            ", ".join(stale[:3]) + ("…" if len(stale) > 3 else ""),
+            "python -m portal.assets",
+        )
     return current
 
 
@@ -257,8 +269,14 @@ def init_app(app, headers=None):
         for name, value in (headers or {}).items():
             h.setdefault(name, value)
 
-    app.wsgi_app = WhiteNoise(app.wsgi_app, root=str(static), prefix=app.static_url_path.strip("/") + "/",
-                              max_age=60, immutable_file_test=is_immutable, add_headers_function=add_headers)
+    app.wsgi_app = WhiteNoise(
+        app.wsgi_app,
+        root=str(static),
+        prefix=app.static_url_path.strip("/") + "/",
+        max_age=60,
+        immutable_file_test=is_immutable,
+        add_headers_function=add_headers,
+    )
 
     @app.url_defaults
     def hashed_static(endpoint, values):

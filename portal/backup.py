@@ -13,6 +13,7 @@ manifest, not a failure.
 
 Only the ``Storage`` methods are used (listing, open, put, exists, delete): it works with any backend.
 """
+
 import glob
 import hashlib
 import importlib.metadata
@@ -89,8 +90,11 @@ def pg_tool(name, server):
     """The path of ``name`` (pg_dump, pg_restore) at least as new as the server: on PATH, else in Debian's
     /usr/lib/postgresql/<version>/bin (the newest first)."""
     candidates = [found] if (found := shutil.which(name)) else []
-    candidates += sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
-                         key=lambda p: int(re.search(r"/(\d+)/bin/", p).group(1)), reverse=True)
+    candidates += sorted(
+        glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+        key=lambda p: int(re.search(r"/(\d+)/bin/", p).group(1)),
+        reverse=True,
+    )
     seen = []
     for path in candidates:
         major = tool_major(path)
@@ -98,10 +102,14 @@ def pg_tool(name, server):
             return path
         seen.append(f"{path} ({major})")
     if not seen:
-        raise BackupError(f"{name} is not installed (Debian: apt-get install postgresql-client-{server}); it is "
-                          "looked for on PATH and in /usr/lib/postgresql/*/bin.")
-    raise BackupError(f"{name} is older than the PostgreSQL {server} server: found {', '.join(seen)}. Install "
-                      f"postgresql-client-{server} or newer, or put its bin folder first on PATH.")
+        raise BackupError(
+            f"{name} is not installed (Debian: apt-get install postgresql-client-{server}); it is "
+            "looked for on PATH and in /usr/lib/postgresql/*/bin."
+        )
+    raise BackupError(
+        f"{name} is older than the PostgreSQL {server} server: found {', '.join(seen)}. Install "
+        f"postgresql-client-{server} or newer, or put its bin folder first on PATH."
+    )
 
 
 def libpq(url):
@@ -124,8 +132,20 @@ def dump_postgresql(engine, folder):
         rows = file_rows(conn)
         dsn, env = libpq(engine.url)
         done = subprocess.run(  # nosec B603  # an argument list, no shell
-            [pg_dump, "--format=custom", "--no-owner", "--no-privileges", f"--snapshot={snapshot_id}",
-             f"--file={path}", f"--dbname={dsn}"], env=env, capture_output=True, text=True, check=False)
+            [
+                pg_dump,
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                f"--snapshot={snapshot_id}",
+                f"--file={path}",
+                f"--dbname={dsn}",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         conn.rollback()
     if done.returncode:
         raise BackupError(f"pg_dump failed: {done.stderr.strip()}")
@@ -219,8 +239,12 @@ def backup(output, *, gzip=False, now=None):
                     "engine": engine.dialect.name,
                     "database": snapshot.path.name,
                     "created": now.isoformat(timespec="seconds").replace("+00:00", "Z"),
-                    "counts": {"tables": snapshot.tables, "rows": sum(snapshot.tables.values()),
-                               "files": files, "file_bytes": sizes},
+                    "counts": {
+                        "tables": snapshot.tables,
+                        "rows": sum(snapshot.tables.values()),
+                        "files": files,
+                        "file_bytes": sizes,
+                    },
                     "members": members,
                     "warnings": snapshot.warnings,
                 }
@@ -310,9 +334,12 @@ def verify(path):
         elif seen[name] != entry:
             problems.append(f"{name}: SHA-256 or size differs from the manifest")
     problems += [f"{name}: not in the manifest" for name in seen if name not in expected]
-    problems += [f"{name}: not a member of a portal backup" for name in expected
-                 if name != manifest.get("database") and not (name.startswith("files/")
-                                                               and FINAL_KEY.fullmatch(name[len("files/"):]))]
+    problems += [
+        f"{name}: not a member of a portal backup"
+        for name in expected
+        if name != manifest.get("database")
+        and not (name.startswith("files/") and FINAL_KEY.fullmatch(name[len("files/") :]))
+    ]
     if manifest.get("database") not in expected:
         problems.append("the manifest names no database dump")
     if problems:
@@ -357,9 +384,11 @@ def revision_state(revision):
     except (RevisionError, CommandError):
         known = False
     if not known:
-        raise BackupError(f"The archive's database is at revision {revision}, which this portal's code does not "
-                          f"know (it is at {', '.join(script.get_heads())}): it was made by a newer version. "
-                          "Install that version or a newer one, then restore.")
+        raise BackupError(
+            f"The archive's database is at revision {revision}, which this portal's code does not "
+            f"know (it is at {', '.join(script.get_heads())}): it was made by a newer version. "
+            "Install that version or a newer one, then restore."
+        )
     return "older"
 
 
@@ -388,21 +417,38 @@ def restore(path, *, force=False, confirm=None, echo=lambda text: None):
     manifest = verify(path)
     engine = db.engine
     if manifest["engine"] != engine.dialect.name:
-        raise BackupError(f"The archive holds a {manifest['engine']} database; this portal is configured for "
-                          f"{engine.dialect.name}. Restore it into the same kind of database.")
+        raise BackupError(
+            f"The archive holds a {manifest['engine']} database; this portal is configured for "
+            f"{engine.dialect.name}. Restore it into the same kind of database."
+        )
     state = revision_state(manifest["alembic_revision"])
     db.session.remove()
     store = storage()
     tables, rows, kept = contents(engine, store)
     if rows or kept:
         what = " and ".join(
-            ([f"the database's {len(tables)} tables ({sum(rows.values())} rows, in "
-              f"{', '.join(sorted(rows)[:8])}{' …' if len(rows) > 8 else ''})"] if rows else [])
-            + ([f"the {kept} files in storage (those of the archive's names; the others are left as orphans for "
-                "`flask documents-check --clean`)"] if kept else []))
+            (
+                [
+                    f"the database's {len(tables)} tables ({sum(rows.values())} rows, in "
+                    f"{', '.join(sorted(rows)[:8])}{' …' if len(rows) > 8 else ''})"
+                ]
+                if rows
+                else []
+            )
+            + (
+                [
+                    f"the {kept} files in storage (those of the archive's names; the others are left as orphans for "
+                    "`flask documents-check --clean`)"
+                ]
+                if kept
+                else []
+            )
+        )
         if not force:
-            raise BackupError(f"This installation is not empty: {what} would be replaced. Restore into an empty "
-                              "database and storage, or give --force.")
+            raise BackupError(
+                f"This installation is not empty: {what} would be replaced. Restore into an empty "
+                "database and storage, or give --force."
+            )
         if confirm:
             confirm(what)
     echo(f"Archive verified: {len(manifest['members'])} members. Restoring the database…")
@@ -423,7 +469,7 @@ def restore(path, *, force=False, confirm=None, echo=lambda text: None):
                 os.unlink(dump)
                 echo(f"Database restored; putting {manifest['counts']['files']} files into storage…")
             else:
-                key = member.name[len("files/"):]
+                key = member.name[len("files/") :]
                 store.put(key, reader)
                 try:
                     same_as_verified(reader, expected[member.name])
@@ -434,8 +480,9 @@ def restore(path, *, force=False, confirm=None, echo=lambda text: None):
     engine.dispose()
     with engine.connect() as conn:
         _revision, now = describe(conn)
-    differences = [(name, count, now.get(name)) for name, count in manifest["counts"]["tables"].items()
-                   if now.get(name) != count]
+    differences = [
+        (name, count, now.get(name)) for name, count in manifest["counts"]["tables"].items() if now.get(name) != count
+    ]
     from .storage import audit
 
     def load():
@@ -467,8 +514,20 @@ def restore_postgresql(engine, dump, tables):
     engine.dispose()
     dsn, env = libpq(engine.url)
     done = subprocess.run(  # nosec B603  # an argument list, no shell
-        [pg_restore, "--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error",
-         f"--dbname={dsn}", str(dump)], env=env, capture_output=True, text=True, check=False)
+        [
+            pg_restore,
+            "--no-owner",
+            "--no-privileges",
+            "--single-transaction",
+            "--exit-on-error",
+            f"--dbname={dsn}",
+            str(dump),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode:
         raise BackupError(f"pg_restore failed: {done.stderr.strip()}")
 

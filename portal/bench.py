@@ -12,6 +12,7 @@ administrator and a school administrator and each main page:
 
 Measures only: not a test of the suite, and nothing here changes a page.
 """
+
 import os
 import re
 import shutil
@@ -24,8 +25,11 @@ from pathlib import Path
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_scale"
 SECRET = "bench-scale-only-not-a-real-secret"  # nosec B105  # the benchmark's own throwaway database, never a deployment
-ROLES = [("vendor agent", "agent@vendor.example.com"), ("client admin", "admin@edu.example.com"),
-         ("school admin", "school1@edu.example.com")]
+ROLES = [
+    ("vendor agent", "agent@vendor.example.com"),
+    ("client admin", "admin@edu.example.com"),
+    ("school admin", "school1@edu.example.com"),
+]
 FLOOR_TEMPLATE = """{% extends "base.html" %}
 {% block title %}Floor{% endblock %}
 {% block content %}
@@ -46,7 +50,7 @@ def configure_environment(url):
     """The application's environment for the benchmark; returns the database URL, a relative SQLite path made
     absolute from the working directory (Flask-SQLAlchemy would take it from the instance folder)."""
     if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        path = Path(url[len("sqlite:///"):]).resolve()
+        path = Path(url[len("sqlite:///") :]).resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{path}"
     os.environ["DATABASE_URL"] = url
@@ -71,9 +75,18 @@ def create_bench_app():
 
     @app.route("/_bench/floor")
     def bench_floor():
-        rows = db.session.execute(sa.select(Equipment.id, Equipment.serial, Equipment.asset_tag, Equipment.building,
-                                            Equipment.room, Equipment.warranty_end)
-                                  .order_by(Equipment.id.desc()).limit(50)).all()
+        rows = db.session.execute(
+            sa.select(
+                Equipment.id,
+                Equipment.serial,
+                Equipment.asset_tag,
+                Equipment.building,
+                Equipment.room,
+                Equipment.warranty_end,
+            )
+            .order_by(Equipment.id.desc())
+            .limit(50)
+        ).all()
         return render_template_string(FLOOR_TEMPLATE, rows=rows)
 
     return app
@@ -86,8 +99,12 @@ def seed_if_empty(app, sizes):
     from .extensions import db
 
     with app.app_context():
-        subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], check=True,  # nosec B603  # fixed argument list, no shell
-                           stdout=subprocess.DEVNULL, env={**os.environ, "FLASK_APP": "app"})
+        subprocess.run(
+            [sys.executable, "-m", "flask", "db", "upgrade"],
+            check=True,  # nosec B603  # fixed argument list, no shell
+            stdout=subprocess.DEVNULL,
+            env={**os.environ, "FLASK_APP": "app"},
+        )
         count = db.session.scalar(sa.select(sa.func.count(Equipment.id)))
         db.session.remove()
     if count:
@@ -95,8 +112,11 @@ def seed_if_empty(app, sizes):
         return None
     print("Seeding: {units} units, {tickets} tickets, {visits} visits, {complaints} complaints…".format(**sizes))
     started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "flask", "seed-scale"] + [f"--{k}={v}" for k, v in sizes.items()],  # nosec B603  # fixed argument list, no shell
-                   check=True, env={**os.environ, "FLASK_APP": "app"})
+    subprocess.run(
+        [sys.executable, "-m", "flask", "seed-scale"] + [f"--{k}={v}" for k, v in sizes.items()],  # nosec B603  # fixed argument list, no shell
+        check=True,
+        env={**os.environ, "FLASK_APP": "app"},
+    )
     seconds = time.monotonic() - started
     print(f"Seeded in {seconds:.0f} s.")
     return seconds
@@ -137,8 +157,13 @@ def deep_page(app, pages_in=1000):
     with app.app_context():
         total = db.session.scalar(sa.select(sa.func.count(Equipment.id)))
         position = min(pages_in - 1, (total - 1) // per_page) * per_page  # the last row of the page before
-        row = db.session.execute(sa.select(Equipment.covered_until, Equipment.id).order_by(*order.sql())
-                                 .offset(position - 1).limit(1)).first() if position > 0 else None
+        row = (
+            db.session.execute(
+                sa.select(Equipment.covered_until, Equipment.id).order_by(*order.sql()).offset(position - 1).limit(1)
+            ).first()
+            if position > 0
+            else None
+        )
         db.session.remove()
     return f"/equipment/?after={order.encode(position + 1, row)}" if row else "/equipment/"
 
@@ -154,9 +179,12 @@ def targets(app):
     with app.app_context():
         users = {u.email: u for u in db.session.scalars(sa.select(User).where(User.email.in_([e for _r, e in ROLES])))}
         school = users["school1@edu.example.com"]
-        ticket = db.session.scalar(sa.select(Ticket).where(Ticket.site_id == school.site_id,
-                                                           Ticket.equipment_id.is_not(None))
-                                   .order_by(Ticket.is_open.desc(), Ticket.id.desc()).limit(1))
+        ticket = db.session.scalar(
+            sa.select(Ticket)
+            .where(Ticket.site_id == school.site_id, Ticket.equipment_id.is_not(None))
+            .order_by(Ticket.is_open.desc(), Ticket.id.desc())
+            .limit(1)
+        )
         for u in users.values():
             db.session.expunge(u)
         return users, ticket.equipment_id, ticket.id
@@ -166,12 +194,23 @@ def pages(unit_id, ticket_id, deep="/equipment/?page=1000"):
     """(name, URL) of the pages measured. ``deep``: the equipment list 1,000 pages in (``deep_page``): a seek from
     the cursor of the page before, as its "next" link goes; for a client or a school, the same place in their own
     units (deep in their list, or past its end)."""
-    return [("home", "/"), ("equipment list", "/equipment/"), ("equipment search q=123", "/equipment/?q=123"),
-            ("equipment page 1000", deep), ("ticket queue", "/tickets/"),
-            ("tickets at risk", "/tickets/?view=at_risk"), ("tickets breached", "/tickets/?view=breached"),
-            ("tickets closed", "/tickets/?view=closed"), ("tickets search q=123", "/tickets/?view=all&q=123"),
-            ("unit", f"/equipment/{unit_id}"), ("ticket", f"/tickets/{ticket_id}"), ("warranty overview", "/warranty/"),
-            ("complaints", "/complaints/"), ("inspection schedule", "/inspections/"), ("documents", "/documents/")]
+    return [
+        ("home", "/"),
+        ("equipment list", "/equipment/"),
+        ("equipment search q=123", "/equipment/?q=123"),
+        ("equipment page 1000", deep),
+        ("ticket queue", "/tickets/"),
+        ("tickets at risk", "/tickets/?view=at_risk"),
+        ("tickets breached", "/tickets/?view=breached"),
+        ("tickets closed", "/tickets/?view=closed"),
+        ("tickets search q=123", "/tickets/?view=all&q=123"),
+        ("unit", f"/equipment/{unit_id}"),
+        ("ticket", f"/tickets/{ticket_id}"),
+        ("warranty overview", "/warranty/"),
+        ("complaints", "/complaints/"),
+        ("inspection schedule", "/inspections/"),
+        ("documents", "/documents/"),
+    ]
 
 
 def role_pages(app, users):
@@ -189,19 +228,25 @@ def role_pages(app, users):
     with app.test_request_context():
         last_year = local_today().year - 1
     with app.app_context():
-        contract_id = db.session.scalar(sa.select(Contract.id).where(Contract.client_id == admin.client_id)
-                                        .order_by(Contract.id).limit(1))
+        contract_id = db.session.scalar(
+            sa.select(Contract.id).where(Contract.client_id == admin.client_id).order_by(Contract.id).limit(1)
+        )
         db.session.remove()
     year = f"period=year&value={last_year}"
     return {
-        "vendor agent": [("scorecard overview", "/scorecard/overview"),
-                         ("scorecard client this month", f"/scorecard/?client={admin.client_id}&period=month"),
-                         ("surveys", "/surveys/"), ("issued documents", "/reports/")],
-        "client admin": [("scorecard last year", f"/scorecard/?{year}"),
-                         ("scorecard contract last year", f"/scorecard/?contract={contract_id}&{year}"),
-                         ("evidence response", f"/scorecard/evidence/response?{year}"),
-                         ("evidence response broken", f"/scorecard/evidence/response?{year}&only=broken"),
-                         ("surveys", "/surveys/")],
+        "vendor agent": [
+            ("scorecard overview", "/scorecard/overview"),
+            ("scorecard client this month", f"/scorecard/?client={admin.client_id}&period=month"),
+            ("surveys", "/surveys/"),
+            ("issued documents", "/reports/"),
+        ],
+        "client admin": [
+            ("scorecard last year", f"/scorecard/?{year}"),
+            ("scorecard contract last year", f"/scorecard/?contract={contract_id}&{year}"),
+            ("evidence response", f"/scorecard/evidence/response?{year}"),
+            ("evidence response broken", f"/scorecard/evidence/response?{year}&only=broken"),
+            ("surveys", "/surveys/"),
+        ],
         "school admin": [("scorecard last year", f"/scorecard/?{year}")],
     }
 
@@ -269,8 +314,22 @@ def drain(base):
 
 
 def run_wrk(base, path, cookie, seconds, connections=8):
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--timeout", "30s", "-H", f"Cookie: {cookie}",  # nosec B603, B607  # wrk from PATH on the developer's machine, fixed arguments, no shell
-                          base + path], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "30s",
+            "-H",
+            f"Cookie: {cookie}",  # nosec B603, B607  # wrk from PATH on the developer's machine, fixed arguments, no shell
+            base + path,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
@@ -283,9 +342,25 @@ def measure_wrk(app, users, page_lists, seconds, port):
     """Start gunicorn (2 sync workers) on the benchmark's application, run wrk against the floor page and every
     page for each role, stop gunicorn. {(role, page): (req/s, non-2xx)}."""
     log = tempfile.NamedTemporaryFile(prefix="bench-gunicorn-", suffix=".log", delete=False)
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "sync",  # nosec B603  # fixed argument list, no shell
-                               "--bind", f"127.0.0.1:{port}", "--timeout", "120", "portal.bench:create_bench_app()"],
-                              stdout=log, stderr=log, env=os.environ.copy())
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--worker-class",
+            "sync",  # nosec B603  # fixed argument list, no shell
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "120",
+            "portal.bench:create_bench_app()",
+        ],
+        stdout=log,
+        stderr=log,
+        env=os.environ.copy(),
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         import urllib.request
@@ -333,10 +408,12 @@ def main():
     url = os.environ.get("BENCH_DATABASE_URL") or DEFAULT_URL
     url = configure_environment(url)
     sqlite = url.startswith("sqlite")
-    sizes = dict(units=env_int("BENCH_UNITS", 10_000 if sqlite else 100_000),
-                 tickets=env_int("BENCH_TICKETS", 20_000 if sqlite else 200_000),
-                 visits=env_int("BENCH_VISITS", 10_000 if sqlite else 100_000),
-                 complaints=env_int("BENCH_COMPLAINTS", 2_000 if sqlite else 20_000))
+    sizes = dict(
+        units=env_int("BENCH_UNITS", 10_000 if sqlite else 100_000),
+        tickets=env_int("BENCH_TICKETS", 20_000 if sqlite else 200_000),
+        visits=env_int("BENCH_VISITS", 10_000 if sqlite else 100_000),
+        complaints=env_int("BENCH_COMPLAINTS", 2_000 if sqlite else 20_000),
+    )
     requests, seconds = env_int("BENCH_REQUESTS", 20), env_int("BENCH_WRK_SECONDS", 5)
     app = create_bench_app()
     seeded = seed_if_empty(app, sizes)
@@ -353,8 +430,10 @@ def main():
         else:
             print("wrk is not installed (Debian: apt-get install -y wrk): throughput not measured.")
     print()
-    print(f"In process: median of {requests} warm requests; wrk: 8 connections, {seconds} s, gunicorn 2 sync workers;"
-          " vs floor: to the mean of the floor page's req/s measured before and after the role's pages.")
+    print(
+        f"In process: median of {requests} warm requests; wrk: 8 connections, {seconds} s, gunicorn 2 sync workers;"
+        " vs floor: to the mean of the floor page's req/s measured before and after the role's pages."
+    )
     print("| role | page | in-process ms | SQL ms | queries | HTML KB | req/s | vs floor |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for role, _email in ROLES:

@@ -10,6 +10,7 @@ and a piece of text may be, and the checks every request and every form applies.
   negative, to the fen; percentages are 0–100 with at most two decimals.
 - Dates are within ``DATE_MIN`` … ``DATE_MAX``, so that warranty and schedule arithmetic never overflows.
 """
+
 import itertools
 import math
 import re
@@ -17,8 +18,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from flask import request
-from flask_babel import format_currency, format_decimal, gettext as _
-from werkzeug.routing import IntegerConverter, ValidationError as NoMatch
+from flask_babel import format_currency, format_decimal
+from flask_babel import gettext as _
+from werkzeug.routing import IntegerConverter
+from werkzeug.routing import ValidationError as NoMatch
 from wtforms import DecimalField, FloatField, IntegerField, SelectMultipleField, TextAreaField
 from wtforms.validators import ValidationError
 
@@ -111,8 +114,10 @@ def has_control(text, multiline=False):
 
 
 CONTROL_MESSAGE = _l("Remove the control characters (invisible codes such as NUL) from this field.")
-QUERY_MESSAGE = _l("The address holds control characters (invisible codes such as NUL), which the portal does not "
-                   "accept. Remove them from the address and try again.")
+QUERY_MESSAGE = _l(
+    "The address holds control characters (invisible codes such as NUL), which the portal does not "
+    "accept. Remove them from the address and try again."
+)
 
 
 def refuse_control_characters():
@@ -171,8 +176,9 @@ class Percent:
         if value is None:
             return
         if not Decimal(0) <= value <= self.maximum:
-            raise ValidationError(self.message or _("Use a percentage from 0 to %(max)s.",
-                                                    max=format_decimal(self.maximum)))
+            raise ValidationError(
+                self.message or _("Use a percentage from 0 to %(max)s.", max=format_decimal(self.maximum))
+            )
         if decimal_places(value) > PERCENT_PLACES:
             raise ValidationError(_("Use at most 2 decimals in a percentage."))
 
@@ -189,8 +195,10 @@ class DateRange:
             return
         day = value.date() if isinstance(value, datetime) else value
         if not self.low <= day <= self.high:
-            raise ValidationError(self.message or _("Give a date from %(low)s to %(high)s.",
-                                                    low=self.low.isoformat(), high=self.high.isoformat()))
+            raise ValidationError(
+                self.message
+                or _("Give a date from %(low)s to %(high)s.", low=self.low.isoformat(), high=self.high.isoformat())
+            )
 
 
 def check_field(field):
@@ -211,10 +219,14 @@ def check_field(field):
     value = field.data
     if isinstance(field, IntegerField) and isinstance(value, int) and not -INT_MAX <= value <= INT_MAX:
         return _("Use a number from %(low)s to %(high)s.", low=format_decimal(-INT_MAX), high=format_decimal(INT_MAX))
-    if isinstance(field, (DecimalField, FloatField)) and value is not None and not (
-            math.isfinite(value) and abs(value) <= MONEY_MAX):
-        return _("Use a number from %(low)s to %(high)s.", low=format_decimal(-MONEY_MAX),
-                 high=format_decimal(MONEY_MAX))
+    if (
+        isinstance(field, (DecimalField, FloatField))
+        and value is not None
+        and not (math.isfinite(value) and abs(value) <= MONEY_MAX)
+    ):
+        return _(
+            "Use a number from %(low)s to %(high)s.", low=format_decimal(-MONEY_MAX), high=format_decimal(MONEY_MAX)
+        )
     day = value.date() if isinstance(value, datetime) else value
     if isinstance(day, date) and not DATE_MIN <= day <= DATE_MAX:
         return _("Give a date from %(low)s to %(high)s.", low=DATE_MIN.isoformat(), high=DATE_MAX.isoformat())

@@ -8,6 +8,7 @@ Without JavaScript the form's button sends the client and the page comes back wi
 of client fetches the table, and the table's fragment carries the new client's options for the site and contract
 selects (``hx-swap-oob``: macros/lists.html's ``scope_options``).
 """
+
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -57,11 +58,13 @@ def scope_choices(user, client=None, site=None, contract=None, *, sites=True, co
     if scope.client is None or owners.get("contract") != scope.client:
         scope.contract = None
     if scope.client is not None and sites:
-        scope.sites = db.session.scalars(sa.select(Site).where(Site.client_id == scope.client)
-                                         .order_by(Site.name_zh)).all()
+        scope.sites = db.session.scalars(
+            sa.select(Site).where(Site.client_id == scope.client).order_by(Site.name_zh)
+        ).all()
     if scope.client is not None and contracts:
-        scope.contracts = db.session.scalars(sa.select(Contract).where(Contract.client_id == scope.client)
-                                             .order_by(Contract.number)).all()
+        scope.contracts = db.session.scalars(
+            sa.select(Contract).where(Contract.client_id == scope.client).order_by(Contract.number)
+        ).all()
     return scope
 
 
@@ -69,7 +72,10 @@ def owners_of(site, contract):
     """{"site": its client's id, "contract": its client's id} for those given and found, in one query."""
     if not site and not contract:
         return {}
-    rows = db.session.execute(sa.union_all(
-        sa.select(sa.literal("site"), Site.client_id).where(Site.id == (site or 0)),
-        sa.select(sa.literal("contract"), Contract.client_id).where(Contract.id == (contract or 0)))).all()
+    rows = db.session.execute(
+        sa.union_all(
+            sa.select(sa.literal("site"), Site.client_id).where(Site.id == (site or 0)),
+            sa.select(sa.literal("contract"), Contract.client_id).where(Contract.id == (contract or 0)),
+        )
+    ).all()
     return dict(rows)

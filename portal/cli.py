@@ -2,6 +2,7 @@
 (demo data, run by ``make run`` on an empty database; refused in production), ``flask demo-logins``, the
 sweeps (``flask sweep``, or one kind: ``flask tickets-sweep``, ``flask quotes-expire``; see ``portal.sweeps``),
 ``flask counts check`` / ``flask counts rebuild`` (the maintained unit counts, see ``portal.equipment.tally``)."""
+
 import os
 
 import click
@@ -33,8 +34,6 @@ def print_logins():
     click.echo("")
 
 
-
-
 def password_problems(password, user):
     """Why ``password`` is not good enough for ``user``: the security administrator's password policy (its defaults
     before anyone saved it), the same rules as every password form."""
@@ -55,7 +54,8 @@ def refuse_a_second_admin(force_another):
     if admins and not force_another:
         raise click.ClickException(
             "A system administrator already exists: they create the other accounts in the portal. To add another "
-            "one from the command line anyway (e.g. the only one has left), use --force-another.")
+            "one from the command line anyway (e.g. the only one has left), use --force-another."
+        )
 
 
 def create_admin(email, name, password, force_another=False):
@@ -96,10 +96,13 @@ def init_app(app):
         email = os.environ.get("PORTAL_ADMIN_EMAIL") or click.prompt("E-mail")
         name = os.environ.get("PORTAL_ADMIN_NAME") or click.prompt("Name")
         password = os.environ.get("PORTAL_ADMIN_PASSWORD") or click.prompt(
-            "Password", hide_input=True, confirmation_prompt="Repeat the password")
+            "Password", hide_input=True, confirmation_prompt="Repeat the password"
+        )
         user = create_admin(email, name, password, force_another=force_another)
-        click.echo(f"System administrator created: {user.email}. Sign in and create the other accounts; the "
-                   "security and audit administrators must be other people (三权分立).")
+        click.echo(
+            f"System administrator created: {user.email}. Sign in and create the other accounts; the "
+            "security and audit administrators must be other people (三权分立)."
+        )
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
@@ -113,7 +116,8 @@ def init_app(app):
             raise click.ClickException(
                 "PORTAL_ENV is production: demo data is not added (its accounts have a published password and cannot "
                 "sign in to a production portal). Create the first administrator with `flask create-admin`; for a "
-                "demonstration, set PORTAL_ENV=development.")
+                "demonstration, set PORTAL_ENV=development."
+            )
 
         if if_empty and db.session.scalar(sa.select(sa.func.count(User.id))):
             click.echo("The database already has users: demo data not added.")
@@ -146,10 +150,12 @@ def init_app(app):
         from .sweeps import run
 
         done = run()
-        click.echo("Swept: {breaches} tickets checked for breaches, {auto_closed} closed automatically, "
-                   "{expired_quotes} quotes expired, {forms_forgotten} old form tokens forgotten; notifications: "
-                   "{at_risk} at risk, {no_response} no response, {expiring_quotes} quotes expiring, "
-                   "{complaints_overdue} complaints overdue.".format(**done))
+        click.echo(
+            "Swept: {breaches} tickets checked for breaches, {auto_closed} closed automatically, "
+            "{expired_quotes} quotes expired, {forms_forgotten} old form tokens forgotten; notifications: "
+            "{at_risk} at risk, {no_response} no response, {expiring_quotes} quotes expiring, "
+            "{complaints_overdue} complaints overdue.".format(**done)
+        )
 
     @app.cli.command("tickets-sweep")
     def tickets_sweep():
@@ -168,9 +174,12 @@ def init_app(app):
         click.echo(f"Quotes expired: {expire_quotes()}.")
 
     @app.cli.command("documents-check")
-    @click.option("--clean", is_flag=True,
-                  help="Remove orphan files and stale staged uploads, and move into place a staged file whose "
-                       "version is saved. Never done without this option.")
+    @click.option(
+        "--clean",
+        is_flag=True,
+        help="Remove orphan files and stale staged uploads, and move into place a staged file whose "
+        "version is saved. Never done without this option.",
+    )
     def documents_check(clean):
         """Check storage against the rows that name files (document versions, issued PDFs, ticket photos, complaint
         and visit attachments) after a restore, a crash, or when moving storage: every row's file is there with the
@@ -185,11 +194,13 @@ def init_app(app):
 
         store = storage()
         checked, findings = audit(store, versions)
-        texts = {"missing": "missing: {row} ({key})",
-                 "differs": "differs: {row} ({key}): not the file uploaded",
-                 "unkept": "not kept: {row} ({key}): its upload is still staged (--clean moves it into place)",
-                 "orphan": "orphan: {key}: no row names this file (--clean removes it)",
-                 "stale": "stale staged upload: {key}: a request that never finished (--clean removes it)"}
+        texts = {
+            "missing": "missing: {row} ({key})",
+            "differs": "differs: {row} ({key}): not the file uploaded",
+            "unkept": "not kept: {row} ({key}): its upload is still staged (--clean moves it into place)",
+            "orphan": "orphan: {key}: no row names this file (--clean removes it)",
+            "stale": "stale staged upload: {key}: a request that never finished (--clean removes it)",
+        }
         left = 0
         for finding in findings:
             click.echo(texts[finding.problem].format(row=finding.row, key=finding.key))
@@ -197,20 +208,38 @@ def init_app(app):
                 click.echo(f"  cleaned: {finding.key}")
             else:
                 left += 1
-        click.echo(f"Stored files checked: {checked}, problems: {len(findings)}"
-                   + (f", left: {left}." if clean else "."))
+        click.echo(
+            f"Stored files checked: {checked}, problems: {len(findings)}" + (f", left: {left}." if clean else ".")
+        )
         if left:
             raise SystemExit(1)
 
     @app.cli.command("backup")
-    @click.option("--output", type=click.Path(file_okay=False), default=None,
-                  help="The folder of the archives (default: PORTAL_BACKUP_DIR, else instance/backups).")
-    @click.option("--gzip", is_flag=True, help="Compress the archive (.tar.gz; the documents are mostly PDFs and "
-                                               "the dump is compressed already, so this gains little).")
-    @click.option("--keep", type=click.IntRange(min=1), default=None,
-                  help="Then remove all but the newest N archives of the folder.")
-    @click.option("--verify", "archive", type=click.Path(exists=True, dir_okay=False), default=None,
-                  help="Make no backup: check every SHA-256 of this archive against its manifest.")
+    @click.option(
+        "--output",
+        type=click.Path(file_okay=False),
+        default=None,
+        help="The folder of the archives (default: PORTAL_BACKUP_DIR, else instance/backups).",
+    )
+    @click.option(
+        "--gzip",
+        is_flag=True,
+        help="Compress the archive (.tar.gz; the documents are mostly PDFs and "
+        "the dump is compressed already, so this gains little).",
+    )
+    @click.option(
+        "--keep",
+        type=click.IntRange(min=1),
+        default=None,
+        help="Then remove all but the newest N archives of the folder.",
+    )
+    @click.option(
+        "--verify",
+        "archive",
+        type=click.Path(exists=True, dir_okay=False),
+        default=None,
+        help="Make no backup: check every SHA-256 of this archive against its manifest.",
+    )
     def backup_command(output, gzip, keep, archive):
         """Back up the database and every stored file its rows name into one dated archive
         (portal-backup-YYYYMMDDTHHMMSSZ.tar) with a manifest of SHA-256 hashes, while the portal runs: PostgreSQL
@@ -220,8 +249,10 @@ def init_app(app):
         try:
             if archive:
                 manifest = verify(archive)
-                click.echo(f"OK {archive}: {len(manifest['members'])} members, every SHA-256 as in the manifest "
-                           f"(made {manifest['created']}, revision {manifest['alembic_revision']}).")
+                click.echo(
+                    f"OK {archive}: {len(manifest['members'])} members, every SHA-256 as in the manifest "
+                    f"(made {manifest['created']}, revision {manifest['alembic_revision']})."
+                )
                 return
             output = output or current_app.config["BACKUP_DIR"]
             path, manifest = backup(output, gzip=gzip)
@@ -230,15 +261,20 @@ def init_app(app):
         counts = manifest["counts"]
         for warning in manifest["warnings"]:
             click.echo(f"warning: {warning}", err=True)
-        click.echo(f"Backed up {counts['rows']} rows in {len(counts['tables'])} tables and {counts['files']} files "
-                   f"({counts['file_bytes']} bytes) to {path}.")
+        click.echo(
+            f"Backed up {counts['rows']} rows in {len(counts['tables'])} tables and {counts['files']} files "
+            f"({counts['file_bytes']} bytes) to {path}."
+        )
         for old in prune(output, keep) if keep else []:
             click.echo(f"Removed the older archive {old}.")
 
     @app.cli.command("restore")
     @click.argument("archive", type=click.Path(exists=True, dir_okay=False))
-    @click.option("--force", is_flag=True, help="Restore even though the database or storage is not empty "
-                                                "(their contents are replaced).")
+    @click.option(
+        "--force",
+        is_flag=True,
+        help="Restore even though the database or storage is not empty (their contents are replaced).",
+    )
     @click.option("--yes", is_flag=True, help="With --force: do not ask for confirmation.")
     def restore_command(archive, force, yes):
         """Restore an archive of `flask backup` into this installation's database and storage, which must be
@@ -260,21 +296,32 @@ def init_app(app):
             click.echo(f"PROBLEM {table}: {archived} rows in the archive, {restored} restored")
         for finding in done.findings:
             click.echo(f"PROBLEM {finding.problem}: {finding.row} ({finding.key})")
-        click.echo(f"Restored {manifest['counts']['rows']} rows and {manifest['counts']['files']} files from "
-                   f"{archive} (made {manifest['created']}); stored files checked: {done.checked}, problems: "
-                   f"{len(done.findings)}.")
+        click.echo(
+            f"Restored {manifest['counts']['rows']} rows and {manifest['counts']['files']} files from "
+            f"{archive} (made {manifest['created']}); stored files checked: {done.checked}, problems: "
+            f"{len(done.findings)}."
+        )
         if done.revision == "older":
-            click.echo(f"The archive's database is at revision {manifest['alembic_revision']}, older than this "
-                       "code: run `flask db upgrade` now.")
+            click.echo(
+                f"The archive's database is at revision {manifest['alembic_revision']}, older than this "
+                "code: run `flask db upgrade` now."
+            )
         elif done.revision == "none":
-            click.echo("The archive's database has no Alembic revision: run `flask db stamp head` if its schema is "
-                       "this code's.")
+            click.echo(
+                "The archive's database has no Alembic revision: run `flask db stamp head` if its schema is "
+                "this code's."
+            )
         if done.differences or done.findings:
             raise SystemExit(1)
 
     @app.cli.command("storage-copy")
-    @click.option("--to", "target", type=click.Choice(["folder", "s3"]), required=True,
-                  help="Where to: the folder PORTAL_STORAGE_DIR, or the bucket of the PORTAL_S3_* settings.")
+    @click.option(
+        "--to",
+        "target",
+        type=click.Choice(["folder", "s3"]),
+        required=True,
+        help="Where to: the folder PORTAL_STORAGE_DIR, or the bucket of the PORTAL_S3_* settings.",
+    )
     @click.option("--replace", is_flag=True, help="Copy files already there with the same size too.")
     def storage_copy(target, replace):
         """Copy every stored file from the configured storage (PORTAL_STORAGE) to the other one, under the same keys:
@@ -307,8 +354,9 @@ def init_app(app):
 
         store = storage()
         for model in (TicketPhoto, ComplaintAttachment, VisitAttachment):
-            ids = db.session.scalars(sa.select(model.id).where(model.content_type.in_(["image/jpeg", "image/png"]))
-                                     .order_by(model.id)).all()
+            ids = db.session.scalars(
+                sa.select(model.id).where(model.content_type.in_(["image/jpeg", "image/png"])).order_by(model.id)
+            ).all()
             changed = 0
             for id_ in ids:
                 item = db.session.get(model, id_)
@@ -331,8 +379,11 @@ def init_app(app):
                 db.session.expunge_all()  # one image in memory at a time
             click.echo(f"{model.__tablename__}: {len(ids)} images, {changed} re-encoded without their metadata.")
 
-    counts = AppGroup("counts", help="The maintained counts of units by warranty state (the home pages' and the "
-                         "warranty overview's): compare them with a recount, or recount and store them.")
+    counts = AppGroup(
+        "counts",
+        help="The maintained counts of units by warranty state (the home pages' and the "
+        "warranty overview's): compare them with a recount, or recount and store them.",
+    )
     app.cli.add_command(counts)
 
     @counts.command("check")
@@ -347,8 +398,10 @@ def init_app(app):
         if missing:
             click.echo(f"Triggers missing on equipment: {', '.join(missing)}")
         if found or missing:
-            raise click.ClickException(f"{len(found)} counts differ from a recount, {len(missing)} triggers missing: "
-                                       "run `flask counts rebuild`.")
+            raise click.ClickException(
+                f"{len(found)} counts differ from a recount, {len(missing)} triggers missing: "
+                "run `flask counts rebuild`."
+            )
         click.echo("The maintained counts agree with a recount.")
 
     @counts.command("rebuild")

@@ -3,6 +3,7 @@
 Every variable is listed in the README. Any ``FLASK_*`` variable overrides the key of
 the same name (``FLASK_SQLALCHEMY_ECHO=true``), via ``app.config.from_prefixed_env()``.
 """
+
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -24,7 +25,7 @@ def database_url(url=None):
     url = url or f"sqlite:///{ROOT / 'instance' / 'portal.sqlite'}"
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -9,6 +9,7 @@ it (``busy_timeout``), and what it reads is then current. Page views start a pla
 while a writer works. This needs pysqlite's own transaction handling off (SQLAlchemy's documented recipe,
 "Serializable isolation / Savepoints / Transactional DDL").
 """
+
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 

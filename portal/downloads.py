@@ -10,6 +10,7 @@ may have it and recorded what the audit trail needs, in one of three ways (``POR
 The generic audit hook (``portal.audit.hooks``) records a download from the headers of the answer: for a redirect,
 from those the file will have (``g.file_served``).
 """
+
 from dataclasses import dataclass
 
 from flask import Response, abort, current_app, g, redirect, send_file
@@ -36,9 +37,15 @@ def of_row(item, fallback_stem):
     a PDF (or anything else) as a download."""
     content_type = item.content_type if item.content_type in BY_CONTENT_TYPE else "application/octet-stream"
     kind = BY_CONTENT_TYPE.get(content_type)
-    return File(key=item.storage_key, content_type=content_type, filename=item.filename, size=item.size,
-                fallback=fallback_stem + (kind.extensions[0] if kind else ".bin"), sha256=item.sha256,
-                inline=content_type in INLINE)
+    return File(
+        key=item.storage_key,
+        content_type=content_type,
+        filename=item.filename,
+        size=item.size,
+        fallback=fallback_stem + (kind.extensions[0] if kind else ".bin"),
+        sha256=item.sha256,
+        inline=content_type in INLINE,
+    )
 
 
 def serve(file, *, headers=None, label="file", record=None):
@@ -72,11 +79,14 @@ def serve(file, *, headers=None, label="file", record=None):
         response = Response(b"", mimetype=file.content_type)
         response.headers["X-Accel-Redirect"] = f"{config['ACCEL_PREFIX']}/{file.key}"
     else:
-        response = send_file(handle, mimetype=file.content_type, conditional=False, etag=file.sha256 or False,
-                             max_age=0)
+        response = send_file(
+            handle, mimetype=file.content_type, conditional=False, etag=file.sha256 or False, max_age=0
+        )
         response.headers["Content-Length"] = str(file.size)
     response.headers["Content-Disposition"] = disposition
     response.headers["Cache-Control"] = "private, no-store"
     for name, value in (headers or {}).items():
         response.headers[name] = value
-    return protect(response, file.content_type if file.inline else "application/octet-stream")  # a download runs nothing
+    return protect(
+        response, file.content_type if file.inline else "application/octet-stream"
+    )  # a download runs nothing

@@ -6,6 +6,7 @@ environment), and ``before_send`` drops the cookies, the Authorization header, t
 data and the query string, and scrubs the address and messages as the logs are (``portal.logs.scrub``). The
 request id goes with each report as a tag, to find the request's log lines.
 """
+
 import importlib.metadata
 
 from flask import has_request_context
@@ -68,6 +69,12 @@ def init_app(app):
     import sentry_sdk
     from sentry_sdk.integrations.flask import FlaskIntegration
 
-    sentry_sdk.init(dsn=dsn, integrations=[FlaskIntegration()], environment=app.config["PORTAL_ENV"],
-                    release=f"portal@{version()}", before_send=before_send,
-                    max_request_body_size="never", include_local_variables=False)  # a frame's locals: a password
+    sentry_sdk.init(
+        dsn=dsn,
+        integrations=[FlaskIntegration()],
+        environment=app.config["PORTAL_ENV"],
+        release=f"portal@{version()}",
+        before_send=before_send,
+        max_request_body_size="never",
+        include_local_variables=False,
+    )  # a frame's locals: a password

@@ -1,5 +1,6 @@
 """Error pages in the user's language, never with a stack trace; and, while the database does not answer, the
 portal's own 503 page, made without it."""
+
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask.globals import request_ctx
@@ -17,10 +18,18 @@ MESSAGES = {
     405: (_l("Not allowed"), _l("This address does not accept that kind of request.")),
     413: (_l("Too large"), _l("What you sent is larger than the portal accepts.")),
     500: (_l("Something went wrong"), _l("The portal met an error. It has been logged; please try again in a moment.")),
-    503: (_l("Temporarily unavailable"), _l("The portal cannot reach its database at the moment. Please try again in "
-                                           "a minute; if it lasts, call the service hotline.")),
+    503: (
+        _l("Temporarily unavailable"),
+        _l(
+            "The portal cannot reach its database at the moment. Please try again in "
+            "a minute; if it lasts, call the service hotline."
+        ),
+    ),
 }
-CSRF_MESSAGE = (_l("Form expired"), _l("The form was open too long or was sent from elsewhere. Reload the page and send it again."))
+CSRF_MESSAGE = (
+    _l("Form expired"),
+    _l("The form was open too long or was sent from elsewhere. Reload the page and send it again."),
+)
 # The database is down, restarting, unreachable or out of connections: what SQLAlchemy raises for it (psycopg's and
 # sqlite3's OperationalError and InterfaceError, a dropped connection, a full pool), not a mistake in a query.
 OUTAGE = (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError, sa.exc.TimeoutError)

@@ -1,4 +1,5 @@
 """Extension objects, created unbound and attached in ``create_app``."""
+
 from flask_babel import Babel
 from flask_login import LoginManager
 from flask_mailman import Mail

@@ -1,4 +1,5 @@
 """Shared form pieces: the base form, and validators with messages in the user's language."""
+
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField
 from wtforms.fields.choices import SelectChoice
@@ -81,16 +82,19 @@ def Present(message=None):
 # A satisfaction rating, the same five answers wherever one is asked (ticket confirmation, complaint closing, visit
 # sign-off, survey): the scorecard counts 4 and 5 as satisfied.
 RATING_CHOICES = [
-    SelectChoice(5, _l("5 · Very satisfied")), SelectChoice(4, _l("4 · Satisfied")),
-    SelectChoice(3, _l("3 · Acceptable")), SelectChoice(2, _l("2 · Dissatisfied")),
+    SelectChoice(5, _l("5 · Very satisfied")),
+    SelectChoice(4, _l("4 · Satisfied")),
+    SelectChoice(3, _l("3 · Acceptable")),
+    SelectChoice(2, _l("2 · Dissatisfied")),
     SelectChoice(1, _l("1 · Very dissatisfied")),
 ]
 
 
 def RatingField(label):
     """A required rating from 1 to 5, as radio buttons from "very satisfied" down."""
-    return RadioField(label, coerce=optional_id, choices=RATING_CHOICES,
-                      validators=[Present(_l("Choose a rating from 1 to 5."))])
+    return RadioField(
+        label, coerce=optional_id, choices=RATING_CHOICES, validators=[Present(_l("Choose a rating from 1 to 5."))]
+    )
 
 
 def EmailAddress():
@@ -127,8 +131,9 @@ def new_password_fields():
     password = PasswordField(
         _l("New password"),
         validators=[InputRequired(message=_l("Choose a password.")), PasswordPolicy()],
-        description=_l("Any language, spaces allowed: a short sentence with capitals and a number makes a good "
-                       "password."),
+        description=_l(
+            "Any language, spaces allowed: a short sentence with capitals and a number makes a good password."
+        ),
     )
     confirm = PasswordField(
         _l("Repeat the new password"),

@@ -1,4 +1,5 @@
 """htmx enhances, it does not replace: one view answers a full page or, for htmx, a fragment."""
+
 from flask import make_response, render_template, request
 
 

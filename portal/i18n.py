@@ -3,6 +3,7 @@
 The language is, in order: ``?lang=`` on this request (then remembered), the signed-in user's
 preference, the ``portal_lang`` cookie, the browser's ``Accept-Language``, and Chinese.
 """
+
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -190,9 +191,11 @@ def _patterns(locale, kind, format):
     found = _PATTERNS.get(key)
     if found is None:
         if kind == "datetime" and format in NAMED:
-            found = (dates.get_datetime_format(format, locale=locale).replace("'", ""),
-                     dates.parse_pattern(dates.get_time_format(format, locale=locale)),
-                     dates.parse_pattern(dates.get_date_format(format, locale=locale)))
+            found = (
+                dates.get_datetime_format(format, locale=locale).replace("'", ""),
+                dates.parse_pattern(dates.get_time_format(format, locale=locale)),
+                dates.parse_pattern(dates.get_date_format(format, locale=locale)),
+            )
         elif format in NAMED:
             found = dates.parse_pattern(dates.get_date_format(format, locale=locale))
         else:
@@ -211,8 +214,9 @@ def format_datetime(value, format="medium", rebase=True):
     if format not in NAMED:
         return found.apply(value, locale)
     glue, time_pattern, date_pattern = found
-    return (glue.replace("{0}", time_pattern.apply(value.timetz(), locale, reference_date=value.date()))
-            .replace("{1}", date_pattern.apply(value.date(), locale)))
+    return glue.replace("{0}", time_pattern.apply(value.timetz(), locale, reference_date=value.date())).replace(
+        "{1}", date_pattern.apply(value.date(), locale)
+    )
 
 
 def format_date(value, format="medium", rebase=True):
@@ -238,8 +242,9 @@ def format_timedelta(value, granularity="second", add_direction=False, threshold
     """The ``timedeltaformat`` filter: Flask-Babel's, with the locale read once it is chosen."""
     if isinstance(value, datetime):
         return flask_babel.format_timedelta(value, granularity, add_direction, threshold)
-    return dates.format_timedelta(value, granularity, threshold=threshold, add_direction=add_direction,
-                                  locale=active_locale())
+    return dates.format_timedelta(
+        value, granularity, threshold=threshold, add_direction=add_direction, locale=active_locale()
+    )
 
 
 def is_chinese():

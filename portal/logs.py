@@ -8,6 +8,7 @@ loggers, Flask's, Huey's and gunicorn's then share one format. Secrets never rea
 invitations, surveys, calendar feeds and PDF checks, query strings of those links, and anything written as
 ``password=…``, ``token: …`` or ``Bearer …`` are replaced by ``***`` (``Scrub``).
 """
+
 import contextvars
 import logging
 import re
@@ -22,8 +23,10 @@ from pythonjsonlogger.json import JsonFormatter
 FORMATS = ("json", "text")
 FIELDS = ("request_id", "user_id", "client_id", "job_id", "job")
 NONE = "-"
-TEXT = "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s user=%(user_id)s client=%(client_id)s" \
-       " job=%(job_id)s] %(message)s"
+TEXT = (
+    "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s user=%(user_id)s client=%(client_id)s"
+    " job=%(job_id)s] %(message)s"
+)
 ACCESS = logging.getLogger("portal.access")
 
 # ---------------------------------------------------------------- secrets out
@@ -32,7 +35,8 @@ ACCESS = logging.getLogger("portal.access")
 TOKEN_PATH = re.compile(r"(/(?:invite|survey|verify|inspections/calendar|scorecard/evidence)/)[^\s\"'<>\\]+")
 SECRET_PAIR = re.compile(
     r"(?i)(\b(?:[\w-]*(?:password|passwd|token|secret|api[_-]?key|signature)[\w-]*|code|otp|totp)[\"']?\s*[:=]\s*"
-    r"[\"']?)[^\"'&\s,;}\\]+")
+    r"[\"']?)[^\"'&\s,;}\\]+"
+)
 CREDENTIALS = re.compile(r"(?i)(\b(?:bearer|basic)\s+)[A-Za-z0-9._~+/=-]+")
 SECRET_VIEW_ARGS = frozenset({"token", "sha256", "key"})
 
@@ -131,9 +135,13 @@ class JsonLines(_Scrubbed, JsonFormatter):
     call passed as ``extra`` (the access log's method, path, status…)."""
 
     def __init__(self):
-        super().__init__("{levelname}{name}{message}" + "".join(f"{{{field}}}" for field in FIELDS), style="{",
-                         rename_fields={"levelname": "level", "name": "logger"}, timestamp="time",
-                         json_ensure_ascii=False)
+        super().__init__(
+            "{levelname}{name}{message}" + "".join(f"{{{field}}}" for field in FIELDS),
+            style="{",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",
+            json_ensure_ascii=False,
+        )
 
 
 def formatter(fmt="text"):
@@ -182,8 +190,9 @@ def settings(config):
 
 def _server_configured(root):
     """A handler with the portal's context, put there by the server (gunicorn's logconfig_dict), not by us."""
-    return any(not getattr(h, "portal", False) and any(isinstance(f, Context) for f in h.filters)
-               for h in root.handlers)
+    return any(
+        not getattr(h, "portal", False) and any(isinstance(f, Context) for f in h.filters) for h in root.handlers
+    )
 
 
 def init_app(app):
@@ -215,11 +224,14 @@ def logconfig(fmt=None, level=None):
         "disable_existing_loggers": False,
         "filters": {"context": {"()": Context}, "scrub": {"()": Scrub}},
         "formatters": {"portal": {"()": formatter, "fmt": fmt}},
-        "handlers": {"portal": {"class": f"{__name__}.StderrHandler", "formatter": "portal",
-                                "filters": ["context", "scrub"]}},
+        "handlers": {
+            "portal": {"class": f"{__name__}.StderrHandler", "formatter": "portal", "filters": ["context", "scrub"]}
+        },
         "root": {"level": level, "handlers": ["portal"]},
-        "loggers": {name: {"level": level, "handlers": [], "propagate": True}
-                    for name in ("gunicorn", "gunicorn.error", "gunicorn.access")},
+        "loggers": {
+            name: {"level": level, "handlers": [], "propagate": True}
+            for name in ("gunicorn", "gunicorn.error", "gunicorn.access")
+        },
     }
 
 
@@ -241,16 +253,30 @@ def _access(response):
     line)."""
     duration_ms = round(elapsed() * 1000, 1)
     path = logged_path()
-    ACCESS.info("%s %s %s %.1fms", request.method, path, response.status_code, duration_ms, extra={
-        "method": request.method, "path": path, "endpoint": request.endpoint or NONE,
-        "status": response.status_code, "duration_ms": duration_ms})
+    ACCESS.info(
+        "%s %s %s %.1fms",
+        request.method,
+        path,
+        response.status_code,
+        duration_ms,
+        extra={
+            "method": request.method,
+            "path": path,
+            "endpoint": request.endpoint or NONE,
+            "status": response.status_code,
+            "duration_ms": duration_ms,
+        },
+    )
     return response
 
 
 def job_context(task):
     """The context of a task the worker is about to run (see ``portal.jobs.Jobs.execute``)."""
-    return JobContext(id=str(task.id), name=getattr(task, "name", type(task).__name__),
-                      request_id=str(task.kwargs.get(REQUEST_ID_KWARG, "") or ""))
+    return JobContext(
+        id=str(task.id),
+        name=getattr(task, "name", type(task).__name__),
+        request_id=str(task.kwargs.get(REQUEST_ID_KWARG, "") or ""),
+    )
 
 
 REQUEST_ID_KWARG = "_portal_request_id"  # the task's keyword argument carrying the enqueuing request's id

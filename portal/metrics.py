@@ -13,6 +13,7 @@ figures to files there and a scrape of any worker sums them (prometheus_client's
 ``/metrics`` answers only addresses in ``PORTAL_METRICS_ALLOW`` (networks; the local host by default) or a request
 bearing ``Authorization: Bearer <PORTAL_METRICS_TOKEN>``; anyone else gets a 404, as for a page that does not exist.
 """
+
 import hmac
 import ipaddress
 import logging
@@ -29,18 +30,31 @@ log = logging.getLogger(__name__)
 NONE = "none"  # the endpoint label of a request no URL rule matched (a 404 of an unknown address)
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
 
-REQUESTS = Counter("portal_http_requests_total", "HTTP requests answered, by endpoint, method and status.",
-                   ("endpoint", "method", "status"))
-LATENCY = Histogram("portal_http_request_duration_seconds", "Time to answer an HTTP request, by endpoint.",
-                    ("endpoint",), buckets=LATENCY_BUCKETS)
+REQUESTS = Counter(
+    "portal_http_requests_total",
+    "HTTP requests answered, by endpoint, method and status.",
+    ("endpoint", "method", "status"),
+)
+LATENCY = Histogram(
+    "portal_http_request_duration_seconds",
+    "Time to answer an HTTP request, by endpoint.",
+    ("endpoint",),
+    buckets=LATENCY_BUCKETS,
+)
 JOBS_RUN = Counter("portal_jobs_executed_total", "Tasks the job worker started, by task name.", ("task",))
-JOBS_FAILED = Counter("portal_jobs_failed_total", "Tasks that raised or timed out in the job worker, by task name.",
-                      ("task",))
-DELIVERIES = Counter("portal_notification_deliveries_total",
-                     "Notification deliveries tried (e-mail, WeCom or DingTalk robot), by channel.", ("channel",))
-DELIVERY_FAILURES = Counter("portal_notification_delivery_failures_total",
-                            "Notification delivery tries that failed (to be retried, or failed for good), by channel.",
-                            ("channel",))
+JOBS_FAILED = Counter(
+    "portal_jobs_failed_total", "Tasks that raised or timed out in the job worker, by task name.", ("task",)
+)
+DELIVERIES = Counter(
+    "portal_notification_deliveries_total",
+    "Notification deliveries tried (e-mail, WeCom or DingTalk robot), by channel.",
+    ("channel",),
+)
+DELIVERY_FAILURES = Counter(
+    "portal_notification_delivery_failures_total",
+    "Notification delivery tries that failed (to be retried, or failed for good), by channel.",
+    ("channel",),
+)
 
 
 def multiprocess_dir():
@@ -105,18 +119,23 @@ class ScrapeTime:
             return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
         try:  # open tickets only, by the indexes that lead with is_open (as the home page's counts)
-            at_risk, breached = db.session.execute(sa.select(total(Ticket.at_risk(now)), total(Ticket.in_breach(now)))
-                                                   .where(Ticket.is_open.is_(True))).one()
+            at_risk, breached = db.session.execute(
+                sa.select(total(Ticket.at_risk(now)), total(Ticket.in_breach(now))).where(Ticket.is_open.is_(True))
+            ).one()
         except sa.exc.SQLAlchemyError:
             db.session.rollback()
             log.warning("metrics: the SLA figures could not be read", exc_info=True)
             return
         finally:
             db.session.rollback()  # no transaction stays open after the scrape's read
-        for name, value, text in (("portal_sla_tickets_at_risk", at_risk,
-                                   "Open fault reports with less than a quarter of their nearest SLA clock left."),
-                                  ("portal_sla_tickets_breached", breached,
-                                   "Open fault reports with an SLA clock breached or overdue now.")):
+        for name, value, text in (
+            (
+                "portal_sla_tickets_at_risk",
+                at_risk,
+                "Open fault reports with less than a quarter of their nearest SLA clock left.",
+            ),
+            ("portal_sla_tickets_breached", breached, "Open fault reports with an SLA clock breached or overdue now."),
+        ):
             gauge = GaugeMetricFamily(name, text)
             gauge.add_metric([], value)
             yield gauge
@@ -158,7 +177,7 @@ def may_scrape():
     config = current_app.config
     token = config.get("METRICS_TOKEN") or ""
     sent = request.headers.get("Authorization", "")
-    if token and sent.startswith("Bearer ") and hmac.compare_digest(sent[len("Bearer "):].encode(), token.encode()):
+    if token and sent.startswith("Bearer ") and hmac.compare_digest(sent[len("Bearer ") :].encode(), token.encode()):
         return True
     try:
         address = ipaddress.ip_address((request.remote_addr or "").split("%")[0])

@@ -6,12 +6,13 @@ On a wide screen the items form one horizontal bar; on a phone they sit behind a
 The three separated administrators (三权分立) see only their own area: the system administrator users, clients,
 sites and settings; the security administrator the sign-in security pages; the auditor the audit trail. An item
 whose endpoint is not (yet) in the application is left out, so that the areas built separately appear when merged."""
+
 from dataclasses import dataclass
 
 from flask import current_app
 
 from .i18n import _l
-from .roles import ALL, CLIENT, EVERYONE, ORGANISATION_ADMINS, ORGANISATION_READERS, Role, USER_ADMINS, VENDOR
+from .roles import ALL, CLIENT, EVERYONE, ORGANISATION_ADMINS, ORGANISATION_READERS, USER_ADMINS, VENDOR, Role
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,22 @@ NAV = (
     NavItem("sites.mine", _l("My school"), "geo-alt", frozenset({Role.SITE_ADMIN}), "sites", "admin"),
     NavItem("users.index", _l("Users"), "people", USER_ADMINS, "users", "admin"),
     NavItem("settings.index", _l("Settings"), "gear", ORGANISATION_ADMINS, "settings", "admin"),
-    NavItem("security_admin.policy", _l("Password policy"), "shield-lock", frozenset({Role.SECURITY_ADMIN}),
-            "security_admin", "admin"),
-    NavItem("security_accounts.users", _l("Sign-in security"), "person-lock", frozenset({Role.SECURITY_ADMIN}),
-            "security_accounts", "admin"),
+    NavItem(
+        "security_admin.policy",
+        _l("Password policy"),
+        "shield-lock",
+        frozenset({Role.SECURITY_ADMIN}),
+        "security_admin",
+        "admin",
+    ),
+    NavItem(
+        "security_accounts.users",
+        _l("Sign-in security"),
+        "person-lock",
+        frozenset({Role.SECURITY_ADMIN}),
+        "security_accounts",
+        "admin",
+    ),
     NavItem("audit.index", _l("Audit trail"), "journal-text", frozenset({Role.AUDITOR}), "audit", "admin"),
 )
 

@@ -22,6 +22,7 @@ page that starts in the last segment reads only that one). A leading boolean (op
 open rows then closed ones, each compared on the other keys: a row comparison that starts with a boolean bound to
 one value by the query (the closed tickets) makes PostgreSQL estimate one row and pick a plan that reads them all.
 """
+
 import base64
 import binascii
 import json
@@ -73,11 +74,15 @@ class Order:
         the list's order."""
         first = self.keys[0]
         if self.nullable:
-            return [(first.is_not(None), self.keys, lambda v: v is not None),
-                    (first.is_(None), self.keys[1:], lambda v: v is None)]
+            return [
+                (first.is_not(None), self.keys, lambda v: v is not None),
+                (first.is_(None), self.keys[1:], lambda v: v is None),
+            ]
         if self.boolean:
-            return [(first == flag, self.keys[1:], lambda v, flag=flag: v is flag)
-                    for flag in ((True, False) if self.desc else (False, True))]
+            return [
+                (first == flag, self.keys[1:], lambda v, flag=flag: v is flag)
+                for flag in ((True, False) if self.desc else (False, True))
+            ]
         return [(None, self.keys, lambda v: True)]
 
     # ---------------------------------------------------------------- cursors
@@ -99,8 +104,10 @@ class Order:
             return None
         try:
             position = whole_number(data[1], 1, PAGE_MAX * 100)
-            values = tuple(_value(k, v, nullable=(i == 0 and self.nullable)) for i, (k, v)
-                           in enumerate(zip(self.keys, data[2:], strict=True)))
+            values = tuple(
+                _value(k, v, nullable=(i == 0 and self.nullable))
+                for i, (k, v) in enumerate(zip(self.keys, data[2:], strict=True))
+            )
         except (TypeError, ValueError):
             return None
         return position, values
@@ -181,11 +188,17 @@ class Page:
 def offset_page(pagination):
     """A Flask-SQLAlchemy ``Pagination`` (a short list paged by number, such as the warranty overview's clients) as
     a :class:`Page`, for the same pager."""
-    return Page(items=list(pagination.items), start=pagination.first or 1, per_page=pagination.per_page,
-                has_prev=pagination.has_prev, has_next=pagination.has_next, total=pagination.total,
-                next_args={"page": pagination.next_num} if pagination.has_next else {},
-                prev_args={"page": pagination.prev_num} if pagination.has_prev else {},
-                here_args={"page": pagination.page} if pagination.page > 1 else {})
+    return Page(
+        items=list(pagination.items),
+        start=pagination.first or 1,
+        per_page=pagination.per_page,
+        has_prev=pagination.has_prev,
+        has_next=pagination.has_next,
+        total=pagination.total,
+        next_args={"page": pagination.next_num} if pagination.has_next else {},
+        prev_args={"page": pagination.prev_num} if pagination.has_prev else {},
+        here_args={"page": pagination.page} if pagination.page > 1 else {},
+    )
 
 
 def paginate(query, order, per_page=None, args=None):
@@ -224,10 +237,18 @@ def paginate(query, order, per_page=None, args=None):
     total, more_than = count(query), None
     if total > COUNT_MAX:
         total, more_than = None, COUNT_MAX
-    return Page(items=items, start=start, per_page=per_page, has_prev=has_prev, has_next=has_next, total=total,
-                more_than=more_than, here_args=here,
-                next_args={"after": order.encode(start + len(items), items[-1])} if has_next else {},
-                prev_args={"before": order.encode(start, items[0])} if has_prev and items else {})
+    return Page(
+        items=items,
+        start=start,
+        per_page=per_page,
+        has_prev=has_prev,
+        has_next=has_next,
+        total=total,
+        more_than=more_than,
+        here_args=here,
+        next_args={"after": order.encode(start + len(items), items[-1])} if has_next else {},
+        prev_args={"before": order.encode(start, items[0])} if has_prev and items else {},
+    )
 
 
 def count(query, limit=None):
@@ -250,7 +271,7 @@ def _seek(query, order, values, limit, backward=False):
     if backward:
         segments = segments[::-1]
     if values is not None:  # the cursor's segment, and those after it
-        segments = segments[[holds(values[0]) for _c, _k, holds in segments].index(True):]
+        segments = segments[[holds(values[0]) for _c, _k, holds in segments].index(True) :]
     entity = query.column_descriptions[0]["entity"]
     clauses = order.clauses(None, backward)  # every key, the NULL one too: the index's order, for the planners
     # The rows of the page's ids with what the list shows of them (the query's loader options), not filtered again:
@@ -260,7 +281,7 @@ def _seek(query, order, values, limit, backward=False):
     for n, (condition, keys, _holds) in enumerate(segments):
         part = query if condition is None else query.where(condition)
         if n == 0 and values is not None:
-            part = part.where(_beyond(order, keys, values[-len(keys):], backward))
+            part = part.where(_beyond(order, keys, values[-len(keys) :], backward))
         # The page's ids first (an index range and its LIMIT), then their rows with what they show: a planner that
         # misjudges how many rows the range holds (PostgreSQL's row comparisons) can then never join them all.
         ids = part.with_only_columns(entity.id).order_by(*clauses).limit(limit)

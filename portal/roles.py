@@ -4,6 +4,7 @@ Five business roles (the vendor's manager and agents; the client's administrator
 administrators) and, for the vendor, three separated administrators (三权分立, GB/T 22239-2019 level 3): the system
 administrator (accounts, clients, sites, settings), the security administrator (sign-in policy, unlocking, second
 factors) and the auditor (reads the audit trail). A user holds exactly one role, so no account holds two of them."""
+
 from enum import StrEnum
 
 from .i18n import _l

@@ -4,6 +4,7 @@ A vendor user sees every client; a client user sees their own client only; a sit
 administrator (school administrator) sees their own site only. Rows outside the scope
 answer 404, never 403, so that an id reveals nothing about another client.
 """
+
 from functools import wraps
 
 import sqlalchemy as sa

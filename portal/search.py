@@ -20,6 +20,7 @@ The DDL of both engines is attached to the tables (``create_all`` makes it) and 
 (``ddl()``). A migration that rebuilds a searchable table on SQLite (Alembic's batch mode "move and copy") drops
 its triggers with it: it must run ``ddl("sqlite", table, columns)`` again.
 """
+
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -58,13 +59,14 @@ def sqlite_create(table, columns):
 def sqlite_drop(table):
     fts = fts_table(table)
     return [f"DROP TRIGGER IF EXISTS {fts}_{event}" for event in ("insert", "delete", "update")] + [
-        f"DROP TABLE IF EXISTS {fts}"]
+        f"DROP TABLE IF EXISTS {fts}"
+    ]
 
 
 def postgresql_create(table, columns):
     return ["CREATE EXTENSION IF NOT EXISTS pg_trgm"] + [
-        f"CREATE INDEX IF NOT EXISTS {trigram_index(table, c)} ON {table} USING gin ({c} gin_trgm_ops)"
-        for c in columns]
+        f"CREATE INDEX IF NOT EXISTS {trigram_index(table, c)} ON {table} USING gin ({c} gin_trgm_ops)" for c in columns
+    ]
 
 
 def postgresql_drop(table, columns):
@@ -146,8 +148,11 @@ def matches(q, *columns):
         phrase = '"' + q.replace('"', '""') + '"'
         if {c.name for c in columns} != set(indexed):
             phrase = "{" + " ".join(c.name for c in columns) + "} : " + phrase
-        found = sa.select(sa.literal_column("rowid")).select_from(sa.table(fts)).where(
-            sa.literal_column(fts).op("MATCH")(phrase))
+        found = (
+            sa.select(sa.literal_column("rowid"))
+            .select_from(sa.table(fts))
+            .where(sa.literal_column(fts).op("MATCH")(phrase))
+        )
         return table.c.id.in_(found)
     pattern = like_pattern(q)
     if dialect == "postgresql":  # backslash is ILIKE's own escape: the plain form keeps the trigram index usable

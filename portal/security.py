@@ -1,5 +1,6 @@
 """Headers on every response: a strict Content-Security-Policy (no inline script, no eval) and friends; HSTS when the
 portal is served over HTTPS only (PORTAL_HTTPS=1)."""
+
 from flask import current_app, request
 from flask_login import current_user
 

@@ -1,5 +1,6 @@
 """Numbers that are unique and never reused, per year (XB-2026-0001, GZ-2026-00001): a counter row per year,
 locked while it moves, so that two workers never hand out the same number."""
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 

@@ -13,6 +13,7 @@ view runs: the token is the primary key of ``form_submission``, so a second requ
 click, a retry after a network error, a reload) waits for the first one's transaction and then lands on its
 result instead of doing the work again. This is the ``Idempotency-Key`` idea of payment APIs, applied to forms.
 """
+
 import re
 import secrets
 from datetime import datetime, timedelta
@@ -51,8 +52,13 @@ class Stale(Refused):
     status = 409
 
     def __init__(self, message=None):
-        super().__init__(message or _l("Someone else changed this since you opened it. It is shown below as it is "
-                                       "now; what you typed is kept: check it and send it again."))
+        super().__init__(
+            message
+            or _l(
+                "Someone else changed this since you opened it. It is shown below as it is "
+                "now; what you typed is kept: check it and send it again."
+            )
+        )
 
 
 # ---------------------------------------------------------------- a step
@@ -74,8 +80,12 @@ def take(model, id_, user, move, *, version=None, options=()):
     ``version``, apply ``move(obj)`` (which raises ``Refused`` when the state does not allow it) and flush.
     Returns the object; the caller commits. The result page of the step is the object's page, set by the view
     with ``land_on`` when it differs from where the form was posted."""
-    query = (model.scoped(user, model.id == id_).options(*options).with_for_update(of=model)
-             .execution_options(populate_existing=True))
+    query = (
+        model.scoped(user, model.id == id_)
+        .options(*options)
+        .with_for_update(of=model)
+        .execution_options(populate_existing=True)
+    )
     obj = db.session.scalar(query)
     if obj is None:
         abort(404)
@@ -104,8 +114,11 @@ def version_of(form):
 
 def kept_text(form):
     """What the user typed into a refused form, to show whatever the page now offers: [(label, text)]."""
-    return [(field.label.text, field.data) for field in form
-            if field.type in ("TextAreaField", "StringField") and field.data]
+    return [
+        (field.label.text, field.data)
+        for field in form
+        if field.type in ("TextAreaField", "StringField") and field.data
+    ]
 
 
 # ---------------------------------------------------------------- every form once
@@ -153,7 +166,8 @@ def claim():
     if request.method != "POST" or not current_user.is_authenticated:
         return None
     token = request.form.get(TOKEN_FIELD) or next(  # a form with a prefix (several on one page) names it prefix-…
-        (value for key, value in request.form.items() if key.endswith("-" + TOKEN_FIELD)), "")
+        (value for key, value in request.form.items() if key.endswith("-" + TOKEN_FIELD)), ""
+    )
     if not TOKEN.fullmatch(token):
         return None
     earlier = db.session.get(Submission, token)
@@ -164,8 +178,9 @@ def claim():
                 db.session.add(submission)
                 db.session.flush()
         except sa.exc.IntegrityError:
-            earlier = db.session.scalar(sa.select(Submission).where(Submission.token == token)
-                                        .execution_options(populate_existing=True))
+            earlier = db.session.scalar(
+                sa.select(Submission).where(Submission.token == token).execution_options(populate_existing=True)
+            )
             if earlier is None:
                 raise
         else:
@@ -198,13 +213,22 @@ def _flushed(session, context):
 def settle(response):
     """After a POST that claimed a token, committed and redirects: save where it redirected as the token's result
     (unless the view named it), in a transaction of its own; nothing else is pending by then."""
-    if (g.get("submission") is None or not g.get("submission_committed") or g.get("submission_landed")
-            or g.get("written_since_commit") or not 300 <= response.status_code < 400 or not response.location):
+    if (
+        g.get("submission") is None
+        or not g.get("submission_committed")
+        or g.get("submission_landed")
+        or g.get("written_since_commit")
+        or not 300 <= response.status_code < 400
+        or not response.location
+    ):
         return response
     target = urlsplit(response.location)
     try:
-        db.session.execute(sa.update(Submission).where(Submission.token == g.submission.token)
-                           .values(target=(target.path + (f"?{target.query}" if target.query else ""))[:500]))
+        db.session.execute(
+            sa.update(Submission)
+            .where(Submission.token == g.submission.token)
+            .values(target=(target.path + (f"?{target.query}" if target.query else ""))[:500])
+        )
         db.session.commit()
     except sa.exc.SQLAlchemyError:  # the work is saved; a second sending then lands on the form's page
         db.session.rollback()

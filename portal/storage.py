@@ -19,6 +19,7 @@ keeping them in S3-compatible object storage (MinIO, Alibaba OSS, Tencent COS: `
 and a delete. ``storage()`` returns the configured one. ``put(key, stream)`` writes a file
 straight under its key (a restore, ``portal.backup``: its row is already committed).
 """
+
 import hashlib
 import logging
 import os
@@ -191,8 +192,9 @@ class FolderStorage:
                     stat = path.stat()
                 except FileNotFoundError:  # kept or removed meanwhile
                     continue
-                yield Listed(key=key, size=stat.st_size, staged=staged,
-                             modified=datetime.fromtimestamp(stat.st_mtime, UTC))
+                yield Listed(
+                    key=key, size=stat.st_size, staged=staged, modified=datetime.fromtimestamp(stat.st_mtime, UTC)
+                )
 
     def ready(self):
         """Raise unless files can be written now (``/readyz``): the folder exists (made on a fresh install) and a
@@ -231,12 +233,16 @@ class S3Storage:
         except BaseException:
             self.delete(staged_key(stored_key))
             raise
-        return Stored(key=stored_key, staged_key=staged_key(stored_key), size=hashing.size,
-                      sha256=hashing.digest.hexdigest())
+        return Stored(
+            key=stored_key, staged_key=staged_key(stored_key), size=hashing.size, sha256=hashing.digest.hexdigest()
+        )
 
     def keep(self, key):
-        self.client.copy_object(Bucket=self.bucket, Key=self.name(key),
-                                CopySource={"Bucket": self.bucket, "Key": self.name(staged_key(key))})
+        self.client.copy_object(
+            Bucket=self.bucket,
+            Key=self.name(key),
+            CopySource={"Bucket": self.bucket, "Key": self.name(staged_key(key))},
+        )
         self.delete(staged_key(key))
 
     def open(self, key):
@@ -262,11 +268,12 @@ class S3Storage:
         pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
         for page in pages:
             for item in page.get("Contents", ()):
-                key = item["Key"][len(self.prefix):]
+                key = item["Key"][len(self.prefix) :]
                 staged = bool(STAGED_KEY.fullmatch(key))
                 if staged or FINAL_KEY.fullmatch(key):
-                    yield Listed(key=key, size=item["Size"], staged=staged,
-                                 modified=item["LastModified"].astimezone(UTC))
+                    yield Listed(
+                        key=key, size=item["Size"], staged=staged, modified=item["LastModified"].astimezone(UTC)
+                    )
 
     def ready(self):
         """Raise unless the bucket answers with these credentials now (``/readyz``): one HEAD request, no write
@@ -281,9 +288,17 @@ class S3Storage:
 
     def presigned_url(self, key, seconds, content_type, disposition):
         """A link that downloads the object for ``seconds``, with these headers in the answer."""
-        return self.client.generate_presigned_url("get_object", ExpiresIn=seconds, Params={
-            "Bucket": self.bucket, "Key": self.name(key), "ResponseContentType": content_type,
-            "ResponseContentDisposition": disposition, "ResponseCacheControl": "private, no-store"})
+        return self.client.generate_presigned_url(
+            "get_object",
+            ExpiresIn=seconds,
+            Params={
+                "Bucket": self.bucket,
+                "Key": self.name(key),
+                "ResponseContentType": content_type,
+                "ResponseContentDisposition": disposition,
+                "ResponseCacheControl": "private, no-store",
+            },
+        )
 
 
 def s3_client(config):
@@ -292,17 +307,28 @@ def s3_client(config):
     import boto3
     from botocore.config import Config
 
-    settings = {"endpoint_url": config.get("S3_ENDPOINT_URL") or None, "region_name": config.get("S3_REGION") or None,
-                "aws_access_key_id": config.get("S3_ACCESS_KEY_ID") or None,
-                "aws_secret_access_key": config.get("S3_SECRET_ACCESS_KEY") or None}
+    settings = {
+        "endpoint_url": config.get("S3_ENDPOINT_URL") or None,
+        "region_name": config.get("S3_REGION") or None,
+        "aws_access_key_id": config.get("S3_ACCESS_KEY_ID") or None,
+        "aws_secret_access_key": config.get("S3_SECRET_ACCESS_KEY") or None,
+    }
     style = config.get("S3_ADDRESSING_STYLE") or "path"
     cache = current_app.extensions.setdefault("portal_s3_clients", {})
     marker = (*settings.values(), style)
     if marker not in cache:
         # Checksums only where the API requires them: OSS and COS refuse the newer default ones of botocore.
-        cache[marker] = boto3.session.Session().client("s3", **settings, config=Config(
-            signature_version="s3v4", s3={"addressing_style": style}, retries={"mode": "standard"},
-            request_checksum_calculation="when_required", response_checksum_validation="when_required"))
+        cache[marker] = boto3.session.Session().client(
+            "s3",
+            **settings,
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": style},
+                retries={"mode": "standard"},
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
+        )
     return cache[marker]
 
 
@@ -419,26 +445,50 @@ def file_kinds():
     from .tickets.models import TicketPhoto
 
     return [
-        (sa.select(Version.storage_key, Version.sha256, Version.document_id, Version.label).order_by(Version.id),
-         "document {} version {}"),
+        (
+            sa.select(Version.storage_key, Version.sha256, Version.document_id, Version.label).order_by(Version.id),
+            "document {} version {}",
+        ),
         # The issued PDFs (evidence packs, warranty certificates).
-        (sa.select(Issued.storage_key, Issued.sha256, Issued.number).where(Issued.storage_key.is_not(None))
-         .order_by(Issued.id), "issued document {}"),
+        (
+            sa.select(Issued.storage_key, Issued.sha256, Issued.number)
+            .where(Issued.storage_key.is_not(None))
+            .order_by(Issued.id),
+            "issued document {}",
+        ),
         # Fault photos, complaint and visit attachments.
-        (sa.select(TicketPhoto.storage_key, TicketPhoto.sha256, TicketPhoto.ticket_id, TicketPhoto.id)
-         .order_by(TicketPhoto.id), "ticket {} photo {}"),
-        (sa.select(ComplaintAttachment.storage_key, ComplaintAttachment.sha256, ComplaintAttachment.complaint_id,
-                   ComplaintAttachment.id).order_by(ComplaintAttachment.id), "complaint {} attachment {}"),
-        (sa.select(VisitAttachment.storage_key, VisitAttachment.sha256, VisitAttachment.visit_id, VisitAttachment.id)
-         .order_by(VisitAttachment.id), "visit {} attachment {}"),
+        (
+            sa.select(TicketPhoto.storage_key, TicketPhoto.sha256, TicketPhoto.ticket_id, TicketPhoto.id).order_by(
+                TicketPhoto.id
+            ),
+            "ticket {} photo {}",
+        ),
+        (
+            sa.select(
+                ComplaintAttachment.storage_key,
+                ComplaintAttachment.sha256,
+                ComplaintAttachment.complaint_id,
+                ComplaintAttachment.id,
+            ).order_by(ComplaintAttachment.id),
+            "complaint {} attachment {}",
+        ),
+        (
+            sa.select(
+                VisitAttachment.storage_key, VisitAttachment.sha256, VisitAttachment.visit_id, VisitAttachment.id
+            ).order_by(VisitAttachment.id),
+            "visit {} attachment {}",
+        ),
     ]
 
 
 def file_rows(connection):
     """(key, sha256, label) of every row that names a file, read through ``connection`` (a session, or a
     connection to a backup's snapshot), for ``audit``."""
-    return [(key, sha256, label.format(*values))
-            for query, label in file_kinds() for key, sha256, *values in connection.execute(query)]
+    return [
+        (key, sha256, label.format(*values))
+        for query, label in file_kinds()
+        for key, sha256, *values in connection.execute(query)
+    ]
 
 
 def repair(store, finding):
@@ -457,8 +507,13 @@ def stage_upload(checked, store=None):
     """Stage a file checked by ``portal.uploads`` (a photo, an attachment): the columns of the row that names it,
     kept when that row commits."""
     stored = stage(checked.stream, store)
-    return {"filename": checked.filename, "content_type": checked.content_type, "size": stored.size,
-            "storage_key": stored.key, "sha256": stored.sha256}
+    return {
+        "filename": checked.filename,
+        "content_type": checked.content_type,
+        "size": stored.size,
+        "storage_key": stored.key,
+        "sha256": stored.sha256,
+    }
 
 
 class AttachmentColumns:

@@ -14,6 +14,7 @@ own caller (it commits). Each is safe to run on several hosts at the same moment
   ``breach:response``, ``auto_closed``, ``expired``) under a unique constraint with its object, and is inserted with
   ``ON CONFLICT DO NOTHING``, so a concurrent duplicate is a no-op.
 """
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -35,8 +36,12 @@ def dialect_of(model):
 def insert_once(model, conflict, **values):
     """Insert one row unless a row with the same ``conflict`` columns (a unique constraint) is already there, or is
     being inserted by a concurrent transaction (PostgreSQL waits for it, then does nothing). True if inserted."""
-    insert = INSERTS[dialect_of(model)](model.__table__).values(**values).on_conflict_do_nothing(
-        index_elements=list(conflict)).returning(*model.__table__.primary_key.columns)
+    insert = (
+        INSERTS[dialect_of(model)](model.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(conflict))
+        .returning(*model.__table__.primary_key.columns)
+    )
     # RETURNING, not rowcount: psycopg reports no row count for this statement (-1)
     inserted = db.session.execute(insert).first() is not None
     if inserted and "action" in values:  # a timeline event (a breach, an expiry): in the audit trail too
@@ -44,8 +49,12 @@ def insert_once(model, conflict, **values):
 
         parent = next((k for k in conflict if k.endswith("_id")), None)
         kind = {"ticket_id": "ticket", "quote_id": "quote"}.get(parent, model.__tablename__)
-        record(f"{kind}.{values['action']}", target=(kind, values.get(parent)), step=values["action"],
-               note=str(values.get("body") or values.get("detail") or "")[:100])
+        record(
+            f"{kind}.{values['action']}",
+            target=(kind, values.get(parent)),
+            step=values["action"],
+            note=str(values.get("body") or values.get("detail") or "")[:100],
+        )
     return inserted
 
 

@@ -20,6 +20,7 @@ A checked file is then kept in storage (``portal.storage``) and served by ``port
 and everything else as attachments, always with ``X-Content-Type-Options: nosniff`` and a Content-Security-Policy
 that runs nothing (``protect``).
 """
+
 import io
 import re
 import unicodedata
@@ -51,15 +52,20 @@ class FileType:
     extensions: tuple  # the first is added to a name that has none
 
 
-TYPES = {t.key: t for t in (
-    FileType("pdf", "PDF", "application/pdf", (".pdf",)),
-    FileType("docx", "DOCX", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", (".docx",)),
-    FileType("xlsx", "XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (".xlsx",)),
-    FileType("pptx", "PPTX", "application/vnd.openxmlformats-officedocument.presentationml.presentation", (".pptx",)),
-    FileType("zip", "ZIP", "application/zip", (".zip",)),
-    FileType("jpeg", "JPEG", "image/jpeg", (".jpg", ".jpeg")),
-    FileType("png", "PNG", "image/png", (".png",)),
-)}
+TYPES = {
+    t.key: t
+    for t in (
+        FileType("pdf", "PDF", "application/pdf", (".pdf",)),
+        FileType("docx", "DOCX", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", (".docx",)),
+        FileType("xlsx", "XLSX", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (".xlsx",)),
+        FileType(
+            "pptx", "PPTX", "application/vnd.openxmlformats-officedocument.presentationml.presentation", (".pptx",)
+        ),
+        FileType("zip", "ZIP", "application/zip", (".zip",)),
+        FileType("jpeg", "JPEG", "image/jpeg", (".jpg", ".jpeg")),
+        FileType("png", "PNG", "image/png", (".png",)),
+    )
+}
 BY_EXTENSION = {ext: t for t in TYPES.values() for ext in t.extensions}
 BY_CONTENT_TYPE = {t.content_type: t for t in TYPES.values()}
 
@@ -67,7 +73,6 @@ BY_CONTENT_TYPE = {t.content_type: t for t in TYPES.values()}
 DOCUMENTS = ("pdf", "docx", "xlsx", "pptx", "zip", "jpeg", "png")
 PHOTOS = ("jpeg", "png")
 ATTACHMENTS = ("jpeg", "png", "pdf")
-
 
 
 def accept(keys):
@@ -159,7 +164,7 @@ def normalise_name(raw):
     name = "".join(c for c in name if unicodedata.category(c) not in REMOVED_CATEGORIES)
     name = " ".join(name.translate(RESERVED).split()).strip(" .")
     stem, extension = split_extension(name)
-    stem = stem[:MAX_NAME - len(extension)].rstrip(" .") or DEFAULT_STEM
+    stem = stem[: MAX_NAME - len(extension)].rstrip(" .") or DEFAULT_STEM
     return stem + extension
 
 
@@ -191,7 +196,7 @@ def _pdf(stream, size):
 
 
 def _zip(stream):
-    """"docx", "xlsx" or "pptx" for an Office file, "zip" for another archive, None for a broken one."""
+    """ "docx", "xlsx" or "pptx" for an Office file, "zip" for another archive, None for a broken one."""
     stream.seek(0)
     try:
         with zipfile.ZipFile(stream) as archive:
@@ -227,8 +232,13 @@ def reencode(stream, key, name):
                 if PILLOW_FORMATS.get(image.format) != key:
                     return None
                 if image.width * image.height > MAX_PIXELS:
-                    raise UploadRefused(_l("“%(name)s” has too many pixels (at most %(mp)d megapixels).",
-                                           name=shown(name), mp=MAX_PIXELS // 1_000_000))
+                    raise UploadRefused(
+                        _l(
+                            "“%(name)s” has too many pixels (at most %(mp)d megapixels).",
+                            name=shown(name),
+                            mp=MAX_PIXELS // 1_000_000,
+                        )
+                    )
                 # The whole picture: a truncated or broken file fails here, whatever another library set for its
                 # own images (WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on when it is imported).
                 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -240,8 +250,13 @@ def reencode(stream, key, name):
     except UploadRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise UploadRefused(_l("“%(name)s” has too many pixels (at most %(mp)d megapixels).",
-                               name=shown(name), mp=MAX_PIXELS // 1_000_000)) from None
+        raise UploadRefused(
+            _l(
+                "“%(name)s” has too many pixels (at most %(mp)d megapixels).",
+                name=shown(name),
+                mp=MAX_PIXELS // 1_000_000,
+            )
+        ) from None
     except Exception:  # Pillow raises many kinds for a file that is not a whole image
         return None
     upright.info = {}  # EXIF (GPS position…), XMP, comments, text chunks, DPI: none is written again
@@ -294,8 +309,9 @@ def check(upload, allowed, max_bytes):
     declared = BY_EXTENSION.get(extension.lower()) if extension else None
     kinds = _Listed(allowed)
     if extension and (declared is None or declared.key not in allowed):
-        raise UploadRefused(_l("“%(name)s” is not a kind of file accepted here: %(kinds)s.", name=shown(name),
-                               kinds=kinds))
+        raise UploadRefused(
+            _l("“%(name)s” is not a kind of file accepted here: %(kinds)s.", name=shown(name), kinds=kinds)
+        )
     stream = upload.stream
     stream.seek(0, io.SEEK_END)
     size = stream.tell()
@@ -303,27 +319,37 @@ def check(upload, allowed, max_bytes):
     if size == 0:
         raise UploadRefused(_l("“%(name)s” is empty.", name=shown(name)))
     if size > max_bytes:
-        raise UploadRefused(_l("“%(name)s” is larger than %(mb)d MB.", name=shown(name),
-                               mb=max_bytes // (1024 * 1024)))
+        raise UploadRefused(_l("“%(name)s” is larger than %(mb)d MB.", name=shown(name), mb=max_bytes // (1024 * 1024)))
     found = identify(stream, size)
     if declared is not None and found != declared.key:
         if declared.key == "zip" and found in OFFICE_PARTS:
             found = "zip"  # an Office file sent as a ZIP is still a ZIP
         elif not (declared.key in IMAGES and found in IMAGES):
-            raise UploadRefused(_l("“%(name)s” is not a real %(type)s file: its content does not match its name.",
-                                   name=shown(name), type=declared.label))
+            raise UploadRefused(
+                _l(
+                    "“%(name)s” is not a real %(type)s file: its content does not match its name.",
+                    name=shown(name),
+                    type=declared.label,
+                )
+            )
     if found not in allowed:
-        raise UploadRefused(_l("“%(name)s” is not a kind of file accepted here: %(kinds)s.", name=shown(name),
-                               kinds=kinds))
+        raise UploadRefused(
+            _l("“%(name)s” is not a kind of file accepted here: %(kinds)s.", name=shown(name), kinds=kinds)
+        )
     kind = TYPES[found]
     if declared is None or declared.key != found:
-        name = stem[:MAX_NAME - len(kind.extensions[0])] + kind.extensions[0]
+        name = stem[: MAX_NAME - len(kind.extensions[0])] + kind.extensions[0]
     checked = Checked(filename=name, type=kind, size=size, stream=stream)
     if found in IMAGES:
         image = reencode(stream, found, name)
         if image is None:
-            raise UploadRefused(_l("“%(name)s” is not a whole %(type)s image: it may be damaged or cut short.",
-                                   name=shown(name), type=kind.label))
+            raise UploadRefused(
+                _l(
+                    "“%(name)s” is not a whole %(type)s image: it may be damaged or cut short.",
+                    name=shown(name),
+                    type=kind.label,
+                )
+            )
         data, width, height = image
         checked = replace(checked, stream=io.BytesIO(data), size=len(data), width=width, height=height)
     stream.seek(0)

@@ -4,6 +4,7 @@ PostgreSQL (see ``SessionApp``).
 No test holds an application context while it uses the test client: each request gets its own
 context, as in production (a context held open would share ``g`` and the session between requests).
 """
+
 import copy
 import os
 import pickle
@@ -50,8 +51,11 @@ def for_this_worker(database_url, redis_url, worker):
     return database_url, redis_url
 
 
-DATABASE_URL, REDIS_URL = for_this_worker(os.environ.get("TEST_DATABASE_URL", "sqlite://"),
-                                          os.environ.get("TEST_REDIS_URL"), os.environ.get("PYTEST_XDIST_WORKER"))
+DATABASE_URL, REDIS_URL = for_this_worker(
+    os.environ.get("TEST_DATABASE_URL", "sqlite://"),
+    os.environ.get("TEST_REDIS_URL"),
+    os.environ.get("PYTEST_XDIST_WORKER"),
+)
 if REDIS_URL:
     os.environ["TEST_REDIS_URL"] = REDIS_URL  # tests/test_jobs.py reads it
 TEST_CONFIG = {
@@ -207,8 +211,10 @@ class SessionApp:
                     raw.close()
                 return copy
             with self.engine.connect() as conn:
-                return [(table, [dict(row) for row in conn.execute(table.select()).mappings()])
-                        for table in db.metadata.sorted_tables]
+                return [
+                    (table, [dict(row) for row in conn.execute(table.select()).mappings()])
+                    for table in db.metadata.sorted_tables
+                ]
 
     def restore(self, snapshot):
         """The database as ``snapshot`` holds it, and nothing else."""
@@ -226,7 +232,7 @@ class SessionApp:
                 # The tests' superuser turns off the triggers (the audit trail's guard, the foreign keys' checks)
                 # for this transaction only: the rows go back as they were, in any order.
                 conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-                for table, rows in snapshot:
+                for table, _rows in snapshot:
                     conn.execute(table.delete())
                 for table, rows in snapshot:
                     if rows:
@@ -240,8 +246,11 @@ class SessionApp:
         if self.sqlite:
             return True
         with self.app.app_context(), self.engine.connect() as conn:
-            found = conn.execute(sa.union_all(*(sa.select(sa.literal(1)).select_from(table).limit(1)
-                                                for table in db.metadata.sorted_tables))).first()
+            found = conn.execute(
+                sa.union_all(
+                    *(sa.select(sa.literal(1)).select_from(table).limit(1) for table in db.metadata.sorted_tables)
+                )
+            ).first()
         self.written = False  # what the check itself sent
         return found is None
 
@@ -417,10 +426,22 @@ def s3_config(s3_server):
     import boto3
 
     bucket = f"portal-{uuid.uuid4().hex[:12]}"
-    boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1", aws_access_key_id="testing",
-                 aws_secret_access_key="testing").create_bucket(Bucket=bucket)
-    return {"STORAGE": "s3", "S3_ENDPOINT_URL": s3_server, "S3_BUCKET": bucket, "S3_REGION": "us-east-1",
-            "S3_ACCESS_KEY_ID": "testing", "S3_SECRET_ACCESS_KEY": "testing", "S3_PREFIX": "portal"}
+    boto3.client(
+        "s3",
+        endpoint_url=s3_server,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).create_bucket(Bucket=bucket)
+    return {
+        "STORAGE": "s3",
+        "S3_ENDPOINT_URL": s3_server,
+        "S3_BUCKET": bucket,
+        "S3_REGION": "us-east-1",
+        "S3_ACCESS_KEY_ID": "testing",
+        "S3_SECRET_ACCESS_KEY": "testing",
+        "S3_PREFIX": "portal",
+    }
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """Reading a page as a browser does: a form's action and the values it would send (hidden fields included)."""
+
 import html.parser
 
 
@@ -10,8 +11,11 @@ class _Forms(html.parser.HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            self._current = {"action": a.get("action") or "", "method": (a.get("method") or "get").lower(),
-                             "fields": {}}
+            self._current = {
+                "action": a.get("action") or "",
+                "method": (a.get("method") or "get").lower(),
+                "fields": {},
+            }
             self.forms.append(self._current)
         elif self._current is None or tag not in ("input", "textarea", "select", "option"):
             return

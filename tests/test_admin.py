@@ -1,4 +1,5 @@
 """Managing clients, sites, users and the vendor's settings: validation, scoping, lists and queries."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -25,7 +26,9 @@ def test_system_administrator_keeps_clients_sites_and_settings(app, world):
         client = db.session.scalar(sa.select(Client).where(Client.name_zh == "系统局"))
     data = {"name_zh": "系统一中", "timezone": "Asia/Shanghai"}
     assert post(app, world.sysadmin, f"/sites/new?client={client.id}", data).status_code == 302
-    assert post(app, world.sysadmin, "/settings/", {"name_zh": "新供应商", "hotline": "400-123-4567"}).status_code == 302
+    assert (
+        post(app, world.sysadmin, "/settings/", {"name_zh": "新供应商", "hotline": "400-123-4567"}).status_code == 302
+    )
     page = get(app, world.sysadmin, f"/clients/{client.id}").get_data(as_text=True)
     assert f"/users/?client={client.id}" in page and f"/sites/new?client={client.id}" in page
     site = get(app, world.sysadmin, f"/sites/{world.a_site1.id}").get_data(as_text=True)
@@ -41,14 +44,17 @@ class TestClients:
         with app.app_context():
             client = db.session.scalar(sa.select(Client).where(Client.name_zh == "新区教育局"))
         assert response.headers["Location"] == f"/clients/{client.id}"
-        response = post(app, world.manager, f"/clients/{client.id}/edit", {"name_zh": "新区教育局", "contact_name": "王老师"})
+        response = post(
+            app, world.manager, f"/clients/{client.id}/edit", {"name_zh": "新区教育局", "contact_name": "王老师"}
+        )
         assert response.status_code == 302
         with app.app_context():
             assert db.session.get(Client, client.id).contact_name == "王老师"
 
     def test_validation_keeps_what_was_typed(self, app, world):
-        body = post(app, world.manager, "/clients/new", {"name_zh": "", "name_en": "Typed name", "address": "x" * 301}
-                    ).get_data(as_text=True)
+        body = post(
+            app, world.manager, "/clients/new", {"name_zh": "", "name_en": "Typed name", "address": "x" * 301}
+        ).get_data(as_text=True)
         assert "This field is required." in body and "Use at most 300 characters." in body
         assert 'value="Typed name"' in body
 
@@ -82,15 +88,19 @@ class TestSites:
             assert db.session.scalar(sa.select(Site.client_id).where(Site.name_zh == "甲三中")) == world.a.id
 
     def test_site_names_are_unique_within_a_client_only(self, app, world):
-        body = post(app, world.manager, f"/sites/new?client={world.a.id}",
-                    {"name_zh": "甲一中", "timezone": "Asia/Shanghai"}).get_data(as_text=True)
+        body = post(
+            app, world.manager, f"/sites/new?client={world.a.id}", {"name_zh": "甲一中", "timezone": "Asia/Shanghai"}
+        ).get_data(as_text=True)
         assert "This client already has a site with this name." in body
-        response = post(app, world.manager, f"/sites/new?client={world.b.id}", {"name_zh": "甲一中", "timezone": "Asia/Shanghai"})
+        response = post(
+            app, world.manager, f"/sites/new?client={world.b.id}", {"name_zh": "甲一中", "timezone": "Asia/Shanghai"}
+        )
         assert response.status_code == 302
 
     def test_time_zone_must_be_one_offered(self, app, world):
-        body = post(app, world.manager, f"/sites/{world.a_site1.id}/edit",
-                    {"name_zh": "甲一中", "timezone": "Mars/Olympus"}).get_data(as_text=True)
+        body = post(
+            app, world.manager, f"/sites/{world.a_site1.id}/edit", {"name_zh": "甲一中", "timezone": "Mars/Olympus"}
+        ).get_data(as_text=True)
         assert "Not a valid choice" in body
 
     def test_new_site_needs_an_existing_client(self, app, world):
@@ -106,7 +116,6 @@ class TestSites:
         assert "B Data Room" not in body and "A School 1" in body
 
 
-
 def users_in_db(app):
     with app.app_context():
         return db.session.scalars(sa.select(User)).all()
@@ -120,8 +129,9 @@ class TestUsers:
         with app.app_context():
             user = db.session.scalar(sa.select(User).where(User.email == "teacher@a.example"))
             assert user.client_id == world.a.id and user.role == "client_staff"
-        body = post(app, world.a_admin, "/users/new", {**data, "email": "x@a.example", "role": "vendor_manager"}
-                    ).get_data(as_text=True)
+        body = post(
+            app, world.a_admin, "/users/new", {**data, "email": "x@a.example", "role": "vendor_manager"}
+        ).get_data(as_text=True)
         assert "Not a valid choice" in body
 
     def test_school_administrator_needs_a_site_of_the_same_client(self, app, world):
@@ -137,8 +147,9 @@ class TestUsers:
         body = post(app, world.sysadmin, "/users/new", data).get_data(as_text=True)
         assert "Vendor staff belong to no client" in body
         assert post(app, world.sysadmin, "/users/new", {**data, "client": ""}).status_code == 302
-        body = post(app, world.sysadmin, "/users/new", {**data, "email": "c@x.example", "role": "client_staff", "client": ""}
-                    ).get_data(as_text=True)
+        body = post(
+            app, world.sysadmin, "/users/new", {**data, "email": "c@x.example", "role": "client_staff", "client": ""}
+        ).get_data(as_text=True)
         assert "Choose the client this user belongs to." in body
 
     @pytest.mark.parametrize("role", ["system_admin", "security_admin", "auditor"])
@@ -147,10 +158,18 @@ class TestUsers:
         data = {"email": f"{role}@vendor.example", "name": "管理员", "role": role, "client": world.a.id}
         body = post(app, world.sysadmin, "/users/new", data).get_data(as_text=True)
         assert "An administrator belongs to no client: leave the client empty." in body
-        assert post(app, world.a_admin, "/users/new", {**data, "client": ""}).get_data(as_text=True).count(
-            "Not a valid choice") == 1  # a client admin is not offered it
-        body = post(app, world.a_admin, f"/users/{world.a_staff.id}/edit",
-                    {"email": world.a_staff.email, "name": "x", "role": role}).get_data(as_text=True)
+        assert (
+            post(app, world.a_admin, "/users/new", {**data, "client": ""})
+            .get_data(as_text=True)
+            .count("Not a valid choice")
+            == 1
+        )  # a client admin is not offered it
+        body = post(
+            app,
+            world.a_admin,
+            f"/users/{world.a_staff.id}/edit",
+            {"email": world.a_staff.email, "name": "x", "role": role},
+        ).get_data(as_text=True)
         assert "Not a valid choice" in body
         assert post(app, world.manager, "/users/new", {**data, "client": ""}).status_code == 403
         assert post(app, world.sysadmin, "/users/new", {**data, "client": ""}).status_code == 302
@@ -175,8 +194,12 @@ class TestUsers:
         data = {"email": world.sysadmin.email, "name": "x", "role": "vendor_manager"}
         body = post(app, world.sysadmin, f"/users/{world.sysadmin.id}/edit", data).get_data(as_text=True)
         assert "You cannot change your own role or organisation." in body
-        body = post(app, world.sysadmin, f"/users/{world.sysadmin.id}/edit",
-                    {**data, "role": "system_admin", "client": world.a.id}).get_data(as_text=True)
+        body = post(
+            app,
+            world.sysadmin,
+            f"/users/{world.sysadmin.id}/edit",
+            {**data, "role": "system_admin", "client": world.a.id},
+        ).get_data(as_text=True)
         assert "An administrator belongs to no client" in body
         post(app, world.sysadmin, f"/users/{world.sysadmin.id}/deactivate", {})
         with app.app_context():
@@ -196,8 +219,9 @@ class TestUsers:
         assert 'value="重复"' in body  # what was typed stays
 
     def test_bad_email_message(self, app, world):
-        body = post(app, world.a_admin, "/users/new", {"email": "not-an-email", "name": "x", "role": "client_staff"}
-                    ).get_data(as_text=True)
+        body = post(
+            app, world.a_admin, "/users/new", {"email": "not-an-email", "name": "x", "role": "client_staff"}
+        ).get_data(as_text=True)
         assert "Enter a valid e-mail address" in body
 
     def test_nobody_changes_their_own_role_or_deactivates_themselves(self, app, world):
@@ -234,7 +258,9 @@ class TestUsers:
             assert browser.get("/users/").status_code == 200
         for n in range(60):
             site = world.a_site1 if n % 2 else None
-            make.user("site_admin" if site else "client_staff", client=world.a, site=site, email=f"bulk{n:02}@a.example")
+            make.user(
+                "site_admin" if site else "client_staff", client=world.a, site=site, email=f"bulk{n:02}@a.example"
+            )
         with count_queries() as many:
             first = browser.get("/users/").get_data(as_text=True)
         assert many.count == few.count, many.statements
@@ -261,13 +287,22 @@ class TestUsers:
 
 class TestSettings:
     def test_vendor_details_and_team(self, app, world):
-        response = post(app, world.manager, "/settings/", {"name_zh": "新供应商", "hotline": "400-123-4567",
-                                                           "email": "svc@v.example"})
+        response = post(
+            app,
+            world.manager,
+            "/settings/",
+            {"name_zh": "新供应商", "hotline": "400-123-4567", "email": "svc@v.example"},
+        )
         assert response.status_code == 302
         with app.app_context():
             assert db.session.scalar(sa.select(Vendor.hotline)) == "400-123-4567"
         assert "400-123-4567" in get(app, world.a_school, "/").get_data(as_text=True)  # everyone sees the hotline
-        response = post(app, world.manager, "/settings/team/new", {"name": "赵工", "role_zh": "工程师", "phone": "139", "position": "5"})
+        response = post(
+            app,
+            world.manager,
+            "/settings/team/new",
+            {"name": "赵工", "role_zh": "工程师", "phone": "139", "position": "5"},
+        )
         assert response.status_code == 302
         with app.app_context():
             member = db.session.scalar(sa.select(TeamMember).where(TeamMember.name == "赵工"))
@@ -277,26 +312,45 @@ class TestSettings:
             assert db.session.get(TeamMember, member.id) is None
 
     def test_validation(self, app, world):
-        body = post(app, world.manager, "/settings/", {"name_zh": "", "hotline": "", "email": "bad"}).get_data(as_text=True)
+        body = post(app, world.manager, "/settings/", {"name_zh": "", "hotline": "", "email": "bad"}).get_data(
+            as_text=True
+        )
         assert body.count("This field is required.") == 2 and "Enter a valid e-mail address" in body
-        body = post(app, world.manager, "/settings/team/new", {"name": "a", "role_zh": "b", "phone": "1", "position": "abc"}
-                    ).get_data(as_text=True)
+        body = post(
+            app, world.manager, "/settings/team/new", {"name": "a", "role_zh": "b", "phone": "1", "position": "abc"}
+        ).get_data(as_text=True)
         assert "Not a valid integer value." in body and 'value="abc"' in body
 
 
 def test_profile_ignores_fields_it_does_not_offer(app, world):
-    data = {"name": "新名字", "phone": "123", "locale": "en", "role": "vendor_manager", "client_id": world.b.id,
-            "email": "hijack@example.com", "active": "", "site_id": world.b_site.id}
+    data = {
+        "name": "新名字",
+        "phone": "123",
+        "locale": "en",
+        "role": "vendor_manager",
+        "client_id": world.b.id,
+        "email": "hijack@example.com",
+        "active": "",
+        "site_id": world.b_site.id,
+    }
     assert app.test_client(user=world.a_school).post("/account/", data=data).status_code == 302
     with app.app_context():
         user = db.session.get(User, world.a_school.id)
         assert (user.name, user.phone, user.locale) == ("新名字", "123", "en")
         assert (user.role, user.client_id, user.site_id, user.email, user.active) == (
-            "site_admin", world.a.id, world.a_site1.id, "school@a.example", True)
+            "site_admin",
+            world.a.id,
+            world.a_site1.id,
+            "school@a.example",
+            True,
+        )
 
 
 def test_profile_validation_keeps_input(app, world):
-    body = app.test_client(user=world.a_staff).post(
-        "/account/", data={"name": "", "phone": "9" * 51, "locale": "xx"}, headers=EN).get_data(as_text=True)
+    body = (
+        app.test_client(user=world.a_staff)
+        .post("/account/", data={"name": "", "phone": "9" * 51, "locale": "xx"}, headers=EN)
+        .get_data(as_text=True)
+    )
     assert "Enter your name." in body and "Use at most 50 characters." in body and "Not a valid choice" in body
     assert 'value="' + "9" * 51 + '"' in body

@@ -3,6 +3,7 @@
 The route × role table (tests/test_access.py) refuses each of them every business route; here: their home page and
 menu show only their area, no page they can reach links to one that refuses them, and they receive no business
 notification."""
+
 import re
 
 import pytest
@@ -12,12 +13,24 @@ from portal.nav import items_for
 from portal.notify import services as notify
 from portal.notify.kinds import KINDS, kinds_for
 from portal.roles import ADMINS, ALL, Role
-from portal.scoping import roles_required
 
 EN = {"Accept-Language": "en"}
-BUSINESS_PATHS = ("/tickets/", "/equipment/", "/contracts/", "/renewals/", "/complaints/", "/inspections/",
-                  "/scorecard/", "/warranty/", "/documents/", "/parts/", "/models/", "/surveys/", "/reports/",
-                  "/notifications/")
+BUSINESS_PATHS = (
+    "/tickets/",
+    "/equipment/",
+    "/contracts/",
+    "/renewals/",
+    "/complaints/",
+    "/inspections/",
+    "/scorecard/",
+    "/warranty/",
+    "/documents/",
+    "/parts/",
+    "/models/",
+    "/surveys/",
+    "/reports/",
+    "/notifications/",
+)
 
 
 def is_business(path):
@@ -52,10 +65,13 @@ def test_the_system_administrators_entry_points(app, world):
     assert "The pages of your area are not available" not in body
 
 
-@pytest.mark.parametrize("role, paths", [
-    (Role.SECURITY_ADMIN, ("/security/policy", "/security/users")),
-    (Role.AUDITOR, ("/audit/",)),
-])
+@pytest.mark.parametrize(
+    "role, paths",
+    [
+        (Role.SECURITY_ADMIN, ("/security/policy", "/security/users")),
+        (Role.AUDITOR, ("/audit/",)),
+    ],
+)
 def test_the_security_administrator_and_the_auditor_find_their_area_and_only_theirs(app, world, role, paths):
     users = admins(world)
     body = app.test_client(user=users[role]).get("/", headers=EN).get_data(as_text=True)
@@ -73,9 +89,11 @@ def test_the_menu_holds_only_the_administrators_area(app, world, role):
     with app.test_request_context():
         endpoints = {item.endpoint for item in items_for(user)}
         assert all(app.view_functions[e].__dict__.get("allowed_roles", {role}) >= {role} for e in endpoints)
-    expected = {Role.SYSTEM_ADMIN: {"home.index", "users.index", "clients.index", "sites.index", "settings.index"},
-                Role.SECURITY_ADMIN: {"home.index", "security_admin.policy", "security_accounts.users"},
-                Role.AUDITOR: {"home.index", "audit.index"}}
+    expected = {
+        Role.SYSTEM_ADMIN: {"home.index", "users.index", "clients.index", "sites.index", "settings.index"},
+        Role.SECURITY_ADMIN: {"home.index", "security_admin.policy", "security_accounts.users"},
+        Role.AUDITOR: {"home.index", "audit.index"},
+    }
     assert endpoints == expected[role]
 
 

@@ -1,4 +1,5 @@
 """The application as a whole: configuration, security headers, error pages, health check."""
+
 import pytest
 
 from portal import create_app
@@ -16,20 +17,34 @@ def test_production_refuses_to_start_without_a_secret_key():
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         create_app(from_env({"DATABASE_URL": "sqlite://"}))
     strong = "c6f0b1e29a4d8f7e3b5a1c9d2e8f4a7b6c3d1e0f9a8b7c6d"
-    assert create_app(from_env({"SECRET_KEY": strong, "DATABASE_URL": "sqlite://"})).config["PORTAL_ENV"] == "production"
+    assert (
+        create_app(from_env({"SECRET_KEY": strong, "DATABASE_URL": "sqlite://"})).config["PORTAL_ENV"] == "production"
+    )
     assert create_app(from_env({"PORTAL_ENV": "development", "DATABASE_URL": "sqlite://"}))
 
 
 def test_configuration_from_the_environment():
-    config = from_env({"DATABASE_URL": "postgresql://u@h/db", "PORTAL_HTTPS": "true", "PORTAL_TIMEZONE": "Asia/Urumqi",
-                       "PORTAL_IDLE_MINUTES": "15", "PORTAL_SESSION_HOURS": "8"})
+    config = from_env(
+        {
+            "DATABASE_URL": "postgresql://u@h/db",
+            "PORTAL_HTTPS": "true",
+            "PORTAL_TIMEZONE": "Asia/Urumqi",
+            "PORTAL_IDLE_MINUTES": "15",
+            "PORTAL_SESSION_HOURS": "8",
+        }
+    )
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@h/db"
-    assert config["PORTAL_HTTPS"] and config["SESSION_COOKIE_SECURE"] is None  # decided by create_app: see test_bootstrap
+    assert (
+        config["PORTAL_HTTPS"] and config["SESSION_COOKIE_SECURE"] is None
+    )  # decided by create_app: see test_bootstrap
     assert config["SESSION_IDLE"].total_seconds() == 15 * 60 and config["SESSION_LIFETIME"].total_seconds() == 8 * 3600
     assert not any(key.startswith("REMEMBER_") for key in config)  # no "remember me": it would outlive idle sign-out
     assert config["BABEL_DEFAULT_TIMEZONE"] == "Asia/Urumqi"
     defaults = from_env({})
-    assert defaults["SESSION_IDLE"].total_seconds() == 30 * 60 and defaults["SESSION_LIFETIME"].total_seconds() == 12 * 3600
+    assert (
+        defaults["SESSION_IDLE"].total_seconds() == 30 * 60
+        and defaults["SESSION_LIFETIME"].total_seconds() == 12 * 3600
+    )
 
 
 def test_security_headers_on_every_response(app, world):

@@ -1,4 +1,5 @@
 """The front-end files: hashed names, a year's caching, compressed copies; pages with client data never cached."""
+
 import gzip
 import json
 import re
@@ -28,8 +29,11 @@ def manifest():
 
 
 def cache_control(response):
-    return {part.strip().split("=")[0]: part.strip().partition("=")[2]
-            for part in response.headers.get("Cache-Control", "").split(",") if part.strip()}
+    return {
+        part.strip().split("=")[0]: part.strip().partition("=")[2]
+        for part in response.headers.get("Cache-Control", "").split(",")
+        if part.strip()
+    }
 
 
 def test_url_for_static_gives_every_file_its_content_hashed_name(app, manifest):
@@ -84,8 +88,13 @@ def test_a_hashed_name_that_was_never_built_is_not_found(app, manifest):
 def test_pages_and_data_of_a_signed_in_user_are_never_stored(app, world, manifest):
     for user in (world.a_staff, world.a_admin, world.manager):
         browser = app.test_client(user=user)
-        for path, headers in (("/", {}), ("/equipment/", {}), ("/tickets/", {}),
-                              ("/notifications/bell", {"HX-Request": "true"}), ("/equipment/export.csv", {})):
+        for path, headers in (
+            ("/", {}),
+            ("/equipment/", {}),
+            ("/tickets/", {}),
+            ("/notifications/bell", {"HX-Request": "true"}),
+            ("/equipment/export.csv", {}),
+        ):
             response = browser.get(path, headers=headers)
             response.get_data()  # read to the end, as a browser does (the export is streamed)
             response.close()

@@ -1,4 +1,5 @@
 """Signing in and out, the throttle, sessions that really end, invitations, passwords, redirects, CSRF."""
+
 import re
 from datetime import timedelta
 
@@ -17,8 +18,9 @@ LOCKED = "Too many failed sign-ins. For your security, try again in"
 
 
 def sign_in(client, email, password=PASSWORD, **extra):
-    return client.post("/login", data={"email": email, "password": password, **extra},
-                       headers={"Accept-Language": "en"})
+    return client.post(
+        "/login", data={"email": email, "password": password, **extra}, headers={"Accept-Language": "en"}
+    )
 
 
 @pytest.fixture
@@ -97,7 +99,7 @@ def test_a_cookie_replayed_after_sign_out_does_not_work(app, staff):
 
 
 def test_no_remember_me_a_session_ends_with_the_browser(app, staff):
-    """"Keep me signed in" (a 14-day cookie) is gone: it would outlive the idle sign-out."""
+    """ "Keep me signed in" (a 14-day cookie) is gone: it would outlive the idle sign-out."""
     assert 'name="remember"' not in app.test_client().get("/login").get_data(as_text=True)
     browser = app.test_client()
     assert sign_in(browser, staff.email, remember="y").status_code == 302
@@ -135,8 +137,14 @@ def test_changes_that_end_every_session(app, make, staff, change):
     if change == "password":
         me = app.test_client()
         sign_in(me, staff.email)
-        response = me.post("/account/password", data={
-            "current": PASSWORD, "password": "A brand new secret 密码 42", "confirm": "A brand new secret 密码 42"})
+        response = me.post(
+            "/account/password",
+            data={
+                "current": PASSWORD,
+                "password": "A brand new secret 密码 42",
+                "confirm": "A brand new secret 密码 42",
+            },
+        )
         assert response.status_code == 302
         assert me.get("/").status_code == 200  # the device that changed it stays signed in
     else:
@@ -165,19 +173,31 @@ def test_editing_without_a_change_of_role_keeps_sessions(app, make, staff):
 def test_password_change_checks_the_current_password_and_the_policy(app, staff):
     me = app.test_client()
     sign_in(me, staff.email)
-    body = me.post("/account/password", data={"current": "wrong", "password": "Long enough pass 42", "confirm": "Long enough pass 42"},
-                   headers={"Accept-Language": "en"}).get_data(as_text=True)
+    body = me.post(
+        "/account/password",
+        data={"current": "wrong", "password": "Long enough pass 42", "confirm": "Long enough pass 42"},
+        headers={"Accept-Language": "en"},
+    ).get_data(as_text=True)
     assert "This is not your current password." in body
-    body = me.post("/account/password", data={"current": PASSWORD, "password": "short", "confirm": "short"},
-                   headers={"Accept-Language": "en"}).get_data(as_text=True)
+    body = me.post(
+        "/account/password",
+        data={"current": PASSWORD, "password": "short", "confirm": "short"},
+        headers={"Accept-Language": "en"},
+    ).get_data(as_text=True)
     assert "Use at least 12 characters." in body
-    body = me.post("/account/password", data={"current": PASSWORD, "password": "Long enough pass 42", "confirm": "other"},
-                   headers={"Accept-Language": "en"}).get_data(as_text=True)
+    body = me.post(
+        "/account/password",
+        data={"current": PASSWORD, "password": "Long enough pass 42", "confirm": "other"},
+        headers={"Accept-Language": "en"},
+    ).get_data(as_text=True)
     assert "The two passwords are not the same." in body
 
 
 def test_long_unicode_passwords_work(app, staff):
-    password = "黄河之水天上来，奔流到海不复回。君不见高堂明镜悲白发，朝如青丝暮成雪。人生得意须尽欢，莫使金樽空对月。" + " 🙂 Ünïcødé 9" * 3  # well over 64 characters
+    password = (
+        "黄河之水天上来，奔流到海不复回。君不见高堂明镜悲白发，朝如青丝暮成雪。人生得意须尽欢，莫使金樽空对月。"
+        + " 🙂 Ünïcødé 9" * 3
+    )  # well over 64 characters
     assert len(password) > 64
     me = app.test_client()
     sign_in(me, staff.email)
@@ -202,8 +222,9 @@ def test_long_unicode_passwords_work(app, staff):
 )
 def test_back_to_where_they_were_going_but_only_on_this_site(app, make, target, lands):
     manager = make.user("vendor_manager", password=PASSWORD)
-    response = app.test_client().post("/login", query_string={"next": target},
-                                      data={"email": manager.email, "password": PASSWORD})
+    response = app.test_client().post(
+        "/login", query_string={"next": target}, data={"email": manager.email, "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == lands
 
@@ -296,6 +317,11 @@ class TestInvitations:
         with app.app_context():
             token = services.invite(db.session.get(User, world.a_staff.id))
             db.session.commit()
-        body = app.test_client().post(f"/invite/{token}", data={"password": "short", "confirm": "short"},
-                                      headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+        body = (
+            app.test_client()
+            .post(
+                f"/invite/{token}", data={"password": "short", "confirm": "short"}, headers={"Accept-Language": "zh-CN"}
+            )
+            .get_data(as_text=True)
+        )
         assert "至少使用 12 个字符" in body

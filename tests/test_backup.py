@@ -3,6 +3,7 @@ installation (a fresh database and storage folder) comes back row for row and by
 or orphaned; a damaged archive is refused before anything is written; a non-empty installation is refused; a
 backup taken while rows and files keep being added is consistent. On SQLite, and on PostgreSQL (TEST_DATABASE_URL)
 with pg_dump and pg_restore."""
+
 import glob
 import io
 import json
@@ -12,8 +13,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from alembic.script import ScriptDirectory
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 
 from portal.backup import NAME, BackupError, pg_tool
 from portal.extensions import db
@@ -28,7 +29,8 @@ HEAD = ScriptDirectory(str(Path(__file__).resolve().parent.parent / "migrations"
 NAMING_TABLES = ("document_version", "ticket_photo", "complaint_attachment", "visit_attachment")  # + issued PDFs
 pytestmark = pytest.mark.skipif(
     POSTGRES and not (shutil.which("pg_dump") or glob.glob("/usr/lib/postgresql/*/bin/pg_dump")),
-    reason="pg_dump is not installed")
+    reason="pg_dump is not installed",
+)
 
 
 def run(app, *args, input=None):
@@ -167,8 +169,7 @@ def test_a_backup_restores_into_an_empty_installation_row_for_row_and_byte_for_b
         version = db.session.scalars(sa.select(DocumentVersion).order_by(DocumentVersion.id)).first()
         manager = db.session.scalars(sa.select(User).where(User.role == "vendor_manager")).first()
         db.session.expunge_all()
-    response = target.test_client(user=manager).get(
-        f"/documents/{version.document_id}/versions/{version.id}/download")
+    response = target.test_client(user=manager).get(f"/documents/{version.document_id}/versions/{version.id}/download")
     assert response.status_code == 200 and response.data == files[version.storage_key]
 
 
@@ -186,8 +187,11 @@ def test_an_archive_of_an_older_revision_restores_and_says_to_upgrade(source, ta
 def tampered(path, member_name=None):
     """The archive with one byte of a member changed (a file's, by default) in place."""
     with tarfile.open(path) as tar:
-        member = next(m for m in tar.getmembers() if m.name == member_name or (
-            member_name is None and m.name.startswith("files/")))
+        member = next(
+            m
+            for m in tar.getmembers()
+            if m.name == member_name or (member_name is None and m.name.startswith("files/"))
+        )
     with open(path, "r+b") as handle:
         handle.seek(member.offset_data + member.size // 2)
         byte = handle.read(1)
@@ -198,7 +202,8 @@ def tampered(path, member_name=None):
 
 @pytest.mark.parametrize("member", [None, "database"])
 def test_a_tampered_archive_is_refused_by_verify_and_by_restore_before_anything_is_written(
-        source, target, tmp_path, member):
+    source, target, tmp_path, member
+):
     a_world(source)
     path, _ = back_up(source, tmp_path / "backups")
     name = tampered(path, member and manifest_of(path)["database"])
@@ -221,8 +226,7 @@ def rewritten(path, out, **changes):
     return out
 
 
-def test_an_archive_of_a_newer_portal_or_another_engine_is_refused_before_anything_is_written(
-        source, target, tmp_path):
+def test_an_archive_of_a_newer_portal_or_another_engine_is_refused_before_anything_is_written(source, target, tmp_path):
     a_world(source)
     path, _ = back_up(source, tmp_path / "backups")
     newer = rewritten(path, tmp_path / "newer.tar", alembic_revision="0099")
@@ -329,7 +333,8 @@ def test_a_row_whose_file_is_missing_is_a_warning_of_the_manifest(source, tmp_pa
     assert code == 0 and f"warning: missing: document {world.doc_b.id} version V1.0" in output
     [path] = archives(tmp_path / "backups")
     assert manifest_of(path)["warnings"] == [
-        f"missing: document {world.doc_b.id} version V1.0 ({world.version_b.storage_key})"]
+        f"missing: document {world.doc_b.id} version V1.0 ({world.version_b.storage_key})"
+    ]
     assert manifest_of(path)["counts"]["files"] == named - 1
 
 

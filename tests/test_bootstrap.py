@@ -1,5 +1,6 @@
 """Bootstrap and configuration in production: no weak secret key, no debugger, Secure cookies, HSTS over HTTPS, no
 demo account signing in, and ``flask create-admin`` for the first system administrator."""
+
 import logging
 import secrets
 
@@ -23,9 +24,22 @@ def production(**env):
     return create_app(from_env({"DATABASE_URL": "sqlite://", **env}))
 
 
-@pytest.mark.parametrize("key", [None, "", DEV_SECRET, "x", "secret", "s" * 31, "a" * 64, "changeme" * 4,
-                                 "secret-secret-secret-secret-secret", "0123456789" * 4 + "changeme",
-                                 "ab" * 20])
+@pytest.mark.parametrize(
+    "key",
+    [
+        None,
+        "",
+        DEV_SECRET,
+        "x",
+        "secret",
+        "s" * 31,
+        "a" * 64,
+        "changeme" * 4,
+        "secret-secret-secret-secret-secret",
+        "0123456789" * 4 + "changeme",
+        "ab" * 20,
+    ],
+)
 def test_production_refuses_a_weak_or_default_secret_key(key):
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         production(**({"SECRET_KEY": key} if key is not None else {}))
@@ -93,8 +107,9 @@ DEMO_REFUSED = "This is a demo account: demo accounts cannot sign in to a produc
 
 
 def sign_in(app, email, password):
-    return app.test_client().post("/login", data={"email": email, "password": password},
-                                  headers={"Accept-Language": "en"})
+    return app.test_client().post(
+        "/login", data={"email": email, "password": password}, headers={"Accept-Language": "en"}
+    )
 
 
 def test_production_signs_in_no_demo_account(live, make, monkeypatch):
@@ -131,8 +146,13 @@ class TestCreateAdmin:
             return db.session.scalars(sa.select(User).where(User.role == Role.SYSTEM_ADMIN.value)).all()
 
     def test_interactively(self, app):
-        result = app.test_cli_runner().invoke(args=["create-admin"], input="\n".join(
-            ["Root@Vendor.example ", "王管理", "Nine Copper Lanterns, 2026", "Nine Copper Lanterns, 2026"]) + "\n")
+        result = app.test_cli_runner().invoke(
+            args=["create-admin"],
+            input="\n".join(
+                ["Root@Vendor.example ", "王管理", "Nine Copper Lanterns, 2026", "Nine Copper Lanterns, 2026"]
+            )
+            + "\n",
+        )
         assert result.exit_code == 0, result.output
         assert "Nine Copper Lanterns, 2026" not in result.output  # hidden
         [admin] = self.admins(app)
@@ -141,41 +161,67 @@ class TestCreateAdmin:
         assert sign_in(app, "root@vendor.example", "Nine Copper Lanterns, 2026").status_code == 302
 
     def test_the_password_twice(self, app):
-        result = app.test_cli_runner().invoke(args=["create-admin"], input="\n".join(
-            ["root@vendor.example", "王管理", "Nine Copper Lanterns, 2026", "another long pass phrase",
-             "Nine Copper Lanterns, 2026", "Nine Copper Lanterns, 2026"]) + "\n")
+        result = app.test_cli_runner().invoke(
+            args=["create-admin"],
+            input="\n".join(
+                [
+                    "root@vendor.example",
+                    "王管理",
+                    "Nine Copper Lanterns, 2026",
+                    "another long pass phrase",
+                    "Nine Copper Lanterns, 2026",
+                    "Nine Copper Lanterns, 2026",
+                ]
+            )
+            + "\n",
+        )
         assert result.exit_code == 0 and "Error: The two entered values do not match." in result.output
 
     def test_from_the_environment(self, app):
-        env = {"PORTAL_ADMIN_EMAIL": "ops@vendor.example", "PORTAL_ADMIN_NAME": "Ops",
-               "PORTAL_ADMIN_PASSWORD": "From The Secrets Store, 42"}
+        env = {
+            "PORTAL_ADMIN_EMAIL": "ops@vendor.example",
+            "PORTAL_ADMIN_NAME": "Ops",
+            "PORTAL_ADMIN_PASSWORD": "From The Secrets Store, 42",
+        }
         result = app.test_cli_runner().invoke(args=["create-admin"], env=env, input="")
         assert result.exit_code == 0, result.output
         assert [a.email for a in self.admins(app)] == ["ops@vendor.example"]
         # A second one is refused before anything is asked, unless asked for explicitly.
         again = app.test_cli_runner().invoke(args=["create-admin"], env={**env, "PORTAL_ADMIN_EMAIL": "b@v.example"})
         assert again.exit_code != 0 and "already exists" in again.output and "--force-another" in again.output
-        forced = app.test_cli_runner().invoke(args=["create-admin", "--force-another"],
-                                              env={**env, "PORTAL_ADMIN_EMAIL": "b@v.example"})
+        forced = app.test_cli_runner().invoke(
+            args=["create-admin", "--force-another"], env={**env, "PORTAL_ADMIN_EMAIL": "b@v.example"}
+        )
         assert forced.exit_code == 0, forced.output
         assert len(self.admins(app)) == 2
 
-    @pytest.mark.parametrize(("email", "password", "says"), [
-        ("ops@vendor.example", "short", "at least 12 characters"),
-        ("not-an-address", "Nine Copper Lanterns, 2026", "Not an e-mail address"),
-        ("taken@vendor.example", "Nine Copper Lanterns, 2026", "already has an account"),
-    ])
+    @pytest.mark.parametrize(
+        ("email", "password", "says"),
+        [
+            ("ops@vendor.example", "short", "at least 12 characters"),
+            ("not-an-address", "Nine Copper Lanterns, 2026", "Not an e-mail address"),
+            ("taken@vendor.example", "Nine Copper Lanterns, 2026", "already has an account"),
+        ],
+    )
     def test_refusals(self, app, make, email, password, says):
         make.user("vendor_agent", email="taken@vendor.example")
-        result = app.test_cli_runner().invoke(args=["create-admin"], env={
-            "PORTAL_ADMIN_EMAIL": email, "PORTAL_ADMIN_NAME": "Ops", "PORTAL_ADMIN_PASSWORD": password})
+        result = app.test_cli_runner().invoke(
+            args=["create-admin"],
+            env={"PORTAL_ADMIN_EMAIL": email, "PORTAL_ADMIN_NAME": "Ops", "PORTAL_ADMIN_PASSWORD": password},
+        )
         assert result.exit_code != 0 and says in result.output
         assert self.admins(app) == []
 
     @pytest.mark.parametrize("password", ["ops is my long password 42!", "Password123!", "1234567890abcdef"])
     def test_the_password_policy_applies(self, app, password):
         """The same rules as every password form: not the e-mail's name, not a common password."""
-        result = app.test_cli_runner().invoke(args=["create-admin"], env={
-            "PORTAL_ADMIN_EMAIL": "ops@vendor.example", "PORTAL_ADMIN_NAME": "Ops", "PORTAL_ADMIN_PASSWORD": password})
+        result = app.test_cli_runner().invoke(
+            args=["create-admin"],
+            env={
+                "PORTAL_ADMIN_EMAIL": "ops@vendor.example",
+                "PORTAL_ADMIN_NAME": "Ops",
+                "PORTAL_ADMIN_PASSWORD": password,
+            },
+        )
         assert result.exit_code != 0 and "The password is refused" in result.output, result.output
         assert self.admins(app) == []

@@ -2,6 +2,7 @@
 characters, money over the maximum, a quote total too large to save or to write in capitals, dates and numbers out
 of range. Each refusal says why, in English and in Chinese, saves nothing and keeps what was typed. The whole
 portal, bad value after bad value, role after role: tests/test_fuzz.py."""
+
 import html
 import re
 import unicodedata
@@ -40,12 +41,36 @@ def count(app, model, *where):
 # ---------------------------------------------------------------- the helpers, value by value
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("1", 1), ("2147483647", 2**31 - 1), ("0042", 42), (7, 7),
-    ("2147483648", None), ("9223372036854775808", None), ("100000000000000000000", None), ("0", None), ("-1", None),
-    ("", None), (None, None), ("abc", None), ("1e3", None), ("1.0", None), (" 1", None), ("+1", None), ("1_0", None),
-    ("١", None), ("１", None), ("¹", None), ("9" * 5000, None), (True, None), (0, None), (2**31, None), (1.0, None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("1", 1),
+        ("2147483647", 2**31 - 1),
+        ("0042", 42),
+        (7, 7),
+        ("2147483648", None),
+        ("9223372036854775808", None),
+        ("100000000000000000000", None),
+        ("0", None),
+        ("-1", None),
+        ("", None),
+        (None, None),
+        ("abc", None),
+        ("1e3", None),
+        ("1.0", None),
+        (" 1", None),
+        ("+1", None),
+        ("1_0", None),
+        ("١", None),
+        ("１", None),
+        ("¹", None),
+        ("9" * 5000, None),
+        (True, None),
+        (0, None),
+        (2**31, None),
+        (1.0, None),
+    ],
+)
 def test_ids(value, expected):
     assert bounds.optional_id(value) == expected
     if expected is None:
@@ -55,19 +80,46 @@ def test_ids(value, expected):
         assert bounds.db_id(value) == expected
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("1", 1), ("7", 7), ("1000000", 1_000_000), (None, 1), ("", 1), ("0", 1), ("-3", 1), ("abc", 1), ("1e3", 1),
-    ("1000001", 1), ("99999999999999999999", 1), ("2147483648", 1), ("١", 1),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("1", 1),
+        ("7", 7),
+        ("1000000", 1_000_000),
+        (None, 1),
+        ("", 1),
+        ("0", 1),
+        ("-3", 1),
+        ("abc", 1),
+        ("1e3", 1),
+        ("1000001", 1),
+        ("99999999999999999999", 1),
+        ("2147483648", 1),
+        ("١", 1),
+    ],
+)
 def test_page_numbers(value, expected):
     assert bounds.page_number({} if value is None else {"page": value}) == expected
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("2026-03-15", date(2026, 3, 15)), ("1900-01-01", date(1900, 1, 1)), ("2200-12-31", date(2200, 12, 31)),
-    ("1899-12-31", None), ("2201-01-01", None), ("0001-01-01", None), ("9999-12-31", None), ("2026-02-30", None),
-    ("99999-01-01", None), ("", None), (None, None), ("abc", None), ("2026-03-15\x00", None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("2026-03-15", date(2026, 3, 15)),
+        ("1900-01-01", date(1900, 1, 1)),
+        ("2200-12-31", date(2200, 12, 31)),
+        ("1899-12-31", None),
+        ("2201-01-01", None),
+        ("0001-01-01", None),
+        ("9999-12-31", None),
+        ("2026-02-30", None),
+        ("99999-01-01", None),
+        ("", None),
+        (None, None),
+        ("abc", None),
+        ("2026-03-15\x00", None),
+    ],
+)
 def test_dates_of_a_query_string(value, expected):
     assert bounds.query_date(value) == expected
 
@@ -80,8 +132,10 @@ def test_control_characters_are_exactly_unicode_category_cc():
         assert bounds.has_control(f"a{char}b", multiline=True) is (control and char not in "\t\n\r"), hex(code)
 
 
-@pytest.mark.parametrize("value, places", [("12", 0), ("12.5", 1), ("12.50", 1), ("12.345", 3), ("1E+3", 0),
-                                           ("0.001", 3), ("999999999999.99", 2)])
+@pytest.mark.parametrize(
+    "value, places",
+    [("12", 0), ("12.5", 1), ("12.50", 1), ("12.345", 3), ("1E+3", 0), ("0.001", 3), ("999999999999.99", 2)],
+)
 def test_decimal_places(value, places):
     assert bounds.decimal_places(D(value)) == places
 
@@ -97,12 +151,22 @@ def test_the_money_maximum_fits_the_column_and_every_quote_fits_capital_numerals
     assert pricing.in_words(D(10) ** 16) is None  # too large to write: the page shows no words, it still opens
 
 
-@pytest.mark.parametrize("path, found", [
-    ("/tickets/1", True), ("/tickets/2147483647", True), ("/tickets/2147483648", False),
-    ("/tickets/9223372036854775808", False), ("/tickets/0", False), ("/tickets/-1", False), ("/tickets/00", False),
-    ("/tickets/١", False), ("/tickets/1e3", False), ("/tickets/" + "9" * 5000, False),
-    ("/settings/calendar/2147483648/confirm", False),
-])
+@pytest.mark.parametrize(
+    "path, found",
+    [
+        ("/tickets/1", True),
+        ("/tickets/2147483647", True),
+        ("/tickets/2147483648", False),
+        ("/tickets/9223372036854775808", False),
+        ("/tickets/0", False),
+        ("/tickets/-1", False),
+        ("/tickets/00", False),
+        ("/tickets/١", False),
+        ("/tickets/1e3", False),
+        ("/tickets/" + "9" * 5000, False),
+        ("/settings/calendar/2147483648/confirm", False),
+    ],
+)
 def test_the_int_converter(app, path, found):
     adapter = app.url_map.bind("localhost")
     method = "POST" if path.endswith("confirm") else "GET"
@@ -138,8 +202,20 @@ def test_the_issues_examples(app, world, role):
     assert client.get(f"/equipment/labels?id={world.unit_a1.id}&id=2147483648").status_code == 200
 
 
-LISTS = ["/tickets/?view=all", "/equipment/", "/contracts/", "/clients/", "/sites/", "/users/", "/renewals/",
-         "/complaints/", "/complaints/ledger", "/documents/", "/inspections/?state=all", "/inspections/log?month=2026-03"]
+LISTS = [
+    "/tickets/?view=all",
+    "/equipment/",
+    "/contracts/",
+    "/clients/",
+    "/sites/",
+    "/users/",
+    "/renewals/",
+    "/complaints/",
+    "/complaints/ledger",
+    "/documents/",
+    "/inspections/?state=all",
+    "/inspections/log?month=2026-03",
+]
 
 
 @pytest.mark.parametrize("url", LISTS)
@@ -167,29 +243,42 @@ def test_a_host_header_that_cannot_be_read_is_a_400(app, world, host):
 # ---------------------------------------------------------------- control characters
 
 
-@pytest.mark.parametrize("headers, message", [
-    (EN, "The address holds control characters (invisible codes such as NUL)"),
-    (ZH, "网址中含有控制字符（NUL 等不可见代码）"),
-])
+@pytest.mark.parametrize(
+    "headers, message",
+    [
+        (EN, "The address holds control characters (invisible codes such as NUL)"),
+        (ZH, "网址中含有控制字符（NUL 等不可见代码）"),
+    ],
+)
 def test_control_characters_in_a_query_string_are_refused_with_a_page_that_says_why(app, world, headers, message):
     client = app.test_client(user=world.a_staff)
-    for url in ["/tickets/?q=a%00b", "/equipment/?q=%1B", "/documents/?q=%C2%9B", "/tickets/?x%00=1",
-                "/complaints/ledger.xlsx?start=2026-01-01%00", "/tickets/?q=ok&q=%00"]:
+    for url in [
+        "/tickets/?q=a%00b",
+        "/equipment/?q=%1B",
+        "/documents/?q=%C2%9B",
+        "/tickets/?x%00=1",
+        "/complaints/ledger.xlsx?start=2026-01-01%00",
+        "/tickets/?q=ok&q=%00",
+    ]:
         response = client.get(url, headers=headers)
         assert response.status_code == 400 and message in text(response), url
     assert app.test_client().get("/login?next=/%00", headers=headers).status_code == 400  # signed out too
     assert app.test_client(user=world.manager).post("/settings/calendar/days/%00/delete").status_code == 400
 
 
-@pytest.mark.parametrize("headers, message", [
-    (EN, "Remove the control characters (invisible codes such as NUL) from this field."),
-    (ZH, "请删除此项中的控制字符（NUL 等不可见代码）。"),
-])
+@pytest.mark.parametrize(
+    "headers, message",
+    [
+        (EN, "Remove the control characters (invisible codes such as NUL) from this field."),
+        (ZH, "请删除此项中的控制字符（NUL 等不可见代码）。"),
+    ],
+)
 @pytest.mark.parametrize("char", ["\x00", "\x1b", "\x85", "\t"])  # NUL, C0, C1, and tab in a one-line field
 def test_a_control_character_in_a_form_field_is_refused_on_the_field(app, world, headers, message, char):
     client = app.test_client(user=world.manager)
-    response = client.post("/clients/new", data={"name_zh": f"丙{char}教育局", "address": "北京市海淀区某路 1 号"},
-                           headers=headers)
+    response = client.post(
+        "/clients/new", data={"name_zh": f"丙{char}教育局", "address": "北京市海淀区某路 1 号"}, headers=headers
+    )
     body = text(response)
     assert response.status_code == 200 and message in body
     assert "北京市海淀区某路 1 号" in body and f"丙{char}教育局" in body  # what was typed is kept
@@ -198,14 +287,24 @@ def test_a_control_character_in_a_form_field_is_refused_on_the_field(app, world,
 
 def test_multi_line_fields_keep_line_breaks_and_tabs_and_refuse_the_rest(app, world):
     client = app.test_client(user=world.a_school)
-    data = {"site": str(world.a_site1.id), "severity": "C", "kind": "unknown", "title": "屏幕不亮", "channel": "portal",
-            "equipment_text": "投影仪", "contact_name": "王老师", "contact_phone": "13800000000"}
+    data = {
+        "site": str(world.a_site1.id),
+        "severity": "C",
+        "kind": "unknown",
+        "title": "屏幕不亮",
+        "channel": "portal",
+        "equipment_text": "投影仪",
+        "contact_name": "王老师",
+        "contact_phone": "13800000000",
+    }
     response = client.post("/tickets/new", data={**data, "description": "第一行\r\n\t第二行"})
     assert response.status_code == 302
     from portal.tickets.models import Ticket
 
     with app.app_context():
-        assert db.session.scalar(sa.select(Ticket.description).order_by(Ticket.id.desc()).limit(1)) == "第一行\r\n\t第二行"
+        assert (
+            db.session.scalar(sa.select(Ticket.description).order_by(Ticket.id.desc()).limit(1)) == "第一行\r\n\t第二行"
+        )
     before = count(app, Ticket)
     response = client.post("/tickets/new", data={**data, "description": "第一行\x00第二行"}, headers=ZH)
     assert response.status_code == 200 and "请删除此项中的控制字符" in text(response)
@@ -221,21 +320,37 @@ def test_a_control_character_in_a_units_result_is_refused_on_its_row(app, world)
     visit = world.visit_a
     client = app.test_client(user=world.agent)
     data = {"done_on": "2026-03-15", "method": "on_site", "engineers": "张工"}
-    for field, value in ((f"unit-{world.unit_a1.id}-note", "触控\x00失灵"), (f"unit-{world.unit_a1.id}-result", "ok\x00")):
-        response = client.post(f"/inspections/{visit.id}/record", data={
-            f"unit-{world.unit_a1.id}-result": "issue", f"unit-{world.unit_a1.id}-note": "触控失灵", **data, field: value},
-            headers=ZH)
+    for field, value in (
+        (f"unit-{world.unit_a1.id}-note", "触控\x00失灵"),
+        (f"unit-{world.unit_a1.id}-result", "ok\x00"),
+    ):
+        response = client.post(
+            f"/inspections/{visit.id}/record",
+            data={
+                f"unit-{world.unit_a1.id}-result": "issue",
+                f"unit-{world.unit_a1.id}-note": "触控失灵",
+                **data,
+                field: value,
+            },
+            headers=ZH,
+        )
         assert response.status_code == 200 and "请删除此项中的控制字符" in text(response)
     with app.app_context():
-        assert db.session.get(Visit, visit.id).engineers == "张工" and "\x00" not in db.session.get(Visit, visit.id).hardware
+        assert (
+            db.session.get(Visit, visit.id).engineers == "张工"
+            and "\x00" not in db.session.get(Visit, visit.id).hardware
+        )
 
 
 # ---------------------------------------------------------------- money
 
 
 MONEY_CASES = [
-    ("1000000000000", "The largest amount the portal accepts is CN¥999,999,999,999.99.",
-     "门户接受的最大金额为 ¥999,999,999,999.99。"),
+    (
+        "1000000000000",
+        "The largest amount the portal accepts is CN¥999,999,999,999.99.",
+        "门户接受的最大金额为 ¥999,999,999,999.99。",
+    ),
     ("1e30", "The largest amount the portal accepts is", "门户接受的最大金额为"),
     ("-1", "The price cannot be negative.", "价格不能为负数。"),
     ("NaN", "Enter a number, like 12800 or 12800.50.", "请输入数字，例如 12800 或 12800.50。"),
@@ -248,19 +363,53 @@ MONEY_CASES = [
 def money_forms(world):
     """Every form with an amount of money: (user, url, the other fields, the amount's field, rows saved)."""
     return [
-        (world.manager, "/contracts/new", {"client": str(world.a.id), "number": "HT-MAX", "title": "大项目",
-                                           "warranty_months": "36", "renewal_percent": "8"}, "price",
-         lambda: sa.select(sa.func.count()).select_from(Contract).where(Contract.number == "HT-MAX")),
-        (world.manager, "/equipment/new", {"contract": str(world.contract_a.id), "site": str(world.a_site1.id),
-                                           "model": str(world.model.id), "serial": "SN-MAX", "status": "in_service"},
-         "unit_price", lambda: sa.select(sa.func.count()).select_from(Equipment).where(Equipment.serial == "SN-MAX")),
-        (world.manager, "/parts/new", {"name_zh": "主板", "unit_price": "100"}, "market_price",
-         lambda: sa.select(sa.func.count()).select_from(SparePart).where(SparePart.name_zh == "主板")),
-        (world.manager, "/parts/new", {"name_zh": "电源"}, "unit_price",
-         lambda: sa.select(sa.func.count()).select_from(SparePart).where(SparePart.name_zh == "电源")),
-        (world.manager, f"/renewals/{world.quote_a.id}/lines/{world.quote_a_line}",
-         {f"l{world.quote_a_line}-rate_percent": "8"}, f"l{world.quote_a_line}-ceiling",
-         lambda: sa.select(sa.func.count()).select_from(QuoteLine).where(QuoteLine.ceiling.is_not(None))),
+        (
+            world.manager,
+            "/contracts/new",
+            {
+                "client": str(world.a.id),
+                "number": "HT-MAX",
+                "title": "大项目",
+                "warranty_months": "36",
+                "renewal_percent": "8",
+            },
+            "price",
+            lambda: sa.select(sa.func.count()).select_from(Contract).where(Contract.number == "HT-MAX"),
+        ),
+        (
+            world.manager,
+            "/equipment/new",
+            {
+                "contract": str(world.contract_a.id),
+                "site": str(world.a_site1.id),
+                "model": str(world.model.id),
+                "serial": "SN-MAX",
+                "status": "in_service",
+            },
+            "unit_price",
+            lambda: sa.select(sa.func.count()).select_from(Equipment).where(Equipment.serial == "SN-MAX"),
+        ),
+        (
+            world.manager,
+            "/parts/new",
+            {"name_zh": "主板", "unit_price": "100"},
+            "market_price",
+            lambda: sa.select(sa.func.count()).select_from(SparePart).where(SparePart.name_zh == "主板"),
+        ),
+        (
+            world.manager,
+            "/parts/new",
+            {"name_zh": "电源"},
+            "unit_price",
+            lambda: sa.select(sa.func.count()).select_from(SparePart).where(SparePart.name_zh == "电源"),
+        ),
+        (
+            world.manager,
+            f"/renewals/{world.quote_a.id}/lines/{world.quote_a_line}",
+            {f"l{world.quote_a_line}-rate_percent": "8"},
+            f"l{world.quote_a_line}-ceiling",
+            lambda: sa.select(sa.func.count()).select_from(QuoteLine).where(QuoteLine.ceiling.is_not(None)),
+        ),
     ]
 
 
@@ -284,24 +433,39 @@ def test_the_largest_amount_is_accepted(app, world):
             assert db.session.scalar(saved()) == 1, url
 
 
-@pytest.mark.parametrize("url_field, value, english, chinese", [
-    ("renewal_percent", "100.01", "Use a percentage from 0 to 100.", "请输入 0 到 100 之间的百分比。"),
-    ("renewal_percent", "-0.5", "Use a percentage from 0 to 100.", "请输入 0 到 100 之间的百分比。"),
-    ("renewal_percent", "8.125", "Use at most 2 decimals in a percentage.", "百分比最多使用 2 位小数。"),
-    ("renewal_percent", "NaN", "Enter a number, like 12800 or 12800.50.", "请输入数字"),
-    ("rate_percent", "1e30", "Use a percentage from 0 to 100.", "请输入 0 到 100 之间的百分比。"),
-    ("rate_percent", "sNaN", "Enter a number, like 12800 or 12800.50.", "请输入数字"),
-    ("discount_percent", "100", "Use a percentage from 0 to 99.99.", "请输入 0 到 99.99 之间的百分比。"),
-    ("discount_percent", "Infinity", "Enter a number, like 12800 or 12800.50.", "请输入数字"),
-])
+@pytest.mark.parametrize(
+    "url_field, value, english, chinese",
+    [
+        ("renewal_percent", "100.01", "Use a percentage from 0 to 100.", "请输入 0 到 100 之间的百分比。"),
+        ("renewal_percent", "-0.5", "Use a percentage from 0 to 100.", "请输入 0 到 100 之间的百分比。"),
+        ("renewal_percent", "8.125", "Use at most 2 decimals in a percentage.", "百分比最多使用 2 位小数。"),
+        ("renewal_percent", "NaN", "Enter a number, like 12800 or 12800.50.", "请输入数字"),
+        ("rate_percent", "1e30", "Use a percentage from 0 to 100.", "请输入 0 到 100 之间的百分比。"),
+        ("rate_percent", "sNaN", "Enter a number, like 12800 or 12800.50.", "请输入数字"),
+        ("discount_percent", "100", "Use a percentage from 0 to 99.99.", "请输入 0 到 99.99 之间的百分比。"),
+        ("discount_percent", "Infinity", "Enter a number, like 12800 or 12800.50.", "请输入数字"),
+    ],
+)
 def test_percentages_are_bounded(app, world, url_field, value, english, chinese):
     client = app.test_client(user=world.manager)
     line = world.quote_a_line
     if url_field == "renewal_percent":
-        url, data = "/contracts/new", {"client": str(world.a.id), "number": "HT-P", "title": "项目", "price": "100",
-                                       "warranty_months": "36", url_field: value}
+        url, data = (
+            "/contracts/new",
+            {
+                "client": str(world.a.id),
+                "number": "HT-P",
+                "title": "项目",
+                "price": "100",
+                "warranty_months": "36",
+                url_field: value,
+            },
+        )
     else:
-        url, data = f"/renewals/{world.quote_a.id}/lines/{line}", {f"l{line}-rate_percent": "8", f"l{line}-{url_field}": value}
+        url, data = (
+            f"/renewals/{world.quote_a.id}/lines/{line}",
+            {f"l{line}-rate_percent": "8", f"l{line}-{url_field}": value},
+        )
     for headers, message in ((EN, english), (ZH, chinese)):
         response = client.post(url, data=data, headers=headers)
         assert response.status_code == 200 and message in text(response)
@@ -317,8 +481,10 @@ def test_a_whole_contract_quote_over_the_maximum_is_refused_before_it_is_saved(a
     contract = make.contract(world.a, number="HT-BIG", price=MAX, renewal_rate=D("1"))
     client = app.test_client(user=world.a_staff)
     before = count(app, RenewalQuote)
-    for headers, message in ((EN, "This quote would come to more than CN¥999,999,999,999.99"),
-                             (ZH, "此报价总额将超过门户接受的最大金额 ¥999,999,999,999.99")):
+    for headers, message in (
+        (EN, "This quote would come to more than CN¥999,999,999,999.99"),
+        (ZH, "此报价总额将超过门户接受的最大金额 ¥999,999,999,999.99"),
+    ):
         response = client.post(f"/renewals/request?contract={contract.id}", data={"years": "2"}, headers=headers)
         assert response.status_code == 200 and message in text(response)
     assert count(app, RenewalQuote) == before
@@ -334,12 +500,15 @@ def test_a_line_change_that_would_take_the_total_over_the_maximum_is_refused(app
     units = [make.unit(world.contract_a, world.a_site1, world.model, unit_price=half) for _ in range(2)]
     quote = make.quote(world.a, units)
     with app.app_context():
-        lines = db.session.scalars(sa.select(QuoteLine.id).where(QuoteLine.quote_id == quote.id).order_by(QuoteLine.id)).all()
+        lines = db.session.scalars(
+            sa.select(QuoteLine.id).where(QuoteLine.quote_id == quote.id).order_by(QuoteLine.id)
+        ).all()
     client = app.test_client(user=world.manager)
     first = client.post(f"/renewals/{quote.id}/lines/{lines[0]}", data={f"l{lines[0]}-rate_percent": "100"})
     assert first.status_code == 302  # 600,000,000,000 + 48,000,000,000: within the maximum
-    second = client.post(f"/renewals/{quote.id}/lines/{lines[1]}", data={f"l{lines[1]}-rate_percent": "100"},
-                         headers=EN)
+    second = client.post(
+        f"/renewals/{quote.id}/lines/{lines[1]}", data={f"l{lines[1]}-rate_percent": "100"}, headers=EN
+    )
     assert second.status_code == 400 and "This quote would come to more than" in text(second)  # a refused step
     with app.app_context():
         assert db.session.get(QuoteLine, lines[1]).rate == D("0.08")
@@ -349,7 +518,9 @@ def test_a_quote_whose_lines_add_up_past_the_maximum_is_not_issued_and_still_ope
     units = [make.unit(world.contract_a, world.a_site1, world.model, unit_price=D("1.00")) for _ in range(2)]
     quote = make.quote(world.a, units)
     with app.app_context():  # saved before the portal bounded totals: each line fits its column, not the sum
-        db.session.execute(sa.update(QuoteLine).where(QuoteLine.quote_id == quote.id).values(amount=D("600000000000.00")))
+        db.session.execute(
+            sa.update(QuoteLine).where(QuoteLine.quote_id == quote.id).values(amount=D("600000000000.00"))
+        )
         db.session.commit()
     client = app.test_client(user=world.manager)
     response = client.post(f"/renewals/{quote.id}/issue", data={"valid_until": "2099-01-01"}, headers=ZH)
@@ -364,17 +535,27 @@ def test_a_quote_whose_lines_add_up_past_the_maximum_is_not_issued_and_still_ope
 # ---------------------------------------------------------------- dates and whole numbers
 
 
-@pytest.mark.parametrize("value, english, chinese", [
-    ("0001-01-01", "Give a date from 1900-01-01 to 2200-12-31.", "请填写 1900-01-01 至 2200-12-31 之间的日期。"),
-    ("9999-12-31", "Give a date from 1900-01-01 to 2200-12-31.", "请填写 1900-01-01 至 2200-12-31 之间的日期。"),
-    ("1899-12-31", "Give a date from 1900-01-01 to 2200-12-31.", "请填写 1900-01-01 至 2200-12-31 之间的日期。"),
-    ("2026-02-30", "Not a valid date value.", "不是有效的日期值。"),  # WTForms' own message and translation
-    ("99999-01-01", "Not a valid date value.", "不是有效的日期值。"),
-])
+@pytest.mark.parametrize(
+    "value, english, chinese",
+    [
+        ("0001-01-01", "Give a date from 1900-01-01 to 2200-12-31.", "请填写 1900-01-01 至 2200-12-31 之间的日期。"),
+        ("9999-12-31", "Give a date from 1900-01-01 to 2200-12-31.", "请填写 1900-01-01 至 2200-12-31 之间的日期。"),
+        ("1899-12-31", "Give a date from 1900-01-01 to 2200-12-31.", "请填写 1900-01-01 至 2200-12-31 之间的日期。"),
+        ("2026-02-30", "Not a valid date value.", "不是有效的日期值。"),  # WTForms' own message and translation
+        ("99999-01-01", "Not a valid date value.", "不是有效的日期值。"),
+    ],
+)
 def test_dates_out_of_range_are_refused(app, world, value, english, chinese):
     client = app.test_client(user=world.manager)
-    data = {"client": str(world.a.id), "number": "HT-D", "title": "项目", "price": "100", "warranty_months": "36",
-            "renewal_percent": "8", "accepted_on": value}
+    data = {
+        "client": str(world.a.id),
+        "number": "HT-D",
+        "title": "项目",
+        "price": "100",
+        "warranty_months": "36",
+        "renewal_percent": "8",
+        "accepted_on": value,
+    }
     for headers, message in ((EN, english), (ZH, chinese)):
         response = client.post("/contracts/new", data=data, headers=headers)
         assert response.status_code == 200 and message in text(response) and value in text(response)
@@ -383,10 +564,17 @@ def test_dates_out_of_range_are_refused(app, world, value, english, chinese):
 
 def test_dates_in_filters_and_months_out_of_range_are_ignored(app, world):
     client = app.test_client(user=world.manager)
-    for url in ["/complaints/ledger?end=9999-12-31", "/complaints/ledger?start=0001-01-01&end=0001-01-01",
-                "/complaints/ledger.xlsx?end=9999-12-31", "/inspections/log?month=9999-12",
-                "/inspections/log?month=0001-01", "/inspections/log.xlsx?month=9999-12", "/inspections/log?month=2026-13",
-                "/settings/calendar?year=99999999999999999999", "/settings/calendar/days/9999-12-31/delete"]:
+    for url in [
+        "/complaints/ledger?end=9999-12-31",
+        "/complaints/ledger?start=0001-01-01&end=0001-01-01",
+        "/complaints/ledger.xlsx?end=9999-12-31",
+        "/inspections/log?month=9999-12",
+        "/inspections/log?month=0001-01",
+        "/inspections/log.xlsx?month=9999-12",
+        "/inspections/log?month=2026-13",
+        "/settings/calendar?year=99999999999999999999",
+        "/settings/calendar/days/9999-12-31/delete",
+    ]:
         response = (client.post if url.endswith("delete") else client.get)(url)
         assert response.status_code in (200, 404), url
 
@@ -403,16 +591,33 @@ def test_a_warranty_extension_that_would_end_past_the_portals_dates_is_refused(a
         assert db.session.get(Equipment, world.unit_a2.id).warranty_end <= bounds.DATE_MAX
 
 
-@pytest.mark.parametrize("url, data, english", [
-    ("/contracts/{contract}/sla", {"A_response": "2147483648"}, "Use minutes from 1 to 86400 (60 days)."),
-    ("/inspections/log/new", {"headcount": "100000000000000000000"}, "Give a number from 1 to 200."),
-    ("/equipment/{unit}/extensions", {"days": "9223372036854775808", "reason": "x"}, "Use a number of days from 1 to 3650."),
-    ("/renewals/request?contract={contract}", {"years": "2147483648"}, "Not a valid choice."),
-    ("/renewals/request?contract={contract}", {"years": "5"}, "Not a valid choice."),
-    ("/settings/team/new", {"name": "李", "role_zh": "工程师", "phone": "1", "position": "-1"}, "Use a number from 0 to 999."),
-])
+@pytest.mark.parametrize(
+    "url, data, english",
+    [
+        ("/contracts/{contract}/sla", {"A_response": "2147483648"}, "Use minutes from 1 to 86400 (60 days)."),
+        ("/inspections/log/new", {"headcount": "100000000000000000000"}, "Give a number from 1 to 200."),
+        (
+            "/equipment/{unit}/extensions",
+            {"days": "9223372036854775808", "reason": "x"},
+            "Use a number of days from 1 to 3650.",
+        ),
+        ("/renewals/request?contract={contract}", {"years": "2147483648"}, "Not a valid choice."),
+        ("/renewals/request?contract={contract}", {"years": "5"}, "Not a valid choice."),
+        (
+            "/settings/team/new",
+            {"name": "李", "role_zh": "工程师", "phone": "1", "position": "-1"},
+            "Use a number from 0 to 999.",
+        ),
+    ],
+)
 def test_whole_numbers_out_of_range_are_refused(app, world, url, data, english):
-    user = world.a_staff if url.startswith("/renewals") else world.manager if "sla" in url or "team" in url else world.agent
+    user = (
+        world.a_staff
+        if url.startswith("/renewals")
+        else world.manager
+        if "sla" in url or "team" in url
+        else world.agent
+    )
     url = url.format(contract=world.contract_a.id, unit=world.unit_a1.id)
     response = app.test_client(user=user).post(url, data=data, headers=EN)
     assert response.status_code == 200 and english in text(response)
@@ -426,13 +631,16 @@ def test_every_number_and_date_field_is_bounded_even_without_its_own_validator(a
         amount = DecimalField()
         day = DateField()
 
-    with app.test_request_context(method="POST", data={"n": "2147483648", "amount": "1e30", "day": "0001-01-01"},
-                                  headers=EN):
+    with app.test_request_context(
+        method="POST", data={"n": "2147483648", "amount": "1e30", "day": "0001-01-01"}, headers=EN
+    ):
         form = Bare(meta={"csrf": False})
         assert not form.validate()
-        assert form.errors == {"n": ["Use a number from -2,147,483,647 to 2,147,483,647."],
-                               "amount": ["Use a number from -999,999,999,999.99 to 999,999,999,999.99."],
-                               "day": ["Give a date from 1900-01-01 to 2200-12-31."]}
+        assert form.errors == {
+            "n": ["Use a number from -2,147,483,647 to 2,147,483,647."],
+            "amount": ["Use a number from -999,999,999,999.99 to 999,999,999,999.99."],
+            "day": ["Give a date from 1900-01-01 to 2200-12-31."],
+        }
 
 
 def test_every_money_and_percentage_field_of_the_portal_declares_its_bounds(app):
@@ -457,8 +665,9 @@ def test_every_money_and_percentage_field_of_the_portal_declares_its_bounds(app)
                 assert any(isinstance(v, (bounds.Money, bounds.Percent)) for v in validators), (form, name)
                 checked += 1
             if issubclass(field.field_class, IntegerField):
-                assert any(isinstance(v, NumberRange) and v.min is not None and v.max is not None
-                           for v in validators), (form, name)
+                assert any(
+                    isinstance(v, NumberRange) and v.min is not None and v.max is not None for v in validators
+                ), (form, name)
     assert checked >= 8
 
 
@@ -478,9 +687,15 @@ def test_every_text_a_form_stores_has_a_maximum_length(app):
     for form in subclasses(Form):
         for name in dir(form):
             field = getattr(form, name)
-            if (isinstance(field, UnboundField) and issubclass(field.field_class, (StringField, TextAreaField))
-                    and not issubclass(field.field_class, (HiddenField, PasswordField))):
-                assert any(isinstance(v, Length) and v.max > 0 for v in field.kwargs.get("validators", ())), (form, name)
+            if (
+                isinstance(field, UnboundField)
+                and issubclass(field.field_class, (StringField, TextAreaField))
+                and not issubclass(field.field_class, (HiddenField, PasswordField))
+            ):
+                assert any(isinstance(v, Length) and v.max > 0 for v in field.kwargs.get("validators", ())), (
+                    form,
+                    name,
+                )
                 checked += 1
     assert checked > 50
 
@@ -489,9 +704,13 @@ def test_every_text_a_form_stores_has_a_maximum_length(app):
 def test_a_choice_sent_many_times_is_refused(app, world, field):
     """Each copy would pass the choice's check: 14 copies of one month no longer fit the plan's column."""
     value = "3" if field == "months" else str(world.a_site1.id)
-    data = f"frequency=quarterly&phone_visits=4&" + "&".join(f"{field}={value}" for _ in range(5000))
-    response = app.test_client(user=world.manager).post(f"/inspections/plans/{world.contract_a.id}", data=data,
-                                                        content_type="application/x-www-form-urlencoded", headers=EN)
+    data = "frequency=quarterly&phone_visits=4&" + "&".join(f"{field}={value}" for _ in range(5000))
+    response = app.test_client(user=world.manager).post(
+        f"/inspections/plans/{world.contract_a.id}",
+        data=data,
+        content_type="application/x-www-form-urlencoded",
+        headers=EN,
+    )
     assert response.status_code == 200 and "Choose each option at most once." in text(response)
     from portal.inspections.models import InspectionPlan
 
@@ -501,8 +720,9 @@ def test_a_choice_sent_many_times_is_refused(app, world, field):
 def test_a_renewal_request_naming_thousands_of_units_is_refused_not_a_500(app, world):
     """Each id is a bound parameter; PostgreSQL takes at most 65,535 in a statement."""
     ids = "&".join(f"unit={n}" for n in range(1, 70_001))
-    response = app.test_client(user=world.a_staff).post("/renewals/request", data=ids,
-                                                        content_type="application/x-www-form-urlencoded")
+    response = app.test_client(user=world.a_staff).post(
+        "/renewals/request", data=ids, content_type="application/x-www-form-urlencoded"
+    )
     assert response.status_code == 200
 
 
@@ -525,17 +745,24 @@ def test_an_import_with_values_out_of_bounds_lists_each_and_saves_nothing(app, w
     response = upload(app.test_client(user=world.a_staff), as_csv(EN_HEADER, rows), "bounds.csv")
     body = text(response)
     assert response.status_code == 200
-    found = set(re.findall(r'data-label="Row">(\d+)</td><td data-label="Column">([^<]+)</td>'
-                           r'<td data-label="Problem">([^<]+)<', response.get_data(as_text=True)))
+    found = set(
+        re.findall(
+            r'data-label="Row">(\d+)</td><td data-label="Column">([^<]+)</td>'
+            r'<td data-label="Problem">([^<]+)<',
+            response.get_data(as_text=True),
+        )
+    )
     found = {(r, c, html.unescape(p)) for r, c, p in found}
     control = "Remove the control characters (invisible codes such as NUL) from this field."
-    assert {("2", "Unit price (CNY)", "Not an amount: write it as 12800 or 12800.50."),
-            ("3", "Unit price (CNY)", "Not an amount: write it as 12800 or 12800.50."),
-            ("4", "Unit price (CNY)", "Not an amount: write it as 12800 or 12800.50."),
-            ("5", "Unit price (CNY)", "The largest amount the portal accepts is CN¥999,999,999,999.99."),
-            ("6", "Installed on", "Give a date from 1900-01-01 to 2200-12-31."),
-            ("7", "Warranty start", "Give a date from 1900-01-01 to 2200-12-31."),
-            ("8", "Warranty term (months)", "Use a number of months from 1 to 240."),
-            ("9", "Serial number", control),
-            ("10", "Contract number", control)} <= found, body[:2000]
+    assert {
+        ("2", "Unit price (CNY)", "Not an amount: write it as 12800 or 12800.50."),
+        ("3", "Unit price (CNY)", "Not an amount: write it as 12800 or 12800.50."),
+        ("4", "Unit price (CNY)", "Not an amount: write it as 12800 or 12800.50."),
+        ("5", "Unit price (CNY)", "The largest amount the portal accepts is CN¥999,999,999,999.99."),
+        ("6", "Installed on", "Give a date from 1900-01-01 to 2200-12-31."),
+        ("7", "Warranty start", "Give a date from 1900-01-01 to 2200-12-31."),
+        ("8", "Warranty term (months)", "Use a number of months from 1 to 240."),
+        ("9", "Serial number", control),
+        ("10", "Contract number", control),
+    } <= found, body[:2000]
     assert count_units(app) == before

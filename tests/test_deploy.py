@@ -5,6 +5,7 @@ refusing the same path asked for directly, and goes on when one of its two upstr
 run by a real gunicorn (the multiprocess metrics folder emptied at start, a dead worker's live gauges removed,
 SIGHUP reloads the workers); the systemd units pass ``systemd-analyze verify``.
 """
+
 import datetime
 import http.server
 import ipaddress
@@ -42,15 +43,21 @@ def self_signed(folder):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "portal.test")])
     now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
     (folder / "portal.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (folder / "portal.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                          serialization.PrivateFormat.PKCS8,
-                                                          serialization.NoEncryption()))
+    (folder / "portal.key").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
 
 
 def site(tmp_path, https_port, http_port, upstreams):
@@ -67,7 +74,8 @@ def site(tmp_path, https_port, http_port, upstreams):
     (tmp_path / "site.conf").write_text(text)
     (tmp_path / "nginx.conf").write_text(
         f"user root;\npid {tmp_path}/nginx.pid;\nerror_log {tmp_path}/error.log;\nevents {{}}\n"
-        f"http {{\n    include /etc/nginx/mime.types;\n    include {tmp_path}/site.conf;\n}}\n")
+        f"http {{\n    include /etc/nginx/mime.types;\n    include {tmp_path}/site.conf;\n}}\n"
+    )
     self_signed(tmp_path)
     return tmp_path / "nginx.conf"
 
@@ -103,8 +111,9 @@ class Upstream(http.server.ThreadingHTTPServer):
 @needs_nginx
 def test_the_shipped_site_passes_nginx_t(tmp_path):
     conf = site(tmp_path, free_port(), free_port(), [free_port(), free_port()])
-    result = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(tmp_path)], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [NGINX, "-t", "-c", str(conf), "-p", str(tmp_path)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -119,8 +128,9 @@ def test_the_shipped_site_in_front_of_the_application(tmp_path):
     (tmp_path / "static" / "dist" / "css" / "portal.0123456789ab.css").write_text("body{color:#123}\n" * 200)
     (tmp_path / "files" / "reports").mkdir(parents=True)
     (tmp_path / "files" / "reports" / "a.txt").write_text("the file's bytes\n")
-    process = subprocess.Popen([NGINX, "-c", str(conf), "-p", str(tmp_path), "-g", "daemon off;"],
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [NGINX, "-c", str(conf), "-p", str(tmp_path), "-g", "daemon off;"], stderr=subprocess.PIPE, text=True
+    )
     base, cert = f"https://127.0.0.1:{https_port}", str(tmp_path / "portal.crt")
     try:
         deadline = time.monotonic() + 20
@@ -130,25 +140,41 @@ def test_the_shipped_site_in_front_of_the_application(tmp_path):
                 break
             except requests.ConnectionError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("nginx did not start: " + (process.stderr.read() if process.poll() is not None
-                                                           else (tmp_path / "error.log").read_text()))
+                    pytest.fail(
+                        "nginx did not start: "
+                        + (
+                            process.stderr.read()
+                            if process.poll() is not None
+                            else (tmp_path / "error.log").read_text()
+                        )
+                    )
                 time.sleep(0.2)
 
         plain = requests.get(f"http://127.0.0.1:{http_port}/tickets/", allow_redirects=False, timeout=5)
         assert plain.status_code == 301 and plain.headers["Location"].startswith("https://")
 
-        seen = [requests.get(base + "/tickets/?q=1", headers={"X-Request-ID": "from-the-client"}, verify=cert,
-                             timeout=10).json() for _ in range(3)]
+        seen = [
+            requests.get(
+                base + "/tickets/?q=1", headers={"X-Request-ID": "from-the-client"}, verify=cert, timeout=10
+            ).json()
+            for _ in range(3)
+        ]
         ids = [s["headers"]["X-Request-ID"] for s in seen]
         assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids) and len(set(ids)) == 3  # nginx's, one each
         headers = seen[0]["headers"]
         assert seen[0]["path"] == "/tickets/?q=1" and headers["X-Forwarded-Proto"] == "https"
-        assert headers["X-Forwarded-For"] == "127.0.0.1" and headers["Host"] == headers["X-Forwarded-Host"] == "127.0.0.1"
+        assert (
+            headers["X-Forwarded-For"] == "127.0.0.1" and headers["Host"] == headers["X-Forwarded-Host"] == "127.0.0.1"
+        )
         log = (tmp_path / "portal.access.log").read_text()
         assert all(f"rid={i}" in log for i in ids)
 
-        static = requests.get(base + "/static/dist/css/portal.0123456789ab.css", verify=cert, timeout=5,
-                              headers={"Accept-Encoding": "gzip"})
+        static = requests.get(
+            base + "/static/dist/css/portal.0123456789ab.css",
+            verify=cert,
+            timeout=5,
+            headers={"Accept-Encoding": "gzip"},
+        )
         assert static.status_code == 200 and "immutable" in static.headers["Cache-Control"]
         assert static.headers.get("Content-Encoding") == "gzip" and static.text.startswith("body{color:#123}")
 
@@ -174,9 +200,12 @@ def test_the_systemd_units_verify(tmp_path):
     for unit in ("portal-web.service", "portal-worker.service"):
         text = (ROOT / "deploy" / "systemd" / unit).read_text().replace("/opt/portal", f"{tmp_path}/opt/portal")
         (tmp_path / unit).write_text(text)
-    result = subprocess.run(["systemd-analyze", "verify", *(str(tmp_path / u) for u in
-                                                            ("portal-web.service", "portal-worker.service"))],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        ["systemd-analyze", "verify", *(str(tmp_path / u) for u in ("portal-web.service", "portal-worker.service"))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     problems = [line for line in result.stderr.splitlines() if "portal-" in line and "User=" not in line]
     assert not problems, result.stderr
 
@@ -186,8 +215,13 @@ def gunicorn(venv, cwd, env, log, conf="gunicorn.conf.py"):
     /healthz: (process, base URL). Its log goes to the file ``log``."""
     port = free_port()
     with open(log, "w") as out:
-        process = subprocess.Popen([str(Path(venv) / "bin" / "gunicorn"), "-c", str(conf), "app:app"],
-                                   cwd=cwd, env={**env, "PORTAL_BIND": f"127.0.0.1:{port}"}, stdout=out, stderr=out)
+        process = subprocess.Popen(
+            [str(Path(venv) / "bin" / "gunicorn"), "-c", str(conf), "app:app"],
+            cwd=cwd,
+            env={**env, "PORTAL_BIND": f"127.0.0.1:{port}"},
+            stdout=out,
+            stderr=out,
+        )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while True:
@@ -278,7 +312,7 @@ def test_the_compose_file_and_the_dockerfile_agree():
     for name in ("portal", "worker"):
         assert "files:/var/lib/portal" in services[name]["volumes"]
     assert "files:/var/lib/portal:ro" in services["nginx"]["volumes"]
-    final = dockerfile[dockerfile.index("AS portal"):]
+    final = dockerfile[dockerfile.index("AS portal") :]
     assert re.search(r"^USER portal$", final, flags=re.MULTILINE) and "/healthz" in final
     assert set(compose["volumes"]) >= {"files", "pgdata"}
 

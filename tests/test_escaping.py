@@ -5,6 +5,7 @@ rendered for every role that may see it, as a full page and as an htmx fragment;
 request runs (refusals, upload checks, flashes, import errors), with the planted value typed into the real forms.
 Each page is parsed: no planted element exists, and the planted text is visible as text.
 """
+
 import ast
 import io
 import re
@@ -48,8 +49,21 @@ CODES = {
     "quote_event": {"action"},
     "sla_policy": {"clock"},
     "sla_target": {"severity"},
-    "ticket": {"number", "severity", "kind", "channel", "coverage", "status", "resume_to", "timezone", "clock",
-               "resolution_met_by", "waived", "breached", "problem_kind"},
+    "ticket": {
+        "number",
+        "severity",
+        "kind",
+        "channel",
+        "coverage",
+        "status",
+        "resume_to",
+        "timezone",
+        "clock",
+        "resolution_met_by",
+        "waived",
+        "breached",
+        "problem_kind",
+    },
     "ticket_event": {"action"},
     "ticket_photo": {"content_type"},
     "warranty_extension": {"cause_kind"},
@@ -91,8 +105,13 @@ class Planted(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         names = {name for name, _value in attrs}
-        if ((tag == "b" and any(n.startswith("hx-") for n in names)) or (tag == "script" and "src" not in names)
-                or tag == "img" and "onerror" in names or any(n.startswith("on") for n in names)):
+        if (
+            (tag == "b" and any(n.startswith("hx-") for n in names))
+            or (tag == "script" and "src" not in names)
+            or tag == "img"
+            and "onerror" in names
+            or any(n.startswith("on") for n in names)
+        ):
             self.elements.append(self.get_starttag_text())
 
     handle_startendtag = handle_starttag
@@ -133,8 +152,13 @@ def lazy_calls():
     """Every ``_l("…", name=value)`` in the portal's code: (file, message, keyword names)."""
     for path in sorted((ROOT / "portal").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_l"
-                    and node.keywords and isinstance(node.args[0], ast.Constant)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "_l"
+                and node.keywords
+                and isinstance(node.args[0], ast.Constant)
+            ):
                 yield path.relative_to(ROOT), node.args[0].value, [k.arg for k in node.keywords]
 
 
@@ -162,14 +186,20 @@ def test_no_module_uses_flask_babels_lazy_strings_or_marks_text_safe():
     found = []
     for path in (ROOT / "portal").rglob("*.py"):
         source = path.read_text()
-        for pattern in (r"from flask_babel import .*lazy_\w+", r"flask_babel\.lazy_\w+", r"LazyString\(",
-                        r"render_template_string", r"Markup\("):
+        for pattern in (
+            r"from flask_babel import .*lazy_\w+",
+            r"flask_babel\.lazy_\w+",
+            r"LazyString\(",
+            r"render_template_string",
+            r"Markup\(",
+        ):
             for match in re.finditer(pattern, source):
                 found.append((str(path.relative_to(ROOT)), match.group(0)))
     # The one Markup: the QR code, segno's own SVG of the unit's address (no user value in it); the one template
     # from a string: the scale benchmark's floor page, a constant (autoescaped like every template).
     assert sorted(found) == [("portal/bench.py", "render_template_string")] * 2 + [
-        ("portal/equipment/views.py", "Markup(")]
+        ("portal/equipment/views.py", "Markup(")
+    ]
     for path in (ROOT / "templates").rglob("*.html"):
         source = path.read_text()
         assert not re.search(r"\|\s*safe\b|autoescape\s+false|Markup", source), path
@@ -203,8 +233,18 @@ def every_state(app, world, make):
     act(agent, f"{t}/return", body="x")
     act(agent, f"{t}/severity", severity="A", body="x")
     act(agent, f"{t}/coverage", excluded="y", body="x")
-    act(manager, f"{t}/resolve", problem_kind="hardware", cause="x", solution="x", loss="x", part=world.part.id,
-        part_text="x", quantity=1, work_stopped="y")
+    act(
+        manager,
+        f"{t}/resolve",
+        problem_kind="hardware",
+        cause="x",
+        solution="x",
+        loss="x",
+        part=world.part.id,
+        part_text="x",
+        quantity=1,
+        work_stopped="y",
+    )
     act(school, f"{t}/confirm", rating=4, comment="x")
     t2 = f"/tickets/{world.ticket_a2.id}"
     act(agent, f"{t2}/respond", body="x")
@@ -227,8 +267,12 @@ def every_state(app, world, make):
     for quote_url, answer in ((f"/renewals/{world.quote_a.id}", "decline"), (requested.headers["Location"], "accept")):
         assert manager.post(f"{quote_url}/issue", data={"valid_until": "2099-01-01", "terms": "x"}).status_code == 302
         assert admin.post(f"{quote_url}/{answer}", data={"reason": "x"}).status_code == 302
-    assert school.post(f"/inspections/{world.visit_a.id}/sign",
-                       data={"name": "x", "satisfaction": "4", "comment": "x"}).status_code == 302
+    assert (
+        school.post(
+            f"/inspections/{world.visit_a.id}/sign", data={"name": "x", "satisfaction": "4", "comment": "x"}
+        ).status_code
+        == 302
+    )
     assert school2.post(f"/inspections/{world.visit_a2.id}/dispute", data={"reason": "x"}).status_code == 302
     assert admin.post(f"/inspections/log/{world.log_a.id}/sign", data={"name": "x"}).status_code == 302
     make.version(world.doc_a, world.manager, note="x")
@@ -244,9 +288,20 @@ def every_state(app, world, make):
     with app.app_context():  # in place of the one its close made (portal.surveys), if it is closed above
         db.session.execute(sa.delete(Survey).where(Survey.ticket_id == world.ticket_a.id))
         db.session.commit()
-    make.save(Survey(token_hash="0" * 64, client_id=world.a.id, site_id=world.a_site1.id, ticket_id=world.ticket_a.id,
-                     contract_id=world.contract_a.id, recipient_name="x", expires_at=utcnow() + timedelta(days=7),
-                     answered_at=utcnow(), rating=5, comment="x"))
+    make.save(
+        Survey(
+            token_hash="0" * 64,
+            client_id=world.a.id,
+            site_id=world.a_site1.id,
+            ticket_id=world.ticket_a.id,
+            contract_id=world.contract_a.id,
+            recipient_name="x",
+            expires_at=utcnow() + timedelta(days=7),
+            answered_at=utcnow(),
+            rating=5,
+            comment="x",
+        )
+    )
 
 
 def plant_everywhere(app):
@@ -257,8 +312,14 @@ def plant_everywhere(app):
     n, empty = 0, set()
     with app.app_context():
         for table in db.metadata.sorted_tables:
-            columns = [c for c in table.columns if isinstance(c.type, sa.String) and not c.foreign_keys
-                       and c.name not in CODES.get(table.name, ()) and not c.primary_key]
+            columns = [
+                c
+                for c in table.columns
+                if isinstance(c.type, sa.String)
+                and not c.foreign_keys
+                and c.name not in CODES.get(table.name, ())
+                and not c.primary_key
+            ]
             if not columns:
                 continue
             if table.name == "audit_event":  # append-only: planted as a new record instead (below)
@@ -272,13 +333,24 @@ def plant_everywhere(app):
                 for column in columns:
                     n += 1
                     values[column.name] = mark(n, column.type.length)
-                db.session.execute(sa.update(table).where(*(k == v for k, v in zip(keys, row))).values(**values))
+                db.session.execute(
+                    sa.update(table).where(*(k == v for k, v in zip(keys, row, strict=False))).values(**values)
+                )
         from portal.audit.chain import append
         from portal.audit.hooks import entry, row_of
 
         row = row_of(entry("auth.sign_in", details={mark(n + 1): mark(n + 2)}))  # every text of a record, planted
-        texts = ("user_email", "user_name", "role", "address", "event", "target_type", "target_id", "target_label",
-                 "request_id")
+        texts = (
+            "user_email",
+            "user_name",
+            "role",
+            "address",
+            "event",
+            "target_type",
+            "target_id",
+            "target_label",
+            "request_id",
+        )
         audit_table = db.metadata.tables["audit_event"]
         for i, name in enumerate(texts):
             row[name] = mark(n + 3 + i, audit_table.c[name].type.length)
@@ -291,8 +363,10 @@ def plant_everywhere(app):
 
         for note in db.session.scalars(sa.select(Notification)):  # the values a message is written with
             n += 1
-            note.params = {name: value if name.endswith(("_at", "_on")) or name == "clock" else mark(n + i)
-                           for i, (name, value) in enumerate(note.params.items())}  # moments and clocks: codes
+            note.params = {
+                name: value if name.endswith(("_at", "_on")) or name == "clock" else mark(n + i)
+                for i, (name, value) in enumerate(note.params.items())
+            }  # moments and clocks: codes
         db.session.commit()
     assert empty == set()  # every table with texts has rows to show
 
@@ -306,12 +380,40 @@ def planted_world(app, world, make):
 
 GET_PAGES = sorted(name for name, route in PAGES.items() if route.method == "GET")
 # Pages that must show planted values (so that the test cannot pass by planting nothing).
-MUST_SHOW = {"home.index", "tickets.index", "tickets.show", "tickets.report", "complaints.show", "complaints.ledger",
-             "equipment.index", "equipment.show", "equipment.labels", "renewals.show", "renewals.print_quote",
-             "inspections.show", "inspections.report", "inspections.log", "documents.show", "documents.index",
-             "sites.show", "contracts.show", "users.index", "users.show", "clients.show", "settings.index",
-             "settings.calendar", "parts.index", "catalog.index", "equipment.import_preview", "warranty.index",
-             "account.profile", "settings.team_edit", "notify.robots", "notify.deliveries", "notify.index"}
+MUST_SHOW = {
+    "home.index",
+    "tickets.index",
+    "tickets.show",
+    "tickets.report",
+    "complaints.show",
+    "complaints.ledger",
+    "equipment.index",
+    "equipment.show",
+    "equipment.labels",
+    "renewals.show",
+    "renewals.print_quote",
+    "inspections.show",
+    "inspections.report",
+    "inspections.log",
+    "documents.show",
+    "documents.index",
+    "sites.show",
+    "contracts.show",
+    "users.index",
+    "users.show",
+    "clients.show",
+    "settings.index",
+    "settings.calendar",
+    "parts.index",
+    "catalog.index",
+    "equipment.import_preview",
+    "warranty.index",
+    "account.profile",
+    "settings.team_edit",
+    "notify.robots",
+    "notify.deliveries",
+    "notify.index",
+}
 
 
 def test_planted_markup_shows_as_text_on_every_page_for_every_role(app, planted_world):
@@ -325,9 +427,12 @@ def test_planted_markup_shows_as_text_on_every_page_for_every_role(app, planted_
             browser = app.test_client(user=user) if user else app.test_client()
             url = url_of(world, route, role)
             join = "&" if "?" in url else "?"
-            for variant, headers in ((f"{url}{join}lang=en", {}), (f"{url}{join}lang=zh", {}),
-                                     (f"{url}{join}q={quote(mark(4))}&x={quote(mark(5))}", {}),
-                                     (url, {"HX-Request": "true"})):
+            for variant, headers in (
+                (f"{url}{join}lang=en", {}),
+                (f"{url}{join}lang=zh", {}),
+                (f"{url}{join}q={quote(mark(4))}&x={quote(mark(5))}", {}),
+                (url, {"HX-Request": "true"}),
+            ):
                 page = check(browser.get(variant, headers=headers), (variant, role, headers))
                 if page is not None and shown(page.text):
                     showing.add(name)
@@ -361,8 +466,9 @@ def test_the_calendar_feed_keeps_planted_values_to_their_own_lines(app, planted_
 def test_a_refusal_that_names_the_units_serial_number(app, world, make):
     """The finding of the issue: a quote asked for a unit without a price names its serial number (its page, the
     line still to be priced, and the refusal to issue the quote before it is priced)."""
-    unit = make.unit(world.contract_a, world.a_site1, world.model, serial='<b hx-post="/renewals/2/accept" '
-                                                                          'hx-trigger="load">x</b>')
+    unit = make.unit(
+        world.contract_a, world.a_site1, world.model, serial='<b hx-post="/renewals/2/accept" hx-trigger="load">x</b>'
+    )
     admin, manager = app.test_client(user=world.a_admin), app.test_client(user=world.manager)
     asked = admin.post(f"/renewals/request?unit={unit.id}", data={"years": "1"})
     quote = asked.headers["Location"]
@@ -376,20 +482,53 @@ def test_a_refusal_that_names_the_units_serial_number(app, world, make):
 def test_upload_refusals_that_name_the_file(app, world):
     bad = mark(1) + ".png"
     school = app.test_client(user=world.a_school)
-    page = check(school.post("/tickets/new?lang=en", content_type="multipart/form-data", data={
-        "unit": world.unit_a1.id, "severity": "B", "kind": "hardware", "title": "t", "description": "d",
-        "contact_name": "c", "contact_phone": "13800000000", "channel": "portal",
-        "photos": (io.BytesIO(b"not a photo"), bad)}), "photo")
+    page = check(
+        school.post(
+            "/tickets/new?lang=en",
+            content_type="multipart/form-data",
+            data={
+                "unit": world.unit_a1.id,
+                "severity": "B",
+                "kind": "hardware",
+                "title": "t",
+                "description": "d",
+                "contact_name": "c",
+                "contact_phone": "13800000000",
+                "channel": "portal",
+                "photos": (io.BytesIO(b"not a photo"), bad),
+            },
+        ),
+        "photo",
+    )
     assert normalise_name(bad) in page.text  # the name as the portal keeps it: no folders, no <, >, "
-    page = check(school.post("/complaints/new?lang=en", content_type="multipart/form-data", data={
-        "category": "other", "description": "d", "attachments": (io.BytesIO(b"not a photo"), bad)}), "attachment")
+    page = check(
+        school.post(
+            "/complaints/new?lang=en",
+            content_type="multipart/form-data",
+            data={"category": "other", "description": "d", "attachments": (io.BytesIO(b"not a photo"), bad)},
+        ),
+        "attachment",
+    )
     assert normalise_name(bad) in page.text
     agent = app.test_client(user=world.agent)
     # (A double quote does not survive the test client's multipart encoding of a file name: these have none.)
     for name in ("<img src=x onerror=alert(2)>.pdf", "<script>alert(1)</script>.pdf"):  # not a PDF; a folder
-        page = check(agent.post("/documents/new?lang=en", content_type="multipart/form-data", data={
-            "kind": "installation", "title_zh": "t", "title_en": "t", "language": "zh", "target": "general",
-            "label": "V1", "file": (io.BytesIO(b"not a pdf"), name)}), name)
+        page = check(
+            agent.post(
+                "/documents/new?lang=en",
+                content_type="multipart/form-data",
+                data={
+                    "kind": "installation",
+                    "title_zh": "t",
+                    "title_en": "t",
+                    "language": "zh",
+                    "target": "general",
+                    "label": "V1",
+                    "file": (io.BytesIO(b"not a pdf"), name),
+                },
+            ),
+            name,
+        )
         assert normalise_name(name).removesuffix(".pdf") in page.text
 
 
@@ -397,12 +536,20 @@ def test_a_version_label_and_a_typed_text_in_refusals(app, world, make):
     label = mark(3, 40)
     make.version(world.doc_a, world.manager, label=label)
     agent = app.test_client(user=world.agent)
-    page = check(agent.post(f"/documents/{world.doc_a.id}/versions?lang=en", content_type="multipart/form-data",
-                            data={"label": label, "file": (io.BytesIO(pdf("another")), "y.pdf")}), "version")
+    page = check(
+        agent.post(
+            f"/documents/{world.doc_a.id}/versions?lang=en",
+            content_type="multipart/form-data",
+            data={"label": label, "file": (io.BytesIO(pdf("another")), "y.pdf")},
+        ),
+        "version",
+    )
     assert f"Version {label} already exists" in page.text
     # A ticket step that is refused keeps what was typed, to copy: the text comes back as text.
-    page = check(agent.post(f"/tickets/{world.ticket_a.id}/propose?lang=en",
-                            data={"body": mark(4), "version": "1"}), "refused step")
+    page = check(
+        agent.post(f"/tickets/{world.ticket_a.id}/propose?lang=en", data={"body": mark(4), "version": "1"}),
+        "refused step",
+    )
     assert mark(4) in page.text
 
 
@@ -412,8 +559,7 @@ def test_flashed_messages_after_a_step(app, world, make):
 
     user = make.user("client_staff", client=world.a, name=mark(5), password=PASSWORD)
     browser = app.test_client()
-    response = browser.post("/login?lang=en", data={"email": user.email, "password": PASSWORD},
-                            follow_redirects=True)
+    response = browser.post("/login?lang=en", data={"email": user.email, "password": PASSWORD}, follow_redirects=True)
     assert mark(5) in check(response, "welcome").text
     # A lazy refusal flashed on one request and shown on the next (the quote is not issued: it cannot be accepted).
     unit = make.unit(world.contract_a, world.a_site1, world.model, serial=mark(6), unit_price=None)
@@ -422,8 +568,9 @@ def test_flashed_messages_after_a_step(app, world, make):
     with admin.session_transaction() as session:
         from portal.i18n import _l
 
-        session.setdefault("_flashes", []).append(("danger", _l("Unit %(serial)s has no price: a renewal cannot "
-                                                                 "be priced.", serial=unit.serial)))
+        session.setdefault("_flashes", []).append(
+            ("danger", _l("Unit %(serial)s has no price: a renewal cannot be priced.", serial=unit.serial))
+        )
     page = check(admin.get("/?lang=en"), "flash")
     assert mark(6) in page.text
 
@@ -434,8 +581,11 @@ def test_import_errors_and_preview_name_the_columns_and_cells_as_typed(app, worl
     def upload(rows):
         out = io.StringIO()
         csv.writer(out).writerows(rows)
-        return client.post("/equipment/import?lang=en", content_type="multipart/form-data",
-                           data={"file": (io.BytesIO(out.getvalue().encode()), "<script>alert(9)</script>.csv")})
+        return client.post(
+            "/equipment/import?lang=en",
+            content_type="multipart/form-data",
+            data={"file": (io.BytesIO(out.getvalue().encode()), "<script>alert(9)</script>.csv")},
+        )
 
     client = app.test_client(user=world.a_staff)
     header = ["Contract number", "Site", "Manufacturer", "Model number", "Serial number"]

@@ -1,6 +1,7 @@
 """Spreadsheet exports never carry a live formula (OWASP "CSV Injection"): every CSV and XLSX the portal writes
 (the equipment list, the import template, the complaint ledger, the service log) is read back here, with values
 that a spreadsheet program would run planted in every text column it exports; and our own export, edited, imports."""
+
 import csv
 import io
 import zipfile
@@ -38,19 +39,34 @@ def planted(app, world, make):
         db.session.commit()
     model = make.model(manufacturer=AT, model_number=DDE)
     expired = make.contract(world.a, number=LINK, accepted_on=date(2020, 1, 1), warranty_months=12)
-    unit = make.unit(expired, site, model, serial=AT, asset_tag=LINK, building=DDE, room=MINUS,
-                     unit_price=Decimal("12800.50"), warranty_months=12)
+    unit = make.unit(
+        expired,
+        site,
+        model,
+        serial=AT,
+        asset_tag=LINK,
+        building=DDE,
+        room=MINUS,
+        unit_price=Decimal("12800.50"),
+        warranty_months=12,
+    )
     other = make.unit(world.contract_a, site, model, serial=DDE, asset_tag=TAB, building=CR, room=AT)
     handler = make.user("vendor_agent", name=LINK)
     complaint = make.complaint(world.a_admin, site, description=LINK)
     manager = app.test_client(user=world.manager)
     assert manager.post(f"/complaints/{complaint.id}/assign", data={"handler": handler.id}).status_code == 302
-    assert app.test_client(user=handler).post(f"/complaints/{complaint.id}/answer",
-                                              data={"body": DDE}).status_code == 302
-    assert app.test_client(user=world.a_admin).post(f"/complaints/{complaint.id}/close",
-                                                    data={"rating": 4, "body": AT}).status_code == 302
-    make.service_log(world.contract_a, site, engineers=LINK, place=DDE, work_done=MINUS, result=AT,
-                     signed_name=TAB, headcount=3)
+    assert (
+        app.test_client(user=handler).post(f"/complaints/{complaint.id}/answer", data={"body": DDE}).status_code == 302
+    )
+    assert (
+        app.test_client(user=world.a_admin)
+        .post(f"/complaints/{complaint.id}/close", data={"rating": 4, "body": AT})
+        .status_code
+        == 302
+    )
+    make.service_log(
+        world.contract_a, site, engineers=LINK, place=DDE, work_done=MINUS, result=AT, signed_name=TAB, headcount=3
+    )
     return unit, other
 
 
@@ -74,8 +90,10 @@ def assert_no_formula(data):
 
 
 def texts(cells):
-    return {cell.value.replace("\n", "\r") if isinstance(cell.value, str) and cell.value[:1] == "\n" else cell.value
-            for cell in cells}
+    return {
+        cell.value.replace("\n", "\r") if isinstance(cell.value, str) and cell.value[:1] == "\n" else cell.value
+        for cell in cells
+    }
 
 
 def column(data, header):
@@ -139,8 +157,9 @@ def test_the_service_log_xlsx(app, world, planted):
         assert 3 in [c.value for c in column(data, "Headcount") if c.data_type == "n"]
 
 
-@pytest.mark.parametrize("value", [*PLANTED, "'=already quoted", "''+twice", "'", "'plain", "plain", "-", "", "#N/A",
-                                   "=", "1+1", "中文=1"])
+@pytest.mark.parametrize(
+    "value", [*PLANTED, "'=already quoted", "''+twice", "'", "'plain", "plain", "-", "", "#N/A", "=", "1+1", "中文=1"]
+)
 def test_csv_quoting_is_undone_exactly_on_reading(value):
     assert from_csv_text(to_csv_text(value)) == value
     assert to_csv_text(value)[:1] not in FORMULA_STARTS
@@ -159,22 +178,28 @@ def test_any_writer_keeps_numbers_dates_and_empty_cells_as_they_are():
 def import_edited(app, user, data, filename):
     """Upload a file, preview it, confirm: what a user does with an edited export."""
     client = app.test_client(user=user)
-    response = client.post("/equipment/import", data={"file": (io.BytesIO(data), filename)},
-                           content_type="multipart/form-data", headers=EN)
+    response = client.post(
+        "/equipment/import", data={"file": (io.BytesIO(data), filename)}, content_type="multipart/form-data", headers=EN
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     assert client.post(response.headers["Location"]).status_code == 302
 
 
 def units_by_serial(app, serials):
     with app.app_context():
-        return {u.serial: (u.asset_tag, u.building, u.room, u.unit_price)
-                for u in db.session.scalars(sa.select(Equipment).where(Equipment.serial.in_(serials)))}
+        return {
+            u.serial: (u.asset_tag, u.building, u.room, u.unit_price)
+            for u in db.session.scalars(sa.select(Equipment).where(Equipment.serial.in_(serials)))
+        }
 
 
 def test_an_edited_csv_export_imports_with_its_values_as_they_were(app, world, planted):
     unit, _ = planted
-    text = app.test_client(user=world.a_admin).get(f"/equipment/export.csv?q={unit.asset_tag}",
-                                                   headers=EN).get_data(as_text=True)
+    text = (
+        app.test_client(user=world.a_admin)
+        .get(f"/equipment/export.csv?q={unit.asset_tag}", headers=EN)
+        .get_data(as_text=True)
+    )
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
     serial = rows[0].index("Serial number")
     assert [r[serial] for r in rows[1:]] == ["'" + AT]
@@ -208,23 +233,55 @@ def test_an_edited_xlsx_export_imports_with_its_values_as_they_were(app, world, 
 # ---------------------------------------------------------------- large exports: streamed, whole, bounded
 
 ZH = {"Accept-Language": "zh-CN"}
-EN_HEADERS = ["Contract number", "Site", "Manufacturer", "Model number", "Serial number", "Asset tag", "Building",
-              "Room", "Installed on", "Warranty start", "Warranty term (months)", "Unit price (CNY)", "Status",
-              "Client", "Category", "Warranty end", "Warranty state", "Days left"]
+EN_HEADERS = [
+    "Contract number",
+    "Site",
+    "Manufacturer",
+    "Model number",
+    "Serial number",
+    "Asset tag",
+    "Building",
+    "Room",
+    "Installed on",
+    "Warranty start",
+    "Warranty term (months)",
+    "Unit price (CNY)",
+    "Status",
+    "Client",
+    "Category",
+    "Warranty end",
+    "Warranty state",
+    "Days left",
+]
 LARGE = 5000
 
 
 def seed_units(app, world, count, prefix="BULK"):
     """``count`` units of A's first contract in one bulk insert, a formula planted in every tenth asset tag."""
     with app.app_context():
-        db.session.execute(sa.insert(Equipment), [
-            dict(client_id=world.a.id, site_id=world.a_site1.id, contract_id=world.contract_a.id,
-                 model_id=world.model.id, serial=f"{prefix}-{n:05d}",
-                 asset_tag=PLANTED[n // 10 % len(PLANTED)] if n % 10 == 0 else f"ZC-{n:05d}", building="教学楼",
-                 room=str(n % 500), installed_on=date(2024, 1 + n % 12, 1), unit_price=Decimal("12800.50"),
-                 status="in_service", extension_days=0, warranty_end=date(2027, 1 + n % 12, 1),
-                 covered_until=date(2027, 1 + n % 12, 1), replacement_note="")
-            for n in range(count)])
+        db.session.execute(
+            sa.insert(Equipment),
+            [
+                dict(
+                    client_id=world.a.id,
+                    site_id=world.a_site1.id,
+                    contract_id=world.contract_a.id,
+                    model_id=world.model.id,
+                    serial=f"{prefix}-{n:05d}",
+                    asset_tag=PLANTED[n // 10 % len(PLANTED)] if n % 10 == 0 else f"ZC-{n:05d}",
+                    building="教学楼",
+                    room=str(n % 500),
+                    installed_on=date(2024, 1 + n % 12, 1),
+                    unit_price=Decimal("12800.50"),
+                    status="in_service",
+                    extension_days=0,
+                    warranty_end=date(2027, 1 + n % 12, 1),
+                    covered_until=date(2027, 1 + n % 12, 1),
+                    replacement_note="",
+                )
+                for n in range(count)
+            ],
+        )
         db.session.commit()
 
 
@@ -256,17 +313,18 @@ def test_a_large_equipment_csv_is_streamed_in_pieces_with_every_row_bom_headers_
     assert len(serials) == len(set(serials)) == LARGE + 2  # every unit once, A's two of the world's too
     assert {f"BULK-{n:05d}" for n in range(LARGE)} <= set(serials)
     assert {r[tag] for r in rows[1:] if r[serial].startswith("BULK")} >= {"'" + value for value in PLANTED}
-    assert not any(value[:1] in FORMULA_STARTS for r in rows[1:] for i, value in enumerate(r)
-                   if i != rows[0].index("Days left"))
+    assert not any(
+        value[:1] in FORMULA_STARTS for r in rows[1:] for i, value in enumerate(r) if i != rows[0].index("Days left")
+    )
     assert "教学楼" in {r[rows[0].index("Building")] for r in rows[1:]}
-    zh = list(csv.reader(io.StringIO(b"".join(chunks(client.get("/equipment/export.csv", headers=ZH)))
-                                     .decode("utf-8-sig"))))
+    zh = list(
+        csv.reader(io.StringIO(b"".join(chunks(client.get("/equipment/export.csv", headers=ZH))).decode("utf-8-sig")))
+    )
     assert len(zh) == len(rows) and len(zh[0]) == len(EN_HEADERS)
     assert {"序列号", "单价（元）", "质保到期日", "剩余天数"} <= set(zh[0])
 
 
-def test_a_large_equipment_xlsx_is_sent_in_pieces_from_a_file_and_has_every_row_with_its_types(app, world,
-                                                                                                monkeypatch):
+def test_a_large_equipment_xlsx_is_sent_in_pieces_from_a_file_and_has_every_row_with_its_types(app, world, monkeypatch):
     from portal.equipment import io as equipment_io
 
     monkeypatch.setattr(equipment_io, "FILE_CHUNK", 16 * 1024)
@@ -288,13 +346,20 @@ def test_a_large_equipment_xlsx_is_sent_in_pieces_from_a_file_and_has_every_row_
     assert len(serials) == len(set(serials)) == LARGE + 2
     assert {f"BULK-{n:05d}" for n in range(LARGE)} <= set(serials)
     assert set(PLANTED) <= texts(r[EN_HEADERS.index("Asset tag")] for r in rows[1:])
-    for name, kind in (("Installed on", "d"), ("Warranty end", "d"), ("Unit price (CNY)", "n"), ("Days left", "n"),
-                       ("Serial number", "s"), ("Building", "s")):
+    for name, kind in (
+        ("Installed on", "d"),
+        ("Warranty end", "d"),
+        ("Unit price (CNY)", "n"),
+        ("Days left", "n"),
+        ("Serial number", "s"),
+        ("Building", "s"),
+    ):
         cells = [r[EN_HEADERS.index(name)] for r in rows[1:] if r[serial].value.startswith("BULK")]
         assert {c.data_type for c in cells} == {kind}, name
     assert {r[EN_HEADERS.index("Unit price (CNY)")].value for r in rows[1:]} >= {12800.5}
-    zh = load_workbook(io.BytesIO(b"".join(chunks(client.get("/equipment/export.xlsx", headers=ZH)))),
-                       read_only=True).active
+    zh = load_workbook(
+        io.BytesIO(b"".join(chunks(client.get("/equipment/export.xlsx", headers=ZH)))), read_only=True
+    ).active
     assert zh.title == "设备" and sum(1 for _ in zh.values) == len(rows)
     assert {"序列号", "单价（元）", "质保到期日", "剩余天数"} <= set(next(zh.values))
 
@@ -353,8 +418,9 @@ def test_the_ledger_and_the_service_log_are_sent_from_a_file_in_pieces(app, worl
     assert_no_formula(data)
 
 
-@pytest.mark.parametrize("value", ["<r><t>x</t></r>", '<r></r></is></c><c r="B2"><f>1+1</f></c><c><is><r>',
-                                   "=<r>1</r>", "_x0041_", "a\r\nb"])
+@pytest.mark.parametrize(
+    "value", ["<r><t>x</t></r>", '<r></r></is></c><c r="B2"><f>1+1</f></c><c><is><r>', "=<r>1</r>", "_x0041_", "a\r\nb"]
+)
 def test_text_that_looks_like_the_sheets_own_xml_stays_text(value):
     data = to_xlsx(["h"], [[value]], "T")
     assert_no_formula(data)

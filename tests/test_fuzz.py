@@ -12,9 +12,10 @@ range, an amount out of ``MONEY`` or a date out of the portal's range.
 Deterministic: no randomness, the values take turns over the fields, parameters and roles; one world for the
 module. The values each helper refuses are tested one by one in tests/test_bounds.py.
 """
+
 import itertools
-import secrets
 import re
+import secrets
 from datetime import date, datetime
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -32,24 +33,80 @@ from .conftest import DATABASE_URL, make_app, reset_database
 from .factories import Factory, World
 from .test_access import ROUTES, url_of
 
-ROLES = ("vendor_manager", "vendor_agent", "client_admin", "client_staff", "site_admin", "system_admin",
-         "security_admin", "auditor")
-LANGUAGES = {"vendor_manager": "en", "vendor_agent": "zh-CN,zh;q=0.9", "client_admin": "zh-CN",
-             "client_staff": "en-GB,en;q=0.8", "site_admin": "zh-CN", "system_admin": "en", "security_admin": "zh-CN",
-             "auditor": "zh-CN", None: "en"}
+ROLES = (
+    "vendor_manager",
+    "vendor_agent",
+    "client_admin",
+    "client_staff",
+    "site_admin",
+    "system_admin",
+    "security_admin",
+    "auditor",
+)
+LANGUAGES = {
+    "vendor_manager": "en",
+    "vendor_agent": "zh-CN,zh;q=0.9",
+    "client_admin": "zh-CN",
+    "client_staff": "en-GB,en;q=0.8",
+    "site_admin": "zh-CN",
+    "system_admin": "en",
+    "security_admin": "zh-CN",
+    "auditor": "zh-CN",
+    None: "en",
+}
 LONG = "长" * 10_000
 NUL, ESC, CSI = "\x00", "\x1b", "\x9b"  # C0, C0, C1
-OUT_OF_RANGE_IDS = ["2147483648", "9223372036854775808", "100000000000000000000", "0", "00", "-1", "1e30", "NaN",
-                    "abc", "%C2%B9", "%D9%A1", "1.5", "%201", "9" * 5000]
-NUMBERS = ["2147483648", "9223372036854775808", "100000000000000000000", "1e30", "-1", "0", "NaN", "sNaN",
-           "-Infinity", "abc", "", "0.001", "1,000", NUL]
+OUT_OF_RANGE_IDS = [
+    "2147483648",
+    "9223372036854775808",
+    "100000000000000000000",
+    "0",
+    "00",
+    "-1",
+    "1e30",
+    "NaN",
+    "abc",
+    "%C2%B9",
+    "%D9%A1",
+    "1.5",
+    "%201",
+    "9" * 5000,
+]
+NUMBERS = [
+    "2147483648",
+    "9223372036854775808",
+    "100000000000000000000",
+    "1e30",
+    "-1",
+    "0",
+    "NaN",
+    "sNaN",
+    "-Infinity",
+    "abc",
+    "",
+    "0.001",
+    "1,000",
+    NUL,
+]
 DATES = ["2026-02-30", "99999-01-01", "0001-01-01", "9999-12-31", "1899-12-31", "abc", "", NUL]
 TIMES = ["25:61", "abc", "", NUL]
 CHOICES = ["2147483648", "9223372036854775808", "-1", "0", "abc", "", NUL, LONG]
 TEXTS = [NUL, ESC, CSI, "\x7f", LONG, ""]
-VALUES = {"text": TEXTS, "textarea": TEXTS, "email": TEXTS, "tel": TEXTS, "search": TEXTS, "password": TEXTS,
-          "hidden": CHOICES, "number": NUMBERS, "date": DATES, "time": TIMES, "select": CHOICES, "radio": CHOICES,
-          "checkbox": CHOICES}
+VALUES = {
+    "text": TEXTS,
+    "textarea": TEXTS,
+    "email": TEXTS,
+    "tel": TEXTS,
+    "search": TEXTS,
+    "password": TEXTS,
+    "hidden": CHOICES,
+    "number": NUMBERS,
+    "date": DATES,
+    "time": TIMES,
+    "select": CHOICES,
+    "radio": CHOICES,
+    "checkbox": CHOICES,
+}
 SHOWN = set(VALUES) - {"hidden"}  # fields a user sees: a refusal must say why next to them
 QUERY_VALUES = {  # by the kind of parameter: on every page, each parameter sees every value of its kind
     "page": ["99999999999999999999", "2147483648", "0", "abc"],
@@ -60,8 +117,10 @@ QUERY_VALUES = {  # by the kind of parameter: on every page, each parameter sees
 QUERY_ROUNDS = 4
 DATE_PARAMS = {"start", "end", "month", "year", "day"}
 # Pages without a form to send (lists, files, printouts): the form fuzz does not open them.
-NO_FORMS = re.compile(r"\.index$|ledger|\.log$|mine$|calendar_settings|export|download|photo|attachment|qr$|"
-                      r"template|labels|report|print|healthz|feed")
+NO_FORMS = re.compile(
+    r"\.index$|ledger|\.log$|mine$|calendar_settings|export|download|photo|attachment|qr$|"
+    r"template|labels|report|print|healthz|feed"
+)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -118,19 +177,35 @@ class Forms(HTMLParser):
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if tag == "form":
-            self.form = {"action": urljoin(self.url, a.get("action") or self.url),
-                         "method": (a.get("method") or "get").lower(), "fields": []}
+            self.form = {
+                "action": urljoin(self.url, a.get("action") or self.url),
+                "method": (a.get("method") or "get").lower(),
+                "fields": [],
+            }
             self.forms.append(self.form)
         elif self.form is None:
             return
         elif tag == "input" and a.get("name") and "hidden" not in a:  # <input hidden>: for password managers
             kind = (a.get("type") or "text").lower()
             if kind not in ("submit", "button", "reset", "image"):
-                self.form["fields"].append({"name": a["name"], "kind": kind, "value": a.get("value") or "",
-                                            "checked": "checked" in a, "options": []})
+                self.form["fields"].append(
+                    {
+                        "name": a["name"],
+                        "kind": kind,
+                        "value": a.get("value") or "",
+                        "checked": "checked" in a,
+                        "options": [],
+                    }
+                )
         elif tag == "select" and a.get("name"):
-            self.select = {"name": a["name"], "kind": "select", "value": "", "checked": False, "options": [],
-                           "multiple": "multiple" in a}
+            self.select = {
+                "name": a["name"],
+                "kind": "select",
+                "value": "",
+                "checked": False,
+                "options": [],
+                "multiple": "multiple" in a,
+            }
             self.form["fields"].append(self.select)
         elif tag == "option" and self.select is not None:
             self.option = [a.get("value"), "selected" in a, ""]
@@ -189,9 +264,16 @@ def baseline(fields):
         if name.split("-")[-1] == "form_token":  # each request a new sending of the form (sent twice: test_steps)
             value = secrets.token_urlsafe(24)
         if not value:
-            value = {"email": f"fuzz{next(_n)}@example.com", "tel": "13800000000", "number": "1",
-                     "date": "2026-03-16", "time": "09:00", "password": "not the password",
-                     "textarea": f"测试 {next(_n)}", "hidden": ""}.get(kind, f"fz{next(_n)}")
+            value = {
+                "email": f"fuzz{next(_n)}@example.com",
+                "tel": "13800000000",
+                "number": "1",
+                "date": "2026-03-16",
+                "time": "09:00",
+                "password": "not the password",
+                "textarea": f"测试 {next(_n)}",
+                "hidden": "",
+            }.get(kind, f"fz{next(_n)}")
         data[name] = value
     return data
 
@@ -233,10 +315,16 @@ def client_for(app, world, role):
 
 
 def send(client, watch, method, url, role, data=None, headers=None):
-    watch.request = (role, method, url[:200], {k: (v[:40] if isinstance(v, str) else v) for k, v in (data or {}).items()})
+    watch.request = (
+        role,
+        method,
+        url[:200],
+        {k: (v[:40] if isinstance(v, str) else v) for k, v in (data or {}).items()},
+    )
     headers = {"Accept-Language": LANGUAGES[role], **(headers or {})}
-    response = client.get(url, headers=headers) if method == "GET" else client.post(url, data=data or {},
-                                                                                   headers=headers)
+    response = (
+        client.get(url, headers=headers) if method == "GET" else client.post(url, data=data or {}, headers=headers)
+    )
     assert response.status_code < 500, watch.request
     return response
 
@@ -262,12 +350,16 @@ RULE_ARG = re.compile(r"<(?:(\w+)(?:\(([^)]*)\))?:)?(\w+)>")
 
 
 def int_rules(app):
-    return [r for r in app.url_map.iter_rules() if r.endpoint != "static"
-            and any(isinstance(c, bounds.IdConverter) for c in r._converters.values())]
+    return [
+        r
+        for r in app.url_map.iter_rules()
+        if r.endpoint != "static" and any(isinstance(c, bounds.IdConverter) for c in r._converters.values())
+    ]
 
 
 def path_with(rule, target, value):
     """The rule's path with ``value`` for the argument ``target``, 1 for other ids, the first of an ``any``."""
+
     def part(m):
         converter, args, name = m[1], m[2], m[3]
         if name == target:
@@ -275,6 +367,7 @@ def path_with(rule, target, value):
         if converter == "any":
             return args.split(",")[0].strip().strip("'\"")
         return "1"
+
     return RULE_ARG.sub(part, rule.rule)
 
 
@@ -310,7 +403,7 @@ def test_the_largest_id_that_exists_nowhere_is_404(fuzz, role):
     app, world, watch = fuzz
     adapter = app.url_map.bind("localhost")
     client = client_for(app, world, role)
-    for name, route in ROUTES.items():
+    for _name, route in ROUTES.items():
         if route is None or role not in allowed_roles(route):
             continue
         url = urlsplit(url_of(world, route, role))
@@ -328,8 +421,18 @@ def test_text_path_segments_answer_below_500(fuzz):
     client = client_for(app, world, "vendor_manager")
     for rule in app.url_map.iter_rules():
         for target in [m[3] for m in RULE_ARG.finditer(rule.rule) if m[1] in (None, "string", "path")]:
-            for bad in ["2026-02-30", "99999-01-01", "0001-01-01", "9999-12-31", "%00", "%1B", "%C2%9B",
-                        "x" * 5000, "%E2%80%AE", "%2E%2E"]:
+            for bad in [
+                "2026-02-30",
+                "99999-01-01",
+                "0001-01-01",
+                "9999-12-31",
+                "%00",
+                "%1B",
+                "%C2%9B",
+                "x" * 5000,
+                "%E2%80%AE",
+                "%2E%2E",
+            ]:
                 path = path_with(rule, target, bad)
                 response = send(client, watch, "GET" if "GET" in rule.methods else "POST", path, "vendor_manager")
                 if bad in ("%00", "%1B", "%C2%9B"):
@@ -368,7 +471,7 @@ def test_bad_query_strings_answer_below_500(fuzz, role):
     client = client_for(app, world, role)
     names = query_names()
     assert {"page", "client", "site", "contract", "q", "month", "start", "end", "year", "unit"} <= set(names)
-    for number, (name, route) in enumerate(get_routes()):
+    for number, (_name, route) in enumerate(get_routes()):
         allowed = allowed_roles(route)
         for k in range(QUERY_ROUNDS):
             if allowed[(k + number) % len(allowed)] != role:
@@ -388,7 +491,7 @@ def test_control_characters_in_a_query_string_are_a_400_that_says_why(fuzz):
     any parameter, known or not, is a 400 page that says why."""
     app, world, watch = fuzz
     names = [*query_names(), "anything"]
-    for number, (name, route) in enumerate(sorted((n, r) for n, r in ROUTES.items() if r is not None)):
+    for number, (_name, route) in enumerate(sorted((n, r) for n, r in ROUTES.items() if r is not None)):
         allowed = allowed_roles(route)
         for role in (allowed[number % len(allowed)], None):
             base = url_of(world, route, role)
@@ -412,8 +515,10 @@ def step_forms(app, world, role):
 
     out = []
     with app.test_request_context():
-        for steps, prefix, obj in ((TICKET_STEPS, "/tickets", world.ticket_a),
-                                   (COMPLAINT_STEPS, "/complaints", world.complaint_a)):
+        for steps, prefix, obj in (
+            (TICKET_STEPS, "/tickets", world.ticket_a),
+            (COMPLAINT_STEPS, "/complaints", world.complaint_a),
+        ):
             for action, step in steps.items():
                 if Role(role) not in step.roles:
                     continue
@@ -429,8 +534,11 @@ def post_forms(app, world, role, client):
     """{(endpoint, step, field names): (action, fields, shown on a page)} for every POST form the role meets."""
     adapter = app.url_map.bind("localhost")
     found = {}
-    pages = [url_of(world, route, role) for name, route in get_routes()
-             if role in allowed_roles(route) and (name == "settings.index" or not NO_FORMS.search(name))]
+    pages = [
+        url_of(world, route, role)
+        for name, route in get_routes()
+        if role in allowed_roles(route) and (name == "settings.index" or not NO_FORMS.search(name))
+    ]
     pages += [f"/renewals/{world.issued.id}", "/inspections/log?month=2026-03"]
     for url in pages:
         response = client.get(url, headers={"Accept-Language": LANGUAGES[role]})
@@ -479,8 +587,13 @@ def test_bad_form_values_answer_below_500_and_say_why(fuzz, role):
             page = response.get_data(as_text=True) if "html" in response.content_type else ""
             # The field shown again (an earlier value, valid after all, may have moved the object on: then the form
             # is no longer offered, and the state's own refusal says why).
-            if (shown and kind in SHOWN and bounds.has_control(bad) and response.status_code != 302
-                    and f'name="{name}"' in page):
+            if (
+                shown
+                and kind in SHOWN
+                and bounds.has_control(bad)
+                and response.status_code != 302
+                and f'name="{name}"' in page
+            ):
                 assert message in page, (role, url, name, response.status_code)
                 said += 1
         for name in {f["name"] for f in fields if f["kind"] == "checkbox" or f.get("multiple")}:

@@ -1,8 +1,9 @@
 """Chinese and English: choosing the language, rendering every page in both, and a complete catalogue."""
+
 import re
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -31,8 +32,13 @@ class TestChoosingTheLanguage:
 
     @pytest.mark.parametrize(
         ("header", "lang"),
-        [("en-US,en;q=0.9", "en"), ("zh-CN,en;q=0.9", "zh-CN"), ("zh-TW", "zh-CN"), ("fr-FR,en;q=0.5", "en"),
-         ("de-DE", "zh-CN")],
+        [
+            ("en-US,en;q=0.9", "en"),
+            ("zh-CN,en;q=0.9", "zh-CN"),
+            ("zh-TW", "zh-CN"),
+            ("fr-FR,en;q=0.5", "en"),
+            ("de-DE", "zh-CN"),
+        ],
     )
     def test_accept_language(self, client, header, lang):
         assert html_lang(client.get("/login", headers={"Accept-Language": header})) == lang
@@ -134,7 +140,7 @@ def test_error_pages_in_both_languages(app, world):
 
 
 def test_dates_times_and_money_follow_the_locale_and_the_time_zone(app):
-    moment = datetime(2026, 1, 31, 17, 30, tzinfo=timezone.utc)  # 01:30 on 1 February in Shanghai
+    moment = datetime(2026, 1, 31, 17, 30, tzinfo=UTC)  # 01:30 on 1 February in Shanghai
     with app.test_request_context():
         from flask_babel import format_datetime
 
@@ -148,7 +154,9 @@ def test_dates_times_and_money_follow_the_locale_and_the_time_zone(app):
 
 def test_the_chinese_catalogue_is_complete():
     catalogue = read_po(CATALOGUE.open("rb"), locale="zh_Hans_CN")
-    untranslated = [m.id for m in catalogue if m.id and not all(m.string if isinstance(m.string, tuple) else [m.string])]
+    untranslated = [
+        m.id for m in catalogue if m.id and not all(m.string if isinstance(m.string, tuple) else [m.string])
+    ]
     fuzzy = [m.id for m in catalogue if m.id and m.fuzzy]
     assert untranslated == [] and fuzzy == []
 
@@ -156,9 +164,26 @@ def test_the_chinese_catalogue_is_complete():
 def test_every_string_in_the_code_is_in_the_catalogue(tmp_path):
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "pyproject.toml", "-k", "_l",
-         "-k", "_lp:1c,2", "-k", "lazy_gettext", "-o", str(pot), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "pyproject.toml",
+            "-k",
+            "_l",
+            "-k",
+            "_lp:1c,2",
+            "-k",
+            "lazy_gettext",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
 
     def entries(catalogue):  # a word with a context ("quote" / "Expired") is an entry of its own
@@ -169,10 +194,10 @@ def test_every_string_in_the_code_is_in_the_catalogue(tmp_path):
 
 
 def test_one_english_word_two_chinese_meanings_are_told_apart(app, world, make):
-    """"Expired" is a quote 已过期 and a warranty 已过保; a quote's "Term" is the renewal's 续保期限; the service log's
+    """ "Expired" is a quote 已过期 and a warranty 已过保; a quote's "Term" is the renewal's 续保期限; the service log's
     "Place" is where the work was done, 地点 (a unit's place is its 安装位置)."""
-    from portal.renewals.models import QuoteStatus
     from portal.equipment.warranty import WarrantyState
+    from portal.renewals.models import QuoteStatus
 
     with app.test_request_context("/?lang=zh"):
         from flask import g
@@ -208,7 +233,11 @@ class TestCataloguesKeptPerRequestAndLocale:
 
     def test_zh_then_en_then_zh_in_one_process(self, app, world):
         browser = app.test_client(user=world.agent)
-        for lang, heading, state in (("zh", "设备", "在保"), ("en", "Equipment", "In warranty"), ("zh", "设备", "在保")):
+        for lang, heading, state in (
+            ("zh", "设备", "在保"),
+            ("en", "Equipment", "In warranty"),
+            ("zh", "设备", "在保"),
+        ):
             body = browser.get(f"/equipment/?lang={lang}").get_data(as_text=True)
             assert re.search(rf"<h1[^>]*>\s*{heading}\s*</h1>", body) and f"</i> {state}</span>" in body, lang
             if lang == "zh":
@@ -263,8 +292,11 @@ class TestCataloguesKeptPerRequestAndLocale:
 
         from portal import i18n
 
-        moments = [datetime(2026, 1, 31, 17, 30, tzinfo=timezone.utc), datetime(2026, 7, 1, 23, 59, 59),
-                   datetime(2025, 12, 31, 16, 0, 1, tzinfo=timezone.utc)]
+        moments = [
+            datetime(2026, 1, 31, 17, 30, tzinfo=UTC),
+            datetime(2026, 7, 1, 23, 59, 59),
+            datetime(2025, 12, 31, 16, 0, 1, tzinfo=UTC),
+        ]
         with app.test_request_context("/"):
             for locale in ("zh_Hans_CN", "en", "zh_Hans_CN"):
                 with force_locale(locale):
@@ -274,10 +306,13 @@ class TestCataloguesKeptPerRequestAndLocale:
                             assert i18n.format_datetime(moment, format) == flask_babel.format_datetime(moment, format)
                         for format in ("short", "medium", "long", "full", None, "yyyy-MM", "MMM"):
                             assert i18n.format_date(moment, format) == flask_babel.format_date(moment, format)
-                            assert i18n.format_date(moment.date(), format) == flask_babel.format_date(moment.date(), format)
+                            assert i18n.format_date(moment.date(), format) == flask_babel.format_date(
+                                moment.date(), format
+                            )
                     for delta in (timedelta(hours=-5), timedelta(days=3, minutes=1), timedelta(0)):
-                        assert (i18n.format_timedelta(delta, add_direction=True)
-                                == flask_babel.format_timedelta(delta, add_direction=True))
+                        assert i18n.format_timedelta(delta, add_direction=True) == flask_babel.format_timedelta(
+                            delta, add_direction=True
+                        )
                     assert i18n.format_date(date(2026, 2, 1), "long") in ("2026年2月1日", "February 1, 2026")
 
     def test_a_school_in_urumqi_sees_its_own_clock(self, app, world, make):

@@ -1,5 +1,6 @@
 """The job worker (``portal.jobs``): the schedule in Beijing time, the locks, a real worker process on a SQLite
 queue and (with TEST_REDIS_URL) on Redis, two workers doing a job's work once, and the wake-up after a commit."""
+
 import os
 import subprocess
 import time
@@ -24,8 +25,9 @@ from .factories import Factory, World
 
 ROOT = Path(__file__).resolve().parent.parent
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
-needs_redis = pytest.mark.skipif(not REDIS_URL and os.environ.get("PORTAL_REQUIRE_REDIS") != "1",
-                                 reason="TEST_REDIS_URL is not set")
+needs_redis = pytest.mark.skipif(
+    not REDIS_URL and os.environ.get("PORTAL_REQUIRE_REDIS") != "1", reason="TEST_REDIS_URL is not set"
+)
 
 
 def redis_url():
@@ -46,8 +48,18 @@ def test_the_schedule_reads_beijing_time():
     # The 1st of the month at 08:00 in Beijing (00:00 UTC); 00:00 in Beijing is the day before in UTC.
     assert JOBS["warranty"].due(utc(2026, 4, 1, 0, 0))
     assert not JOBS["warranty"].due(utc(2026, 3, 31, 16, 0)) and not JOBS["warranty"].due(utc(2026, 4, 2, 0, 0))
-    assert set(JOBS) == {"tickets", "deliver", "quotes", "auto-close", "complaints", "inspections", "digests",
-                         "warranty", "forget", "audit"}
+    assert set(JOBS) == {
+        "tickets",
+        "deliver",
+        "quotes",
+        "auto-close",
+        "complaints",
+        "inspections",
+        "digests",
+        "warranty",
+        "forget",
+        "audit",
+    }
 
 
 def test_a_job_held_by_another_worker_does_not_run(app, world):
@@ -100,8 +112,9 @@ def test_two_sweeps_at_once_tell_each_user_once(shared):
     results = at_once(sweep, sweep, sweep)
     assert not [r for r in results if isinstance(r, BaseException)], results
     with shared.app_context():
-        keys = db.session.execute(sa.select(Notification.user_id, Notification.key).where(
-            Notification.id > before)).all()
+        keys = db.session.execute(
+            sa.select(Notification.user_id, Notification.key).where(Notification.id > before)
+        ).all()
     assert len(keys) == len(set(keys)) == sum(results)
     assert (world.a_admin.id, f"no_response:{world.ticket_a.id}") in keys
 
@@ -119,10 +132,12 @@ def test_two_job_runs_at_once_one_runs_the_other_is_locked_out(shared):
     results = at_once(job, job)
     assert not [r for r in results if isinstance(r, BaseException)], results
     with shared.app_context():
-        events = db.session.execute(sa.select(TicketEvent.ticket_id, TicketEvent.key)
-                                    .where(TicketEvent.key.is_not(None))).all()
-        breached = db.session.execute(sa.select(Notification.user_id, Notification.key)
-                                      .where(Notification.kind == "ticket.breached")).all()
+        events = db.session.execute(
+            sa.select(TicketEvent.ticket_id, TicketEvent.key).where(TicketEvent.key.is_not(None))
+        ).all()
+        breached = db.session.execute(
+            sa.select(Notification.user_id, Notification.key).where(Notification.kind == "ticket.breached")
+        ).all()
     assert len(events) == len(set(events)) > 0
     assert len(breached) == len(set(breached)) > 0
 
@@ -147,12 +162,12 @@ def test_a_commit_that_told_someone_enqueues_one_delivery(app, world):
 
 def test_a_queue_that_is_down_never_breaks_the_commit(app, world, caplog):
     from huey import storage
-
     from redis import ConnectionPool
 
     before = huey.storage
-    huey.storage = storage.RedisStorage("portal", connection_pool=ConnectionPool.from_url(
-        "redis://127.0.0.1:1/0", socket_connect_timeout=1))
+    huey.storage = storage.RedisStorage(
+        "portal", connection_pool=ConnectionPool.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=1)
+    )
     try:
         with app.test_request_context(method="POST"):
             ticket = db.session.get(Ticket, world.ticket_a.id)
@@ -205,19 +220,36 @@ def filed(tmp_path):
     old = make.ticket(world.a_school, world.a_site1, world.unit_a1, now=utcnow() - timedelta(days=30))
     with app.app_context():  # every clock ran out an hour ago: recent breaches, which the managers are told of
         hour_ago = utcnow() - timedelta(hours=1)
-        db.session.execute(sa.update(Ticket).where(Ticket.id == old.id).values(
-            watch_at=hour_ago, **{f"{clock}_due": hour_ago for clock in CLOCKS},
-            **{f"{clock}_risk": hour_ago - timedelta(hours=1) for clock in CLOCKS}))
+        db.session.execute(
+            sa.update(Ticket)
+            .where(Ticket.id == old.id)
+            .values(
+                watch_at=hour_ago,
+                **{f"{clock}_due": hour_ago for clock in CLOCKS},
+                **{f"{clock}_risk": hour_ago - timedelta(hours=1) for clock in CLOCKS},
+            )
+        )
         db.session.commit()
-    env = {**os.environ, "FLASK_APP": "app", "PORTAL_ENV": "development", "DATABASE_URL": url,
-           "PORTAL_JOBS_DB": str(tmp_path / "jobs.sqlite"), "PORTAL_JOBS_NAME": f"test-{uuid.uuid4().hex[:8]}"}
+    env = {
+        **os.environ,
+        "FLASK_APP": "app",
+        "PORTAL_ENV": "development",
+        "DATABASE_URL": url,
+        "PORTAL_JOBS_DB": str(tmp_path / "jobs.sqlite"),
+        "PORTAL_JOBS_NAME": f"test-{uuid.uuid4().hex[:8]}",
+    }
     env.pop("REDIS_URL", None)
     return app, world, old, env
 
 
 def start_worker(env, log):
-    return subprocess.Popen([str(ROOT / ".venv" / "bin" / "flask"), "jobs", "worker", "--workers", "2"], cwd=ROOT,
-                            env=env, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [str(ROOT / ".venv" / "bin" / "flask"), "jobs", "worker", "--workers", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
 
 def stop(process):
@@ -227,9 +259,14 @@ def stop(process):
 
 def queue_of(env, app_db):
     """An application configured like the worker's: the same queue."""
-    overrides = {"JOBS_STORAGE": "redis" if env.get("REDIS_URL") else "sqlite", "JOBS_DB": env["PORTAL_JOBS_DB"],
-                 "JOBS_NAME": env["PORTAL_JOBS_NAME"], "REDIS_URL": env.get("REDIS_URL"),
-                 "SQLALCHEMY_DATABASE_URI": app_db, "SQLALCHEMY_ENGINE_OPTIONS": {}}
+    overrides = {
+        "JOBS_STORAGE": "redis" if env.get("REDIS_URL") else "sqlite",
+        "JOBS_DB": env["PORTAL_JOBS_DB"],
+        "JOBS_NAME": env["PORTAL_JOBS_NAME"],
+        "REDIS_URL": env.get("REDIS_URL"),
+        "SQLALCHEMY_DATABASE_URI": app_db,
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+    }
     return make_app(**overrides)
 
 
@@ -245,14 +282,18 @@ def wait_for(check, seconds=45):
 
 def breaches_of(app, ticket):
     with app.app_context():
-        return db.session.scalars(sa.select(TicketEvent.key).where(TicketEvent.ticket_id == ticket.id,
-                                                                    TicketEvent.key.is_not(None))).all()
+        return db.session.scalars(
+            sa.select(TicketEvent.key).where(TicketEvent.ticket_id == ticket.id, TicketEvent.key.is_not(None))
+        ).all()
 
 
 def managers_told(app, ticket):
     with app.app_context():
-        return db.session.execute(sa.select(Notification.user_id, Notification.key).where(
-            Notification.kind == "ticket.breached", Notification.subject_id == ticket.id)).all()
+        return db.session.execute(
+            sa.select(Notification.user_id, Notification.key).where(
+                Notification.kind == "ticket.breached", Notification.subject_id == ticket.id
+            )
+        ).all()
 
 
 def check_worker(filed, tmp_path, workers=1):
@@ -268,20 +309,24 @@ def check_worker(filed, tmp_path, workers=1):
         with queue_app.app_context():
             ping(token)
         answer = wait_for(lambda: huey.get(f"pong:{token}"))
-        assert answer == {"database": "sqlite", "users": len(world.by_role()) + 3}  # the world: its roles and three more
+        assert answer == {
+            "database": "sqlite",
+            "users": len(world.by_role()) + 3,
+        }  # the world: its roles and three more
         time.sleep(2)  # every worker has had its go at the sweep
     finally:
         for process in processes:
             stop(process)
-    assert sorted(breaches_of(app, old)) == sorted(f"breach:{c}" for c in ("response", "proposal", "on_site",
-                                                                            "resolution"))
+    assert sorted(breaches_of(app, old)) == sorted(
+        f"breach:{c}" for c in ("response", "proposal", "on_site", "resolution")
+    )
     told = managers_told(app, old)
     assert len(told) == len(set(told)) == 4 and {user for user, _ in told} == {world.manager.id}
     return [(tmp_path / f"worker{i}.log").read_text() for i in range(workers)]
 
 
 def test_a_worker_on_a_sqlite_queue_runs_the_schedule_and_the_enqueued_tasks(filed, tmp_path):
-    log, = check_worker(filed, tmp_path)
+    (log,) = check_worker(filed, tmp_path)
     assert "Shutting down gracefully" in log
 
 
@@ -303,7 +348,15 @@ def test_no_page_view_runs_a_sweep():
     """The sweeps are called by the jobs, the commands and the services' steps, never by a view module."""
     for path in (ROOT / "portal").rglob("views.py"):
         text = path.read_text()
-        for name in ("import scheduled", "notify.scheduled", "record_breaches(", "close_unconfirmed(",
-                     "expire_quotes(", "sweeps.run", "sweeps import run", "run_job(", ".jobs"):
+        for name in (
+            "import scheduled",
+            "notify.scheduled",
+            "record_breaches(",
+            "close_unconfirmed(",
+            "expire_quotes(",
+            "sweeps.run",
+            "sweeps import run",
+            "run_job(",
+            ".jobs",
+        ):
             assert name not in text, (path, name)
-

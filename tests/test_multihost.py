@@ -5,6 +5,7 @@ other serves on, losing nothing.
 
 Needs PostgreSQL (TEST_DATABASE_URL), Redis (TEST_REDIS_URL) and nginx: the PostgreSQL pass of .ci/run has all three
 and sets PORTAL_REQUIRE_REDIS=1, which turns a missing Redis or nginx into a failure rather than a skip."""
+
 import importlib.util
 import io
 import os
@@ -93,8 +94,15 @@ class Walk:
     def request(self, method, path, **kwargs):
         response = self.browser.request(method, self.cluster.url + path, timeout=TIMEOUT, **kwargs)
         for each in [*response.history, response]:
-            self.seen.append((each.headers.get("X-Request-ID"), each.headers.get("X-Upstream"), self.host_of(each),
-                              each.request.method, each.url))
+            self.seen.append(
+                (
+                    each.headers.get("X-Request-ID"),
+                    each.headers.get("X-Upstream"),
+                    self.host_of(each),
+                    each.request.method,
+                    each.url,
+                )
+            )
         assert response.status_code == 200, (method, path, response.status_code, response.text[:500])
         return response
 
@@ -121,11 +129,21 @@ class Walk:
 
     def file_fault(self, unit_id, title, photo):
         form = self.get(f"/tickets/new?unit={unit_id}")
-        page = self.post("/tickets/new", data={
-            "csrf_token": self.token(form), "unit": unit_id, "severity": "C", "kind": Kind.UNKNOWN.value,
-            "title": title, "description": "Filed through the balancer by tests/test_multihost.py.",
-            "contact_name": "Multi Host", "contact_phone": "010-12345678", "channel": "portal",
-        }, files={"photos": ("fault.jpg", photo, "image/jpeg")})
+        page = self.post(
+            "/tickets/new",
+            data={
+                "csrf_token": self.token(form),
+                "unit": unit_id,
+                "severity": "C",
+                "kind": Kind.UNKNOWN.value,
+                "title": title,
+                "description": "Filed through the balancer by tests/test_multihost.py.",
+                "contact_name": "Multi Host",
+                "contact_phone": "010-12345678",
+                "channel": "portal",
+            },
+            files={"photos": ("fault.jpg", photo, "image/jpeg")},
+        )
         ticket_id = int(re.fullmatch(r"/tickets/(\d+)", urlsplit(page.url).path).group(1))
         number = re.search(r"GZ-\d{4}-\d{5}", page.text).group(0)
         return ticket_id, number, page
@@ -203,7 +221,7 @@ def walk(cluster, other):
     page = walk.get("/notifications/")
     assert urlsplit(page.url).path == "/notifications/" and first in page.text  # still signed in
     second_id, second, _ = walk.file_fault(unit_id, "Multihost: the second projector too", photo)
-    after = walk.seen[len(before):]
+    after = walk.seen[len(before) :]
     assert {host for _, _, host, _, _ in after} == {b}
     walk.sign_out()
 

@@ -1,6 +1,7 @@
 """Seeing it run: the log lines (JSON, with the request, user, client and job), the request id followed into a real
 job worker, secrets kept out of the logs, ``/metrics`` (who may read it, what it counts, several processes summed),
 ``/healthz`` and ``/readyz``, and error reports to a Sentry-compatible server (a real local HTTP server)."""
+
 import gzip
 import http.server
 import json
@@ -45,8 +46,10 @@ def restore_logging():
     """Leave the root logger (and gunicorn's) as the test found them."""
     root = logging.getLogger()
     kept = root.handlers[:], root.level
-    named = {name: (logging.getLogger(name).handlers[:], logging.getLogger(name).propagate)
-             for name in ("gunicorn", "gunicorn.error", "gunicorn.access")}
+    named = {
+        name: (logging.getLogger(name).handlers[:], logging.getLogger(name).propagate)
+        for name in ("gunicorn", "gunicorn.error", "gunicorn.access")
+    }
     yield
     root.handlers[:], root.level = kept[0], kept[1]
     for name, (handlers, propagate) in named.items():
@@ -60,8 +63,7 @@ def restore_logging():
 def test_the_format_follows_the_environment_and_a_wrong_setting_stops_the_start():
     assert logs.settings({"PORTAL_ENV": "production"}) == ("json", "INFO")
     assert logs.settings({"PORTAL_ENV": "development"}) == ("text", "INFO")
-    assert logs.settings({"PORTAL_ENV": "production", "LOG_FORMAT": "TEXT", "LOG_LEVEL": "debug"}) == (
-        "text", "DEBUG")
+    assert logs.settings({"PORTAL_ENV": "production", "LOG_FORMAT": "TEXT", "LOG_LEVEL": "debug"}) == ("text", "DEBUG")
     for wrong in ({"LOG_FORMAT": "xml"}, {"LOG_LEVEL": "LOUD"}):
         with pytest.raises(RuntimeError):
             logs.settings(wrong)
@@ -130,8 +132,9 @@ def test_secrets_never_reach_a_log_line(app, make, world, capsys, restore_loggin
     browser.get("/verify/" + "ab" * 32)
     browser.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     with app.test_request_context("/"):
-        logging.getLogger("portal.test").info("form was password=%s code=123456 Authorization: Bearer %s", PASSWORD,
-                                              TOKEN)
+        logging.getLogger("portal.test").info(
+            "form was password=%s code=123456 Authorization: Bearer %s", PASSWORD, TOKEN
+        )
         try:
             raise ValueError(f"could not open /invite/{invitation}")
         except ValueError:
@@ -166,9 +169,14 @@ def test_the_request_id_follows_the_job_into_a_real_worker(filed, tmp_path):  # 
     with open(log_path, "w") as log:
         process = start_worker(env, log)
         try:
+
             def done():
-                return [line for line in json_lines(log_path.read_text()) if line.get("request_id") == rid
-                        and "executed in" in line["message"]]
+                return [
+                    line
+                    for line in json_lines(log_path.read_text())
+                    if line.get("request_id") == rid and "executed in" in line["message"]
+                ]
+
             assert wait_for(done), log_path.read_text()
         finally:
             stop(process)
@@ -185,9 +193,11 @@ def test_the_request_id_follows_the_job_into_a_real_worker(filed, tmp_path):  # 
 def scrape(client, **kwargs):
     response = client.get("/metrics", **kwargs)
     assert response.status_code == 200, response.status_code
-    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(response.get_data(as_text=True))
-            for sample in family.samples}
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.get_data(as_text=True))
+        for sample in family.samples
+    }
 
 
 def value(samples, name, **labels):
@@ -201,7 +211,9 @@ def test_metrics_are_refused_to_others_with_a_404(app):
     assert browser.get("/metrics", environ_base=outside).status_code == 404
     for wrong in ("Bearer nope", f"Bearer {TOKEN}x", TOKEN, f"Basic {TOKEN}"):
         assert browser.get("/metrics", environ_base=outside, headers={"Authorization": wrong}).status_code == 404
-    assert browser.get("/metrics", environ_base=outside, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert (
+        browser.get("/metrics", environ_base=outside, headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    )
     assert browser.get("/metrics").status_code == 200  # 127.0.0.1, allowed by default
     app.config["METRICS_TOKEN"] = None  # no token set: no bearer opens it
     assert browser.get("/metrics", environ_base=outside, headers={"Authorization": "Bearer "}).status_code == 404
@@ -224,10 +236,16 @@ def test_metrics_count_requests_by_endpoint_with_their_latency(app, world):
     assert browser.get("/tickets/999999").status_code == 404
     after = scrape(app.test_client())
     labels = {"endpoint": "tickets.show", "method": "GET"}
-    assert value(after, "portal_http_requests_total", status="200", **labels) - value(
-        before, "portal_http_requests_total", status="200", **labels) == 3
-    assert value(after, "portal_http_requests_total", status="404", **labels) - value(
-        before, "portal_http_requests_total", status="404", **labels) == 1
+    assert (
+        value(after, "portal_http_requests_total", status="200", **labels)
+        - value(before, "portal_http_requests_total", status="200", **labels)
+        == 3
+    )
+    assert (
+        value(after, "portal_http_requests_total", status="404", **labels)
+        - value(before, "portal_http_requests_total", status="404", **labels)
+        == 1
+    )
     assert not any(f"/tickets/{world.ticket_a.id}" in str(key) for key in after)  # never the raw path
     count = value(after, "portal_http_request_duration_seconds_count", endpoint="tickets.show")
     assert count - value(before, "portal_http_request_duration_seconds_count", endpoint="tickets.show") == 4
@@ -284,12 +302,25 @@ def test_sla_gauges_count_the_open_tickets_at_risk_and_in_breach(app, world, mak
     ids = [t.id for t in make.tickets([(world.a_school, world.a_site1, world.unit_a1)] * 6)]
     with app.app_context():
         current = utcnow()
-        db.session.execute(sa.update(Ticket).values(  # the world's own tickets: nowhere near their clocks
-            next_risk=current + hour, next_due=current + 2 * hour, breached=""))
-        db.session.execute(sa.update(Ticket).where(Ticket.id.in_(ids[:2])).values(  # at risk, not yet due
-            next_risk=current - hour, next_due=current + hour))
-        db.session.execute(sa.update(Ticket).where(Ticket.id.in_(ids[2:5])).values(  # overdue now
-            next_risk=current - 2 * hour, next_due=current - hour))
+        db.session.execute(
+            sa.update(Ticket).values(  # the world's own tickets: nowhere near their clocks
+                next_risk=current + hour, next_due=current + 2 * hour, breached=""
+            )
+        )
+        db.session.execute(
+            sa.update(Ticket)
+            .where(Ticket.id.in_(ids[:2]))
+            .values(  # at risk, not yet due
+                next_risk=current - hour, next_due=current + hour
+            )
+        )
+        db.session.execute(
+            sa.update(Ticket)
+            .where(Ticket.id.in_(ids[2:5]))
+            .values(  # overdue now
+                next_risk=current - 2 * hour, next_due=current - hour
+            )
+        )
         db.session.commit()
     browser = app.test_client()
     browser.get("/metrics")  # warm: the first request of an application loads what it caches
@@ -450,20 +481,35 @@ def test_an_error_is_reported_to_the_sentry_server_without_cookies(reporting):
     browser = reporting.test_client(user=user)
     browser.set_cookie("portal_lang", "cookie-value-never-sent")
     session_cookie = browser.get_cookie("portal_session").value.encode()
-    response = browser.post("/explode?token=query-secret", data={"password": PASSWORD},
-                            headers={"X-Request-ID": "sentry-req-0001", "Authorization": "Bearer auth-secret"})
+    response = browser.post(
+        "/explode?token=query-secret",
+        data={"password": PASSWORD},
+        headers={"X-Request-ID": "sentry-req-0001", "Authorization": "Bearer auth-secret"},
+    )
     assert response.status_code == 500
     sentry_sdk.flush(timeout=10)
     assert wait_for(lambda: Collector.received, seconds=10)
     envelopes = [body for path, body in Collector.received if path.startswith("/api/1/envelope")]
-    events = [json.loads(line) for body in envelopes for line in body.splitlines()
-              if line.startswith(b"{") and b'"exception"' in line]
+    events = [
+        json.loads(line)
+        for body in envelopes
+        for line in body.splitlines()
+        if line.startswith(b"{") and b'"exception"' in line
+    ]
     assert len(events) == 1
     [event] = events
     assert event["exception"]["values"][-1]["type"] == "RuntimeError"
     assert event["tags"]["request_id"] == "sentry-req-0001"
     assert event["environment"] == "test" and event["release"].startswith("portal@")
     everything = b"".join(envelopes)
-    for secret in (b"cookie-value-never-sent", b"auth-secret", b"query-secret", PASSWORD.encode(),
-                   b"private.person@vendor.example", session_cookie):
-        assert secret not in everything, everything[max(0, everything.find(secret) - 300):everything.find(secret) + 50]
+    for secret in (
+        b"cookie-value-never-sent",
+        b"auth-secret",
+        b"query-secret",
+        PASSWORD.encode(),
+        b"private.person@vendor.example",
+        session_cookie,
+    ):
+        assert secret not in everything, everything[
+            max(0, everything.find(secret) - 300) : everything.find(secret) + 50
+        ]

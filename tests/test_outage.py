@@ -7,6 +7,7 @@ Outages are real: an application pointed at a closed port; on PostgreSQL (TEST_D
 of the test database that is cut and restored, and a server process that ends the connection of the request that
 is using it (``pg_terminate_backend``).
 """
+
 import re
 import socket
 import threading
@@ -87,14 +88,20 @@ def down(request):
     """The portal of a database nobody answers for (a closed port); the same secret key as the working one. Tests
     let unhandled exceptions through (PROPAGATE_EXCEPTIONS), production turns them into the 500 page: the outage
     is the 503 page either way."""
-    return make_app(SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://portal@127.0.0.1:{closed_port()}/portal"
-                                            "?connect_timeout=2", PROPAGATE_EXCEPTIONS=request.param)
+    return make_app(
+        SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg://portal@127.0.0.1:{closed_port()}/portal?connect_timeout=2",
+        PROPAGATE_EXCEPTIONS=request.param,
+    )
 
 
 @pytest.fixture
 def people(make):
-    return {lang: make.user("client_staff", client=make.client(), password=PASSWORD,
-                            locale="en" if lang == "en" else "zh_Hans_CN") for lang in ("en", "zh")}
+    return {
+        lang: make.user(
+            "client_staff", client=make.client(), password=PASSWORD, locale="en" if lang == "en" else "zh_Hans_CN"
+        )
+        for lang in ("en", "zh")
+    }
 
 
 REQUESTS = [  # (method, path, data, htmx)
@@ -115,7 +122,9 @@ def test_signed_in_users_get_the_503_page_in_their_language(app, down, people):
         names = ["portal_session", "portal_lang"]
         outage = cookies_to(browser, down.test_client(), names)
         for method, path, data, htmx in REQUESTS:
-            headers = {"Accept-Language": "zh-CN" if lang == "en" else "en"}  # the user's choice wins over the browser's
+            headers = {
+                "Accept-Language": "zh-CN" if lang == "en" else "en"
+            }  # the user's choice wins over the browser's
             if htmx:
                 headers["HX-Request"] = "true"
             with connection_attempts(down) as attempts:
@@ -130,12 +139,18 @@ def test_signed_in_users_get_the_503_page_in_their_language(app, down, people):
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_anonymous_requests_that_need_the_database_get_the_503_page(down, lang):
     browser = down.test_client()
-    for method, path, data in (("POST", "/login", {"email": "a@b.example", "password": "x" * 12}),
-                               ("GET", "/invite/some-token", None),
-                               ("GET", "/inspections/calendar/some-token.ics", None)):
+    for method, path, data in (
+        ("POST", "/login", {"email": "a@b.example", "password": "x" * 12}),
+        ("GET", "/invite/some-token", None),
+        ("GET", "/inspections/calendar/some-token.ics", None),
+    ):
         assert_outage_page(browser.open(f"{path}?lang={lang}", method=method, data=data), lang)
-        assert_outage_page(browser.open(path, method=method, data=data,
-                                        headers={"Accept-Language": "zh-CN,zh" if lang == "zh" else "en-GB"}), lang)
+        assert_outage_page(
+            browser.open(
+                path, method=method, data=data, headers={"Accept-Language": "zh-CN,zh" if lang == "zh" else "en-GB"}
+            ),
+            lang,
+        )
     # What needs no database still works: the sign-in page, the way there, the files, and /readyz says so.
     assert browser.get(f"/login?lang={lang}").status_code == 200
     assert browser.get("/tickets/").headers["Location"].startswith("/login")
@@ -145,8 +160,12 @@ def test_anonymous_requests_that_need_the_database_get_the_503_page(down, lang):
 
 def test_the_503_page_names_the_vendor_and_hotline_last_read(down):
     """The page is the portal's own: the vendor's name and hotline as this process last read them."""
-    down.extensions["portal.vendor"] = {"name_zh": "测试供应商", "name_en": "Test Vendor", "hotline": "400-000-0000",
-                                        "email": ""}
+    down.extensions["portal.vendor"] = {
+        "name_zh": "测试供应商",
+        "name_en": "Test Vendor",
+        "hotline": "400-000-0000",
+        "email": "",
+    }
     browser = down.test_client()
     with browser.session_transaction() as session:
         session["_user_id"] = "1:token"
@@ -242,8 +261,10 @@ def proxied():
     (connections checked before use)."""
     url = sa.engine.make_url(DATABASE_URL)
     proxy = Proxy(url.host or "127.0.0.1", url.port or 5432)
-    app = make_app(SQLALCHEMY_DATABASE_URI=url.set(host="127.0.0.1", port=proxy.port).render_as_string(False),
-                   SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "connect_args": {"connect_timeout": 3}})
+    app = make_app(
+        SQLALCHEMY_DATABASE_URI=url.set(host="127.0.0.1", port=proxy.port).render_as_string(False),
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "connect_args": {"connect_timeout": 3}},
+    )
     yield app, proxy
     proxy.restore() if proxy.listener.fileno() == -1 else None
     reset_database(app)
@@ -294,9 +315,13 @@ def test_a_connection_ended_by_the_server_during_a_request(proxied):
     url = sa.engine.make_url(DATABASE_URL)
     admin = sa.create_engine(url)
     with admin.begin() as conn:
-        ended = conn.execute(sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                                     "WHERE datname = :db AND pid <> pg_backend_pid() AND client_port = ANY(:ports)"),
-                             {"db": url.database, "ports": proxy_ports(proxy)}).scalar()
+        ended = conn.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = :db AND pid <> pg_backend_pid() AND client_port = ANY(:ports)"
+            ),
+            {"db": url.database, "ports": proxy_ports(proxy)},
+        ).scalar()
     admin.dispose()
     assert ended >= 1
     assert browser.get("/?lang=en").status_code == 200
@@ -318,9 +343,19 @@ def test_a_filing_whose_commit_succeeded_is_answered_even_if_the_database_goes_a
 
     sa.event.listen(sa.orm.Session, "after_commit", cut)
     try:
-        response = browser.post("/tickets/new", data={"unit": world.unit_a1.id, "severity": "B", "kind": "hardware",
-                                                      "title": "屏幕不亮", "description": "x", "contact_name": "张老师",
-                                                      "contact_phone": "13800000000", "channel": "portal"})
+        response = browser.post(
+            "/tickets/new",
+            data={
+                "unit": world.unit_a1.id,
+                "severity": "B",
+                "kind": "hardware",
+                "title": "屏幕不亮",
+                "description": "x",
+                "contact_name": "张老师",
+                "contact_phone": "13800000000",
+                "channel": "portal",
+            },
+        )
     finally:
         sa.event.remove(sa.orm.Session, "after_commit", cut)
     assert response.status_code == 302 and "/tickets/" in response.headers["Location"]
@@ -341,25 +376,60 @@ def version(app, url):
 
 def post_steps(world):
     """Form posts that save something and answer from it (a redirect, a flash naming what was made)."""
-    ticket = {"severity": "B", "kind": "hardware", "title": "t", "description": "d", "contact_name": "c",
-              "contact_phone": "13800000000", "channel": "portal"}
+    ticket = {
+        "severity": "B",
+        "kind": "hardware",
+        "title": "t",
+        "description": "d",
+        "contact_name": "c",
+        "contact_phone": "13800000000",
+        "channel": "portal",
+    }
     return [
         (world.a_school, "/tickets/new", {**ticket, "unit": world.unit_a1.id}),
-        (world.agent, "/tickets/new", {**ticket, "site": world.b_site.id, "equipment_text": "投影仪", "channel": "phone"}),
+        (
+            world.agent,
+            "/tickets/new",
+            {**ticket, "site": world.b_site.id, "equipment_text": "投影仪", "channel": "phone"},
+        ),
         (world.a_school, f"/tickets/{world.ticket_a.id}/reply", {"body": "x", "version": version}),
         (world.agent, f"/tickets/{world.ticket_a.id}/respond", {"body": "x", "version": version}),
         (world.a_admin, "/complaints/new", {"category": "other", "description": "x"}),
         (world.manager, f"/complaints/{world.complaint_a.id}/assign", {"handler": world.agent.id}),
         (world.a_staff, f"/renewals/request?unit={world.unit_a1.id}", {"years": "1", "note": "x"}),
-        (world.agent, "/inspections/log/new", {"contract": world.contract_a.id, "site": world.a_site1.id,
-                                               "work_date": "2026-03-03", "engineers": "x", "headcount": "1",
-                                               "time_in": "08:30", "time_out": "17:00", "place": "x",
-                                               "work_done": "x", "result": "x"}),
-        (world.agent, f"/inspections/{world.visit_row_a.visit_id}/units/{world.visit_row_a.id}/ticket",
-         {"severity": "B"}),
+        (
+            world.agent,
+            "/inspections/log/new",
+            {
+                "contract": world.contract_a.id,
+                "site": world.a_site1.id,
+                "work_date": "2026-03-03",
+                "engineers": "x",
+                "headcount": "1",
+                "time_in": "08:30",
+                "time_out": "17:00",
+                "place": "x",
+                "work_done": "x",
+                "result": "x",
+            },
+        ),
+        (
+            world.agent,
+            f"/inspections/{world.visit_row_a.visit_id}/units/{world.visit_row_a.id}/ticket",
+            {"severity": "B"},
+        ),
         (world.a_admin, f"/inspections/log/{world.log_a.id}/sign", {"name": "x"}),
-        (world.agent, "/equipment/new", {"contract": world.contract_a.id, "site": world.a_site1.id,
-                                         "model": world.model.id, "serial": "NEW-1", "status": "in_service"}),
+        (
+            world.agent,
+            "/equipment/new",
+            {
+                "contract": world.contract_a.id,
+                "site": world.a_site1.id,
+                "model": world.model.id,
+                "serial": "NEW-1",
+                "status": "in_service",
+            },
+        ),
         (world.a_staff, "/account/", {"name": "x", "locale": "en"}),
     ]
 

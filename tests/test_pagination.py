@@ -1,6 +1,7 @@
 """Seek pagination (portal/pagination.py): every row once, in order, forward and back, in each sort and scope;
 filters kept in the links; cursors that are garbage, tampered or another client's change nothing but the page;
 the count capped; the same queries on every page."""
+
 import base64
 import html
 import json
@@ -60,13 +61,24 @@ def units(app, world, make):
     """Eleven more units at A's first school: ends shared by several (ties broken by the id), two without an end
     (pending: they come last in either direction), serial numbers out of the ids' order."""
     app.config["PAGE_SIZE"] = 3
-    ends = [date(2027, 5, 1), date(2027, 5, 1), date(2026, 1, 1), None, date(2030, 1, 1), date(2027, 5, 1),
-            date(2028, 2, 2), None, date(2026, 1, 1), date(2029, 9, 9), date(2027, 5, 1)]
-    for n, end in enumerate(ends):
+    ends = [
+        date(2027, 5, 1),
+        date(2027, 5, 1),
+        date(2026, 1, 1),
+        None,
+        date(2030, 1, 1),
+        date(2027, 5, 1),
+        date(2028, 2, 2),
+        None,
+        date(2026, 1, 1),
+        date(2029, 9, 9),
+        date(2027, 5, 1),
+    ]
+    for n, _end in enumerate(ends):
         make.unit(world.contract_a, world.a_site1, world.model, serial=f"Z{(n * 7) % 11:02d}")
     with app.app_context():
         added = db.session.scalars(sa.select(Equipment).where(Equipment.serial.like("Z%")).order_by(Equipment.id)).all()
-        for unit, end in zip(added, ends):
+        for unit, end in zip(added, ends, strict=True):
             unit.covered_until = unit.warranty_end = end
         db.session.commit()
     return world
@@ -74,8 +86,9 @@ def units(app, world, make):
 
 def expected_units(app, sort, **where):
     with app.app_context():
-        rows = db.session.execute(sa.select(Equipment.id, Equipment.covered_until, Equipment.serial)
-                                  .filter_by(**where)).all()
+        rows = db.session.execute(
+            sa.select(Equipment.id, Equipment.covered_until, Equipment.serial).filter_by(**where)
+        ).all()
     keys = {
         "end": lambda r: (r.covered_until is None, r.covered_until or NOT_LATER, r.id),
         "-end": lambda r: (r.covered_until is None, -(r.covered_until or NOT_LATER).toordinal(), -r.id),
@@ -86,8 +99,9 @@ def expected_units(app, sort, **where):
 
 
 @pytest.mark.parametrize("sort", SORTS)
-@pytest.mark.parametrize("who,scope", [("manager", {}), ("a_admin", {"client_id": "a"}),
-                                       ("a_school", {"site_id": "a_site1"})])
+@pytest.mark.parametrize(
+    "who,scope", [("manager", {}), ("a_admin", {"client_id": "a"}), ("a_school", {"site_id": "a_site1"})]
+)
 def test_every_unit_once_in_order_forward_and_back(app, units, sort, who, scope):
     where = {k: getattr(units, v).id for k, v in scope.items()}
     browser = app.test_client(user=getattr(units, who))
@@ -114,8 +128,7 @@ def test_the_links_keep_the_filters_and_the_sort(app, units):
     assert "sort=serial" in previous and f"site={units.a_site1.id}" in previous and "before=" in previous
     assert ids_in(browser.get(previous, headers=EN).get_data(as_text=True)) == ids_in(page)
     forward, _back, _last = walk(browser, url)
-    assert sum(forward, []) == expected_units(app, "serial", site_id=units.a_site1.id,
-                                              contract_id=units.contract_a.id)
+    assert sum(forward, []) == expected_units(app, "serial", site_id=units.a_site1.id, contract_id=units.contract_a.id)
 
 
 def test_htmx_swaps_the_table_with_the_same_links(app, units):
@@ -130,14 +143,36 @@ def test_htmx_swaps_the_table_with_the_same_links(app, units):
     assert "<html" in full and ids_in(full) == ids_in(second)
 
 
-GARBAGE = ["", "x", "!!!!", "%00", "A" * 5000, token(), token("end"), token("end", 1), token("serial", 4, "Z03", 1),
-           token("end", 4, "2027-05-01", "abc"), token("end", 4, "2027-13-01", 1), token("end", 0, "2027-05-01", 1),
-           token("end", -4, "2027-05-01", 1), token("end", 4, "2027-05-01", 2**31), token("end", 4, "2027-05-01", -1),
-           token("end", 4, "2027-05-01", 1.5), token("end", 4, {"a": 1}, 1), token("end", 4, [1], 1),
-           token("end", 4, "9999-12-31", 1), token("end", 4, "2027-05-01", True), token("end", 4, "2027-05-01"),
-           token("end", 4, "2027-05-01", 1, 2), token("end", "4", "2027-05-01", None), token("end", 4, 20270501, 1),
-           token("end", 10**30, "2027-05-01", 1), base64.urlsafe_b64encode(b"\xff\xfe[").decode(),
-           base64.urlsafe_b64encode(b'{"end": 1}').decode(), "eyJ"]
+GARBAGE = [
+    "",
+    "x",
+    "!!!!",
+    "%00",
+    "A" * 5000,
+    token(),
+    token("end"),
+    token("end", 1),
+    token("serial", 4, "Z03", 1),
+    token("end", 4, "2027-05-01", "abc"),
+    token("end", 4, "2027-13-01", 1),
+    token("end", 0, "2027-05-01", 1),
+    token("end", -4, "2027-05-01", 1),
+    token("end", 4, "2027-05-01", 2**31),
+    token("end", 4, "2027-05-01", -1),
+    token("end", 4, "2027-05-01", 1.5),
+    token("end", 4, {"a": 1}, 1),
+    token("end", 4, [1], 1),
+    token("end", 4, "9999-12-31", 1),
+    token("end", 4, "2027-05-01", True),
+    token("end", 4, "2027-05-01"),
+    token("end", 4, "2027-05-01", 1, 2),
+    token("end", "4", "2027-05-01", None),
+    token("end", 4, 20270501, 1),
+    token("end", 10**30, "2027-05-01", 1),
+    base64.urlsafe_b64encode(b"\xff\xfe[").decode(),
+    base64.urlsafe_b64encode(b'{"end": 1}').decode(),
+    "eyJ",
+]
 
 
 @pytest.mark.parametrize("arg", ["after", "before"])
@@ -153,8 +188,11 @@ def test_a_garbage_or_tampered_cursor_is_the_first_page(app, units, arg):
     for bad in texts:
         response = browser.get("/equipment/", query_string={"sort": "serial", arg: bad}, headers=EN)
         assert response.status_code == 200 and ids_in(response.get_data(as_text=True)) == serial
-    moments = [token("due", 4, "2026-05-01T08:00:00", 1), token("due", 4, "tomorrow", 1),
-               token("filed", 4, "yes", "2026-05-01T08:00:00+00:00", 1)]
+    moments = [
+        token("due", 4, "2026-05-01T08:00:00", 1),
+        token("due", 4, "tomorrow", 1),
+        token("filed", 4, "yes", "2026-05-01T08:00:00+00:00", 1),
+    ]
     for bad in moments:
         for view in ("open", "all"):
             assert browser.get("/tickets/", query_string={"view": view, arg: bad}).status_code == 200
@@ -166,8 +204,11 @@ def test_a_cursor_from_another_clients_row_shows_only_ones_own(app, units):
         b_unit = db.session.get(Equipment, units.unit_b.id)
         own = set(db.session.scalars(sa.select(Equipment.id).where(Equipment.client_id == units.a.id)))
         site = set(db.session.scalars(sa.select(Equipment.id).where(Equipment.site_id == units.a_site1.id)))
-        cursors = [pagination.Order("end", (Equipment.covered_until, Equipment.id)).encode(2, b_unit),
-                   token("end", 2, "2000-01-01", 0), token("end", 2, None, 0)]
+        cursors = [
+            pagination.Order("end", (Equipment.covered_until, Equipment.id)).encode(2, b_unit),
+            token("end", 2, "2000-01-01", 0),
+            token("end", 2, None, 0),
+        ]
     for user, allowed in ((units.a_admin, own), (units.a_school, site)):
         browser = app.test_client(user=user)
         for cursor in cursors:
@@ -227,8 +268,9 @@ def expected_tickets(app, view, **where):
 
 
 @pytest.mark.parametrize("view", ["open", "all", "closed"])
-@pytest.mark.parametrize("who,scope", [("manager", {}), ("a_admin", {"client_id": "a"}),
-                                       ("a_school", {"site_id": "a_site1"})])
+@pytest.mark.parametrize(
+    "who,scope", [("manager", {}), ("a_admin", {"client_id": "a"}), ("a_school", {"site_id": "a_site1"})]
+)
 def test_every_ticket_once_in_the_queues_order(app, tickets, view, who, scope):
     where = {k: getattr(tickets, v).id for k, v in scope.items()}
     browser = app.test_client(user=getattr(tickets, who))

@@ -1,5 +1,6 @@
 """The password policy: each rule refused with its own reason in both languages, on every form that sets a password;
 the history; expiry and a required change force a change before anything else; the security administrator's page."""
+
 import re
 from datetime import timedelta
 from html import unescape
@@ -27,23 +28,29 @@ def sign_in(client, email, password=PASSWORD):
 @pytest.fixture
 def staff(make):
     client = make.client()
-    return make.user("client_staff", client=client, email="sun.lei@school.example", password=PASSWORD,
-                     name="Sun Lei")
+    return make.user("client_staff", client=client, email="sun.lei@school.example", password=PASSWORD, name="Sun Lei")
 
 
 def change(client, new, headers=EN, current=PASSWORD):
-    response = client.post("/account/password", data={"current": current, "password": new, "confirm": new},
-                           headers=headers)
+    response = client.post(
+        "/account/password", data={"current": current, "password": new, "confirm": new}, headers=headers
+    )
     return response, unescape(response.get_data(as_text=True))
 
 
 # Each weak password, with the reason it gets in English and in Chinese (and no other reason where that is certain).
 CASES = [
     ("Ab1!xyz", "Use at least 12 characters.", "请至少使用 12 个字符。"),
-    ("onlylowercaseletters and spaces",
-     "Use at least 3 of: lower-case letters, upper-case letters, digits, symbols.",
-     "须至少包含以下 3 类：小写字母、大写字母、数字、符号。"),
-    ("Sun.Lei@school.example 9", "It must not contain your e-mail address or name.", "密码不得包含您的电子邮箱或姓名。"),
+    (
+        "onlylowercaseletters and spaces",
+        "Use at least 3 of: lower-case letters, upper-case letters, digits, symbols.",
+        "须至少包含以下 3 类：小写字母、大写字母、数字、符号。",
+    ),
+    (
+        "Sun.Lei@school.example 9",
+        "It must not contain your e-mail address or name.",
+        "密码不得包含您的电子邮箱或姓名。",
+    ),
     ("Mr sun.lei 42 RULES", "It must not contain your e-mail address or name.", "密码不得包含您的电子邮箱或姓名。"),
     ("Mr Sun Lei! 4242", "It must not contain your e-mail address or name.", "密码不得包含您的电子邮箱或姓名。"),
     ("password123", "It is among the most common passwords", "该密码属于最常见的密码"),
@@ -72,8 +79,12 @@ def test_a_password_breaking_several_rules_gets_every_reason(app, staff):
     me = app.test_client()
     sign_in(me, staff.email)
     _, body = change(me, "sunlei1")
-    for reason in ("Use at least 12 characters.", "Use at least 3 of:", "must not contain your e-mail",
-                   "among the most common"):
+    for reason in (
+        "Use at least 12 characters.",
+        "Use at least 3 of:",
+        "must not contain your e-mail",
+        "among the most common",
+    ):
         assert reason in body
 
 
@@ -85,15 +96,16 @@ def test_the_users_own_email_is_refused(app, staff):
 
 
 def test_a_chinese_name_inside_a_password_is_refused(app, make):
-    user = make.user("client_staff", client=make.client(), email="x9@school.example", password=PASSWORD,
-                     name="孙磊")
+    user = make.user("client_staff", client=make.client(), email="x9@school.example", password=PASSWORD, name="孙磊")
     me = app.test_client()
     sign_in(me, user.email)
     _, body = change(me, "我是孙磊 Good 2025 day", ZH)
     assert "密码不得包含您的电子邮箱或姓名。" in body
 
 
-@pytest.mark.parametrize("good", [GOOD, "长城长又长 Great Wall 9", "My dog Bao is 7 years old", "黄河之水天上来！奔流到海 OK"])
+@pytest.mark.parametrize(
+    "good", [GOOD, "长城长又长 Great Wall 9", "My dog Bao is 7 years old", "黄河之水天上来！奔流到海 OK"]
+)
 def test_good_passwords_pass_every_rule(app, staff, good):
     with app.app_context():
         assert passwords.problems(good, user=db.session.get(User, staff.id)) == []
@@ -125,8 +137,9 @@ def test_history_refuses_the_last_passwords_and_allows_older_ones(app, staff):
     response, _ = change(me, chosen[-4], current=chosen[-1])
     assert response.status_code == 302
     with app.app_context():
-        kept = db.session.scalar(sa.select(sa.func.count()).select_from(PasswordHistory)
-                                 .where(PasswordHistory.user_id == staff.id))
+        kept = db.session.scalar(
+            sa.select(sa.func.count()).select_from(PasswordHistory).where(PasswordHistory.user_id == staff.id)
+        )
         assert kept == 3  # trimmed to the policy's length
         assert all(h.startswith("scrypt:") for h in db.session.scalars(sa.select(PasswordHistory.password_hash)))
 
@@ -135,9 +148,11 @@ def test_the_invitation_applies_the_policy_to_the_invited_account(app, world):
     with app.app_context():
         token = services.invite(db.session.get(User, world.a_staff.id))
         db.session.commit()
-    body = unescape(app.test_client().post(f"/invite/{token}", data={"password": "staff@a.example 9X",
-                                                                     "confirm": "staff@a.example 9X"},
-                                           headers=EN).get_data(as_text=True))
+    body = unescape(
+        app.test_client()
+        .post(f"/invite/{token}", data={"password": "staff@a.example 9X", "confirm": "staff@a.example 9X"}, headers=EN)
+        .get_data(as_text=True)
+    )
     assert "It must not contain your e-mail address or name." in body
     response = app.test_client().post(f"/invite/{token}", data={"password": GOOD, "confirm": GOOD})
     assert response.status_code == 302
@@ -230,8 +245,14 @@ def test_no_page_view_writes_while_a_change_is_pending(app, staff, count_queries
 
 
 def policy_form(**changes):
-    data = {"min_length": 12, "classes_required": 3, "history_count": 5, "expiry_days": 90, "grace_days": 0,
-            "version": 1}  # the version shown before anyone saved a policy
+    data = {
+        "min_length": 12,
+        "classes_required": 3,
+        "history_count": 5,
+        "expiry_days": 90,
+        "grace_days": 0,
+        "version": 1,
+    }  # the version shown before anyone saved a policy
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
 
@@ -239,8 +260,9 @@ def policy_form(**changes):
 def test_the_security_administrator_sets_the_policy_and_it_applies(app, world, staff):
     sec = app.test_client(user=world.secadmin)
     assert sec.get("/security/policy").status_code == 200
-    response = sec.post("/security/policy", data=policy_form(min_length=16, second_factor_for_everyone="y",
-                                                             grace_days=7))
+    response = sec.post(
+        "/security/policy", data=policy_form(min_length=16, second_factor_for_everyone="y", grace_days=7)
+    )
     assert response.status_code == 302
     assert response.status_code == 302
     with app.app_context():
@@ -253,12 +275,15 @@ def test_the_security_administrator_sets_the_policy_and_it_applies(app, world, s
     assert "Use at least 16 characters." in body
 
 
-@pytest.mark.parametrize(("field", "value", "en", "zh"), [
-    ("min_length", 7, "Enter a whole number from 8 to 64.", "请输入 8 到 64 之间的整数。"),
-    ("classes_required", 5, "Enter a whole number from 1 to 4.", "请输入 1 到 4 之间的整数。"),
-    ("expiry_days", -1, "Enter a whole number from 0 to 3650.", "请输入 0 到 3650 之间的整数。"),
-    ("history_count", "", "This field is required.", None),
-])
+@pytest.mark.parametrize(
+    ("field", "value", "en", "zh"),
+    [
+        ("min_length", 7, "Enter a whole number from 8 to 64.", "请输入 8 到 64 之间的整数。"),
+        ("classes_required", 5, "Enter a whole number from 1 to 4.", "请输入 1 到 4 之间的整数。"),
+        ("expiry_days", -1, "Enter a whole number from 0 to 3650.", "请输入 0 到 3650 之间的整数。"),
+        ("history_count", "", "This field is required.", None),
+    ],
+)
 def test_the_policy_form_refuses_bad_values_with_a_message_per_field(app, world, field, value, en, zh):
     sec = app.test_client(user=world.secadmin)
     response = sec.post("/security/policy", data=policy_form(**{field: value}), headers=EN)

@@ -1,14 +1,37 @@
 """Every list answers with the same number of SQL queries whether it shows 3 rows or a full page."""
+
 from decimal import Decimal
 
 import pytest
 
-LISTS = ["/contracts/", "/renewals/", "/parts/", "/models/", "/equipment/", "/warranty/", "/", "/users/", "/sites/",
-         "/tickets/", "/tickets/?view=all", "/documents/", "/inspections/?state=all", "/complaints/",
-         "/equipment/?sort=-end", "/equipment/?sort=serial", "/equipment/?sort=new", "/tickets/?view=closed",
-         # Each fault filed below tells the manager (a notification, an e-mail delivery); the robots are made below.
-         "/notifications/", "/notifications/deliveries?state=all", "/notifications/robots", "/scorecard/overview",
-         "/surveys/", "/surveys/?state=sent", "/reports/"]
+LISTS = [
+    "/contracts/",
+    "/renewals/",
+    "/parts/",
+    "/models/",
+    "/equipment/",
+    "/warranty/",
+    "/",
+    "/users/",
+    "/sites/",
+    "/tickets/",
+    "/tickets/?view=all",
+    "/documents/",
+    "/inspections/?state=all",
+    "/complaints/",
+    "/equipment/?sort=-end",
+    "/equipment/?sort=serial",
+    "/equipment/?sort=new",
+    "/tickets/?view=closed",
+    # Each fault filed below tells the manager (a notification, an e-mail delivery); the robots are made below.
+    "/notifications/",
+    "/notifications/deliveries?state=all",
+    "/notifications/robots",
+    "/scorecard/overview",
+    "/surveys/",
+    "/surveys/?state=sent",
+    "/reports/",
+]
 
 
 def survey_of(app, ticket=None, visit=None, by=None):
@@ -58,12 +81,26 @@ def test_bounded_queries(app, world, make, count_queries, url):
         if url.startswith("/complaints"):
             make.complaint(staff, site)
         if url.startswith("/reports"):
-            make.issued(world.agent, **({"client": client, "site": site} if n % 2 else
-                                        {"kind": "evidence_pack", "client": client, "contract": contract}))
+            make.issued(
+                world.agent,
+                **(
+                    {"client": client, "site": site}
+                    if n % 2
+                    else {"kind": "evidence_pack", "client": client, "contract": contract}
+                ),
+            )
         make.save(SparePart(name_zh=f"备件{n}", unit_price=Decimal("10"), models=[model]))
         if url.startswith("/notifications/robots"):
-            make.save(Robot(name=f"群{n}", platform="dingtalk", client_id=client.id, kinds="ticket.filed",
-                            webhook_url="https://oapi.dingtalk.com/robot/send?access_token=x", active=False))
+            make.save(
+                Robot(
+                    name=f"群{n}",
+                    platform="dingtalk",
+                    client_id=client.id,
+                    kinds="ticket.filed",
+                    webhook_url="https://oapi.dingtalk.com/robot/send?access_token=x",
+                    active=False,
+                )
+            )
     with count_queries() as many:
         assert browser.get(url).status_code == 200
     assert many.count == few.count, many.statements

@@ -1,5 +1,6 @@
 """``flask seed-scale``: the counts asked for, the same rows on every run, and pages that render on the result for
 each demo role. Small sizes here; the benchmark (``make bench-scale``) runs it at the issue's."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -13,8 +14,10 @@ def _serials(app):
     from portal.tickets.models import Ticket
 
     with app.app_context():
-        return (db.session.scalars(sa.select(Equipment.serial).order_by(Equipment.serial)).all(),
-                db.session.scalars(sa.select(Ticket.number).order_by(Ticket.number)).all())
+        return (
+            db.session.scalars(sa.select(Equipment.serial).order_by(Equipment.serial)).all(),
+            db.session.scalars(sa.select(Ticket.number).order_by(Ticket.number)).all(),
+        )
 
 
 def _seed(app, **extra):
@@ -35,15 +38,17 @@ def test_fills_the_counts_asked_for(app):
 
     _seed(app)
     with app.app_context():
-        count = lambda model, *where: db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+        def count(model, *where):
+            return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
         assert count(Client) == 4 and count(Site) == 20
         assert count(Equipment) == 300 and count(Ticket) == 600
         assert count(Visit) == 200 and count(Complaint) == 60
         assert 0 < count(Ticket, Ticket.is_open.is_(True)) < 600 * 0.05  # mostly closed, a few open
         assert count(Ticket, Ticket.status == "closed") > 500
         # Derived fields are those the services would give: every open ticket has its nearest due time.
-        assert count(Ticket, Ticket.is_open.is_(True), Ticket.next_due.is_(None),
-                     Ticket.status != "waiting") == 0
+        assert count(Ticket, Ticket.is_open.is_(True), Ticket.next_due.is_(None), Ticket.status != "waiting") == 0
         assert count(Equipment, Equipment.covered_until != Equipment.warranty_end) == 0
         ends = db.session.scalars(sa.select(Equipment.warranty_end)).all()
         from portal.demo import today
@@ -52,7 +57,9 @@ def test_fills_the_counts_asked_for(app):
         # The numbering goes on after the seeded tickets.
         from portal.tickets.services import next_number
 
-        last = db.session.scalar(sa.select(sa.func.max(Ticket.number)).where(Ticket.number.like(f"GZ-{today().year}-%")))
+        last = db.session.scalar(
+            sa.select(sa.func.max(Ticket.number)).where(Ticket.number.like(f"GZ-{today().year}-%"))
+        )
         assert next_number(today().year) > last
 
 
@@ -65,20 +72,30 @@ def test_the_searches_find_the_seeded_rows_and_the_rows_added_later(app, world, 
 
     _seed(app, force=True)
     with app.app_context():
-        units = db.session.execute(sa.select(Equipment.id, Equipment.serial, Equipment.asset_tag, Equipment.building,
-                                             Equipment.room)).all()
+        units = db.session.execute(
+            sa.select(Equipment.id, Equipment.serial, Equipment.asset_tag, Equipment.building, Equipment.room)
+        ).all()
         titles = db.session.execute(sa.select(Ticket.id, Ticket.number, Ticket.title, Ticket.equipment_text)).all()
         for q in ("123", "-0001", "zc-1", "a1-0001", "楼"):
-            found = set(db.session.scalars(sa.select(Equipment.id).where(matches(
-                q, Equipment.serial, Equipment.asset_tag, Equipment.building, Equipment.room))))
+            found = set(
+                db.session.scalars(
+                    sa.select(Equipment.id).where(
+                        matches(q, Equipment.serial, Equipment.asset_tag, Equipment.building, Equipment.room)
+                    )
+                )
+            )
             assert found == {u.id for u in units if any(q.lower() in text.lower() for text in u[1:])}, q
-            found = set(db.session.scalars(sa.select(Ticket.id).where(matches(
-                q, Ticket.number, Ticket.title, Ticket.equipment_text))))
+            found = set(
+                db.session.scalars(
+                    sa.select(Ticket.id).where(matches(q, Ticket.number, Ticket.title, Ticket.equipment_text))
+                )
+            )
             assert found == {t.id for t in titles if any(q.lower() in text.lower() for text in t[1:])}, q
     added = make.unit(world.contract_a, world.a_site1, world.model, serial="AFTER-SEEDING-1")
     with app.app_context():
         assert db.session.scalars(sa.select(Equipment.id).where(matches("seeding", Equipment.serial))).all() == [
-            added.id]
+            added.id
+        ]
 
 
 def test_refuses_a_database_with_data_unless_forced(app, world):
@@ -105,8 +122,7 @@ def test_reproducible(app):
     assert runs[0] == runs[1] and len(runs[0][0]) == 120 and len(runs[0][1]) == 200
 
 
-ROLES = ["manager@vendor.example.com", "agent@vendor.example.com", "admin@edu.example.com",
-         "school1@edu.example.com"]
+ROLES = ["manager@vendor.example.com", "agent@vendor.example.com", "admin@edu.example.com", "school1@edu.example.com"]
 
 
 def test_pages_render_for_each_demo_role(app):
@@ -116,12 +132,25 @@ def test_pages_render_for_each_demo_role(app):
     _seed(app)
     with app.app_context():
         school = db.session.scalar(sa.select(User).where(User.email == "school1@edu.example.com"))
-        ticket = db.session.scalar(sa.select(Ticket).where(Ticket.site_id == school.site_id,
-                                                           Ticket.equipment_id.is_not(None)).order_by(Ticket.id))
+        ticket = db.session.scalar(
+            sa.select(Ticket)
+            .where(Ticket.site_id == school.site_id, Ticket.equipment_id.is_not(None))
+            .order_by(Ticket.id)
+        )
         users = {u.email: u for u in db.session.scalars(sa.select(User).where(User.email.in_(ROLES)))}
         unit_id, ticket_id = ticket.equipment_id, ticket.id
-    pages = ["/", "/equipment/", "/equipment/?q=123", "/tickets/", f"/equipment/{unit_id}", f"/tickets/{ticket_id}",
-             "/warranty/", "/complaints/", "/inspections/", "/documents/"]
+    pages = [
+        "/",
+        "/equipment/",
+        "/equipment/?q=123",
+        "/tickets/",
+        f"/equipment/{unit_id}",
+        f"/tickets/{ticket_id}",
+        "/warranty/",
+        "/complaints/",
+        "/inspections/",
+        "/documents/",
+    ]
     for email in ROLES:
         browser = app.test_client(user=users[email])
         for url in pages:
@@ -131,8 +160,21 @@ def test_pages_render_for_each_demo_role(app):
 
 def test_command(app):
     runner = app.test_cli_runner()
-    args = ["seed-scale", "--units", "100", "--tickets", "150", "--visits", "20", "--complaints", "10", "--clients", "2",
-            "--schools-per-client", "3"]
+    args = [
+        "seed-scale",
+        "--units",
+        "100",
+        "--tickets",
+        "150",
+        "--visits",
+        "20",
+        "--complaints",
+        "10",
+        "--clients",
+        "2",
+        "--schools-per-client",
+        "3",
+    ]
     result = runner.invoke(args=args)
     assert result.exit_code == 0, result.output
     assert "100 units, 150 tickets" in result.output

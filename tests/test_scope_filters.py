@@ -1,6 +1,7 @@
 """The lists' client, site and contract filters (portal.choices): a vendor chooses the client, then one of its sites
 or contracts, so that no list page carries a <select> of every school; on the equipment list and the inspection
 schedule, with and without htmx."""
+
 import re
 
 import pytest
@@ -12,8 +13,10 @@ def options(page, name):
     """[(value, text, selected)] of the <select name=...> (or the out-of-band <select id=...>) in ``page``."""
     select = re.search(rf'<select[^>]*(?:name|id)="{name}"[^>]*>(.*?)</select>', page, re.S)
     assert select, f"no select {name}"
-    return [(v, t, bool(s)) for v, s, t in re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>',
-                                                        select.group(1))]
+    return [
+        (v, t, bool(s))
+        for v, s, t in re.findall(r'<option value="([^"]*)"( selected)?>([^<]*)</option>', select.group(1))
+    ]
 
 
 def selected(page, name):
@@ -56,7 +59,7 @@ class TestVendor:
         """A link from a site's page (?site=) shows the site's client chosen and the site among its sites."""
         page = app.test_client(user=world.agent).get(url(base, site=world.a_site2.id, lang="en")).get_data(as_text=True)
         assert selected(page, "client") == [str(world.a.id)] and selected(page, "site") == [str(world.a_site2.id)]
-        rows = page[page.index("<tbody>"):page.index("</tbody>")]
+        rows = page[page.index("<tbody>") : page.index("</tbody>")]
         assert "A School 2" in rows and "A School 1" not in rows and "B Data Room" not in rows
 
     def test_a_site_of_another_client_is_dropped(self, app, world, base):
@@ -72,7 +75,9 @@ class TestVendor:
         browser = app.test_client(user=world.agent)
         fragment = browser.get(url(base, client=world.a.id, lang="en"), headers=HTMX).get_data(as_text=True)
         assert "<html" not in fragment
-        oob = re.search(r'<select class="form-select" id="site" name="site" hx-swap-oob="true"[^>]*>(.*?)</select>', fragment, re.S)
+        oob = re.search(
+            r'<select class="form-select" id="site" name="site" hx-swap-oob="true"[^>]*>(.*?)</select>', fragment, re.S
+        )
         assert oob and "A School 2" in oob.group(1) and "B Data Room" not in oob.group(1)
         full = browser.get(url(base, client=world.a.id, lang="en")).get_data(as_text=True)
         assert "hx-swap-oob" not in full
@@ -98,7 +103,11 @@ def test_the_schedule_offers_the_chosen_clients_contracts(app, world):
     page = browser.get(f"/inspections/?state=all&client={world.a.id}&contract={world.contract_b.id}")
     assert selected(page.get_data(as_text=True), "contract") == []
     fragment = browser.get(f"/inspections/?state=all&client={world.a.id}", headers=HTMX).get_data(as_text=True)
-    assert re.search(r'<select class="form-select" id="contract" name="contract" hx-swap-oob="true"[^>]*>.*HT-A-2.*</select>', fragment, re.S)
+    assert re.search(
+        r'<select class="form-select" id="contract" name="contract" hx-swap-oob="true"[^>]*>.*HT-A-2.*</select>',
+        fragment,
+        re.S,
+    )
 
 
 def test_documents_by_client_then_contract(app, world):
@@ -107,16 +116,19 @@ def test_documents_by_client_then_contract(app, world):
     assert texts(page, "contract") == ["All contracts"] and "B technical plan" in page
     page = browser.get(f"/documents/?client={world.a.id}&lang=en").get_data(as_text=True)
     assert texts(page, "contract") == ["All contracts", "HT-A-1", "HT-A-2"]
-    rows = page[page.index("<tbody>"):page.index("</tbody>")]
+    rows = page[page.index("<tbody>") : page.index("</tbody>")]
     assert "A technical plan" in rows and "A2 acceptance report" in rows
     assert "B technical plan" not in rows and "Letter of authorisation" not in rows  # the client's contracts' only
     page = browser.get(f"/documents/?contract={world.contract_a2.id}&lang=en").get_data(as_text=True)
     assert selected(page, "client") == [str(world.a.id)] and selected(page, "contract") == [str(world.contract_a2.id)]
-    rows = page[page.index("<tbody>"):page.index("</tbody>")]
+    rows = page[page.index("<tbody>") : page.index("</tbody>")]
     assert "A2 acceptance report" in rows and "A technical plan" not in rows
     fragment = browser.get(f"/documents/?client={world.b.id}", headers=HTMX).get_data(as_text=True)
-    assert re.search(r'<select class="form-select" id="contract" name="contract" hx-swap-oob="true"[^>]*>.*HT-B-1.*</select>',
-                     fragment, re.S)
+    assert re.search(
+        r'<select class="form-select" id="contract" name="contract" hx-swap-oob="true"[^>]*>.*HT-B-1.*</select>',
+        fragment,
+        re.S,
+    )
     # A client's users: their own contracts, no client to choose, another client's ids change nothing.
     page = app.test_client(user=world.a_admin).get(f"/documents/?client={world.b.id}&lang=en").get_data(as_text=True)
     assert not has_select(page, "client") and texts(page, "contract") == ["All contracts", "HT-A-1", "HT-A-2"]
@@ -159,14 +171,18 @@ def test_names_in_the_choices_are_escaped(app, world, make, base):
 @pytest.mark.parametrize("base", COUNTED)
 def test_queries_do_not_grow_with_the_clients_and_sites(app, world, make, count_queries, base):
     browser = app.test_client(user=world.agent)
-    pages = [url(base, client=world.a.id), url(base, site=world.a_site1.id), url(base, contract=world.contract_a.id),
-             base]
+    pages = [
+        url(base, client=world.a.id),
+        url(base, site=world.a_site1.id),
+        url(base, contract=world.contract_a.id),
+        base,
+    ]
     few = {}
     for page in pages:
         with count_queries() as counter:
             assert browser.get(page).status_code == 200
         few[page] = counter.count
-    for n in range(15):
+    for _ in range(15):
         client = make.client()
         make.site(client)
         make.site(world.a)

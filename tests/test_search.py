@@ -1,6 +1,7 @@
 """Search (``portal.search``): the same rows on SQLite (FTS5 trigram) and PostgreSQL (pg_trgm), whatever the user
 types, kept current as rows change, served by the index; and every list's search box through it."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
@@ -14,12 +15,80 @@ from portal.tickets.filters import TicketFilter
 from portal.tickets.models import Ticket
 
 # Serials chosen to trip a careless search: case, Chinese, LIKE's wildcards and escape, FTS5's query syntax.
-SERIALS = ["AbC-123", "abc-999", "XYZ%50", "XYZ150", "a_b\\c", "aXb\\c", "机房三楼01", "机房二楼", 'QU"OTE', "STAR*S",
-           "NEAR(1)", "CAR^ET", "IT'S", "X AND Y", "XANDY", "col:on", "{br}", "minus-", "+plus"]
-QUERIES = ["abc", "ABC", "aBc-1", "Ab", "b", "123", "%", "%5", "z%5", "Z15", "_", "a_b", "a_", "\\", "b\\c", "\\c",
-           "机房", "机房三", "三楼01", "楼", '"', 'U"O', '"OT', "*", "R*S", "AND", "and y", " AND ", "NEAR(", "NEAR", "^",
-           "r^e", "'", "T'S", "col:", ":on", "{", "{br}", "-", "inus-", "+p", "no-such-serial", "OR", "NOT",
-           "abc*", '"abc"', "'abc'", "ab%", "%%%", "___", "\\\\\\"]
+SERIALS = [
+    "AbC-123",
+    "abc-999",
+    "XYZ%50",
+    "XYZ150",
+    "a_b\\c",
+    "aXb\\c",
+    "机房三楼01",
+    "机房二楼",
+    'QU"OTE',
+    "STAR*S",
+    "NEAR(1)",
+    "CAR^ET",
+    "IT'S",
+    "X AND Y",
+    "XANDY",
+    "col:on",
+    "{br}",
+    "minus-",
+    "+plus",
+]
+QUERIES = [
+    "abc",
+    "ABC",
+    "aBc-1",
+    "Ab",
+    "b",
+    "123",
+    "%",
+    "%5",
+    "z%5",
+    "Z15",
+    "_",
+    "a_b",
+    "a_",
+    "\\",
+    "b\\c",
+    "\\c",
+    "机房",
+    "机房三",
+    "三楼01",
+    "楼",
+    '"',
+    'U"O',
+    '"OT',
+    "*",
+    "R*S",
+    "AND",
+    "and y",
+    " AND ",
+    "NEAR(",
+    "NEAR",
+    "^",
+    "r^e",
+    "'",
+    "T'S",
+    "col:",
+    ":on",
+    "{",
+    "{br}",
+    "-",
+    "inus-",
+    "+p",
+    "no-such-serial",
+    "OR",
+    "NOT",
+    "abc*",
+    '"abc"',
+    "'abc'",
+    "ab%",
+    "%%%",
+    "___",
+    "\\\\\\",
+]
 
 
 def expected(q, values):
@@ -31,9 +100,18 @@ def units(app, world):
     """Units with the tricky serials, and asset tags and places of their own, at A's first school."""
     with app.app_context():
         for n, serial in enumerate(SERIALS):
-            db.session.add(Equipment(client_id=world.a.id, site_id=world.a_site1.id, contract_id=world.contract_a.id,
-                                     model_id=world.model.id, serial=serial, asset_tag=f"ZC-{n:03d}",
-                                     building="教学楼A" if n % 2 else "Library", room=f"R{n}"))
+            db.session.add(
+                Equipment(
+                    client_id=world.a.id,
+                    site_id=world.a_site1.id,
+                    contract_id=world.contract_a.id,
+                    model_id=world.model.id,
+                    serial=serial,
+                    asset_tag=f"ZC-{n:03d}",
+                    building="教学楼A" if n % 2 else "Library",
+                    room=f"R{n}",
+                )
+            )
         db.session.commit()
     return SERIALS + [world.unit_a1.serial, world.unit_a2.serial, world.unit_b.serial]
 
@@ -63,8 +141,15 @@ def test_rows_added_changed_and_removed_later_are_found_as_they_are_now(app, wor
     """SQLite: the triggers keep the FTS5 table current; PostgreSQL: the GIN index is the table's own."""
     every = (Equipment.serial, Equipment.asset_tag, Equipment.building, Equipment.room)
     with app.app_context():
-        unit = Equipment(client_id=world.a.id, site_id=world.a_site1.id, contract_id=world.contract_a.id,
-                         model_id=world.model.id, serial="NEW-UNIT-777", asset_tag="TAG-Q1", building="实验楼")
+        unit = Equipment(
+            client_id=world.a.id,
+            site_id=world.a_site1.id,
+            contract_id=world.contract_a.id,
+            model_id=world.model.id,
+            serial="NEW-UNIT-777",
+            asset_tag="TAG-Q1",
+            building="实验楼",
+        )
         db.session.add(unit)
         db.session.commit()
         unit_id = unit.id
@@ -93,7 +178,7 @@ def test_the_equipment_and_ticket_searches_are_served_by_the_trigram_index(app, 
     """Not a scan of the table: PostgreSQL's plan (sequential scans discouraged, as at 100,000 rows where they
     cost the most) reads the trigram indexes; SQLite's looks the text up in the FTS5 tables. (The order of the
     rows is the pagination's business: left out here.)"""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with app.app_context(), db.engine.connect() as conn:
         queries = {
             "equipment": EquipmentFilter(q="0001").apply(sa.select(Equipment.id)).order_by(None),
@@ -109,8 +194,9 @@ def test_the_equipment_and_ticket_searches_are_served_by_the_trigram_index(app, 
             else:
                 plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
                 assert any(line.startswith(f"SCAN {table}_fts VIRTUAL TABLE INDEX") for line in plan), plan
-                assert not any(line.startswith(("SCAN equipment", "SCAN ticket")) and "_fts" not in line
-                               for line in plan), plan
+                assert not any(
+                    line.startswith(("SCAN equipment", "SCAN ticket")) and "_fts" not in line for line in plan
+                ), plan
         conn.rollback()
 
 
@@ -144,29 +230,41 @@ def test_the_ticket_search_finds_number_title_equipment_named_and_the_units_seri
     assert found("b-0001", world.a_admin) == set()  # B's unit: another client's
 
 
-@pytest.mark.parametrize("url, role, present, absent", [
-    ("/equipment/?q=a1-0", "agent", "A1-0001", "A2-0001"),
-    ("/equipment/?q=0001", "a_school", "A1-0001", "A2-0001"),
-    ("/tickets/new?q=a2-00", "a_admin", "A2-0001", "A1-0001"),
-    ("/contracts/?q=ht-a-2", "agent", "HT-A-2", "HT-A-1"),
-    ("/sites/?q=school%202", "agent", "A School 2", "A School 1"),
-    ("/clients/?q=centre", "agent", "Centre B", "Bureau A"),
-    ("/users/?q=SCHOOL2", "sysadmin", "school2@a.example", "school@a.example"),
-    ("/models/?q=f86e", "manager", "F86EA", "No model matches"),
-    ("/models/?q=f87e", "manager", "No model matches", "F86EA"),
-    ("/documents/?q=a2%20accep", "manager", "A2 acceptance report", "A technical plan"),
-    ("/documents/?q=验收", "a_staff", "A2 acceptance report", "A technical plan"),
-])
+@pytest.mark.parametrize(
+    "url, role, present, absent",
+    [
+        ("/equipment/?q=a1-0", "agent", "A1-0001", "A2-0001"),
+        ("/equipment/?q=0001", "a_school", "A1-0001", "A2-0001"),
+        ("/tickets/new?q=a2-00", "a_admin", "A2-0001", "A1-0001"),
+        ("/contracts/?q=ht-a-2", "agent", "HT-A-2", "HT-A-1"),
+        ("/sites/?q=school%202", "agent", "A School 2", "A School 1"),
+        ("/clients/?q=centre", "agent", "Centre B", "Bureau A"),
+        ("/users/?q=SCHOOL2", "sysadmin", "school2@a.example", "school@a.example"),
+        ("/models/?q=f86e", "manager", "F86EA", "No model matches"),
+        ("/models/?q=f87e", "manager", "No model matches", "F86EA"),
+        ("/documents/?q=a2%20accep", "manager", "A2 acceptance report", "A technical plan"),
+        ("/documents/?q=验收", "a_staff", "A2 acceptance report", "A technical plan"),
+    ],
+)
 def test_every_lists_search_box_finds_its_rows(app, world, url, role, present, absent):
     body = page(app, getattr(world, role), url)
     assert present in body and absent not in body
 
 
-@pytest.mark.parametrize("url, role", [
-    ("/equipment/", "agent"), ("/tickets/?view=all&", "agent"), ("/tickets/new?", "a_admin"),
-    ("/contracts/", "agent"), ("/sites/", "agent"), ("/clients/", "agent"), ("/users/", "sysadmin"),
-    ("/models/", "manager"), ("/documents/", "a_staff"),
-])
+@pytest.mark.parametrize(
+    "url, role",
+    [
+        ("/equipment/", "agent"),
+        ("/tickets/?view=all&", "agent"),
+        ("/tickets/new?", "a_admin"),
+        ("/contracts/", "agent"),
+        ("/sites/", "agent"),
+        ("/clients/", "agent"),
+        ("/users/", "sysadmin"),
+        ("/models/", "manager"),
+        ("/documents/", "a_staff"),
+    ],
+)
 def test_no_text_typed_in_a_search_box_breaks_a_list(app, world, url, role):
     join = "&" if "?" in url else "?"
     for q in ['"', "*", "AND", "NEAR(", "^", "'", 'a"b"c', "x OR y", "abc*", "%_\\", "{a b}:c", "a" * 100]:

@@ -1,4 +1,5 @@
 """Sign-in sessions: idle sign-out and an absolute lifetime, the list of one's own sessions, ending one or all."""
+
 from datetime import timedelta
 
 import pytest
@@ -16,8 +17,11 @@ CHROME = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, l
 
 def sign_in(app, user, address="192.0.2.30", agent=CHROME):
     browser = app.test_client()
-    response = browser.post("/login", data={"email": user.email, "password": PASSWORD},
-                            environ_base={"REMOTE_ADDR": address, "HTTP_USER_AGENT": agent})
+    response = browser.post(
+        "/login",
+        data={"email": user.email, "password": PASSWORD},
+        environ_base={"REMOTE_ADDR": address, "HTTP_USER_AGENT": agent},
+    )
     assert response.status_code == 302
     return browser
 
@@ -62,8 +66,7 @@ def test_idle_sign_out_after_the_timeout(app, staff, lang):
     response = browser.get(f"/?lang={lang}")
     assert signed_out(response)
     page = browser.get(response.headers["Location"]).get_data(as_text=True)
-    assert {"en": "You were signed out after 30 minutes without activity.",
-            "zh": "30 分钟无操作"}[lang] in page
+    assert {"en": "You were signed out after 30 minutes without activity.", "zh": "30 分钟无操作"}[lang] in page
     assert "Please sign in to see this page." not in page and "请登录后查看此页面" not in page
     assert signed_out(browser.get("/"))  # for good: the cookie no longer names a session
 
@@ -124,8 +127,13 @@ def test_sign_out_ends_this_session_only(app, staff):
 
 def test_the_list_shows_ones_own_open_sessions(app, staff, make):
     laptop = sign_in(app, staff)
-    sign_in(app, staff, address="198.51.100.40", agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) "
-                                                        "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/604.1")
+    sign_in(
+        app,
+        staff,
+        address="198.51.100.40",
+        agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) "
+        "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Safari/604.1",
+    )
     other = make.user("client_staff", client=make.client(), password=PASSWORD)
     sign_in(app, other, address="203.0.113.77")
     page = laptop.get("/account/sessions", headers={"Accept-Language": "en"}).get_data(as_text=True)

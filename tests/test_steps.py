@@ -3,6 +3,7 @@ moment (a double click), sent again later (a retry, a reload), and two people mo
 once. The requests run in real threads against a database that several connections share: a SQLite file (an
 in-memory database is one connection per thread and cannot race) or PostgreSQL. Writes are slowed down so that,
 without the locks, both requests would read before either writes."""
+
 import threading
 import time
 from datetime import date, timedelta
@@ -33,6 +34,7 @@ def app(shared):
 def slow_writes():
     """Every flush waits a little first: a request that read without a lock would still be reading when the other
     one writes, so the tests below fail without the locks and tokens they test."""
+
     def pause(session, context, instances):
         if threading.current_thread() is not threading.main_thread():  # the requests, not the set-up
             time.sleep(0.05)
@@ -77,8 +79,17 @@ def landed_together(responses):
 
 
 def test_filing_a_fault_twice_at_once_makes_one_ticket(app, world):
-    responses = twice(app, world.a_staff, f"/tickets/new?unit={world.unit_a1.id}", "/tickets/new",
-                      severity="A", title="双击提交的故障", description="黑屏", contact_name="张", contact_phone="1")
+    responses = twice(
+        app,
+        world.a_staff,
+        f"/tickets/new?unit={world.unit_a1.id}",
+        "/tickets/new",
+        severity="A",
+        title="双击提交的故障",
+        description="黑屏",
+        contact_name="张",
+        contact_phone="1",
+    )
     path = landed_together(responses)
     assert count(app, Ticket, Ticket.title == "双击提交的故障") == 1
     with app.app_context():
@@ -89,15 +100,15 @@ def test_filing_a_fault_twice_at_once_makes_one_ticket(app, world):
 @pytest.mark.parametrize("action, role", [("reply", "a_staff"), ("note", "agent"), ("respond", "agent")])
 def test_a_ticket_step_sent_twice_at_once_counts_once(app, world, action, role):
     ticket = world.ticket_a.id
-    landed_together(twice(app, getattr(world, role), f"/tickets/{ticket}", f"/tickets/{ticket}/{action}",
-                          body="只应出现一次的文字"))
+    landed_together(
+        twice(app, getattr(world, role), f"/tickets/{ticket}", f"/tickets/{ticket}/{action}", body="只应出现一次的文字")
+    )
     assert count(app, TicketEvent, TicketEvent.body == "只应出现一次的文字") == 1
 
 
 def test_asking_for_a_quote_twice_at_once_makes_one_quote(app, world):
     before = count(app, RenewalQuote)
-    landed_together(twice(app, world.a_admin, f"/renewals/request?unit={world.unit_a1.id}", "",
-                          note="双击"))
+    landed_together(twice(app, world.a_admin, f"/renewals/request?unit={world.unit_a1.id}", "", note="双击"))
     assert count(app, RenewalQuote) == before + 1
 
 
@@ -109,8 +120,13 @@ def test_a_quote_line_changed_twice_at_once_counts_once(app, world):
 
 
 def issued_quote(app, world):
-    quote = Factory(app).quote(world.a, [world.unit_a1], status="issued", valid_until=date.today() + timedelta(days=30),
-                               total=Decimal("1904.00"))
+    quote = Factory(app).quote(
+        world.a,
+        [world.unit_a1],
+        status="issued",
+        valid_until=date.today() + timedelta(days=30),
+        total=Decimal("1904.00"),
+    )
     return quote.id
 
 
@@ -122,8 +138,9 @@ def test_accepting_a_quote_twice_at_once_covers_each_unit_once(app, world):
 
 
 def test_filing_a_complaint_twice_at_once_makes_one(app, world):
-    landed_together(twice(app, world.a_school, "/complaints/new", "", category="attitude",
-                          description="双击提交的投诉"))
+    landed_together(
+        twice(app, world.a_school, "/complaints/new", "", category="attitude", description="双击提交的投诉")
+    )
     assert count(app, Complaint, Complaint.description == "双击提交的投诉") == 1
 
 
@@ -131,21 +148,27 @@ def complaint_at(app, world, state):
     """world.complaint_a moved to ``state`` through the real steps (routed to the agent, answered)."""
     manager, agent = app.test_client(user=world.manager), app.test_client(user=world.agent)
     cid = world.complaint_a.id
-    manager.post(f"/complaints/{cid}/assign",
-                 data={**form(manager.get(f"/complaints/{cid}"), "/assign"), "handler": world.agent.id})
+    manager.post(
+        f"/complaints/{cid}/assign",
+        data={**form(manager.get(f"/complaints/{cid}"), "/assign"), "handler": world.agent.id},
+    )
     if state == "answered":
-        agent.post(f"/complaints/{cid}/answer", data={**form(agent.get(f"/complaints/{cid}"), "/answer"),
-                                                        "body": "已处理"})
+        agent.post(
+            f"/complaints/{cid}/answer", data={**form(agent.get(f"/complaints/{cid}"), "/answer"), "body": "已处理"}
+        )
     with app.app_context():
         assert db.session.get(Complaint, cid).status == state
     return cid
 
 
-@pytest.mark.parametrize("action, state, role, typed", [
-    ("answer", "assigned", "agent", {"body": "答复只应有一次"}),
-    ("close", "answered", "a_school", {"rating": "5", "body": "满意"}),
-    ("reject", "answered", "a_school", {"body": "不满意，只应重开一次"}),
-])
+@pytest.mark.parametrize(
+    "action, state, role, typed",
+    [
+        ("answer", "assigned", "agent", {"body": "答复只应有一次"}),
+        ("close", "answered", "a_school", {"rating": "5", "body": "满意"}),
+        ("reject", "answered", "a_school", {"body": "不满意，只应重开一次"}),
+    ],
+)
 def test_a_complaint_step_sent_twice_at_once_counts_once(app, world, action, state, role, typed):
     cid = complaint_at(app, world, state)
     rounds = count(app, ComplaintEvent, ComplaintEvent.complaint_id == cid)
@@ -166,18 +189,37 @@ def test_a_finding_turned_into_a_fault_report_twice_at_once_makes_one(app, world
 
 
 def test_a_service_log_entry_sent_twice_at_once_is_saved_once(app, world):
-    landed_together(twice(app, world.agent, "/inspections/log/new", "",
-                          contract=world.contract_a.id, site=world.a_site1.id, work_date="2026-11-20",
-                          engineers="王工", headcount="2", time_in="09:00", time_out="17:00", place="机房",
-                          work_done="双击提交的日志"))
+    landed_together(
+        twice(
+            app,
+            world.agent,
+            "/inspections/log/new",
+            "",
+            contract=world.contract_a.id,
+            site=world.a_site1.id,
+            work_date="2026-11-20",
+            engineers="王工",
+            headcount="2",
+            time_in="09:00",
+            time_out="17:00",
+            place="机房",
+            work_done="双击提交的日志",
+        )
+    )
     assert count(app, ServiceLog, ServiceLog.work_done == "双击提交的日志") == 1
 
 
 def test_sent_again_later_it_lands_on_the_first_result(app, world):
     """A retry after a network error or a reload: the same form, sent again after the first one finished."""
     staff = app.test_client(user=world.a_staff)
-    fields = {**form(staff.get(f"/tickets/new?unit={world.unit_a1.id}"), "/tickets/new"), "severity": "C",
-              "title": "重发的故障", "description": "x", "contact_name": "张", "contact_phone": "1"}
+    fields = {
+        **form(staff.get(f"/tickets/new?unit={world.unit_a1.id}"), "/tickets/new"),
+        "severity": "C",
+        "title": "重发的故障",
+        "description": "x",
+        "contact_name": "张",
+        "contact_phone": "1",
+    }
     first = staff.post("/tickets/new", data=fields)
     again = staff.post("/tickets/new?lang=en", data=fields, follow_redirects=True)
     assert first.status_code == 302 and again.status_code == 200
@@ -225,8 +267,14 @@ def test_a_new_form_is_a_new_submission(app, world):
 def test_a_refused_form_can_be_corrected_and_sent_with_its_token(app, world):
     """A form refused for a field error claimed nothing: corrected, the same form is saved."""
     staff = app.test_client(user=world.a_staff)
-    fields = {**form(staff.get(f"/tickets/new?unit={world.unit_a1.id}"), "/tickets/new"), "severity": "C",
-              "title": "", "description": "x", "contact_name": "张", "contact_phone": "1"}
+    fields = {
+        **form(staff.get(f"/tickets/new?unit={world.unit_a1.id}"), "/tickets/new"),
+        "severity": "C",
+        "title": "",
+        "description": "x",
+        "contact_name": "张",
+        "contact_phone": "1",
+    }
     assert staff.post("/tickets/new", data=fields).status_code == 200  # the form again, with the error
     assert staff.post("/tickets/new", data={**fields, "title": "改正后的故障"}).status_code == 302
     assert count(app, Ticket, Ticket.title == "改正后的故障") == 1
@@ -234,8 +282,14 @@ def test_a_refused_form_can_be_corrected_and_sent_with_its_token(app, world):
 
 def test_another_users_token_is_not_theirs_to_land_on(app, world):
     staff = app.test_client(user=world.a_staff)
-    fields = {**form(staff.get(f"/tickets/new?unit={world.unit_a1.id}"), "/tickets/new"), "severity": "C",
-              "title": "甲的故障", "description": "x", "contact_name": "张", "contact_phone": "1"}
+    fields = {
+        **form(staff.get(f"/tickets/new?unit={world.unit_a1.id}"), "/tickets/new"),
+        "severity": "C",
+        "title": "甲的故障",
+        "description": "x",
+        "contact_name": "张",
+        "contact_phone": "1",
+    }
     assert staff.post("/tickets/new", data=fields).status_code == 302
     other = app.test_client(user=world.b_staff)
     response = other.post("/tickets/new", data={**fields, "site": world.b_site.id})
@@ -246,15 +300,17 @@ def test_another_users_token_is_not_theirs_to_land_on(app, world):
 
 def test_every_form_a_user_can_send_carries_a_one_time_token(app, world):
     """The pages with the forms of the steps above: each POST form holds a token, a new one each time."""
-    pages = [(world.a_staff, f"/tickets/new?unit={world.unit_a1.id}", "/tickets/new"),
-             (world.agent, f"/tickets/{world.ticket_a.id}", "/respond"),
-             (world.a_admin, f"/renewals/request?unit={world.unit_a1.id}", ""),
-             (world.a_school, "/complaints/new", ""),
-             (world.agent, f"/inspections/{world.visit_a.id}", "/ticket"),
-             (world.a_school, f"/inspections/{world.visit_a.id}", "/sign"),
-             (world.a_school, "/inspections/log?month=" + world.log_a.work_date.strftime("%Y-%m"), "/sign"),
-             (world.agent, "/inspections/log/new", ""),
-             (world.sysadmin, f"/users/{world.a_staff.id}", "/invite")]
+    pages = [
+        (world.a_staff, f"/tickets/new?unit={world.unit_a1.id}", "/tickets/new"),
+        (world.agent, f"/tickets/{world.ticket_a.id}", "/respond"),
+        (world.a_admin, f"/renewals/request?unit={world.unit_a1.id}", ""),
+        (world.a_school, "/complaints/new", ""),
+        (world.agent, f"/inspections/{world.visit_a.id}", "/ticket"),
+        (world.a_school, f"/inspections/{world.visit_a.id}", "/sign"),
+        (world.a_school, "/inspections/log?month=" + world.log_a.work_date.strftime("%Y-%m"), "/sign"),
+        (world.agent, "/inspections/log/new", ""),
+        (world.sysadmin, f"/users/{world.a_staff.id}", "/invite"),
+    ]
     for user, page, action in pages:
         client = app.test_client(user=user)
         tokens = {form(client.get(page), action).get("form_token") for _ in range(2)}
@@ -266,8 +322,12 @@ def test_old_tokens_are_forgotten_by_the_sweep(app, world):
     from portal.types import utcnow
 
     with app.app_context():
-        db.session.add_all([Submission(token="a" * 32, user_id=world.a_staff.id, at=utcnow() - timedelta(days=31)),
-                            Submission(token="b" * 32, user_id=world.a_staff.id, at=utcnow() - timedelta(days=1))])
+        db.session.add_all(
+            [
+                Submission(token="a" * 32, user_id=world.a_staff.id, at=utcnow() - timedelta(days=31)),
+                Submission(token="b" * 32, user_id=world.a_staff.id, at=utcnow() - timedelta(days=1)),
+            ]
+        )
         db.session.commit()
         assert run()["forms_forgotten"] == 1
         assert db.session.scalars(sa.select(Submission.token)).all() == ["b" * 32]
@@ -296,14 +356,24 @@ def one_won(responses):
 def test_accept_and_decline_at_once_end_in_one_state(app, world):
     quote = issued_quote(app, world)
     second_admin = Factory(app).user("client_admin", client=world.a, email="admin2@a.example")
-    loser = one_won(two_people(app, world.a_admin, second_admin, f"/renewals/{quote}",
-                               (f"/renewals/{quote}/accept", {}),
-                               (f"/renewals/{quote}/decline", {"reason": "预算不足，第二个人写的理由"})))
+    loser = one_won(
+        two_people(
+            app,
+            world.a_admin,
+            second_admin,
+            f"/renewals/{quote}",
+            (f"/renewals/{quote}/accept", {}),
+            (f"/renewals/{quote}/decline", {"reason": "预算不足，第二个人写的理由"}),
+        )
+    )
     with app.app_context():
         status = db.session.get(RenewalQuote, quote).status
         covered = db.session.scalar(sa.select(sa.func.count()).where(RenewalCoverage.quote_id == quote))
-        decisions = db.session.scalars(sa.select(QuoteEvent.action).where(
-            QuoteEvent.quote_id == quote, QuoteEvent.action.in_(["accepted", "declined"]))).all()
+        decisions = db.session.scalars(
+            sa.select(QuoteEvent.action).where(
+                QuoteEvent.quote_id == quote, QuoteEvent.action.in_(["accepted", "declined"])
+            )
+        ).all()
     assert (status, covered) in (("accepted", 1), ("declined", 0))
     assert decisions == [status]
     if status == "accepted":  # the decline lost: told why, its reason kept to copy
@@ -312,9 +382,16 @@ def test_accept_and_decline_at_once_end_in_one_state(app, world):
 
 def test_close_and_reject_at_once_end_in_one_state(app, world):
     cid = complaint_at(app, world, "answered")
-    loser = one_won(two_people(app, world.a_school, world.a_admin, f"/complaints/{cid}",
-                               (f"/complaints/{cid}/close", {"rating": "4"}),
-                               (f"/complaints/{cid}/reject", {"body": "同事认为没有解决"})))
+    loser = one_won(
+        two_people(
+            app,
+            world.a_school,
+            world.a_admin,
+            f"/complaints/{cid}",
+            (f"/complaints/{cid}/close", {"rating": "4"}),
+            (f"/complaints/{cid}/reject", {"body": "同事认为没有解决"}),
+        )
+    )
     with app.app_context():
         complaint = db.session.get(Complaint, cid)
         state = (complaint.status, complaint.is_open, complaint.round)
@@ -325,9 +402,16 @@ def test_close_and_reject_at_once_end_in_one_state(app, world):
 
 def test_sign_and_dispute_at_once_end_in_one_state(app, world):
     visit = world.visit_a.id
-    loser = one_won(two_people(app, world.a_school, world.a_admin, f"/inspections/{visit}",
-                               (f"/inspections/{visit}/sign", {"name": "李校长", "satisfaction": "5"}),
-                               (f"/inspections/{visit}/dispute", {"reason": "记录漏了一台设备"})))
+    loser = one_won(
+        two_people(
+            app,
+            world.a_school,
+            world.a_admin,
+            f"/inspections/{visit}",
+            (f"/inspections/{visit}/sign", {"name": "李校长", "satisfaction": "5"}),
+            (f"/inspections/{visit}/dispute", {"reason": "记录漏了一台设备"}),
+        )
+    )
     with app.app_context():
         row = db.session.get(Visit, visit)
         state = (row.status, bool(row.signed_at), bool(row.disputed_at))
@@ -343,8 +427,10 @@ def test_a_record_amended_after_the_client_opened_it_cannot_be_signed_unseen(app
     amend = form(agent.get(f"/inspections/{visit}/record"), "")
     amend.update(engineers="王工, 李工", hardware="更正：3 号机风扇异响")
     assert agent.post(f"/inspections/{visit}/record", data=amend).status_code == 302
-    response = school.post(f"/inspections/{visit}/sign?lang=en", data={**read, "name": "李校长", "satisfaction": "5",
-                                                                       "comment": "我看过的版本"})
+    response = school.post(
+        f"/inspections/{visit}/sign?lang=en",
+        data={**read, "name": "李校长", "satisfaction": "5", "comment": "我看过的版本"},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "Someone else changed this since you opened it" in page and "我看过的版本" in page
@@ -355,9 +441,16 @@ def test_a_record_amended_after_the_client_opened_it_cannot_be_signed_unseen(app
 
 def test_two_engineers_responding_at_once_one_is_told(app, world):
     ticket = world.ticket_a.id
-    loser = one_won(two_people(app, world.agent, world.manager, f"/tickets/{ticket}",
-                               (f"/tickets/{ticket}/respond", {"body": "第一位"}),
-                               (f"/tickets/{ticket}/respond", {"body": "第二位"})))
+    loser = one_won(
+        two_people(
+            app,
+            world.agent,
+            world.manager,
+            f"/tickets/{ticket}",
+            (f"/tickets/{ticket}/respond", {"body": "第一位"}),
+            (f"/tickets/{ticket}/respond", {"body": "第二位"}),
+        )
+    )
     assert count(app, TicketEvent, TicketEvent.ticket_id == ticket, TicketEvent.action == "responded") == 1
     assert "第一位" in loser or "第二位" in loser
 
@@ -367,8 +460,14 @@ def test_two_service_log_signatures_at_once_one_is_kept(app, world):
     month = log.work_date.strftime("%Y-%m")
     page = f"/inspections/log?month={month}"
     second = Factory(app).user("client_staff", client=world.a, email="staff2@a.example")
-    responses = two_people(app, world.a_staff, second, page, (f"/log/{log.id}/sign", {"name": "第一位签字人"}),
-                           (f"/log/{log.id}/sign", {"name": "第二位签字人"}))
+    responses = two_people(
+        app,
+        world.a_staff,
+        second,
+        page,
+        (f"/log/{log.id}/sign", {"name": "第一位签字人"}),
+        (f"/log/{log.id}/sign", {"name": "第二位签字人"}),
+    )
     assert all(r.status_code == 302 for r in responses)  # both go back to the month; one is told it was signed
     with app.app_context():
         entry = db.session.get(ServiceLog, log.id)

@@ -2,10 +2,11 @@
 staging, keeping on commit, discarding on rollback, reading, deleting, listing, writing under a key (restores) and
 the check of storage against the rows. Files uploaded through the pages go to the configured storage and come back
 byte for byte, streamed, handed to nginx (X-Accel-Redirect) or by a presigned link."""
+
 import hashlib
 import io
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -24,8 +25,13 @@ from .conftest import DATABASE_URL, make_app, reset_database
 
 
 def s3_client(config):
-    return boto3.client("s3", endpoint_url=config["S3_ENDPOINT_URL"], region_name=config["S3_REGION"],
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        "s3",
+        endpoint_url=config["S3_ENDPOINT_URL"],
+        region_name=config["S3_REGION"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 @pytest.fixture(params=["folder", "s3"])
@@ -97,8 +103,20 @@ def test_a_missing_file_is_file_not_found(store):
         store.open("ab/cd/" + "0" * 32)
 
 
-@pytest.mark.parametrize("key", ["../../etc/passwd", "/etc/passwd", "ab/../../x", "", "staging/../ab", "ab/cd/ef",
-                                 "AB/CD/" + "A" * 32, "staging/" + "0" * 31, None])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "ab/../../x",
+        "",
+        "staging/../ab",
+        "ab/cd/ef",
+        "AB/CD/" + "A" * 32,
+        "staging/" + "0" * 31,
+        None,
+    ],
+)
 def test_only_the_storages_own_keys_are_used(store, key):
     for use in (store.open, store.delete, store.exists, lambda k: store.put(k, io.BytesIO(b"x"))):
         with pytest.raises(ValueError):
@@ -157,10 +175,15 @@ def test_the_audit_finds_missing_altered_unkept_orphan_and_stale_files(store):
     rows = [(s.key, s.sha256, f"row {n}") for n, s in enumerate((whole, missing, altered, unkept))]
     checked, findings = audit(store, lambda: rows)
     assert checked == 4
-    assert sorted((f.problem, f.key, f.row) for f in findings) == sorted([
-        ("missing", missing.key, "row 1"), ("differs", altered.key, "row 2"), ("unkept", unkept.key, "row 3"),
-        ("orphan", orphan.key, "")])  # the staged upload is recent: it may be under way
-    later = datetime.now(timezone.utc) + timedelta(hours=2)
+    assert sorted((f.problem, f.key, f.row) for f in findings) == sorted(
+        [
+            ("missing", missing.key, "row 1"),
+            ("differs", altered.key, "row 2"),
+            ("unkept", unkept.key, "row 3"),
+            ("orphan", orphan.key, ""),
+        ]
+    )  # the staged upload is recent: it may be under way
+    later = datetime.now(UTC) + timedelta(hours=2)
     _, findings = audit(store, lambda: rows, now=later)
     assert ("stale", stale.staged_key) in {(f.problem, f.key) for f in findings}
 
@@ -171,9 +194,11 @@ def test_the_audit_finds_missing_altered_unkept_orphan_and_stale_files(store):
 def upload_photo(app, user, unit, content):
     from .tickets.helpers import FIELDS
 
-    response = app.test_client(user=user).post("/tickets/new?lang=en", data={
-        **FIELDS, "unit": unit.id, "photos": [(io.BytesIO(content), "故障照片.png")]},
-        content_type="multipart/form-data")
+    response = app.test_client(user=user).post(
+        "/tickets/new?lang=en",
+        data={**FIELDS, "unit": unit.id, "photos": [(io.BytesIO(content), "故障照片.png")]},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     ticket_id = int(response.headers["Location"].rsplit("/", 1)[1])
     with app.app_context():
@@ -193,8 +218,9 @@ def png():
 def publish(app, user, content, name="交互平板安装手册.pdf"):
     from .documents.test_documents import form, with_file
 
-    response = app.test_client(user=user).post("/documents/new?lang=en", data=with_file(form(), name, content),
-                                               content_type="multipart/form-data")
+    response = app.test_client(user=user).post(
+        "/documents/new?lang=en", data=with_file(form(), name, content), content_type="multipart/form-data"
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     return int(response.headers["Location"].rsplit("/", 1)[1])
 
@@ -284,20 +310,27 @@ def test_documents_check_reports_a_missing_photo_and_an_orphan(app, world, store
     store.put(orphan, io.BytesIO(b"no row names me"))
     result = app.test_cli_runner().invoke(args=["documents-check"])
     assert result.exit_code == 1 and "problems: 3." in result.output
-    assert f"missing: ticket {world.ticket_a.id} photo {world.photo_a.id} ({world.photo_a.storage_key})" in result.output
-    assert (f"missing: complaint {world.complaint_b.id} attachment {world.attachment_b.id} "
-            f"({world.attachment_b.storage_key})") in result.output
+    assert (
+        f"missing: ticket {world.ticket_a.id} photo {world.photo_a.id} ({world.photo_a.storage_key})" in result.output
+    )
+    assert (
+        f"missing: complaint {world.complaint_b.id} attachment {world.attachment_b.id} "
+        f"({world.attachment_b.storage_key})"
+    ) in result.output
     assert f"orphan: {orphan}: no row names this file" in result.output
     result = app.test_cli_runner().invoke(args=["documents-check", "--clean"])
     assert f"cleaned: {orphan}" in result.output and not store.exists(orphan)
 
 
-@pytest.mark.parametrize("settings, message", [
-    ({"STORAGE": "disk"}, "PORTAL_STORAGE is 'disk'"),
-    ({"STORAGE": "s3", "S3_BUCKET": ""}, "PORTAL_STORAGE=s3 needs PORTAL_S3_BUCKET"),
-    ({"DOWNLOADS": "sendfile"}, "PORTAL_DOWNLOADS is 'sendfile'"),
-    ({"STORAGE": "s3", "S3_BUCKET": "b", "S3_ADDRESSING_STYLE": "dns"}, "PORTAL_S3_ADDRESSING_STYLE"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"STORAGE": "disk"}, "PORTAL_STORAGE is 'disk'"),
+        ({"STORAGE": "s3", "S3_BUCKET": ""}, "PORTAL_STORAGE=s3 needs PORTAL_S3_BUCKET"),
+        ({"DOWNLOADS": "sendfile"}, "PORTAL_DOWNLOADS is 'sendfile'"),
+        ({"STORAGE": "s3", "S3_BUCKET": "b", "S3_ADDRESSING_STYLE": "dns"}, "PORTAL_S3_ADDRESSING_STYLE"),
+    ],
+)
 def test_a_storage_setting_that_cannot_work_stops_the_start(settings, message):
     with pytest.raises(RuntimeError, match=message):
         make_app(**settings)
@@ -306,17 +339,37 @@ def test_a_storage_setting_that_cannot_work_stops_the_start(settings, message):
 def test_the_settings_are_read_from_the_environment():
     from portal.config import from_env
 
-    config = from_env({"PORTAL_STORAGE": "S3", "PORTAL_S3_ENDPOINT_URL": "https://oss-cn-hangzhou.aliyuncs.com",
-                       "PORTAL_S3_BUCKET": "portal-files", "PORTAL_S3_REGION": "oss-cn-hangzhou",
-                       "PORTAL_S3_ACCESS_KEY_ID": "id", "PORTAL_S3_SECRET_ACCESS_KEY": "secret",
-                       "PORTAL_S3_PREFIX": "bureau", "PORTAL_S3_ADDRESSING_STYLE": "virtual",
-                       "PORTAL_DOWNLOADS": "presigned", "PORTAL_ACCEL_PREFIX": "internal/", "PORTAL_PRESIGN_SECONDS": "60"})
-    assert (config["STORAGE"], config["S3_BUCKET"], config["S3_ADDRESSING_STYLE"], config["DOWNLOADS"],
-            config["ACCEL_PREFIX"], config["PRESIGN_SECONDS"]) == ("s3", "portal-files", "virtual", "presigned",
-                                                                   "/internal", 60)
+    config = from_env(
+        {
+            "PORTAL_STORAGE": "S3",
+            "PORTAL_S3_ENDPOINT_URL": "https://oss-cn-hangzhou.aliyuncs.com",
+            "PORTAL_S3_BUCKET": "portal-files",
+            "PORTAL_S3_REGION": "oss-cn-hangzhou",
+            "PORTAL_S3_ACCESS_KEY_ID": "id",
+            "PORTAL_S3_SECRET_ACCESS_KEY": "secret",
+            "PORTAL_S3_PREFIX": "bureau",
+            "PORTAL_S3_ADDRESSING_STYLE": "virtual",
+            "PORTAL_DOWNLOADS": "presigned",
+            "PORTAL_ACCEL_PREFIX": "internal/",
+            "PORTAL_PRESIGN_SECONDS": "60",
+        }
+    )
+    assert (
+        config["STORAGE"],
+        config["S3_BUCKET"],
+        config["S3_ADDRESSING_STYLE"],
+        config["DOWNLOADS"],
+        config["ACCEL_PREFIX"],
+        config["PRESIGN_SECONDS"],
+    ) == ("s3", "portal-files", "virtual", "presigned", "/internal", 60)
     defaults = from_env({})
-    assert (defaults["STORAGE"], defaults["DOWNLOADS"], defaults["ACCEL_PREFIX"], defaults["PRESIGN_SECONDS"],
-            defaults["S3_ADDRESSING_STYLE"]) == ("folder", "stream", "/protected-files", 300, "path")
+    assert (
+        defaults["STORAGE"],
+        defaults["DOWNLOADS"],
+        defaults["ACCEL_PREFIX"],
+        defaults["PRESIGN_SECONDS"],
+        defaults["S3_ADDRESSING_STYLE"],
+    ) == ("folder", "stream", "/protected-files", 300, "path")
 
 
 def test_storage_copy_moves_every_kept_file_to_the_other_backend(app, world, backend, request):
@@ -333,7 +386,8 @@ def test_storage_copy_moves_every_kept_file_to_the_other_backend(app, world, bac
     result = runner.invoke(args=["storage-copy", "--to", target])
     assert result.exit_code == 0 and f"Files copied to {target}: {len(kept)}; already there: 0." in result.output
     assert runner.invoke(args=["storage-copy", "--to", target]).output.endswith(
-        f"Files copied to {target}: 0; already there: {len(kept)}.\n")
+        f"Files copied to {target}: 0; already there: {len(kept)}.\n"
+    )
     assert runner.invoke(args=["storage-copy", "--to", backend]).exit_code == 1  # already there
     app.config["STORAGE"] = target
     with app.app_context():

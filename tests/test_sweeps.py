@@ -3,6 +3,7 @@
 The races run real threads (and, for the commands, real processes) against a database they share: a SQLite file, or
 the PostgreSQL test database (TEST_DATABASE_URL).
 """
+
 import os
 import re
 import subprocess
@@ -16,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal import sweeps
+from portal.audit.hooks import FILE_TYPES
 from portal.auth.models import User
 from portal.extensions import db
 from portal.renewals import services as quote_services
@@ -26,8 +28,6 @@ from portal.types import utcnow
 
 from .conftest import at_once
 from .factories import Factory, World
-from portal.audit.hooks import FILE_TYPES
-
 from .test_access import PAGES, url_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,6 +47,7 @@ def sweep_in(app, **kw):
     def call():
         with app.app_context():
             return sweeps.run(**kw)
+
     return call
 
 
@@ -54,6 +55,7 @@ def view(app, user, url):
     def call():
         response = app.test_client(user=user).get(url)
         return response.status_code
+
     return call
 
 
@@ -76,8 +78,7 @@ def unconfirmed_tickets(app, world, n, days=8):
         for ticket_id in ids:
             ticket = db.session.get(Ticket, ticket_id)
             services.respond(ticket, agent, "收到", now=resolved_at - timedelta(hours=1))
-            services.resolve(ticket, agent, problem_kind="hardware", cause="c", solution="s", loss="",
-                             now=resolved_at)
+            services.resolve(ticket, agent, problem_kind="hardware", cause="c", solution="s", loss="", now=resolved_at)
         db.session.commit()
     return ids
 
@@ -87,17 +88,29 @@ def expired_quotes(app, world, n):
     make = Factory(app)
     with app.app_context():
         yesterday = sweeps.local_today() - timedelta(days=1)
-    return [make.quote(world.a if i % 2 else world.b, [world.unit_a1 if i % 2 else world.unit_b], status="issued",
-                       valid_until=yesterday, issued_at=utcnow() - LONG_AGO).id for i in range(n)]
+    return [
+        make.quote(
+            world.a if i % 2 else world.b,
+            [world.unit_a1 if i % 2 else world.unit_b],
+            status="issued",
+            valid_until=yesterday,
+            issued_at=utcnow() - LONG_AGO,
+        ).id
+        for i in range(n)
+    ]
 
 
 def event_counts(app):
     """How many times each once-only event was recorded: {(kind, object id, what): n}."""
     with app.app_context():
-        tickets = db.session.execute(sa.select(TicketEvent.action, TicketEvent.ticket_id, TicketEvent.body).where(
-            TicketEvent.action.in_(["breach", "auto_closed"]))).all()
-        quotes = db.session.execute(sa.select(QuoteEvent.action, QuoteEvent.quote_id, QuoteEvent.detail).where(
-            QuoteEvent.action == "expired")).all()
+        tickets = db.session.execute(
+            sa.select(TicketEvent.action, TicketEvent.ticket_id, TicketEvent.body).where(
+                TicketEvent.action.in_(["breach", "auto_closed"])
+            )
+        ).all()
+        quotes = db.session.execute(
+            sa.select(QuoteEvent.action, QuoteEvent.quote_id, QuoteEvent.detail).where(QuoteEvent.action == "expired")
+        ).all()
     return Counter(tuple(row) for row in [*tickets, *quotes])
 
 
@@ -127,11 +140,16 @@ def test_ten_page_views_and_two_sweeps_at_once_record_each_event_once(shared, ca
     closed = unconfirmed_tickets(shared, cast, 4)
     expired = expired_quotes(shared, cast, 6)
     pages = [
-        view(shared, cast.agent, "/tickets/"), view(shared, cast.agent, "/tickets/?view=breached"),
-        view(shared, cast.manager, "/tickets/?view=all&status=closed"), view(shared, cast.a_admin, "/renewals/"),
-        view(shared, cast.manager, "/renewals/?status=expired"), view(shared, cast.a_school, f"/tickets/{breached[0]}"),
-        view(shared, cast.agent, f"/tickets/{breached[1]}"), view(shared, cast.a_admin, f"/renewals/{expired[1]}"),
-        view(shared, cast.a_school, "/"), view(shared, cast.a_admin, f"/tickets/{closed[0]}"),
+        view(shared, cast.agent, "/tickets/"),
+        view(shared, cast.agent, "/tickets/?view=breached"),
+        view(shared, cast.manager, "/tickets/?view=all&status=closed"),
+        view(shared, cast.a_admin, "/renewals/"),
+        view(shared, cast.manager, "/renewals/?status=expired"),
+        view(shared, cast.a_school, f"/tickets/{breached[0]}"),
+        view(shared, cast.agent, f"/tickets/{breached[1]}"),
+        view(shared, cast.a_admin, f"/renewals/{expired[1]}"),
+        view(shared, cast.a_school, "/"),
+        view(shared, cast.a_admin, f"/tickets/{closed[0]}"),
     ]
     results = at_once(*pages, sweep_in(shared), sweep_in(shared))
     assert results[:10] == [200] * 10, results
@@ -157,8 +175,12 @@ def test_sweeps_in_small_batches_racing_each_other_record_each_event_once(shared
     def sweep(app):
         def call():
             with app.app_context():
-                return (services.record_breaches(batch=5), services.close_unconfirmed(batch=3),
-                        quote_services.expire_quotes(sweeps.local_today(), batch=3))
+                return (
+                    services.record_breaches(batch=5),
+                    services.close_unconfirmed(batch=3),
+                    quote_services.expire_quotes(sweeps.local_today(), batch=3),
+                )
+
         return call
 
     results = at_once(*(sweep(shared) for _ in range(4)))
@@ -180,8 +202,10 @@ def test_a_step_racing_the_sweep_is_saved_or_refused_never_a_server_error(shared
     def respond(ticket_id):
         def call():
             client = shared.test_client(user=cast.agent)
-            return client.post(f"/tickets/{ticket_id}/respond",
-                               data={"body": "已安排工程师", "version": versions[ticket_id]}).status_code
+            return client.post(
+                f"/tickets/{ticket_id}/respond", data={"body": "已安排工程师", "version": versions[ticket_id]}
+            ).status_code
+
         return call
 
     results = at_once(sweep_in(shared), *(respond(t) for t in versions))
@@ -192,23 +216,38 @@ def test_a_step_racing_the_sweep_is_saved_or_refused_never_a_server_error(shared
     assert_recorded_once(shared, breached, [], [])
     with shared.app_context():
         statuses = dict(db.session.execute(sa.select(Ticket.id, Ticket.status).where(Ticket.id.in_(versions))).all())
-    for ticket_id, code in zip(versions, results[1:]):
+    for ticket_id, code in zip(versions, results[1:], strict=False):
         assert statuses[ticket_id] == ("responded" if code == 302 else "new"), (ticket_id, code)
 
 
 def flask_command(app, *args):
-    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "test-secret",
-           "PORTAL_ENV": "test", "FLASK_APP": "app"}
-    return subprocess.Popen([sys.executable, "-m", "flask", *args], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "test-secret",
+        "PORTAL_ENV": "test",
+        "FLASK_APP": "app",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_two_sweep_commands_at_once_both_succeed_and_record_each_event_once(shared, cast):
     breached = overdue_tickets(shared, cast, 150)
     closed = unconfirmed_tickets(shared, cast, 5)
     expired = expired_quotes(shared, cast, 5)
-    runs = [flask_command(shared, "sweep"), flask_command(shared, "tickets-sweep"),
-            flask_command(shared, "quotes-expire"), flask_command(shared, "sweep")]
+    runs = [
+        flask_command(shared, "sweep"),
+        flask_command(shared, "tickets-sweep"),
+        flask_command(shared, "quotes-expire"),
+        flask_command(shared, "sweep"),
+    ]
     outputs = [run.communicate(timeout=300) for run in runs]
     assert [run.returncode for run in runs] == [0, 0, 0, 0], outputs
     assert "Swept:" in outputs[0][0] and "Tickets swept:" in outputs[1][0] and "Quotes expired:" in outputs[2][0]
@@ -218,8 +257,9 @@ def test_two_sweep_commands_at_once_both_succeed_and_record_each_event_once(shar
 # ---------------------------------------------------------------- a backlog
 
 
-def test_a_backlog_of_300_overdue_tickets_is_no_work_for_the_queue_and_one_run_of_the_sweep(shared, cast,
-                                                                                         count_queries):
+def test_a_backlog_of_300_overdue_tickets_is_no_work_for_the_queue_and_one_run_of_the_sweep(
+    shared, cast, count_queries
+):
     agent = shared.test_client(user=cast.agent)
     urls = ["/tickets/", "/tickets/?view=breached", "/"]
     few = {}
@@ -269,6 +309,7 @@ def test_downloads_at_once_are_each_recorded(shared, cast):
         def call():
             response = shared.test_client(user=user).get(url)
             return response.status_code, len(response.get_data())
+
         return call
 
     results = at_once(*(download(u) for u in users))
@@ -277,8 +318,14 @@ def test_downloads_at_once_are_each_recorded(shared, cast):
 
     with shared.app_context():
         assert db.session.get(Document, cast.doc_a.id).download_count == 10
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(DocumentDownload)
-                                 .where(DocumentDownload.document_id == cast.doc_a.id)) == 10
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(DocumentDownload)
+                .where(DocumentDownload.document_id == cast.doc_a.id)
+            )
+            == 10
+        )
 
 
 # ---------------------------------------------------------------- no page view writes
@@ -317,7 +364,8 @@ def test_no_get_writes_to_the_database_but_the_recorded_download(app, world, cou
                 audited = [w for w in writes if audit_insert(w)]
                 writes = [w for w in writes if not audit_insert(w)]
                 taken_away = response.headers.get("Content-Disposition", "").startswith("attachment") or (
-                    response.mimetype in FILE_TYPES)
+                    response.mimetype in FILE_TYPES
+                )
                 assert len(audited) <= 1, (name, role, audited)
                 assert not audited or taken_away or response.status_code in (403, 404), (name, role, audited)
                 if role and response.status_code == 200 and taken_away:  # every file taken away is recorded
@@ -346,8 +394,12 @@ def test_pages_show_what_time_changed_before_any_sweep(app, world):
     with app.app_context():
         numbers = dict(db.session.execute(sa.select(Ticket.id, Ticket.number)).all())
         quote_numbers = dict(db.session.execute(sa.select(RenewalQuote.id, RenewalQuote.number)).all())
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(TicketEvent)
-                                 .where(TicketEvent.action == "auto_closed")) == 0
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count()).select_from(TicketEvent).where(TicketEvent.action == "auto_closed")
+            )
+            == 0
+        )
     en = {"Accept-Language": "en"}
     agent, manager = app.test_client(user=world.agent), app.test_client(user=world.manager)
     school, admin = app.test_client(user=world.a_school), app.test_client(user=world.a_admin)
@@ -383,8 +435,7 @@ def test_pages_show_what_time_changed_before_any_sweep(app, world):
     assert "Expired" in page and "Accept the quote" not in page
     listed = manager.get("/renewals/?status=expired", headers=en).get_data(as_text=True)
     assert all(quote_numbers[q] in listed for q in expired)
-    assert not any(quote_numbers[q] in manager.get("/renewals/?status=issued").get_data(as_text=True)
-                   for q in expired)
+    assert not any(quote_numbers[q] in manager.get("/renewals/?status=issued").get_data(as_text=True) for q in expired)
     assert stat(admin.get("/", headers=en), "/renewals/?status=issued") == 0  # "quotes to decide"
 
 
@@ -393,15 +444,22 @@ def test_pages_show_what_time_changed_before_any_sweep(app, world):
 
 def filled(table, **given):
     """A row for ``table`` with ``given`` values and a plain value in every other required column."""
-    from datetime import date, datetime, time as clock
+    from datetime import date, datetime
+    from datetime import time as clock
 
     row = dict(given)
     for column in table.columns:
         if column.name in row or column.nullable or column.server_default is not None or column.primary_key:
             continue
         kind = column.type.python_type
-        row[column.name] = {str: "x", int: 1, bool: False, datetime: datetime(2026, 1, 5, 8), date: date(2026, 1, 5),
-                            clock: clock(8)}.get(kind, 0)
+        row[column.name] = {
+            str: "x",
+            int: 1,
+            bool: False,
+            datetime: datetime(2026, 1, 5, 8),
+            date: date(2026, 1, 5),
+            clock: clock(8),
+        }.get(kind, 0)
     return row
 
 
@@ -423,16 +481,39 @@ def test_the_migration_keys_the_events_already_recorded_and_goes_back(tmp_path):
                 t = meta.tables
                 conn.execute(t["client"].insert(), filled(t["client"], id=1))
                 conn.execute(t["site"].insert(), filled(t["site"], id=1, client_id=1))
-                conn.execute(t["ticket"].insert(), filled(
-                    t["ticket"], id=1, client_id=1, site_id=1, number="GZ-2026-00001", status="closed", kind="unknown",
-                    channel="portal", coverage="in_warranty", severity="B", clock="24x7"))
-                conn.execute(t["renewal_quote"].insert(), filled(t["renewal_quote"], id=1, client_id=1,
-                                                                 number="XB-2026-0001", status="expired"))
-                events = [("breach", "response"), ("breach", "response"), ("breach", "proposal"), ("reply", "好"),
-                          ("auto_closed", ""), ("auto_closed", "")]
+                conn.execute(
+                    t["ticket"].insert(),
+                    filled(
+                        t["ticket"],
+                        id=1,
+                        client_id=1,
+                        site_id=1,
+                        number="GZ-2026-00001",
+                        status="closed",
+                        kind="unknown",
+                        channel="portal",
+                        coverage="in_warranty",
+                        severity="B",
+                        clock="24x7",
+                    ),
+                )
+                conn.execute(
+                    t["renewal_quote"].insert(),
+                    filled(t["renewal_quote"], id=1, client_id=1, number="XB-2026-0001", status="expired"),
+                )
+                events = [
+                    ("breach", "response"),
+                    ("breach", "response"),
+                    ("breach", "proposal"),
+                    ("reply", "好"),
+                    ("auto_closed", ""),
+                    ("auto_closed", ""),
+                ]
                 for n, (action, body) in enumerate(events, start=1):
-                    conn.execute(t["ticket_event"].insert(), filled(t["ticket_event"], id=n, ticket_id=1,
-                                                                    action=action, body=body))
+                    conn.execute(
+                        t["ticket_event"].insert(),
+                        filled(t["ticket_event"], id=n, ticket_id=1, action=action, body=body),
+                    )
                 for n, action in enumerate(["issued", "expired", "expired"], start=1):
                     conn.execute(t["quote_event"].insert(), filled(t["quote_event"], id=n, quote_id=1, action=action))
             upgrade()
@@ -440,11 +521,18 @@ def test_the_migration_keys_the_events_already_recorded_and_goes_back(tmp_path):
                 keys = dict(conn.execute(sa.text("SELECT id, key FROM ticket_event")).all())
                 assert keys == {1: "breach:response", 2: None, 3: "breach:proposal", 4: None, 5: "auto_closed", 6: None}
                 assert dict(conn.execute(sa.text("SELECT id, key FROM quote_event")).all()) == {
-                    1: None, 2: "expired", 3: None}
+                    1: None,
+                    2: "expired",
+                    3: None,
+                }
             with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
-                conn.execute(sa.text("INSERT INTO ticket_event (ticket_id, at, action, body, internal, key) "
-                                     "VALUES (1, :at, 'breach', 'response', false, 'breach:response')"),
-                             {"at": datetime(2026, 1, 6)})
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO ticket_event (ticket_id, at, action, body, internal, key) "
+                        "VALUES (1, :at, 'breach', 'response', false, 'breach:response')"
+                    ),
+                    {"at": datetime(2026, 1, 6)},
+                )
             downgrade(revision="0010")
             with db.engine.connect() as conn:
                 assert conn.execute(sa.text("SELECT count(*) FROM ticket_event")).scalar() == 6
@@ -464,19 +552,36 @@ def test_status_at_a_moment_means_the_same_in_python_and_in_sql(app, world, make
             python = {t.id: t.status_at(now) for t in tickets}
             assert python == dict(db.session.execute(sa.select(Ticket.id, Ticket.status_at(now))).all())
         assert [db.session.get(Ticket, resolved).status_at(m) for m in moments] == [
-            "resolved", "closed", "closed", "closed"]
+            "resolved",
+            "closed",
+            "closed",
+            "closed",
+        ]
     today = sweeps_today(app)
-    quotes = [make.quote(world.a, [world.unit_a1], status=status, valid_until=today + timedelta(days=d)).id
-              for status in ("issued", "accepted", "requested") for d in (-1, 0)]
+    quotes = [
+        make.quote(world.a, [world.unit_a1], status=status, valid_until=today + timedelta(days=d)).id
+        for status in ("issued", "accepted", "requested")
+        for d in (-1, 0)
+    ]
     with app.app_context():
-        rows = db.session.scalars(sa.select(RenewalQuote).where(RenewalQuote.id.in_(quotes))
-                                  .order_by(RenewalQuote.id)).all()
+        rows = db.session.scalars(
+            sa.select(RenewalQuote).where(RenewalQuote.id.in_(quotes)).order_by(RenewalQuote.id)
+        ).all()
         for day in (today - timedelta(days=1), today, today + timedelta(days=1)):
             python = {q.id: q.status_on(day) for q in rows}
-            assert python == dict(db.session.execute(sa.select(RenewalQuote.id, RenewalQuote.status_on(day))
-                                                     .where(RenewalQuote.id.in_(quotes))).all())
-        assert [q.status_on(today) for q in rows] == ["expired", "issued", "accepted", "accepted", "requested",
-                                                      "requested"]
+            assert python == dict(
+                db.session.execute(
+                    sa.select(RenewalQuote.id, RenewalQuote.status_on(day)).where(RenewalQuote.id.in_(quotes))
+                ).all()
+            )
+        assert [q.status_on(today) for q in rows] == [
+            "expired",
+            "issued",
+            "accepted",
+            "accepted",
+            "requested",
+            "requested",
+        ]
 
 
 def sweeps_today(app):

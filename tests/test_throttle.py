@@ -1,5 +1,6 @@
 """The sign-in throttle (portal.auth.throttle): per source address and per account, in the database, race-free, a
 growing delay rather than a lock; and the same response time for known and unknown accounts."""
+
 import statistics
 import time
 from datetime import timedelta
@@ -20,8 +21,12 @@ SLOWED = "Too many failed sign-ins. For your security, try again in"
 
 
 def sign_in(client, email, password=PASSWORD, address="192.0.2.10"):
-    return client.post("/login", data={"email": email, "password": password},
-                       headers={"Accept-Language": "en"}, environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/login",
+        data={"email": email, "password": password},
+        headers={"Accept-Language": "en"},
+        environ_base={"REMOTE_ADDR": address},
+    )
 
 
 def attempt(app, email, password, address, now):
@@ -123,7 +128,9 @@ def test_old_failures_stop_counting_and_are_pruned(app):
     with app.app_context():
         rows = db.session.scalars(sa.select(SignInThrottle)).all()
         assert {(row.kind, row.key, row.failures) for row in rows} == {
-            ("address", "198.51.100.8", 1), ("account", "later@school.example", 1)}
+            ("address", "198.51.100.8", 1),
+            ("account", "later@school.example", 1),
+        }
 
 
 @pytest.mark.parametrize("spread", ["accounts", "addresses"])
@@ -131,8 +138,9 @@ def test_parallel_tries_get_exactly_the_free_ones_through(shared, spread):
     """The issue saw 18 parallel tries get 7 guesses through instead of 5: each attempt is reserved atomically."""
     from .factories import Factory
 
-    victim = Factory(shared).user("client_staff", client=Factory(shared).client(), email="victim@school.example",
-                                  password=PASSWORD)
+    victim = Factory(shared).user(
+        "client_staff", client=Factory(shared).client(), email="victim@school.example", password=PASSWORD
+    )
     now = utcnow()
 
     def guess(n):
@@ -155,18 +163,21 @@ def test_known_and_unknown_accounts_take_the_same_time(app, make):
     school = make.client()
     known = make.user("client_staff", client=school, email="known@school.example", password=PASSWORD)
     invited = make.user("client_staff", client=school, email="invited@school.example")
-    gone = make.user("client_staff", client=school, email="gone@school.example", password=PASSWORD,
-                     active=False)
+    gone = make.user("client_staff", client=school, email="gone@school.example", password=PASSWORD, active=False)
     app.config["LOGIN_FREE_FAILURES"] = 10_000  # time the password check, not the throttle
     browser = app.test_client()
-    emails = [("known", known.email), ("unknown", "nobody@school.example"), ("invited", invited.email),
-              ("deactivated", gone.email)]
+    emails = [
+        ("known", known.email),
+        ("unknown", "nobody@school.example"),
+        ("invited", invited.email),
+        ("deactivated", gone.email),
+    ]
     for _, email in emails:  # warm: the dummy hash is made once, at its first use; templates compiled
         sign_in(browser, email, "not the password", address="10.3.255.1")
     ratios = {kind: [] for kind, _ in emails[1:]}
     for n in range(12):
         times = {}
-        for kind, email in emails[n % 4:] + emails[:n % 4]:
+        for kind, email in emails[n % 4 :] + emails[: n % 4]:
             started = time.perf_counter()
             body = sign_in(browser, email, "not the password", address=f"10.3.{n}.1").get_data(as_text=True)
             times[kind] = time.perf_counter() - started
@@ -179,8 +190,9 @@ def test_known_and_unknown_accounts_take_the_same_time(app, make):
 
 def test_every_refusal_is_recorded_with_its_reason(app, staff, monkeypatch):
     recorded = []
-    monkeypatch.setattr(services, "record", lambda event, **kw: recorded.append((event, kw.get("result"),
-                                                                                  kw.get("reason"))))
+    monkeypatch.setattr(
+        services, "record", lambda event, **kw: recorded.append((event, kw.get("result"), kw.get("reason")))
+    )
     now = utcnow()
     attempt(app, "nobody@school.example", "bad", "192.0.2.20", now)
     attempt(app, staff.email, "bad", "192.0.2.20", now)
@@ -188,7 +200,8 @@ def test_every_refusal_is_recorded_with_its_reason(app, staff, monkeypatch):
         attempt(app, staff.email, "bad", "192.0.2.20", now)
     attempt(app, staff.email, "bad", "192.0.2.20", now)
     assert recorded == [("auth.sign_in", "refused", "unknown_account")] + [
-        ("auth.sign_in", "refused", "bad_password")] * 4 + [("auth.sign_in", "refused", "throttled")]
+        ("auth.sign_in", "refused", "bad_password")
+    ] * 4 + [("auth.sign_in", "refused", "throttled")]
 
 
 def test_the_security_administrator_sees_and_lifts_the_delays(app, staff, make):
@@ -210,13 +223,19 @@ def test_the_security_administrator_sees_and_lifts_the_delays(app, staff, make):
     assert admin.post(f"/security/users/{staff.id}/lift-delay").status_code == 302
     assert sign_in(app.test_client(), staff.email, address="192.0.2.51").status_code == 302
     assert admin.post("/security/addresses/lift-delay", data={"address": "203.0.113.9"}).status_code == 302
-    assert WRONG in sign_in(app.test_client(), "guess9@school.example", "bad",
-                            address="203.0.113.9").get_data(as_text=True)  # checked again, not made to wait
+    assert WRONG in sign_in(app.test_client(), "guess9@school.example", "bad", address="203.0.113.9").get_data(
+        as_text=True
+    )  # checked again, not made to wait
     page = admin.get("/security/users", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "<code>203.0.113.9</code>" not in page and "没有来源地址" in page
     assert admin.post("/security/addresses/lift-delay", data={"address": ""}).status_code == 400
     with app.app_context():
-        events = db.session.execute(sa.select(AuditEvent.event, AuditEvent.user_id, AuditEvent.result).where(
-            AuditEvent.event.in_(["security.account_unlocked", "security.address_unlocked"]))).all()
-    assert sorted(events) == [("security.account_unlocked", secadmin.id, "ok"),
-                              ("security.address_unlocked", secadmin.id, "ok")]
+        events = db.session.execute(
+            sa.select(AuditEvent.event, AuditEvent.user_id, AuditEvent.result).where(
+                AuditEvent.event.in_(["security.account_unlocked", "security.address_unlocked"])
+            )
+        ).all()
+    assert sorted(events) == [
+        ("security.account_unlocked", secadmin.id, "ok"),
+        ("security.address_unlocked", secadmin.id, "ok"),
+    ]

@@ -1,5 +1,6 @@
 """The second factor: enrolment with codes computed by pyotp, sign-in with a code, replay refused, recovery codes once,
 wrong codes, the security administrator's reset, who must have one (role, policy) and the grace period."""
+
 import base64
 import re
 import time
@@ -34,8 +35,9 @@ def later_code(secret, steps=1):
 
 @pytest.fixture
 def teacher(make):
-    return make.user("client_staff", client=make.client(), email="teacher@school.example", password=PASSWORD,
-                     name="周敏")
+    return make.user(
+        "client_staff", client=make.client(), email="teacher@school.example", password=PASSWORD, name="周敏"
+    )
 
 
 @pytest.fixture
@@ -313,11 +315,20 @@ def test_the_grace_period_shows_a_banner_then_requires_it(app, agent):
 
 
 def test_the_grace_period_of_everyone_counts_from_when_the_policy_started(app, make):
-    old = make.user("client_admin", client=make.client(), email="old@school.example", password=PASSWORD,
-                    created_at=utcnow() - timedelta(days=400), password_changed_at=utcnow())
+    old = make.user(
+        "client_admin",
+        client=make.client(),
+        email="old@school.example",
+        password=PASSWORD,
+        created_at=utcnow() - timedelta(days=400),
+        password_changed_at=utcnow(),
+    )
     with app.app_context():
-        db.session.add(SecurityPolicy(id=1, second_factor_for_everyone=True, grace_days=14,
-                                      second_factor_since=utcnow() - timedelta(days=3)))
+        db.session.add(
+            SecurityPolicy(
+                id=1, second_factor_for_everyone=True, grace_days=14, second_factor_since=utcnow() - timedelta(days=3)
+            )
+        )
         db.session.commit()
     me = app.test_client()
     sign_in(me, old.email)

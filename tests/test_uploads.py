@@ -1,5 +1,6 @@
 """The one upload checker (portal.uploads): content, not name; names normalised; images re-encoded without their
 metadata; the per-feature kinds; and the headers every stored file is served with."""
+
 import hashlib
 import io
 import random
@@ -16,8 +17,17 @@ from werkzeug.datastructures import FileStorage
 from portal.documents.samples import docx, pdf
 from portal.equipment.io import to_xlsx
 from portal.extensions import db
-from portal.uploads import (ATTACHMENTS, DOCUMENTS, MAX_NAME, PHOTOS, REMOVED_CATEGORIES, TYPES, UploadRefused,
-                            check, normalise_name)
+from portal.uploads import (
+    ATTACHMENTS,
+    DOCUMENTS,
+    MAX_NAME,
+    PHOTOS,
+    REMOVED_CATEGORIES,
+    TYPES,
+    UploadRefused,
+    check,
+    normalise_name,
+)
 
 LIMIT = 1024 * 1024
 HTML = b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script></body></html>"
@@ -63,17 +73,20 @@ def refused(app, name, data, allowed=DOCUMENTS, limit=LIMIT, lang="en"):
 # ---------------------------------------------------------------- kinds, by content
 
 
-@pytest.mark.parametrize("name, data, kind", [
-    ("安装手册.pdf", pdf("x"), "pdf"),
-    ("方案.DOCX", docx("一"), "docx"),
-    ("清单.xlsx", to_xlsx(["a"], [["b"]], "s"), "xlsx"),
-    ("培训.pptx", office("ppt/presentation.xml"), "pptx"),
-    ("资料包.zip", plain_zip(), "zip"),
-    ("方案打包.zip", docx("一"), "zip"),  # a Word file sent as a ZIP is still a ZIP
-    ("照片.jpg", image("JPEG"), "jpeg"),
-    ("照片.jpeg", image("JPEG"), "jpeg"),
-    ("接线图.png", image("PNG"), "png"),
-])
+@pytest.mark.parametrize(
+    "name, data, kind",
+    [
+        ("安装手册.pdf", pdf("x"), "pdf"),
+        ("方案.DOCX", docx("一"), "docx"),
+        ("清单.xlsx", to_xlsx(["a"], [["b"]], "s"), "xlsx"),
+        ("培训.pptx", office("ppt/presentation.xml"), "pptx"),
+        ("资料包.zip", plain_zip(), "zip"),
+        ("方案打包.zip", docx("一"), "zip"),  # a Word file sent as a ZIP is still a ZIP
+        ("照片.jpg", image("JPEG"), "jpeg"),
+        ("照片.jpeg", image("JPEG"), "jpeg"),
+        ("接线图.png", image("PNG"), "png"),
+    ],
+)
 def test_documents_are_accepted_by_content(app, name, data, kind):
     result = checked(app, name, data)
     assert result.type.key == kind and result.filename == name
@@ -81,21 +94,24 @@ def test_documents_are_accepted_by_content(app, name, data, kind):
         assert result.size == len(data) and result.read() == data
 
 
-@pytest.mark.parametrize("name, data", [
-    ("manual.pdf", b"this is plain text, not a PDF at all"),
-    ("manual.pdf", image("PNG")),  # a real photo that claims to be a PDF
-    ("manual.pdf", b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n"),  # cut short: no trailer
-    ("manual.pdf", HTML),
-    ("manual.pdf", b"%PDF-1.4\n" + HTML),  # HTML that starts like a PDF
-    ("manual.pdf", b"%PDF-1.7\n" + HTML + b"\nstartxref\n0\n%%EOF\n"),  # …and ends like one
-    ("manual.pdf", b"  %PDF-1.4\n1 0 obj\n<<>>\nendobj\nstartxref\n0\n%%EOF"),  # not at the start
-    ("plan.docx", plain_zip()),  # a ZIP without a Word document inside
-    ("plan.docx", pdf("x")),
-    ("sheet.xlsx", docx("x")),  # a Word document named as a spreadsheet
-    ("photo.png", image("PNG")[:40]),  # a truncated image
-    ("photo.jpg", HTML),
-    ("archive.zip", b"PK\x03\x04 not really a zip"),
-])
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("manual.pdf", b"this is plain text, not a PDF at all"),
+        ("manual.pdf", image("PNG")),  # a real photo that claims to be a PDF
+        ("manual.pdf", b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n"),  # cut short: no trailer
+        ("manual.pdf", HTML),
+        ("manual.pdf", b"%PDF-1.4\n" + HTML),  # HTML that starts like a PDF
+        ("manual.pdf", b"%PDF-1.7\n" + HTML + b"\nstartxref\n0\n%%EOF\n"),  # …and ends like one
+        ("manual.pdf", b"  %PDF-1.4\n1 0 obj\n<<>>\nendobj\nstartxref\n0\n%%EOF"),  # not at the start
+        ("plan.docx", plain_zip()),  # a ZIP without a Word document inside
+        ("plan.docx", pdf("x")),
+        ("sheet.xlsx", docx("x")),  # a Word document named as a spreadsheet
+        ("photo.png", image("PNG")[:40]),  # a truncated image
+        ("photo.jpg", HTML),
+        ("archive.zip", b"PK\x03\x04 not really a zip"),
+    ],
+)
 def test_a_file_whose_content_does_not_match_its_name_is_refused(app, name, data):
     message = refused(app, name, data)
     assert "its content does not match its name" in message or "is not a whole" in message
@@ -108,27 +124,42 @@ def test_html_disguised_as_a_pdf_is_refused_for_every_feature(app, allowed):
             refused(app, name, data, allowed)
 
 
-@pytest.mark.parametrize("name", ["setup.exe", "macro.docm", "page.html", "archive.tar.gz", "x.svg", "a.gif",
-                                  "data.csv", "noextension", "a.pdf.exe"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "setup.exe",
+        "macro.docm",
+        "page.html",
+        "archive.tar.gz",
+        "x.svg",
+        "a.gif",
+        "data.csv",
+        "noextension",
+        "a.pdf.exe",
+    ],
+)
 def test_other_kinds_of_file_are_refused_naming_what_is_accepted(app, name):
     assert refused(app, name, HTML).endswith("accepted here: PDF, DOCX, XLSX, PPTX, ZIP, JPEG, or PNG.")
 
 
-@pytest.mark.parametrize("allowed, name, data, accepted", [
-    (PHOTOS, "a.jpg", image("JPEG"), True),
-    (PHOTOS, "a.png", image("PNG"), True),
-    (PHOTOS, "a.pdf", pdf("x"), False),
-    (PHOTOS, "a", pdf("x"), False),
-    (PHOTOS, "a.docx", docx("x"), False),
-    (PHOTOS, "a.gif", image("GIF"), False),
-    (PHOTOS, "a", image("GIF"), False),
-    (PHOTOS, "a.webp", image("WEBP"), False),
-    (ATTACHMENTS, "a.pdf", pdf("x"), True),
-    (ATTACHMENTS, "a.jpg", image("JPEG"), True),
-    (ATTACHMENTS, "a.docx", docx("x"), False),
-    (ATTACHMENTS, "a", docx("x"), False),
-    (ATTACHMENTS, "a.zip", plain_zip(), False),
-])
+@pytest.mark.parametrize(
+    "allowed, name, data, accepted",
+    [
+        (PHOTOS, "a.jpg", image("JPEG"), True),
+        (PHOTOS, "a.png", image("PNG"), True),
+        (PHOTOS, "a.pdf", pdf("x"), False),
+        (PHOTOS, "a", pdf("x"), False),
+        (PHOTOS, "a.docx", docx("x"), False),
+        (PHOTOS, "a.gif", image("GIF"), False),
+        (PHOTOS, "a", image("GIF"), False),
+        (PHOTOS, "a.webp", image("WEBP"), False),
+        (ATTACHMENTS, "a.pdf", pdf("x"), True),
+        (ATTACHMENTS, "a.jpg", image("JPEG"), True),
+        (ATTACHMENTS, "a.docx", docx("x"), False),
+        (ATTACHMENTS, "a", docx("x"), False),
+        (ATTACHMENTS, "a.zip", plain_zip(), False),
+    ],
+)
 def test_each_feature_accepts_its_own_kinds(app, allowed, name, data, accepted):
     if accepted:
         assert checked(app, name, data, allowed).type.key in allowed
@@ -165,30 +196,33 @@ def test_messages_are_in_chinese_for_a_chinese_reader(app):
 # ---------------------------------------------------------------- names
 
 
-@pytest.mark.parametrize("raw, name", [
-    ("../../etc/passwd", "passwd.pdf"),
-    ("..\\..\\windows\\manual.pdf", "manual.pdf"),
-    ("folder/manual.pdf", "manual.pdf"),
-    ("C:\\Users\\a\\manual.pdf", "manual.pdf"),
-    ("/manual.pdf/", "manual.pdf"),
-    ("manual\x00.pdf", "manual.pdf"),
-    ("bad\nname.pdf", "badname.pdf"),
-    ("tab\there.pdf", "tabhere.pdf"),
-    (".htaccess", "htaccess.pdf"),
-    ("...manual.pdf", "manual.pdf"),
-    ("manual.pdf.", "manual.pdf"),
-    ("\u202efdp.pdf", "fdp.pdf"),  # RIGHT-TO-LEFT OVERRIDE
-    ("报告\u2066\u2069\u200b\u200e\u200f\ufeff.pdf", "报告.pdf"),  # isolates, zero-width space, marks, BOM
-    ("line\u2028sep\u2029.pdf", "linesep.pdf"),
-    ("a<b>:c|d?e*\"f.pdf", "a_b__c_d_e__f.pdf"),  # not allowed in Windows names
-    ("  年度   报告 .pdf", "年度 报告.pdf"),
-    ("\u3000全角\u3000空格.pdf", "全角 空格.pdf"),
-    ("cafe\u0301.pdf", "café.pdf"),  # NFC
-    ("\u202e", "file.pdf"),
-    ("/", "file.pdf"),
-    ("...", "file.pdf"),
-    (".pdf", "pdf.pdf"),
-])
+@pytest.mark.parametrize(
+    "raw, name",
+    [
+        ("../../etc/passwd", "passwd.pdf"),
+        ("..\\..\\windows\\manual.pdf", "manual.pdf"),
+        ("folder/manual.pdf", "manual.pdf"),
+        ("C:\\Users\\a\\manual.pdf", "manual.pdf"),
+        ("/manual.pdf/", "manual.pdf"),
+        ("manual\x00.pdf", "manual.pdf"),
+        ("bad\nname.pdf", "badname.pdf"),
+        ("tab\there.pdf", "tabhere.pdf"),
+        (".htaccess", "htaccess.pdf"),
+        ("...manual.pdf", "manual.pdf"),
+        ("manual.pdf.", "manual.pdf"),
+        ("\u202efdp.pdf", "fdp.pdf"),  # RIGHT-TO-LEFT OVERRIDE
+        ("报告\u2066\u2069\u200b\u200e\u200f\ufeff.pdf", "报告.pdf"),  # isolates, zero-width space, marks, BOM
+        ("line\u2028sep\u2029.pdf", "linesep.pdf"),
+        ('a<b>:c|d?e*"f.pdf', "a_b__c_d_e__f.pdf"),  # not allowed in Windows names
+        ("  年度   报告 .pdf", "年度 报告.pdf"),
+        ("\u3000全角\u3000空格.pdf", "全角 空格.pdf"),
+        ("cafe\u0301.pdf", "café.pdf"),  # NFC
+        ("\u202e", "file.pdf"),
+        ("/", "file.pdf"),
+        ("...", "file.pdf"),
+        (".pdf", "pdf.pdf"),
+    ],
+)
 def test_hostile_names_are_normalised_not_refused(app, raw, name):
     result = checked(app, raw, pdf("x"))
     assert result.filename == name and result.type.key == "pdf"
@@ -208,8 +242,35 @@ def test_the_refused_names_message_shows_the_normalised_name(app):
     assert message.startswith("“[31mred.pdf” is not a real PDF file")
 
 
-PIECES = ["a", "报告", " ", ".", "..", "/", "\\", ":", "\u202e", "\u202d", "\u2066", "\u200b", "\x00", "\n", "\r",
-          "\x7f", "\u0085", "\ufeff", "\ue000", "\udc80", "\u2028", "e\u0301", "<", '"', "pdf", ".pdf", "长" * 60]
+PIECES = [
+    "a",
+    "报告",
+    " ",
+    ".",
+    "..",
+    "/",
+    "\\",
+    ":",
+    "\u202e",
+    "\u202d",
+    "\u2066",
+    "\u200b",
+    "\x00",
+    "\n",
+    "\r",
+    "\x7f",
+    "\u0085",
+    "\ufeff",
+    "\ue000",
+    "\udc80",
+    "\u2028",
+    "e\u0301",
+    "<",
+    '"',
+    "pdf",
+    ".pdf",
+    "长" * 60,
+]
 
 
 def test_every_name_comes_out_safe(app):
@@ -240,8 +301,12 @@ def quadrants(size=(60, 40)):
     """An image whose four quadrants have four colours, to see where each corner ends up."""
     picture = Image.new("RGB", size)
     w, h = size
-    for box, colour in (((0, 0, w // 2, h // 2), (255, 0, 0)), ((w // 2, 0, w, h // 2), (0, 255, 0)),
-                        ((0, h // 2, w // 2, h), (0, 0, 255)), ((w // 2, h // 2, w, h), (255, 255, 0))):
+    for box, colour in (
+        ((0, 0, w // 2, h // 2), (255, 0, 0)),
+        ((w // 2, 0, w, h // 2), (0, 255, 0)),
+        ((0, h // 2, w // 2, h), (0, 0, 255)),
+        ((w // 2, h // 2, w, h), (255, 255, 0)),
+    ):
         picture.paste(colour, box)
     return picture
 
@@ -258,13 +323,19 @@ def gps_exif(orientation=None):
 
 
 def close(a, b, tolerance=40):
-    return all(abs(x - y) <= tolerance for x, y in zip(a, b))
+    return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=False))
 
 
 def test_a_photos_exif_with_its_gps_position_xmp_and_comment_are_removed_and_its_pixels_kept(app):
     out = io.BytesIO()
-    quadrants().save(out, "JPEG", quality=95, exif=gps_exif(), comment=b"shot at No. 1 Middle School",
-                     xmp=b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>GPS 30.26 120.15</x:xmpmeta>")
+    quadrants().save(
+        out,
+        "JPEG",
+        quality=95,
+        exif=gps_exif(),
+        comment=b"shot at No. 1 Middle School",
+        xmp=b"<x:xmpmeta xmlns:x='adobe:ns:meta/'>GPS 30.26 120.15</x:xmpmeta>",
+    )
     original = out.getvalue()
     with Image.open(io.BytesIO(original)) as before:  # the sample really has what must go
         assert before.getexif().get_ifd(0x8825) and "comment" in before.info and "xmp" in before.info
@@ -275,8 +346,12 @@ def test_a_photos_exif_with_its_gps_position_xmp_and_comment_are_removed_and_its
         assert after.format == "JPEG" and not after.getexif() and "comment" not in after.info
         assert "xmp" not in after.info and "exif" not in after.info
         assert (after.size, (result.width, result.height)) == ((60, 40), (60, 40))
-        for (x, y), colour in (((5, 5), (255, 0, 0)), ((55, 5), (0, 255, 0)), ((5, 35), (0, 0, 255)),
-                               ((55, 35), (255, 255, 0))):
+        for (x, y), colour in (
+            ((5, 5), (255, 0, 0)),
+            ((55, 5), (0, 255, 0)),
+            ((5, 35), (0, 0, 255)),
+            ((55, 35), (255, 255, 0)),
+        ):
             assert close(after.convert("RGB").getpixel((x, y)), colour), (x, y)
     assert result.size == len(data) and result.content_type == "image/jpeg"
 
@@ -322,7 +397,7 @@ def test_a_decompression_bomb_is_refused_before_it_is_decoded(app):
 
 def test_a_broken_image_is_refused(app):
     data = image("JPEG", size=(200, 200))
-    assert "is not a whole JPEG image" in refused(app, "cut.jpg", data[:len(data) // 2], PHOTOS)
+    assert "is not a whole JPEG image" in refused(app, "cut.jpg", data[: len(data) // 2], PHOTOS)
 
 
 def test_a_broken_image_is_refused_after_a_pdf_was_rendered(app):
@@ -336,7 +411,7 @@ def test_a_broken_image_is_refused_after_a_pdf_was_rendered(app):
 
     ImageFile.LOAD_TRUNCATED_IMAGES = True  # as WeasyPrint leaves it, whichever test imported it first
     data = image("JPEG", size=(200, 200))
-    assert "is not a whole JPEG image" in refused(app, "cut.jpg", data[:len(data) // 2], PHOTOS)
+    assert "is not a whole JPEG image" in refused(app, "cut.jpg", data[: len(data) // 2], PHOTOS)
     with app.app_context():
         from portal.reports.pdf import render
 
@@ -356,9 +431,17 @@ def headers_are_safe(response):
 
 def test_a_photo_is_served_inline_as_an_image_that_runs_nothing(app, world):
     client = app.test_client(user=world.a_staff)
-    data = {"severity": "B", "kind": "hardware", "title": "屏幕不亮", "description": "302教室黑屏",
-            "contact_name": "张老师", "contact_phone": "13800000000", "channel": "portal", "unit": world.unit_a1.id,
-            "photos": [(io.BytesIO(image("PNG")), "现场\u202egnp.exe.png")]}
+    data = {
+        "severity": "B",
+        "kind": "hardware",
+        "title": "屏幕不亮",
+        "description": "302教室黑屏",
+        "contact_name": "张老师",
+        "contact_phone": "13800000000",
+        "channel": "portal",
+        "unit": world.unit_a1.id,
+        "photos": [(io.BytesIO(image("PNG")), "现场\u202egnp.exe.png")],
+    }
     response = client.post("/tickets/new", data=data, content_type="multipart/form-data")
     assert response.status_code == 302
     from portal.tickets.models import TicketPhoto
@@ -390,7 +473,7 @@ def test_a_pdf_attachment_is_served_as_a_download_that_runs_nothing(app, world, 
     assert served.status_code == 200 and served.mimetype == "application/pdf" and served.data == content
     headers_are_safe(served)
     disposition = served.headers["Content-Disposition"]
-    assert disposition.startswith("attachment; filename=\"") and unquote(disposition.split("''", 1)[1]) == name
+    assert disposition.startswith('attachment; filename="') and unquote(disposition.split("''", 1)[1]) == name
     assert disposition.count('"') == 2
 
 
@@ -402,9 +485,11 @@ def test_a_stored_file_of_an_unknown_type_is_a_download_of_octets(app, world, ma
         db.session.execute(sa.update(ComplaintAttachment).values(content_type="text/html", filename="x.html"))
         db.session.commit()
     served = app.test_client(user=world.a_admin).get(
-        f"/complaints/{complaint.id}/attachments/{complaint.attachments[0].id}")
+        f"/complaints/{complaint.id}/attachments/{complaint.attachments[0].id}"
+    )
     assert served.mimetype == "application/octet-stream" and served.headers["Content-Disposition"].startswith(
-        "attachment; ")
+        "attachment; "
+    )
     headers_are_safe(served)
 
 
@@ -415,8 +500,10 @@ def test_a_document_download_runs_nothing(app, world):
 
 
 def test_every_kind_has_a_content_type_that_is_not_a_page():
-    assert all("html" not in t.content_type and "svg" not in t.content_type and not t.content_type.startswith("text/")
-               for t in TYPES.values())
+    assert all(
+        "html" not in t.content_type and "svg" not in t.content_type and not t.content_type.startswith("text/")
+        for t in TYPES.values()
+    )
 
 
 def test_images_stored_before_with_their_gps_are_scrubbed_once(app, world, make):
@@ -429,10 +516,14 @@ def test_images_stored_before_with_their_gps_are_scrubbed_once(app, world, make)
     ticket = make.ticket(world.a_staff, world.a_site1, photo=with_gps)
     complaint = make.complaint(world.a_staff, world.a_site1, attachment=with_gps)
     with app.app_context():
-        db.session.execute(sa.update(ComplaintAttachment).where(ComplaintAttachment.complaint_id == complaint.id)
-                           .values(content_type="image/jpeg"))
-        db.session.execute(sa.update(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id)
-                           .values(content_type="image/jpeg"))
+        db.session.execute(
+            sa.update(ComplaintAttachment)
+            .where(ComplaintAttachment.complaint_id == complaint.id)
+            .values(content_type="image/jpeg")
+        )
+        db.session.execute(
+            sa.update(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id).values(content_type="image/jpeg")
+        )
         db.session.commit()
     clean = image("PNG")
     other = make.ticket(world.a_staff, world.a_site1, photo=clean)
@@ -442,8 +533,9 @@ def test_images_stored_before_with_their_gps_are_scrubbed_once(app, world, make)
     with app.app_context():
         photo = db.session.scalars(sa.select(TicketPhoto).where(TicketPhoto.ticket_id == ticket.id)).one()
         untouched = db.session.scalars(sa.select(TicketPhoto).where(TicketPhoto.ticket_id == other.id)).one()
-        attachment = db.session.scalars(sa.select(ComplaintAttachment).where(
-            ComplaintAttachment.complaint_id == complaint.id)).one()
+        attachment = db.session.scalars(
+            sa.select(ComplaintAttachment).where(ComplaintAttachment.complaint_id == complaint.id)
+        ).one()
         for item in (photo, attachment):
             data = stored_bytes(item)
             with Image.open(io.BytesIO(data)) as after:

@@ -10,13 +10,13 @@ Revises: 0016
 Create Date: 2026-11-28 19:00:00
 
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0017'
-down_revision = '0016'
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
@@ -24,26 +24,36 @@ depends_on = None
 def upgrade():
     from portal.equipment import tally
 
-    op.create_table('unit_tally_site',
-    sa.Column('client_id', sa.Integer(), nullable=False),
-    sa.Column('site_id', sa.Integer(), nullable=False),
-    sa.Column('covered_until', sa.Date(), nullable=False),
-    sa.Column('renewed_until', sa.Date(), nullable=False),
-    sa.Column('units', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['client_id'], ['client.id'], name=op.f('fk_unit_tally_site_client_id_client'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['site_id'], ['site.id'], name=op.f('fk_unit_tally_site_site_id_site'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('client_id', 'site_id', 'covered_until', 'renewed_until', name=op.f('pk_unit_tally_site'))
+    op.create_table(
+        "unit_tally_site",
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("site_id", sa.Integer(), nullable=False),
+        sa.Column("covered_until", sa.Date(), nullable=False),
+        sa.Column("renewed_until", sa.Date(), nullable=False),
+        sa.Column("units", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["client_id"], ["client.id"], name=op.f("fk_unit_tally_site_client_id_client"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["site_id"], ["site.id"], name=op.f("fk_unit_tally_site_site_id_site"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint(
+            "client_id", "site_id", "covered_until", "renewed_until", name=op.f("pk_unit_tally_site")
+        ),
     )
-    with op.batch_alter_table('unit_tally_site', schema=None) as batch_op:
-        batch_op.create_index('ix_unit_tally_site_site', ['site_id'], unique=False)
+    with op.batch_alter_table("unit_tally_site", schema=None) as batch_op:
+        batch_op.create_index("ix_unit_tally_site_site", ["site_id"], unique=False)
 
-    op.create_table('unit_tally_client',
-    sa.Column('client_id', sa.Integer(), nullable=False),
-    sa.Column('covered_until', sa.Date(), nullable=False),
-    sa.Column('renewed_until', sa.Date(), nullable=False),
-    sa.Column('units', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['client_id'], ['client.id'], name=op.f('fk_unit_tally_client_client_id_client'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('client_id', 'covered_until', 'renewed_until', name=op.f('pk_unit_tally_client'))
+    op.create_table(
+        "unit_tally_client",
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("covered_until", sa.Date(), nullable=False),
+        sa.Column("renewed_until", sa.Date(), nullable=False),
+        sa.Column("units", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["client_id"], ["client.id"], name=op.f("fk_unit_tally_client_client_id_client"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("client_id", "covered_until", "renewed_until", name=op.f("pk_unit_tally_client")),
     )
 
     bind = op.get_bind()
@@ -57,7 +67,7 @@ def downgrade():
 
     for statement in tally.drop_statements(op.get_bind().dialect.name):
         op.execute(statement)
-    op.drop_table('unit_tally_client')
-    with op.batch_alter_table('unit_tally_site', schema=None) as batch_op:
-        batch_op.drop_index('ix_unit_tally_site_site')
-    op.drop_table('unit_tally_site')
+    op.drop_table("unit_tally_client")
+    with op.batch_alter_table("unit_tally_site", schema=None) as batch_op:
+        batch_op.drop_index("ix_unit_tally_site_site")
+    op.drop_table("unit_tally_site")

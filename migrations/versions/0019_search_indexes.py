@@ -10,13 +10,14 @@ Revises: 0018
 Create Date: 2026-11-28 18:30:00
 
 """
+
 from alembic import op
 
 from portal import search
 
 # revision identifiers, used by Alembic.
-revision = '0019'
-down_revision = '0018'
+revision = "0019"
+down_revision = "0018"
 branch_labels = None
 depends_on = None
 

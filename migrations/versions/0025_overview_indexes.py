@@ -6,21 +6,21 @@ Revises: 0024
 Create Date: 2026-11-28 22:30:00
 
 """
+
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
-revision = '0025'
-down_revision = '0024'
+revision = "0025"
+down_revision = "0024"
 branch_labels = None
 depends_on = None
 
 INDEXES = [
-    ('ticket', 'ix_ticket_filed', ['filed_at']),
-    ('ticket', 'ix_ticket_closed', ['closed_at']),
-    ('visit', 'ix_visit_signed', ['signed_at']),
-    ('survey', 'ix_survey_answered', ['answered_at']),
-    ('complaint_event', 'ix_complaint_event_action_at', ['action', 'at']),
+    ("ticket", "ix_ticket_filed", ["filed_at"]),
+    ("ticket", "ix_ticket_closed", ["closed_at"]),
+    ("visit", "ix_visit_signed", ["signed_at"]),
+    ("survey", "ix_survey_answered", ["answered_at"]),
+    ("complaint_event", "ix_complaint_event_action_at", ["action", "at"]),
 ]
 
 

@@ -12,16 +12,16 @@ Revises: 0029
 Create Date: 2026-11-29 04:30:00
 
 """
+
 import hashlib
 import io
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0030'
-down_revision = '0029'
+revision = "0030"
+down_revision = "0029"
 branch_labels = None
 depends_on = None
 
@@ -30,8 +30,14 @@ BATCH = 100  # ids read at a time; the bytes one row at a time
 
 
 def _table(name):
-    return sa.table(name, sa.column("id", sa.Integer), sa.column("data", sa.LargeBinary),
-                    sa.column("storage_key", sa.String), sa.column("sha256", sa.String), sa.column("size", sa.Integer))
+    return sa.table(
+        name,
+        sa.column("id", sa.Integer),
+        sa.column("data", sa.LargeBinary),
+        sa.column("storage_key", sa.String),
+        sa.column("sha256", sa.String),
+        sa.column("size", sa.Integer),
+    )
 
 
 def _columns(name):
@@ -62,8 +68,14 @@ def upgrade():
         columns = _columns(name)
         if "data" not in columns:
             continue
-        missing = [c for c in (sa.Column('storage_key', sa.String(length=100), nullable=True),
-                               sa.Column('sha256', sa.String(length=64), nullable=True)) if c.name not in columns]
+        missing = [
+            c
+            for c in (
+                sa.Column("storage_key", sa.String(length=100), nullable=True),
+                sa.Column("sha256", sa.String(length=64), nullable=True),
+            )
+            if c.name not in columns
+        ]
         if missing:
             with op.batch_alter_table(name, schema=None) as batch_op:
                 for column in missing:
@@ -76,10 +88,10 @@ def upgrade():
             store.put(key, io.BytesIO(data))
             bind.execute(sa.update(t).where(t.c.id == id_).values(storage_key=key, sha256=sha256, size=len(data)))
         with op.batch_alter_table(name, schema=None) as batch_op:
-            batch_op.alter_column('storage_key', existing_type=sa.String(length=100), nullable=False)
-            batch_op.alter_column('sha256', existing_type=sa.String(length=64), nullable=False)
-            batch_op.create_unique_constraint(batch_op.f(f'uq_{name}_storage_key'), ['storage_key'])
-            batch_op.drop_column('data')
+            batch_op.alter_column("storage_key", existing_type=sa.String(length=100), nullable=False)
+            batch_op.alter_column("sha256", existing_type=sa.String(length=64), nullable=False)
+            batch_op.create_unique_constraint(batch_op.f(f"uq_{name}_storage_key"), ["storage_key"])
+            batch_op.drop_column("data")
 
 
 def downgrade():
@@ -92,7 +104,7 @@ def downgrade():
             continue
         if "data" not in columns:
             with op.batch_alter_table(name, schema=None) as batch_op:
-                batch_op.add_column(sa.Column('data', sa.LargeBinary(), nullable=True))
+                batch_op.add_column(sa.Column("data", sa.LargeBinary(), nullable=True))
         t = _table(name)
         for id_ in _ids(bind, sa.select(t.c.id).where(t.c.data.is_(None))):
             key = bind.execute(sa.select(t.c.storage_key).where(t.c.id == id_)).scalar()
@@ -100,10 +112,12 @@ def downgrade():
                 with store.open(key) as handle:
                     data = handle.read()
             except FileNotFoundError:
-                raise RuntimeError(f"{name} {id_}: its file {key} is missing from storage; restore it (or the "
-                                   "whole storage) before going back to 0029") from None
+                raise RuntimeError(
+                    f"{name} {id_}: its file {key} is missing from storage; restore it (or the "
+                    "whole storage) before going back to 0029"
+                ) from None
             bind.execute(sa.update(t).where(t.c.id == id_).values(data=data))
         with op.batch_alter_table(name, schema=None) as batch_op:
-            batch_op.drop_constraint(batch_op.f(f'uq_{name}_storage_key'), type_='unique')
-            batch_op.drop_column('sha256')
-            batch_op.drop_column('storage_key')
+            batch_op.drop_constraint(batch_op.f(f"uq_{name}_storage_key"), type_="unique")
+            batch_op.drop_column("sha256")
+            batch_op.drop_column("storage_key")

@@ -1,7 +1,7 @@
 from wtforms import PasswordField, SelectField, StringField
 from wtforms.validators import InputRequired
 
-from ..forms import Form, SelectChoice, MaxLength, Optional, Required, new_password_fields
+from ..forms import Form, MaxLength, Optional, Required, SelectChoice, new_password_fields
 from ..i18n import _l
 
 LANGUAGE_CHOICES = [SelectChoice("zh_Hans_CN", "中文（简体）"), SelectChoice("en", "English")]

@@ -4,6 +4,7 @@ turn it off when the policy lets one.
 Enrolment: a fresh secret is made for each showing of the page and kept in the session (never in the database
 until a code proves the app has it: no page view writes); the code confirms it; the ten recovery codes are then
 shown once, in the answer to that POST, and only their hashes are kept."""
+
 from flask import abort, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -32,17 +33,28 @@ class CodeForm(Form):
 def _page(form=None, disable_form=None, secret=None, status=200):
     user = current_user._get_current_object()
     enrolled = twofactor.enrolment(user)
-    context = {"enrolled": enrolled, "required": twofactor.required(user),
-               "left": twofactor.recovery_codes_left(user) if enrolled else 0}
+    context = {
+        "enrolled": enrolled,
+        "required": twofactor.required(user),
+        "left": twofactor.recovery_codes_left(user) if enrolled else 0,
+    }
     if enrolled is None:
         secret = secret or session.get(SECRET)
         if secret is None or form is None:  # each showing: a fresh secret
             secret = twofactor.new_secret()
         session[SECRET] = secret
-        context.update(secret=secret, grouped=" ".join(secret[i:i + 4] for i in range(0, len(secret), 4)),
-                       qr=twofactor.qr_data_uri(secret, user), uri=twofactor.provisioning_uri(secret, user))
-    return render_template("account/two_factor.html", form=form or CodeForm(), disable_form=disable_form or CodeForm(
-        prefix="off"), **context), status
+        context.update(
+            secret=secret,
+            grouped=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            qr=twofactor.qr_data_uri(secret, user),
+            uri=twofactor.provisioning_uri(secret, user),
+        )
+    return render_template(
+        "account/two_factor.html",
+        form=form or CodeForm(),
+        disable_form=disable_form or CodeForm(prefix="off"),
+        **context,
+    ), status
 
 
 @bp.get("/two-factor")
@@ -63,8 +75,12 @@ def two_factor_enrol():
         return _page(form=form, secret=secret, status=200)
     codes = twofactor.enrol(user, secret, form.code.data) if isinstance(secret, str) else None
     if codes is None:
-        form.code.errors.append(_("This code does not match. Check that the app shows this portal's account and "
-                                  "that the phone's clock is right, then enter the code it shows now."))
+        form.code.errors.append(
+            _(
+                "This code does not match. Check that the app shows this portal's account and "
+                "that the phone's clock is right, then enter the code it shows now."
+            )
+        )
         form.code.data = ""
         return _page(form=form, secret=secret, status=200)
     record("account.two_factor_enrolled", user=user, target=user)

@@ -1,11 +1,12 @@
 from flask import abort, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_babel import get_locale, gettext as _, refresh
+from flask_babel import get_locale, refresh
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
+from ..audit import record
 from ..auth import services
 from ..auth.models import SignInSession
 from ..auth.views import start_session
-from ..audit import record
 from ..extensions import db
 from ..i18n import ngettext
 from ..roles import EVERYONE
@@ -53,9 +54,13 @@ def password():
 def sessions():
     """The user's own open sessions (signed in on which device, from where, since when), to end those not theirs."""
     config = current_app.config
-    return render_template("account/sessions.html", sessions=services.open_sessions(current_user),
-                           this=g.get("sign_in_session"), idle_minutes=config["SESSION_IDLE"].total_seconds() // 60,
-                           session_hours=config["SESSION_LIFETIME"].total_seconds() // 3600)
+    return render_template(
+        "account/sessions.html",
+        sessions=services.open_sessions(current_user),
+        this=g.get("sign_in_session"),
+        idle_minutes=config["SESSION_IDLE"].total_seconds() // 60,
+        session_hours=config["SESSION_LIFETIME"].total_seconds() // 3600,
+    )
 
 
 def _signed_out_here(message):

@@ -18,6 +18,7 @@ users and settings. The records are chained by hashes (``chain``), append-only i
 for ``PORTAL_AUDIT_RETENTION_DAYS`` (at least 180) and archived before they are pruned (``retention``); the auditor
 reads them at /audit/ (``views``) and ``flask audit verify`` checks the chain.
 """
+
 import logging
 
 from flask import Blueprint, g, has_app_context

@@ -6,10 +6,11 @@ records on from it, so two writers never both append after the same record (no f
 The lock is taken at the end of the transaction (the records are written just before its commit, see ``hooks``), so
 it is held for milliseconds.
 """
+
 import hashlib
 import json
 import re
-from datetime import timezone
+from datetime import UTC
 
 import sqlalchemy as sa
 
@@ -18,10 +19,35 @@ from .models import DETAILS_MAX, AuditEvent
 # pg_advisory_xact_lock's two-key form (two int4): the portal's "audit chain" lock. Written into the statement, not
 # bound: a constant of the code, and no parameter beyond int4 reaches the database (tests/test_fuzz.py watches that).
 CHAIN_LOCK = (0x4155_4454, 18)  # "AUDT", issue 18
-FIELDS = ("seq", "at", "user_id", "user_email", "user_name", "role", "client_id", "address", "event", "target_type",
-          "target_id", "target_label", "result", "details", "request_id", "prev_hash")
-LIMITS = {"user_email": 254, "user_name": 100, "role": 32, "address": 64, "event": 80, "target_type": 40,
-          "target_id": 64, "target_label": 200, "request_id": 64}
+FIELDS = (
+    "seq",
+    "at",
+    "user_id",
+    "user_email",
+    "user_name",
+    "role",
+    "client_id",
+    "address",
+    "event",
+    "target_type",
+    "target_id",
+    "target_label",
+    "result",
+    "details",
+    "request_id",
+    "prev_hash",
+)
+LIMITS = {
+    "user_email": 254,
+    "user_name": 100,
+    "role": 32,
+    "address": 64,
+    "event": 80,
+    "target_type": 40,
+    "target_id": 64,
+    "target_label": 200,
+    "request_id": 64,
+}
 
 
 def moment(at):
@@ -30,7 +56,7 @@ def moment(at):
     if isinstance(at, str):
         return at
     if at.tzinfo is not None:
-        at = at.astimezone(timezone.utc).replace(tzinfo=None)
+        at = at.astimezone(UTC).replace(tzinfo=None)
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -106,8 +132,11 @@ def append(connection, rows):
     written = []
     for row in rows:
         seq += 1
-        row = {**{k: (visible(v)[:LIMITS[k]] if k in LIMITS and isinstance(v, str) else v) for k, v in row.items()},
-               "seq": seq, "prev_hash": prev}
+        row = {
+            **{k: (visible(v)[: LIMITS[k]] if k in LIMITS and isinstance(v, str) else v) for k, v in row.items()},
+            "seq": seq,
+            "prev_hash": prev,
+        }
         row["hash"] = prev = digest(row)
         written.append(row)
     connection.execute(AuditEvent.__table__.insert(), written)

@@ -1,4 +1,5 @@
 """``flask audit export|prune|archive|verify``: the trail's upkeep from the command line (and from cron)."""
+
 import sys
 from datetime import UTC, datetime
 
@@ -16,11 +17,21 @@ def _date(value):
 
 
 @audit.command("export")
-@click.option("--before", "before", type=click.DateTime(formats=["%Y-%m-%d"]), required=True,
-              help="Records before this day (UTC), e.g. 2026-06-01.")
+@click.option(
+    "--before",
+    "before",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    required=True,
+    help="Records before this day (UTC), e.g. 2026-06-01.",
+)
 @click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True, help="The file to write.")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default=None,
-              help="JSON lines (default) or CSV; by default from the file's extension.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default=None,
+    help="JSON lines (default) or CSV; by default from the file's extension.",
+)
 def export(before, out, fmt):
     """Write the records before a day to a file, with their hashes (an archive that can be verified)."""
     fmt = fmt or ("csv" if out.endswith(".csv") else "jsonl")
@@ -44,8 +55,13 @@ def prune():
 
 
 @audit.command("archive")
-@click.option("--dir", "folder", type=click.Path(file_okay=False), default=None,
-              help="The archive folder (default: PORTAL_AUDIT_ARCHIVE_DIR).")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The archive folder (default: PORTAL_AUDIT_ARCHIVE_DIR).",
+)
 def archive(folder):
     """What the daily job does: archive the records older than the retention to a file, then prune them."""
     done = retention.archive_and_prune(archive_dir=folder)
@@ -53,8 +69,13 @@ def archive(folder):
 
 
 @audit.command("verify")
-@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Verify an archive file instead of the database.")
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="Verify an archive file instead of the database.",
+)
 @click.option("--batch", type=click.IntRange(100, 100_000), default=retention.BATCH, show_default=True)
 def verify(path, batch):
     """Walk the hash chain: exit 1 at the first gap, edited record or broken link, 0 when intact."""

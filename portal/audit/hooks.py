@@ -18,6 +18,7 @@ When they are written:
   ``BEGIN IMMEDIATE``), so that it is kept although the request saved nothing. Records of the model hooks never go
   this way: a change that rolled back did not happen.
 """
+
 import logging
 import re
 import uuid
@@ -52,8 +53,13 @@ def _snapshot(user):
     if user is None or not getattr(user, "is_authenticated", False) or getattr(user, "id", None) is None:
         return {"user_id": None, "user_email": "", "user_name": "", "role": "", "client_id": None}
     role = user.role
-    return {"user_id": user.id, "user_email": user.email or "", "user_name": user.name or "",
-            "role": getattr(role, "value", role) or "", "client_id": user.client_id}
+    return {
+        "user_id": user.id,
+        "user_email": user.email or "",
+        "user_name": user.name or "",
+        "role": getattr(role, "value", role) or "",
+        "client_id": user.client_id,
+    }
 
 
 def _acting_user():
@@ -72,9 +78,16 @@ def entry(event, result="ok", target=None, user=None, details=None, specific=Tru
         where = {"address": request.remote_addr or "", "request_id": request_id()}
     elif has_app_context() and g.get("job"):
         where["request_id"] = f"job:{g.job}"
-    return {"event": str(event)[:80], "result": result, "target": target, "details": details or {},
-            "at": utcnow(), "who": _snapshot(user if user is not None else _acting_user()), "specific": specific,
-            **where}
+    return {
+        "event": str(event)[:80],
+        "result": result,
+        "target": target,
+        "details": details or {},
+        "at": utcnow(),
+        "who": _snapshot(user if user is not None else _acting_user()),
+        "specific": specific,
+        **where,
+    }
 
 
 def _target(target):
@@ -95,9 +108,18 @@ def _target(target):
 
 def row_of(waiting):
     kind, id_, label = _target(waiting["target"])
-    return {"at": waiting["at"], **waiting["who"], "address": waiting["address"][:64], "event": waiting["event"],
-            "target_type": kind, "target_id": id_, "target_label": label, "result": waiting["result"],
-            "details": chain.details_json(waiting["details"]), "request_id": waiting["request_id"]}
+    return {
+        "at": waiting["at"],
+        **waiting["who"],
+        "address": waiting["address"][:64],
+        "event": waiting["event"],
+        "target_type": kind,
+        "target_id": id_,
+        "target_label": label,
+        "result": waiting["result"],
+        "details": chain.details_json(waiting["details"]),
+        "request_id": waiting["request_id"],
+    }
 
 
 def queue():
@@ -139,12 +161,22 @@ def before_commit(session):
 def _generic_with_the_commit():
     """A signed-in user's state-changing request that commits with no specific record: its ``request.…`` record
     goes with the commit (nothing is written after a step is saved, see tests/test_outage.py)."""
-    if (not has_request_context() or request.method not in CHANGING or g.get("audit_specific")
-            or g.get("audit_generic") or _acting_user() is None):
+    if (
+        not has_request_context()
+        or request.method not in CHANGING
+        or g.get("audit_specific")
+        or g.get("audit_generic")
+        or _acting_user() is None
+    ):
         return None
     g.audit_generic = True
-    return entry(f"request.{request.endpoint or 'unknown'}", "ok", _view_target(), details={
-        "path": request.path[:300], "method": request.method}, specific=False)
+    return entry(
+        f"request.{request.endpoint or 'unknown'}",
+        "ok",
+        _view_target(),
+        details={"path": request.path[:300], "method": request.method},
+        specific=False,
+    )
 
 
 def after_commit(session):
@@ -244,21 +276,46 @@ def after_request(response):
     status = response.status_code
     if user is not None and request.url_rule is not None and status in (403, 404):
         event = "access.forbidden" if status == 403 else "access.not_found"
-        queue().append(entry(event, "refused", _view_target(), details={
-            "endpoint": request.endpoint, "path": request.path[:300], "method": request.method}, specific=False))
+        queue().append(
+            entry(
+                event,
+                "refused",
+                _view_target(),
+                details={"endpoint": request.endpoint, "path": request.path[:300], "method": request.method},
+                specific=False,
+            )
+        )
         return response
     download = _download_event(response)
     if download and user is not None:
-        queue().append(entry(download, "ok", _view_target(), details={
-            "endpoint": request.endpoint, "args": dict(request.args.items()), "type": _served(response)[0],
-            "file": _served(response)[1][:200]}, specific=False))
+        queue().append(
+            entry(
+                download,
+                "ok",
+                _view_target(),
+                details={
+                    "endpoint": request.endpoint,
+                    "args": dict(request.args.items()),
+                    "type": _served(response)[0],
+                    "file": _served(response)[1][:200],
+                },
+                specific=False,
+            )
+        )
         return response
     if user is not None and request.method in CHANGING and not _specific_recorded() and not g.get("audit_generic"):
         result = "ok" if status < 400 else "refused" if status < 500 else "failed"
         if status == 200 and response.mimetype == "text/html" and not request.headers.get("HX-Request"):
             result = "refused"  # a whole page answering a form is the form again, with its errors (else: redirect)
-        queue().append(entry(f"request.{request.endpoint or 'unknown'}", result, _view_target(), details={
-            "path": request.path[:300], "status": status}, specific=False))
+        queue().append(
+            entry(
+                f"request.{request.endpoint or 'unknown'}",
+                result,
+                _view_target(),
+                details={"path": request.path[:300], "status": status},
+                specific=False,
+            )
+        )
     return response
 
 
@@ -287,8 +344,13 @@ def _loaded(obj, name):
 
 def _timeline(obj, kind, parent, parent_id):
     target = _loaded(obj, parent)
-    return entry(f"{kind}.{obj.action}", "ok", target if target is not None else (kind, getattr(obj, parent_id)),
-                 details={"step": obj.action}, user=None)
+    return entry(
+        f"{kind}.{obj.action}",
+        "ok",
+        target if target is not None else (kind, getattr(obj, parent_id)),
+        details={"step": obj.action},
+        user=None,
+    )
 
 
 USER_COLUMNS = ("email", "name", "phone", "role", "client_id", "site_id")
@@ -301,9 +363,15 @@ def _settings_models():
     from ..orgs.models import TeamMember, Vendor
     from ..sla.models import CalendarDay, CalendarYear, SlaPolicy, SlaTarget
 
-    return {SlaPolicy: "settings.sla_policy", SlaTarget: "settings.sla_policy", CalendarDay: "settings.calendar",
-            CalendarYear: "settings.calendar", Robot: "settings.robots", Vendor: "settings.vendor",
-            TeamMember: "settings.team"}
+    return {
+        SlaPolicy: "settings.sla_policy",
+        SlaTarget: "settings.sla_policy",
+        CalendarDay: "settings.calendar",
+        CalendarYear: "settings.calendar",
+        Robot: "settings.robots",
+        Vendor: "settings.vendor",
+        TeamMember: "settings.team",
+    }
 
 
 def _settings_change(obj, op):
@@ -314,8 +382,11 @@ def _settings_change(obj, op):
         if not change["fields"]:
             return None
     elif op == "created":
-        change["fields"] = {c: chain.short(getattr(obj, c, None)) for c in columns
-                            if c != "secret" and "token" not in c and "key" not in c}
+        change["fields"] = {
+            c: chain.short(getattr(obj, c, None))
+            for c in columns
+            if c != "secret" and "token" not in c and "key" not in c
+        }
     for secret in ("secret", "webhook", "url"):  # a robot's address carries its key: never in the trail
         for key in list(change.get("fields", {})):
             if secret in key:
@@ -341,8 +412,14 @@ def after_flush(session, context):
         elif isinstance(obj, ComplaintEvent):
             found.append(_timeline(obj, "complaint", "complaint", "complaint_id"))
         elif isinstance(obj, User):
-            found.append(entry("user.created", "ok", obj, details={
-                "role": obj.role, "client_id": obj.client_id, "site_id": obj.site_id}))
+            found.append(
+                entry(
+                    "user.created",
+                    "ok",
+                    obj,
+                    details={"role": obj.role, "client_id": obj.client_id, "site_id": obj.site_id},
+                )
+            )
         elif isinstance(obj, Invitation):
             found.append(entry("user.invited", "ok", _loaded(obj, "user") or ("user_account", obj.user_id)))
         elif type(obj) in settings_models:
@@ -361,8 +438,14 @@ def after_flush(session, context):
         elif isinstance(obj, Visit):
             status = _changes(obj, ("status",))
             if status:
-                found.append(entry(f"visit.{status['status'][1]}", "ok", obj, details={
-                    "from": status["status"][0], "to": status["status"][1]}))
+                found.append(
+                    entry(
+                        f"visit.{status['status'][1]}",
+                        "ok",
+                        obj,
+                        details={"from": status["status"][0], "to": status["status"][1]},
+                    )
+                )
         elif type(obj) in settings_models:
             change = _settings_change(obj, "updated")
             if change:
@@ -392,9 +475,13 @@ def _drop_doubles(found):
 # ---------------------------------------------------------------- wiring
 
 
-SESSION_EVENTS = (("before_commit", before_commit), ("after_commit", after_commit),
-                  ("after_rollback", after_rollback), ("after_transaction_end", after_transaction_end),
-                  ("after_flush", after_flush))
+SESSION_EVENTS = (
+    ("before_commit", before_commit),
+    ("after_commit", after_commit),
+    ("after_rollback", after_rollback),
+    ("after_transaction_end", after_transaction_end),
+    ("after_flush", after_flush),
+)
 
 
 def init_app(app):

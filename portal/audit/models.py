@@ -10,6 +10,7 @@ not even drop the triggers. The triggers are installed by the migration and, for
 Who did it is kept twice: the user's id (no foreign key: deleting or renaming a user changes no record) and a copy
 of their e-mail, name and role at the time.
 """
+
 import logging
 from datetime import datetime
 
@@ -124,17 +125,23 @@ def postgresql_owner(connection):
     (NOLOGIN), the application's role (the current one) granted SELECT and INSERT only. Returns whether it was done;
     without that right (or if any step is refused) the trigger alone guards the table, and a warning says so."""
     may = connection.exec_driver_sql(
-        "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user").scalar()
+        "SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = current_user"
+    ).scalar()
     if not may:
-        log.warning("audit_event: the database role may not create roles; the trigger alone guards the audit trail "
-                    "(run the migration once as a role with CREATEROLE to give the table its own owner).")
+        log.warning(
+            "audit_event: the database role may not create roles; the trigger alone guards the audit trail "
+            "(run the migration once as a role with CREATEROLE to give the table its own owner)."
+        )
         return False
     try:
         with connection.begin_nested():
             _hand_over(connection)
     except sa.exc.DBAPIError as refused:
-        log.warning("audit_event: could not hand the table to %s (%s); the trigger alone guards it.", OWNER_ROLE,
-                    str(getattr(refused, "orig", refused)).splitlines()[0])
+        log.warning(
+            "audit_event: could not hand the table to %s (%s); the trigger alone guards it.",
+            OWNER_ROLE,
+            str(getattr(refused, "orig", refused)).splitlines()[0],
+        )
         return False
     return True
 
@@ -179,15 +186,20 @@ def install(connection):
 
 def drop_statements(dialect):
     if dialect == "postgresql":
-        return ["DROP TRIGGER IF EXISTS audit_event_guard ON audit_event",
-                "DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_event",
-                "DROP FUNCTION IF EXISTS audit_event_guard()", "DROP FUNCTION IF EXISTS audit_event_guard_truncate()",
-                "DROP FUNCTION IF EXISTS audit_event_prune(bigint)"]
+        return [
+            "DROP TRIGGER IF EXISTS audit_event_guard ON audit_event",
+            "DROP TRIGGER IF EXISTS audit_event_no_truncate ON audit_event",
+            "DROP FUNCTION IF EXISTS audit_event_guard()",
+            "DROP FUNCTION IF EXISTS audit_event_guard_truncate()",
+            "DROP FUNCTION IF EXISTS audit_event_prune(bigint)",
+        ]
     return ["DROP TRIGGER IF EXISTS audit_event_no_update", "DROP TRIGGER IF EXISTS audit_event_no_delete"]
 
 
-TRIGGERS = {"postgresql": ("audit_event_guard", "audit_event_no_truncate"),
-            "sqlite": ("audit_event_no_delete", "audit_event_no_update")}
+TRIGGERS = {
+    "postgresql": ("audit_event_guard", "audit_event_no_truncate"),
+    "sqlite": ("audit_event_no_delete", "audit_event_no_update"),
+}
 
 
 def missing_triggers(connection):
@@ -197,10 +209,12 @@ def missing_triggers(connection):
     if dialect == "postgresql":
         found = connection.exec_driver_sql(
             "SELECT tgname FROM pg_trigger WHERE tgrelid = 'audit_event'::regclass AND NOT tgisinternal "
-            "AND tgenabled <> 'D'").scalars()
+            "AND tgenabled <> 'D'"
+        ).scalars()
     else:
         found = connection.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'").scalars()
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_event'"
+        ).scalars()
     return sorted(set(TRIGGERS.get(dialect, TRIGGERS["sqlite"])) - set(found))
 
 

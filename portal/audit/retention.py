@@ -16,6 +16,7 @@ first gap (a missing seq), edited record (its hash does not match its fields) or
 the hash of the record before it). A deleted record at the very end cannot be told from no record at all (a hash
 chain's limit): the archive files and the daily ``audit.verified`` records bound what that could hide.
 """
+
 import csv
 import hashlib
 import json
@@ -43,8 +44,10 @@ def check_config(app):
     """Fewer than 180 days is not allowed (Cybersecurity Law art. 21): raised to 180, with a warning."""
     days = app.config.get("AUDIT_RETENTION_DAYS") or MIN_RETENTION_DAYS
     if days < MIN_RETENTION_DAYS:
-        message = (f"PORTAL_AUDIT_RETENTION_DAYS={days} is below the legal minimum: audit records are kept "
-                   f"{MIN_RETENTION_DAYS} days.")
+        message = (
+            f"PORTAL_AUDIT_RETENTION_DAYS={days} is below the legal minimum: audit records are kept "
+            f"{MIN_RETENTION_DAYS} days."
+        )
         warnings.warn(message, stacklevel=2)
         log.warning(message)
         days = MIN_RETENTION_DAYS
@@ -76,8 +79,9 @@ def batches(*criteria, after=0, batch=BATCH):
     """The records meeting ``criteria`` in seq order, a batch (one query) at a time: keyset on seq."""
     table = AuditEvent.__table__
     while True:
-        rows = db.session.execute(sa.select(table).where(table.c.seq > after, *criteria)
-                                  .order_by(table.c.seq).limit(batch)).all()
+        rows = db.session.execute(
+            sa.select(table).where(table.c.seq > after, *criteria).order_by(table.c.seq).limit(batch)
+        ).all()
         if not rows:
             return
         yield rows
@@ -131,8 +135,16 @@ def export(out, *, before=None, upto_seq=None, fmt="jsonl"):
 
 
 def record_export(event, path, done, **more):
-    system_record(event, file=str(path)[-200:], count=done.count, first_seq=done.first_seq, last_seq=done.last_seq,
-                  last_hash=done.last_hash, sha256=done.sha256, **more)
+    system_record(
+        event,
+        file=str(path)[-200:],
+        count=done.count,
+        first_seq=done.first_seq,
+        last_seq=done.last_seq,
+        last_hash=done.last_hash,
+        sha256=done.sha256,
+        **more,
+    )
 
 
 def verify_file(path):
@@ -167,8 +179,9 @@ def exports_cover(connection=None):
     if first is None:
         return 0
     covered = 0
-    for details in db.session.scalars(sa.select(table.c.details).where(table.c.event.in_(EXPORT_EVENTS))
-                                      .order_by(table.c.seq.desc()).limit(100)):
+    for details in db.session.scalars(
+        sa.select(table.c.details).where(table.c.event.in_(EXPORT_EVENTS)).order_by(table.c.seq.desc()).limit(100)
+    ):
         data = json.loads(details or "{}")
         if data.get("first_seq") and data.get("last_seq") and data["first_seq"] <= first:
             covered = max(covered, data["last_seq"])
@@ -197,15 +210,24 @@ def prune(now=None):
         return 0
     covered = exports_cover()
     if covered < upto:
-        raise NotArchived(f"records up to seq {upto} are older than the retention, but exports cover only up to "
-                          f"{covered}: run `flask audit export` (or let the daily job archive them) first")
+        raise NotArchived(
+            f"records up to seq {upto} are older than the retention, but exports cover only up to "
+            f"{covered}: run `flask audit export` (or let the daily job archive them) first"
+        )
     last = db.session.execute(sa.select(table.c.seq, table.c.hash).where(table.c.seq == upto)).one()
-    if db.session.get_bind().dialect.name == "postgresql":  # the application's role may not DELETE: the owner's function
+    if (
+        db.session.get_bind().dialect.name == "postgresql"
+    ):  # the application's role may not DELETE: the owner's function
         count = db.session.scalar(sa.text("SELECT audit_event_prune(:upto)"), {"upto": upto})
     else:
         count = db.session.execute(sa.delete(table).where(table.c.seq <= upto)).rowcount
-    system_record("audit.pruned", last_seq=last.seq, last_hash=last.hash, count=count,
-                  cutoff=cutoff(now).isoformat(timespec="seconds"))
+    system_record(
+        "audit.pruned",
+        last_seq=last.seq,
+        last_hash=last.hash,
+        count=count,
+        cutoff=cutoff(now).isoformat(timespec="seconds"),
+    )
     return count
 
 
@@ -264,9 +286,12 @@ class Verified:
     def describe(self):
         if self.ok:
             return f"intact: {self.count} records, last seq {self.last_seq}"
-        what = {"start": "records missing at the start (no audit.pruned record accounts for them) before seq",
-                "gap": "record missing: seq", "edited": "record changed: seq",
-                "link": "chain broken (prev_hash does not match) at seq"}[self.problem]
+        what = {
+            "start": "records missing at the start (no audit.pruned record accounts for them) before seq",
+            "gap": "record missing: seq",
+            "edited": "record changed: seq",
+            "link": "chain broken (prev_hash does not match) at seq",
+        }[self.problem]
         return f"{what} {self.seq}"
 
 
@@ -275,8 +300,9 @@ def _anchored(first):
     if first.seq == 1:
         return first.prev_hash == ""
     table = AuditEvent.__table__
-    for details in db.session.scalars(sa.select(table.c.details).where(table.c.event == "audit.pruned")
-                                      .order_by(table.c.seq.desc()).limit(100)):
+    for details in db.session.scalars(
+        sa.select(table.c.details).where(table.c.event == "audit.pruned").order_by(table.c.seq.desc()).limit(100)
+    ):
         data = json.loads(details or "{}")
         if data.get("last_seq") == first.seq - 1 and data.get("last_hash") == first.prev_hash:
             return True
@@ -300,8 +326,14 @@ def verify_and_record():
     """Verify, and keep the result as an ``audit.verified`` record (the auditor's page shows the last one)."""
     result = verify()
     db.session.rollback()
-    system_record("audit.verified", "ok" if result.ok else "failed", count=result.count, problem=result.problem,
-                  seq=result.seq, summary=result.describe())
+    system_record(
+        "audit.verified",
+        "ok" if result.ok else "failed",
+        count=result.count,
+        problem=result.problem,
+        seq=result.seq,
+        summary=result.describe(),
+    )
     db.session.commit()
     return result
 
@@ -315,5 +347,9 @@ def request_verify():
 
 def last_verified():
     table = AuditEvent.__table__
-    return db.session.execute(sa.select(table.c.at, table.c.result, table.c.details)
-                              .where(table.c.event == "audit.verified").order_by(table.c.seq.desc()).limit(1)).first()
+    return db.session.execute(
+        sa.select(table.c.at, table.c.result, table.c.details)
+        .where(table.c.event == "audit.verified")
+        .order_by(table.c.seq.desc())
+        .limit(1)
+    ).first()

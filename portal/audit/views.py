@@ -1,12 +1,13 @@
 """The auditor's pages (审计管理员 only): the trail with its filters, one record with its hashes, the filtered records
 as CSV or XLSX (the export is itself recorded: a download, see ``hooks``), and the chain's last check."""
+
 import json
 from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import flash, redirect, request, url_for
-from flask_babel import gettext as _
 from flask_babel import format_datetime
+from flask_babel import gettext as _
 
 from ..bounds import db_id, has_control, query_date
 from ..extensions import db
@@ -46,9 +47,12 @@ def filtered(args):
         query = query.where(AuditEvent.event == event)
     elif group in catalogue.GROUPS:
         named = [k.event for k in catalogue.EVENTS.values() if k.group == group]
-        query = query.where(sa.or_(AuditEvent.event.in_(named),
-                                   *(AuditEvent.event.startswith(p, autoescape=True)
-                                     for p in catalogue.prefixes(group))))
+        query = query.where(
+            sa.or_(
+                AuditEvent.event.in_(named),
+                *(AuditEvent.event.startswith(p, autoescape=True) for p in catalogue.prefixes(group)),
+            )
+        )
     result = args.get("result", "")
     if result in RESULTS:
         query = query.where(AuditEvent.result == result)
@@ -71,8 +75,13 @@ def verify_status():
     if row is None:
         return None
     details = json.loads(row.details or "{}")
-    return {"at": row.at, "ok": row.result == "ok", "count": details.get("count"), "seq": details.get("seq"),
-            "problem": details.get("problem", "")}
+    return {
+        "at": row.at,
+        "ok": row.result == "ok",
+        "count": details.get("count"),
+        "seq": details.get("seq"),
+        "problem": details.get("problem", ""),
+    }
 
 
 @bp.get("/")
@@ -80,9 +89,18 @@ def verify_status():
 def index():
     page = paginate(filtered(request.args), ORDER)
     clients = db.session.execute(sa.select(Client.id, Client.name_zh, Client.name_en).order_by(Client.name_zh)).all()
-    return render("audit/index.html", fragment="audit/_table.html", page=page, filters=current_filters(),
-                  clients=clients, client_names={c.id: c.name_zh for c in clients}, catalogue=catalogue,
-                  results=catalogue.RESULTS, status=verify_status(), retention_days=retention.retention_days())
+    return render(
+        "audit/index.html",
+        fragment="audit/_table.html",
+        page=page,
+        filters=current_filters(),
+        clients=clients,
+        client_names={c.id: c.name_zh for c in clients},
+        catalogue=catalogue,
+        results=catalogue.RESULTS,
+        status=verify_status(),
+        retention_days=retention.retention_days(),
+    )
 
 
 @bp.get("/<int:seq>")
@@ -91,14 +109,36 @@ def show(seq):
     item = db.first_or_404(sa.select(AuditEvent).where(AuditEvent.seq == seq))
     client = db.session.get(Client, item.client_id) if item.client_id else None
     details = json.loads(item.details or "{}")
-    return render("audit/show.html", item=item, client=client, catalogue=catalogue, results=catalogue.RESULTS,
-                  details=json.dumps(details, ensure_ascii=False, indent=2, sort_keys=True))
+    return render(
+        "audit/show.html",
+        item=item,
+        client=client,
+        catalogue=catalogue,
+        results=catalogue.RESULTS,
+        details=json.dumps(details, ensure_ascii=False, indent=2, sort_keys=True),
+    )
 
 
 def export_headers():
-    return [_("Seq"), _("Time"), _("User"), _("E-mail"), _("Role"), _("Client"), _("Address"), _("Event"),
-            _("Event name"), _("Object"), _("Object id"), _("Object label"), _("Result"), _("Details"),
-            _("Request id"), _("Previous hash"), _("Hash")]
+    return [
+        _("Seq"),
+        _("Time"),
+        _("User"),
+        _("E-mail"),
+        _("Role"),
+        _("Client"),
+        _("Address"),
+        _("Event"),
+        _("Event name"),
+        _("Object"),
+        _("Object id"),
+        _("Object label"),
+        _("Result"),
+        _("Details"),
+        _("Request id"),
+        _("Previous hash"),
+        _("Hash"),
+    ]
 
 
 @bp.get("/export.<any(csv, xlsx):fmt>")
@@ -114,10 +154,25 @@ def export(fmt):
 
     def rows():  # read when the response is sent (see io.csv_response)
         for item in db.session.scalars(query.execution_options(yield_per=1000)):
-            yield [item.seq, item.at.astimezone(zone).replace(tzinfo=None), item.user_name, item.user_email,
-                   item.role, names.get(item.client_id, ""), item.address, labels.get(item.event, item.event),
-                   item.event, item.target_type, item.target_id, item.target_label, results.get(item.result),
-                   item.details, item.request_id, item.prev_hash, item.hash]
+            yield [
+                item.seq,
+                item.at.astimezone(zone).replace(tzinfo=None),
+                item.user_name,
+                item.user_email,
+                item.role,
+                names.get(item.client_id, ""),
+                item.address,
+                labels.get(item.event, item.event),
+                item.event,
+                item.target_type,
+                item.target_id,
+                item.target_label,
+                results.get(item.result),
+                item.details,
+                item.request_id,
+                item.prev_hash,
+                item.hash,
+            ]
 
     stamp = format_datetime(datetime.now(zone), "yyyyMMdd-HHmm")
     filename = f"audit-{stamp}.{fmt}"
@@ -135,8 +190,7 @@ def verify():
         retention.request_verify()
     except Exception:  # noqa: BLE001 - the queue is down: said so, and recorded as failed
         record("audit.verify_requested", result="failed")
-        flash(_("The check could not be started: the job worker's queue is not reachable. Try again later."),
-              "danger")
+        flash(_("The check could not be started: the job worker's queue is not reachable. Try again later."), "danger")
     else:
         record("audit.verify_requested")
         flash(_("The check of the audit trail has started; its result appears here when it is done."), "success")

@@ -2,5 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from . import views  # noqa: E402,F401
-from . import second_step  # noqa: E402,F401  the second factor at sign-in
+from . import second_step, views  # noqa: E402,F401  the sign-in pages; the second factor at sign-in

@@ -5,8 +5,9 @@ The flags are worked out once, when a session starts (``on_session_start``: the 
 password changed), and kept in the session; the checkpoint (a ``before_request`` after the sign-in gate) reads them
 and the user row only, so that no page view writes.
 """
+
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
@@ -85,7 +86,7 @@ def check():
                 return None
             flash(_("Set up two-step sign-in before you continue."), "warning")
             return _go("account.two_factor")
-        g.enrol_deadline = datetime.fromtimestamp(deadline, timezone.utc)
+        g.enrol_deadline = datetime.fromtimestamp(deadline, UTC)
     return None
 
 

@@ -1,5 +1,6 @@
 """Sign-in required by default: every endpoint not listed here needs a signed-in, active user whose sign-in session
 is still valid (open, within its absolute lifetime, and used within the idle timeout)."""
+
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -21,8 +22,21 @@ from .models import SignInSession, User, token_digest
 # The probes of load balancers, supervisors and Prometheus: answered without sign-in, always as anonymous (a signed-in
 # browser's cookie is not even read: a probe is nobody's activity, and never ends or extends a session).
 PROBES = frozenset({"home.healthz", "home.readyz", "home.metrics"})
-PUBLIC_ENDPOINTS = frozenset({"static", "auth.login", "auth.invitation", "inspections.calendar_feed",
-                              "surveys.answer", "verify.index", "verify.by_hash", "auth.two_factor"}) | PROBES
+PUBLIC_ENDPOINTS = (
+    frozenset(
+        {
+            "static",
+            "auth.login",
+            "auth.invitation",
+            "inspections.calendar_feed",
+            "surveys.answer",
+            "verify.index",
+            "verify.by_hash",
+            "auth.two_factor",
+        }
+    )
+    | PROBES
+)
 
 
 # A request a page makes by itself (htmx polling: the bell, the service queue) carries this header: it is not the
@@ -51,7 +65,8 @@ def load_user(user_id):
     found = None
     if isinstance(sid, str) and sid:
         found = db.session.execute(
-            sa.select(User, SignInSession).join(SignInSession, SignInSession.user_id == User.id)
+            sa.select(User, SignInSession)
+            .join(SignInSession, SignInSession.user_id == User.id)
             .where(User.id == optional_id(id_), SignInSession.token_hash == token_digest(sid))
         ).first()
     if found is None:
@@ -71,14 +86,19 @@ def load_user(user_id):
 
 
 EXPIRED = {
-    "idle": lambda: ngettext("You were signed out after %(num)d minute without activity. Please sign in again.",
-                             "You were signed out after %(num)d minutes without activity. Please sign in again.",
-                             minutes("SESSION_IDLE")),
-    "absolute": lambda: ngettext("You were signed out: a session lasts at most %(num)d hour. Please sign in again.",
-                                 "You were signed out: a session lasts at most %(num)d hours. Please sign in again.",
-                                 minutes("SESSION_LIFETIME") // 60),
-    "ended": lambda: _l("Your session was ended (signed out on another device, or your account changed). Please "
-                        "sign in again."),
+    "idle": lambda: ngettext(
+        "You were signed out after %(num)d minute without activity. Please sign in again.",
+        "You were signed out after %(num)d minutes without activity. Please sign in again.",
+        minutes("SESSION_IDLE"),
+    ),
+    "absolute": lambda: ngettext(
+        "You were signed out: a session lasts at most %(num)d hour. Please sign in again.",
+        "You were signed out: a session lasts at most %(num)d hours. Please sign in again.",
+        minutes("SESSION_LIFETIME") // 60,
+    ),
+    "ended": lambda: _l(
+        "Your session was ended (signed out on another device, or your account changed). Please sign in again."
+    ),
 }
 
 

@@ -1,5 +1,6 @@
 """Accounts: users, their invitations, their sign-in sessions, and the sign-in throttle (kept in the database, so that
 it holds across workers and hosts)."""
+
 import hashlib
 import secrets
 from datetime import datetime
@@ -82,7 +83,7 @@ class User(UserMixin, ClientScoped, db.Model):
 
     @property
     def state(self):
-        """"deactivated", "invited" (no password chosen yet) or "active"; users.views.filtered() mirrors it in SQL."""
+        """ "deactivated", "invited" (no password chosen yet) or "active"; users.views.filtered() mirrors it in SQL."""
         if not self.active:
             return "deactivated"
         return "active" if self.password_hash is not None else "invited"

@@ -5,6 +5,7 @@ and is read once per request (``policy()``). Every form that sets a password goe
 ``portal.forms.PasswordPolicy``), so that the rules cannot differ between the invitation, the password change and
 ``flask create-admin``. Each failed rule gives its own reason, translated.
 """
+
 import unicodedata
 from datetime import datetime, timedelta
 
@@ -28,11 +29,12 @@ class SecurityPolicy(HasVersion, db.Model):
     apply (a row is not written by a page view). ``version`` refuses the second of two concurrent saves."""
 
     __tablename__ = "security_policy"
-    __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),
-                      sa.CheckConstraint(f"min_length >= {MIN_LENGTH_FLOOR}", name="min_length"),
-                      sa.CheckConstraint(f"classes_required BETWEEN 1 AND {CLASSES}", name="classes"),
-                      sa.CheckConstraint("history_count >= 0 AND expiry_days >= 0 AND grace_days >= 0",
-                                         name="counts"))
+    __table_args__ = (
+        sa.CheckConstraint("id = 1", name="single_row"),
+        sa.CheckConstraint(f"min_length >= {MIN_LENGTH_FLOOR}", name="min_length"),
+        sa.CheckConstraint(f"classes_required BETWEEN 1 AND {CLASSES}", name="classes"),
+        sa.CheckConstraint("history_count >= 0 AND expiry_days >= 0 AND grace_days >= 0", name="counts"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
     min_length: Mapped[int] = mapped_column(default=12)
@@ -46,14 +48,19 @@ class SecurityPolicy(HasVersion, db.Model):
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
 
-    EDITABLE = ("min_length", "classes_required", "history_count", "expiry_days", "second_factor_for_everyone",
-                "grace_days")
+    EDITABLE = (
+        "min_length",
+        "classes_required",
+        "history_count",
+        "expiry_days",
+        "second_factor_for_everyone",
+        "grace_days",
+    )
 
     @classmethod
     def defaults(cls):
         """The policy before anyone saved one (the column defaults, version 1), not added to the session."""
-        return cls(id=1, version=1, **{c.name: c.default.arg for c in cls.__table__.columns
-                                       if c.name in cls.EDITABLE})
+        return cls(id=1, version=1, **{c.name: c.default.arg for c in cls.__table__.columns if c.name in cls.EDITABLE})
 
 
 class PasswordHistory(db.Model):
@@ -149,8 +156,10 @@ def reused(user, password, count):
     if user.check_password(password):
         return True
     hashes = db.session.scalars(
-        sa.select(PasswordHistory.password_hash).where(PasswordHistory.user_id == user.id)
-        .order_by(PasswordHistory.created_at.desc(), PasswordHistory.id.desc()).limit(max(count - 1, 0))
+        sa.select(PasswordHistory.password_hash)
+        .where(PasswordHistory.user_id == user.id)
+        .order_by(PasswordHistory.created_at.desc(), PasswordHistory.id.desc())
+        .limit(max(count - 1, 0))
     ).all()
     return any(check_password_hash(h, password) for h in hashes)
 
@@ -169,8 +178,12 @@ def problems(password, *, user=None, email=None, name=None, rules=None):
     if len(password) > high:
         reasons.append(_l("Use at most %(max)d characters.", max=high))
     if len(char_classes(password)) < rules.classes_required:
-        reasons.append(_l("Use at least %(n)d of: lower-case letters, upper-case letters, digits, symbols.",
-                          n=rules.classes_required))
+        reasons.append(
+            _l(
+                "Use at least %(n)d of: lower-case letters, upper-case letters, digits, symbols.",
+                n=rules.classes_required,
+            )
+        )
     personal = personal_parts(email, name)
     folded = password.casefold()
     if any(part in folded or part in "".join(folded.split()) for part in personal):
@@ -194,8 +207,10 @@ def remember(user, now=None):
         db.session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash, created_at=now))
         db.session.flush()
         old = db.session.scalars(
-            sa.select(PasswordHistory.id).where(PasswordHistory.user_id == user.id)
-            .order_by(PasswordHistory.created_at.desc(), PasswordHistory.id.desc()).offset(keep)
+            sa.select(PasswordHistory.id)
+            .where(PasswordHistory.user_id == user.id)
+            .order_by(PasswordHistory.created_at.desc(), PasswordHistory.id.desc())
+            .offset(keep)
         ).all()
         if old:
             db.session.execute(sa.delete(PasswordHistory).where(PasswordHistory.id.in_(old)))

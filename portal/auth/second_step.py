@@ -2,6 +2,7 @@
 
 Reachable only between a right password and the session (``checkpoints.after_password`` keeps the pending sign-in
 in the session for a few minutes); anyone else is sent to the sign-in page."""
+
 import time
 
 from flask import flash, redirect, render_template, request, session, url_for
@@ -24,10 +25,13 @@ CODE_KEY = "code:{}"
 class SecondFactorForm(Form):
     code = StringField(
         _l("Code"),
-        validators=[Required(_l("Enter the 6-digit code from your authenticator app, or a recovery code.")),
-                    MaxLength(20)],
-        description=_l("The 6-digit code your authenticator app shows now; if you lost your phone, one of your "
-                       "recovery codes."),
+        validators=[
+            Required(_l("Enter the 6-digit code from your authenticator app, or a recovery code.")),
+            MaxLength(20),
+        ],
+        description=_l(
+            "The 6-digit code your authenticator app shows now; if you lost your phone, one of your recovery codes."
+        ),
         render_kw={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True, "spellcheck": "false"},
     )
 
@@ -93,7 +97,13 @@ def two_factor():
 
         start_session(user, how="password_and_second_factor")
         if kind == "recovery":
-            flash(_("You signed in with a recovery code; %(n)d are left. If you lost your phone, set up two-step "
-                    "sign-in again.", n=twofactor.recovery_codes_left(user)), "warning")
+            flash(
+                _(
+                    "You signed in with a recovery code; %(n)d are left. If you lost your phone, set up two-step "
+                    "sign-in again.",
+                    n=twofactor.recovery_codes_left(user),
+                ),
+                "warning",
+            )
         return checkpoints.welcome(user, pending.get("next"))
     return render_template("auth/two_factor.html", form=form)

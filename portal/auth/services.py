@@ -2,6 +2,7 @@
 
 Services change the session and ``flush()``; the view commits once.
 """
+
 import re
 import secrets
 import unicodedata
@@ -111,14 +112,28 @@ def authenticate(email, password, address=None, now=None):
     return user
 
 
-BROWSERS = (("MicroMessenger/", "WeChat"), ("DingTalk/", "DingTalk"), ("Edg/", "Edge"), ("OPR/", "Opera"),
-            ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Version/", "Safari"))
-SYSTEMS = (("Windows", "Windows"), ("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"),
-           ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+BROWSERS = (
+    ("MicroMessenger/", "WeChat"),
+    ("DingTalk/", "DingTalk"),
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Version/", "Safari"),
+)
+SYSTEMS = (
+    ("Windows", "Windows"),
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("Mac OS X", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
+)
 
 
 def user_agent_summary(header):
-    """"Chrome 120 / Windows": enough for a person to recognise their device in the list of sessions, and no more
+    """ "Chrome 120 / Windows": enough for a person to recognise their device in the list of sessions, and no more
     (the full header is long and says little)."""
     header = header or ""
     browser = ""
@@ -134,8 +149,13 @@ def user_agent_summary(header):
 def open_session(user, address="", user_agent="", now=None):
     """A new sign-in session for ``user``: the row, and its random id for the cookie (only its digest is stored)."""
     token = new_token()
-    row = SignInSession(token_hash=token_digest(token), user_id=user.id, started_at=now or utcnow(),
-                        address=(address or "")[:64], user_agent=user_agent_summary(user_agent))
+    row = SignInSession(
+        token_hash=token_digest(token),
+        user_id=user.id,
+        started_at=now or utcnow(),
+        address=(address or "")[:64],
+        user_agent=user_agent_summary(user_agent),
+    )
     db.session.add(row)
     db.session.flush()
     return row, token
@@ -151,9 +171,15 @@ def open_sessions(user, now=None):
     """The user's sessions still open (not ended, within the absolute lifetime), the newest first."""
     now = now or utcnow()
     lifetime = current_app.config["SESSION_LIFETIME"]
-    return db.session.scalars(sa.select(SignInSession).where(
-        SignInSession.user_id == user.id, SignInSession.ended_at.is_(None), SignInSession.started_at > now - lifetime
-    ).order_by(SignInSession.started_at.desc(), SignInSession.id.desc())).all()
+    return db.session.scalars(
+        sa.select(SignInSession)
+        .where(
+            SignInSession.user_id == user.id,
+            SignInSession.ended_at.is_(None),
+            SignInSession.started_at > now - lifetime,
+        )
+        .order_by(SignInSession.started_at.desc(), SignInSession.id.desc())
+    ).all()
 
 
 def end_session(session_row, reason="signed_out", now=None):
@@ -190,9 +216,7 @@ def change_password(user, new_password, event="account.password_changed"):
 def invite(user, by=None, now=None):
     """A fresh invitation link token for ``user`` (earlier unused ones stop working). Shown once."""
     now = now or utcnow()
-    db.session.execute(
-        sa.delete(Invitation).where(Invitation.user_id == user.id, Invitation.used_at.is_(None))
-    )
+    db.session.execute(sa.delete(Invitation).where(Invitation.user_id == user.id, Invitation.used_at.is_(None)))
     token = new_token()
     hours = current_app.config["INVITATION_HOURS"]
     db.session.add(

@@ -15,6 +15,7 @@ transaction, while the rows are locked (an upsert takes the row lock on PostgreS
 address row first, then account row, always in that order). N parallel tries thus let through exactly the free ones;
 a sign-in that succeeds gives its reservation back.
 """
+
 import ipaddress
 import math
 from dataclasses import dataclass
@@ -63,7 +64,10 @@ class Reservation:
 
 
 def _caps():
-    return {ADDRESS: current_app.config["LOGIN_ADDRESS_MAX_DELAY"], ACCOUNT: current_app.config["LOGIN_ACCOUNT_MAX_DELAY"]}
+    return {
+        ADDRESS: current_app.config["LOGIN_ADDRESS_MAX_DELAY"],
+        ACCOUNT: current_app.config["LOGIN_ACCOUNT_MAX_DELAY"],
+    }
 
 
 def _lock(kind, key, now):
@@ -83,9 +87,16 @@ def reserve(address, account, now):
     caps = _caps()
     for kind in (ADDRESS, ACCOUNT):  # always in this order: two attempts never wait for each other's second row
         _lock(kind, keys[kind], now)
-    rows = {row.kind: row for row in db.session.scalars(sa.select(SignInThrottle).where(
-        sa.or_(*(sa.and_(SignInThrottle.kind == kind, SignInThrottle.key == key) for kind, key in keys.items()))
-    ).execution_options(populate_existing=True))}
+    rows = {
+        row.kind: row
+        for row in db.session.scalars(
+            sa.select(SignInThrottle)
+            .where(
+                sa.or_(*(sa.and_(SignInThrottle.kind == kind, SignInThrottle.key == key) for kind, key in keys.items()))
+            )
+            .execution_options(populate_existing=True)
+        )
+    }
     wait = 0
     for kind, row in rows.items():
         if row.last_at <= now - window:
@@ -104,18 +115,22 @@ def reserve(address, account, now):
 def succeeded(reservation):
     """A sign-in with the right password: the account's count starts again; the address gives back only this
     attempt's reservation (it was not a failure), not the failures before it."""
-    db.session.execute(sa.delete(SignInThrottle).where(
-        SignInThrottle.kind == ACCOUNT, SignInThrottle.key == reservation.account))
-    db.session.execute(sa.update(SignInThrottle).where(
-        SignInThrottle.kind == ADDRESS, SignInThrottle.key == reservation.address, SignInThrottle.failures > 0
-    ).values(failures=SignInThrottle.failures - 1))
+    db.session.execute(
+        sa.delete(SignInThrottle).where(SignInThrottle.kind == ACCOUNT, SignInThrottle.key == reservation.account)
+    )
+    db.session.execute(
+        sa.update(SignInThrottle)
+        .where(SignInThrottle.kind == ADDRESS, SignInThrottle.key == reservation.address, SignInThrottle.failures > 0)
+        .values(failures=SignInThrottle.failures - 1)
+    )
 
 
 def prune(now):
     """Forget rows idle for longer than the window: they count for nothing any more (the audit trail keeps every
     failed sign-in)."""
-    db.session.execute(sa.delete(SignInThrottle).where(
-        SignInThrottle.last_at < now - current_app.config["LOGIN_WINDOW"]))
+    db.session.execute(
+        sa.delete(SignInThrottle).where(SignInThrottle.last_at < now - current_app.config["LOGIN_WINDOW"])
+    )
 
 
 def wait_for(address, account, now):
@@ -137,9 +152,14 @@ def slowed(kind, keys, now):
     if not keys:
         return {}
     cap, free = _caps()[kind], current_app.config["LOGIN_FREE_FAILURES"]
-    rows = db.session.scalars(sa.select(SignInThrottle).where(
-        SignInThrottle.kind == kind, SignInThrottle.key.in_(list(keys)), SignInThrottle.failures >= free,
-        SignInThrottle.last_at > now - current_app.config["LOGIN_WINDOW"]))
+    rows = db.session.scalars(
+        sa.select(SignInThrottle).where(
+            SignInThrottle.kind == kind,
+            SignInThrottle.key.in_(list(keys)),
+            SignInThrottle.failures >= free,
+            SignInThrottle.last_at > now - current_app.config["LOGIN_WINDOW"],
+        )
+    )
     waits = {}
     for row in rows:
         until = row.last_at + timedelta(seconds=delay(row.failures, cap))
@@ -150,10 +170,16 @@ def slowed(kind, keys, now):
 
 def slowed_addresses(now, limit=50):
     """The source addresses whose sign-ins are being slowed down now, the most failures first: (key, failures)."""
-    rows = db.session.execute(sa.select(SignInThrottle.key, SignInThrottle.failures).where(
-        SignInThrottle.kind == ADDRESS, SignInThrottle.failures >= current_app.config["LOGIN_FREE_FAILURES"],
-        SignInThrottle.last_at > now - current_app.config["LOGIN_WINDOW"],
-    ).order_by(SignInThrottle.failures.desc(), SignInThrottle.key).limit(limit))
+    rows = db.session.execute(
+        sa.select(SignInThrottle.key, SignInThrottle.failures)
+        .where(
+            SignInThrottle.kind == ADDRESS,
+            SignInThrottle.failures >= current_app.config["LOGIN_FREE_FAILURES"],
+            SignInThrottle.last_at > now - current_app.config["LOGIN_WINDOW"],
+        )
+        .order_by(SignInThrottle.failures.desc(), SignInThrottle.key)
+        .limit(limit)
+    )
     return [(key, failures) for key, failures in rows]
 
 

@@ -9,6 +9,7 @@ key derived from ``SECRET_KEY`` by HKDF. A database dump alone does not give the
 Recovery codes are kept as scrypt hashes only, and each works once. A code's time step is kept once it is used, so
 that the same code (or an earlier one) never signs in twice.
 """
+
 import base64
 import hmac
 import secrets
@@ -16,10 +17,10 @@ from datetime import datetime, timedelta
 
 import pyotp
 import segno
+import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -66,7 +67,8 @@ class RecoveryCode(db.Model):
 def _fernet():
     """Fernet (AES-128-CBC with HMAC-SHA256, from ``cryptography``) with a key derived from ``SECRET_KEY`` by HKDF."""
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"portal two-factor secret").derive(
-        str(current_app.config["SECRET_KEY"]).encode())
+        str(current_app.config["SECRET_KEY"]).encode()
+    )
     return Fernet(base64.urlsafe_b64encode(key))
 
 
@@ -141,9 +143,10 @@ def matching_step(secret, code, now=None, after=0):
 def new_recovery_codes():
     """Ten codes to show once, like ``k3f9-2mxa``: 40 bits each from an alphabet without look-alike letters."""
     alphabet = "abcdefghjkmnpqrstuvwxyz23456789"
-    return ["".join(secrets.choice(alphabet) for _ in range(4)) + "-" + "".join(secrets.choice(alphabet)
-                                                                           for _ in range(4))
-            for _ in range(RECOVERY_CODES)]
+    return [
+        "".join(secrets.choice(alphabet) for _ in range(4)) + "-" + "".join(secrets.choice(alphabet) for _ in range(4))
+        for _ in range(RECOVERY_CODES)
+    ]
 
 
 def enrol(user, secret, code, now=None):
@@ -156,8 +159,9 @@ def enrol(user, secret, code, now=None):
     remove(user)
     db.session.add(TwoFactor(user_id=user.id, secret=encrypt_secret(secret), last_step=step, enrolled_at=now))
     codes = new_recovery_codes()
-    db.session.add_all(RecoveryCode(user_id=user.id, code_hash=generate_password_hash(clean_code(c), method="scrypt"))
-                       for c in codes)
+    db.session.add_all(
+        RecoveryCode(user_id=user.id, code_hash=generate_password_hash(clean_code(c), method="scrypt")) for c in codes
+    )
     db.session.flush()
     return codes
 
@@ -172,10 +176,14 @@ def remove(user):
 
 
 def check(user, code, now=None):
-    """"totp" or "recovery" when ``code`` is a right, unused code (it is then spent), else None (the wrong code is
+    """ "totp" or "recovery" when ``code`` is a right, unused code (it is then spent), else None (the wrong code is
     counted). The row is locked so that two requests with the same code cannot both pass."""
-    found = db.session.scalar(sa.select(TwoFactor).where(TwoFactor.user_id == user.id).with_for_update()
-                              .execution_options(populate_existing=True))
+    found = db.session.scalar(
+        sa.select(TwoFactor)
+        .where(TwoFactor.user_id == user.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     if found is None:
         return None
     secret = decrypt_secret(found.secret)
@@ -186,8 +194,9 @@ def check(user, code, now=None):
         return "totp"
     cleaned = clean_code(code)
     if len(cleaned) == 8:
-        for recovery in db.session.scalars(sa.select(RecoveryCode).where(
-                RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))):
+        for recovery in db.session.scalars(
+            sa.select(RecoveryCode).where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        ):
             if check_password_hash(recovery.code_hash, cleaned):
                 recovery.used_at = now or utcnow()
                 found.failures = 0
@@ -211,5 +220,11 @@ def verify_current(user, code, now=None):
 
 
 def recovery_codes_left(user):
-    return db.session.scalar(sa.select(sa.func.count()).select_from(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(RecoveryCode)
+            .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+        )
+        or 0
+    )

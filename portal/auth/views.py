@@ -19,7 +19,9 @@ def start_session(user, how="password"):
     login_user(user)
     session["sid"], session["seen"] = token, now_seconds()
     g.sign_in_session = row
-    record("auth.sign_in", user=user, target=row, how=how)  # how: password, password_and_second_factor, invitation, password_change
+    record(
+        "auth.sign_in", user=user, target=row, how=how
+    )  # how: password, password_and_second_factor, invitation, password_change
     if user.locale:
         g.lang_choice = user.locale  # this browser follows the user's language, after sign-out too
     checkpoints.on_session_start(user)  # an expired password, a second factor to enrol: what comes first
@@ -38,8 +40,10 @@ def refusal_message(refused):
     if refused.throttled:
         return throttled_message(refused.wait)
     if refused.demo:
-        return _("This is a demo account: demo accounts cannot sign in to a production portal. Ask your system "
-                 "administrator for an account of your own.")
+        return _(
+            "This is a demo account: demo accounts cannot sign in to a production portal. Ask your system "
+            "administrator for an account of your own."
+        )
     return _("The e-mail address or the password is not correct.")
 
 

@@ -1,4 +1,5 @@
 """Equipment models (型号): the vendor's catalogue, shared by every client."""
+
 from enum import StrEnum
 
 import sqlalchemy as sa

@@ -3,8 +3,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from ..extensions import db
-from ..pagination import Order, paginate
 from ..htmx import render
+from ..pagination import Order, paginate
 from ..roles import VENDOR
 from ..scoping import roles_required
 from ..search import matches
@@ -22,18 +22,32 @@ def index():
     category = request.args.get("category", "")
     query = sa.select(EquipmentModel).order_by(EquipmentModel.manufacturer, EquipmentModel.model_number)
     if q:
-        query = query.where(matches(q, EquipmentModel.manufacturer, EquipmentModel.model_number,
-                                    EquipmentModel.name_zh, EquipmentModel.name_en))
+        query = query.where(
+            matches(
+                q,
+                EquipmentModel.manufacturer,
+                EquipmentModel.model_number,
+                EquipmentModel.name_zh,
+                EquipmentModel.name_en,
+            )
+        )
     if category in Category.__members__.values():
         query = query.where(EquipmentModel.category == category)
     page = paginate(query, ORDER)
-    return render("catalog/index.html", fragment="catalog/_table.html", page=page, q=q, category=category,
-                  categories=list(Category))
+    return render(
+        "catalog/index.html",
+        fragment="catalog/_table.html",
+        page=page,
+        q=q,
+        category=category,
+        categories=list(Category),
+    )
 
 
 def _taken(form, exclude_id=None):
-    q = sa.select(EquipmentModel.id).where(EquipmentModel.manufacturer == form.manufacturer.data,
-                                           EquipmentModel.model_number == form.model_number.data)
+    q = sa.select(EquipmentModel.id).where(
+        EquipmentModel.manufacturer == form.manufacturer.data, EquipmentModel.model_number == form.model_number.data
+    )
     if exclude_id:
         q = q.where(EquipmentModel.id != exclude_id)
     return db.session.scalar(q.limit(1)) is not None

@@ -5,20 +5,18 @@ from sqlalchemy.orm import with_expression
 
 from ..auth.models import User
 from ..extensions import db
-from ..pagination import Order, paginate
 from ..htmx import render
 from ..orgs.forms import ClientForm
 from ..orgs.models import Client, Site
 from ..orgs.services import client_name_taken
-from ..search import matches
+from ..pagination import Order, paginate
 from ..roles import ORGANISATION_ADMINS, ORGANISATION_READERS
 from ..scoping import roles_required
+from ..search import matches
 from . import bp
 
 SITE_COUNT = sa.select(sa.func.count(Site.id)).where(Site.client_id == Client.id).correlate(Client).scalar_subquery()
-USER_COUNT = (
-    sa.select(sa.func.count(User.id)).where(User.client_id == Client.id).correlate(Client).scalar_subquery()
-)
+USER_COUNT = sa.select(sa.func.count(User.id)).where(User.client_id == Client.id).correlate(Client).scalar_subquery()
 
 ORDER = Order("client", (Client.name_zh, Client.id))
 

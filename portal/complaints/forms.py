@@ -10,9 +10,12 @@ class ComplaintForm(Form):
     ticket = SelectField(_l("About the fault report"), coerce=optional_id, validate_choice=False)
     site = SelectField(_l("Site"), coerce=optional_id, validate_choice=False)
     category = SelectField(_l("Category"), validators=[Required(_l("Choose what the complaint is about."))])
-    description = TextAreaField(_l("Your complaint"), validators=[
-        Required(_l("Say what went wrong and what you expect.")), MaxLength(5000)])
-    attachments = MultipleFileField(_l("Attachments"), description=_l("Up to 3 photos (JPEG, PNG) or PDF files, 5 MB each."))
+    description = TextAreaField(
+        _l("Your complaint"), validators=[Required(_l("Say what went wrong and what you expect.")), MaxLength(5000)]
+    )
+    attachments = MultipleFileField(
+        _l("Attachments"), description=_l("Up to 3 photos (JPEG, PNG) or PDF files, 5 MB each.")
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -20,8 +23,12 @@ class ComplaintForm(Form):
 
 
 class AssignForm(Versioned):
-    handler = SelectField(_l("Handler"), coerce=optional_id, validate_choice=False,
-                          validators=[Present(_l("Choose who answers this complaint."))])
+    handler = SelectField(
+        _l("Handler"),
+        coerce=optional_id,
+        validate_choice=False,
+        validators=[Present(_l("Choose who answers this complaint."))],
+    )
 
 
 class AnswerForm(Versioned):
@@ -33,7 +40,8 @@ class CloseForm(Versioned):
     body = TextAreaField(_l("Comment"), validators=[Optional(), MaxLength(1000)])
 
 
-
 class RejectForm(Versioned):
-    body = TextAreaField(_l("Why are you not satisfied?"), validators=[
-        Required(_l("Say why the answer does not satisfy you.")), MaxLength(5000)])
+    body = TextAreaField(
+        _l("Why are you not satisfied?"),
+        validators=[Required(_l("Say why the answer does not satisfy you.")), MaxLength(5000)],
+    )

@@ -2,6 +2,7 @@
 
 Each "not satisfied" reopens the complaint for another round, due again; the events are the ledger (投诉处理台账).
 """
+
 from datetime import datetime
 from enum import StrEnum
 
@@ -13,8 +14,8 @@ from ..extensions import db
 from ..i18n import _l
 from ..orgs.models import Client, Site
 from ..scoping import ClientScoped
-from ..steps import HasVersion
 from ..sequence import YearCounter
+from ..steps import HasVersion
 from ..storage import AttachmentColumns
 from ..tickets.models import Ticket
 from ..types import UTCDateTime, utcnow
@@ -49,20 +50,33 @@ class Status(StrEnum):
 
 
 CATEGORY_LABELS = {
-    Category.RESPONSE_TIME: _l("Response time"), Category.ATTITUDE: _l("Attitude"),
-    Category.REPAIR_QUALITY: _l("Quality of repair"), Category.BILLING: _l("Billing"), Category.OTHER: _l("Other"),
+    Category.RESPONSE_TIME: _l("Response time"),
+    Category.ATTITUDE: _l("Attitude"),
+    Category.REPAIR_QUALITY: _l("Quality of repair"),
+    Category.BILLING: _l("Billing"),
+    Category.OTHER: _l("Other"),
 }
 STATUS_LABELS = {
-    Status.NEW: _l("Awaiting routing"), Status.ASSIGNED: _l("Being answered"), Status.ANSWERED: _l("Answered"),
-    Status.REOPENED: _l("Reopened: not satisfied"), Status.CLOSED: _l("Closed: satisfied"),
+    Status.NEW: _l("Awaiting routing"),
+    Status.ASSIGNED: _l("Being answered"),
+    Status.ANSWERED: _l("Answered"),
+    Status.REOPENED: _l("Reopened: not satisfied"),
+    Status.CLOSED: _l("Closed: satisfied"),
 }
 STATUS_TONES = {
-    Status.NEW: "danger", Status.ASSIGNED: "warning", Status.ANSWERED: "info", Status.REOPENED: "danger",
+    Status.NEW: "danger",
+    Status.ASSIGNED: "warning",
+    Status.ANSWERED: "info",
+    Status.REOPENED: "danger",
     Status.CLOSED: "success",
 }
 EVENT_LABELS = {
-    "filed": _l("Complaint received"), "assigned": _l("Routed to"), "answered": _l("Answer"),
-    "rejected": _l("Not satisfied"), "closed": _l("Closed: satisfied"), "late": _l("Answer overdue"),
+    "filed": _l("Complaint received"),
+    "assigned": _l("Routed to"),
+    "answered": _l("Answer"),
+    "rejected": _l("Not satisfied"),
+    "closed": _l("Closed: satisfied"),
+    "late": _l("Answer overdue"),
 }
 AWAITING_ANSWER = (Status.NEW, Status.ASSIGNED, Status.REOPENED)
 # The only moves; anything else is refused.
@@ -121,11 +135,12 @@ class Complaint(HasVersion, ClientScoped, db.Model):
     ticket: Mapped[Ticket | None] = relationship()
     handler: Mapped[User | None] = relationship(foreign_keys=[handler_id])
     filed_by: Mapped[User | None] = relationship(foreign_keys=[filed_by_id])
-    events: Mapped[list["ComplaintEvent"]] = relationship(back_populates="complaint",
-                                                          order_by="(ComplaintEvent.at, ComplaintEvent.id)",
-                                                          cascade="all, delete-orphan")
-    attachments: Mapped[list["ComplaintAttachment"]] = relationship(order_by="ComplaintAttachment.id",
-                                                                    cascade="all, delete-orphan")
+    events: Mapped[list["ComplaintEvent"]] = relationship(
+        back_populates="complaint", order_by="(ComplaintEvent.at, ComplaintEvent.id)", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list["ComplaintAttachment"]] = relationship(
+        order_by="ComplaintAttachment.id", cascade="all, delete-orphan"
+    )
 
     @property
     def status_enum(self):

@@ -1,19 +1,20 @@
 """A complaint's rounds: filed → routed → answered → closed satisfied, or not satisfied → reopened → routed →
 answered → …, until the client closes it. Only the client closes; every step is an event of the ledger."""
+
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 
+from .. import uploads
 from ..extensions import db
 from ..i18n import _l
 from ..notify import events as notify
 from ..roles import VENDOR
 from ..sequence import next_in_year
-from .. import uploads
-from ..types import utcnow
 from ..steps import Refused
 from ..storage import stage_upload
+from ..types import utcnow
 from .models import TRANSITIONS, Complaint, ComplaintAttachment, ComplaintCounter, ComplaintEvent, Status
 
 MAX_ATTACHMENTS = 3
@@ -37,14 +38,23 @@ def next_number(year):
 
 
 def event(complaint, user, action, body="", at=None):
-    db.session.add(ComplaintEvent(complaint=complaint, round=complaint.round, user_id=user.id if user else None,
-                                  action=action, body=body or "", at=at or moment()))
+    db.session.add(
+        ComplaintEvent(
+            complaint=complaint,
+            round=complaint.round,
+            user_id=user.id if user else None,
+            action=action,
+            body=body or "",
+            at=at or moment(),
+        )
+    )
 
 
 def move(complaint, to):
     if Status(to) not in TRANSITIONS[complaint.status_enum]:
-        raise ComplaintRefused(_l("This complaint is “%(state)s”: that step is not possible.",
-                                  state=complaint.status_enum.label))
+        raise ComplaintRefused(
+            _l("This complaint is “%(state)s”: that step is not possible.", state=complaint.status_enum.label)
+        )
     complaint.status = Status(to).value
     complaint.is_open = complaint.status != Status.CLOSED.value
 
@@ -59,10 +69,20 @@ def file_complaint(by, *, site, ticket, category, description, attachments=(), n
     now = moment(now)
     zone = ZoneInfo(site.timezone if site else current_app.config["BABEL_DEFAULT_TIMEZONE"])
     complaint = Complaint(
-        number=next_number(now.astimezone(zone).year), client_id=by.client_id, site_id=site.id if site else None,
-        ticket_id=ticket.id if ticket else None, category=category, description=description, channel="portal",
-        status=Status.NEW.value, is_open=True, round=1, filed_by_id=by.id, received_at=now,
-        due_at=now + timedelta(hours=answer_hours()), overdue_rounds=0,
+        number=next_number(now.astimezone(zone).year),
+        client_id=by.client_id,
+        site_id=site.id if site else None,
+        ticket_id=ticket.id if ticket else None,
+        category=category,
+        description=description,
+        channel="portal",
+        status=Status.NEW.value,
+        is_open=True,
+        round=1,
+        filed_by_id=by.id,
+        received_at=now,
+        due_at=now + timedelta(hours=answer_hours()),
+        overdue_rounds=0,
     )
     for item in attachments:
         complaint.attachments.append(ComplaintAttachment(uploaded_at=now, **item))

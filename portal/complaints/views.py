@@ -1,18 +1,21 @@
 """Complaints: filing, the list, a complaint's page with its rounds, each step as one POST per action, the
 attachments, and the ledger (投诉处理台账) with its XLSX export."""
+
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Callable
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_datetime, get_timezone, gettext as _
+from flask_babel import format_datetime, get_timezone
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from .. import steps
 from ..auth.models import User
 from ..bounds import db_id, query_date
+from ..downloads import of_row, serve
 from ..equipment.io import xlsx_response
 from ..extensions import db
 from ..forms import optional_id
@@ -22,10 +25,9 @@ from ..pagination import Order, paginate
 from ..roles import ALL, CLIENT, VENDOR, Role
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
-from ..downloads import of_row, serve
-from ..uploads import UploadRefused
 from ..tickets.models import Ticket
 from ..types import utcnow
+from ..uploads import UploadRefused
 from . import bp, services
 from .forms import AnswerForm, AssignForm, CloseForm, ComplaintForm, RejectForm
 from .models import AWAITING_ANSWER, Category, Complaint, ComplaintAttachment, ComplaintEvent, Status
@@ -48,10 +50,13 @@ class ComplaintFilter:
     def from_args(cls, args, user):
         state, category = args.get("state", ""), args.get("category", "")
         states = {s.value for s in Status} | {"open", "overdue"}
-        return cls(state=state if state in states else "",
-                   category=category if category in {c.value for c in Category} else "",
-                   client=optional_id(args.get("client")) if user.is_vendor else None,
-                   start=_date(args.get("start")), end=_date(args.get("end")))
+        return cls(
+            state=state if state in states else "",
+            category=category if category in {c.value for c in Category} else "",
+            client=optional_id(args.get("client")) if user.is_vendor else None,
+            start=_date(args.get("start")),
+            end=_date(args.get("end")),
+        )
 
     def apply(self, query, now):
         if self.state == "open":
@@ -72,9 +77,14 @@ class ComplaintFilter:
         return query
 
     def args(self, **changes):
-        values = {"state": self.state, "category": self.category, "client": self.client,
-                  "start": self.start.isoformat() if self.start else None,
-                  "end": self.end.isoformat() if self.end else None, **changes}
+        values = {
+            "state": self.state,
+            "category": self.category,
+            "client": self.client,
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            **changes,
+        }
         return {k: v for k, v in values.items() if v not in (None, "")}
 
 
@@ -84,7 +94,8 @@ def _date(value):
 
 def scoped(*criteria):
     return Complaint.scoped(current_user, *criteria).options(
-        joinedload(Complaint.client), joinedload(Complaint.site), joinedload(Complaint.handler))
+        joinedload(Complaint.client), joinedload(Complaint.site), joinedload(Complaint.handler)
+    )
 
 
 # The list: open first, newest first; the ledger: newest first (indexes: models.Complaint).
@@ -102,8 +113,16 @@ def index():
     now = utcnow()
     filters = ComplaintFilter.from_args(request.args, current_user)
     page = paginate(filters.apply(scoped(), now), OPEN_NEWEST)
-    return render("complaints/index.html", fragment="complaints/_table.html", page=page, filters=filters,
-                  now=now, statuses=list(Status), categories=list(Category), clients=clients())
+    return render(
+        "complaints/index.html",
+        fragment="complaints/_table.html",
+        page=page,
+        filters=filters,
+        now=now,
+        statuses=list(Status),
+        categories=list(Category),
+        clients=clients(),
+    )
 
 
 # ---------------------------------------------------------------- filing
@@ -121,8 +140,9 @@ def my_sites():
 @roles_required(*CLIENT)
 def new():
     form = ComplaintForm()
-    form.ticket.choices = [("", _("None: a general complaint"))] + [(t.id, f"{t.number} · {t.title}")
-                                                                     for t in my_tickets()]
+    form.ticket.choices = [("", _("None: a general complaint"))] + [
+        (t.id, f"{t.number} · {t.title}") for t in my_tickets()
+    ]
     form.site.choices = [("", _("The whole organisation"))] + [(s.id, s.name) for s in my_sites()]
     if not form.is_submitted():
         form.ticket.data = request.args.get("ticket", type=db_id)
@@ -141,15 +161,30 @@ def new():
                 except UploadRefused as rejected:
                     form.attachments.errors = [*form.attachments.errors, rejected.message]
         if not form.attachments.errors:
-            complaint = services.file_complaint(current_user, site=site, ticket=ticket, category=form.category.data,
-                                                description=form.description.data, attachments=checked)
+            complaint = services.file_complaint(
+                current_user,
+                site=site,
+                ticket=ticket,
+                category=form.category.data,
+                description=form.description.data,
+                attachments=checked,
+            )
             steps.land_on(url_for("complaints.show", complaint_id=complaint.id))
             db.session.commit()
-            flash(_("Complaint %(number)s is received. An answer is due by %(due)s.", number=complaint.number,
-                    due=format_datetime(complaint.due_at, "short")), "success")
+            flash(
+                _(
+                    "Complaint %(number)s is received. An answer is due by %(due)s.",
+                    number=complaint.number,
+                    due=format_datetime(complaint.due_at, "short"),
+                ),
+                "success",
+            )
             return redirect(url_for("complaints.show", complaint_id=complaint.id))
-    if form.is_submitted() and not form.attachments.errors and any(
-            f.filename for f in request.files.getlist(form.attachments.name)):
+    if (
+        form.is_submitted()
+        and not form.attachments.errors
+        and any(f.filename for f in request.files.getlist(form.attachments.name))
+    ):
         form.attachments.errors = [_("Choose the photos again: a browser does not keep files between sends.")]
     return render_template("complaints/new.html", form=form)
 
@@ -158,26 +193,34 @@ def new():
 
 
 def load(complaint_id):
-    return db.first_or_404(scoped(Complaint.id == complaint_id).options(
-        joinedload(Complaint.ticket), joinedload(Complaint.filed_by), selectinload(Complaint.attachments),
-        selectinload(Complaint.events).joinedload(ComplaintEvent.user)))
+    return db.first_or_404(
+        scoped(Complaint.id == complaint_id).options(
+            joinedload(Complaint.ticket),
+            joinedload(Complaint.filed_by),
+            selectinload(Complaint.attachments),
+            selectinload(Complaint.events).joinedload(ComplaintEvent.user),
+        )
+    )
 
 
 def handlers():
-    return db.session.scalars(sa.select(User).where(User.role.in_([r.value for r in VENDOR]), User.active.is_(True))
-                              .order_by(User.name)).all()
+    return db.session.scalars(
+        sa.select(User).where(User.role.in_([r.value for r in VENDOR]), User.active.is_(True)).order_by(User.name)
+    ).all()
 
 
 def complaint_page(complaint, status=200, kept=(), **submitted):
     # Built empty (formdata=None) with the complaint's version; only a submitted form shows what was typed.
-    forms = {name: submitted[name] if name in submitted else step.form(formdata=None, data={"version": complaint.version})
-             for name, step in ACTIONS.items() if current_user.role in step.roles}
+    forms = {
+        name: submitted[name] if name in submitted else step.form(formdata=None, data={"version": complaint.version})
+        for name, step in ACTIONS.items()
+        if current_user.role in step.roles
+    }
     for form in submitted.values():
         form.version.data = complaint.version  # sent again as it is, it applies to the complaint as shown now
     if "assign" in forms:
         forms["assign"].handler.choices = [("", _("Choose…"))] + [(u.id, u.name) for u in handlers()]
-    return render_template("complaints/show.html", complaint=complaint, forms=forms, now=utcnow(),
-                           kept=kept), status
+    return render_template("complaints/show.html", complaint=complaint, forms=forms, now=utcnow(), kept=kept), status
 
 
 @bp.get("/<int:complaint_id>")
@@ -190,8 +233,11 @@ def show(complaint_id):
 @roles_required(*ALL)
 def attachment(complaint_id, attachment_id):
     complaint = Complaint.get_or_404(complaint_id, current_user)
-    item = db.first_or_404(sa.select(ComplaintAttachment).where(ComplaintAttachment.id == attachment_id,
-                                                                ComplaintAttachment.complaint_id == complaint.id))
+    item = db.first_or_404(
+        sa.select(ComplaintAttachment).where(
+            ComplaintAttachment.id == attachment_id, ComplaintAttachment.complaint_id == complaint.id
+        )
+    )
     return serve(of_row(item, f"complaint-{complaint.id}-{item.id}"), label=f"complaint attachment {item.id}")
 
 
@@ -210,12 +256,24 @@ def _assign(complaint, form):
 
 ACTIONS = {
     "assign": Step(frozenset({Role.VENDOR_MANAGER}), AssignForm, _assign, lambda: _("The complaint is routed.")),
-    "answer": Step(VENDOR, AnswerForm, lambda c, f: services.answer(c, current_user, f.body.data),
-                   lambda: _("The answer is sent to the client.")),
-    "close": Step(CLIENT, CloseForm, lambda c, f: services.close(c, current_user, f.rating.data, f.body.data),
-                  lambda: _("Thank you: the complaint is closed.")),
-    "reject": Step(CLIENT, RejectForm, lambda c, f: services.reject(c, current_user, f.body.data),
-                   lambda: _("The complaint is reopened for another round.")),
+    "answer": Step(
+        VENDOR,
+        AnswerForm,
+        lambda c, f: services.answer(c, current_user, f.body.data),
+        lambda: _("The answer is sent to the client."),
+    ),
+    "close": Step(
+        CLIENT,
+        CloseForm,
+        lambda c, f: services.close(c, current_user, f.rating.data, f.body.data),
+        lambda: _("Thank you: the complaint is closed."),
+    ),
+    "reject": Step(
+        CLIENT,
+        RejectForm,
+        lambda c, f: services.reject(c, current_user, f.body.data),
+        lambda: _("The complaint is reopened for another round."),
+    ),
 }
 
 
@@ -229,8 +287,9 @@ def act(complaint_id, action):
     if not form.validate_on_submit():
         return complaint_page(load(complaint_id), **{action: form})
     try:
-        steps.take(Complaint, complaint_id, current_user, lambda locked: step.run(locked, form),
-                   version=version_of(form))
+        steps.take(
+            Complaint, complaint_id, current_user, lambda locked: step.run(locked, form), version=version_of(form)
+        )
     except Refused as refused:
         db.session.rollback()
         flash(refused.message, "danger")
@@ -254,22 +313,54 @@ def ledger():
     now = utcnow()
     filters = ComplaintFilter.from_args(request.args, current_user)
     page = paginate(ledger_query(filters, now).options(selectinload(Complaint.events)), NEWEST)
-    return render("complaints/ledger.html", fragment="complaints/_ledger_table.html", page=page, filters=filters,
-                  now=now, statuses=list(Status), categories=list(Category), clients=clients(), reactions=REACTIONS)
+    return render(
+        "complaints/ledger.html",
+        fragment="complaints/_ledger_table.html",
+        page=page,
+        filters=filters,
+        now=now,
+        statuses=list(Status),
+        categories=list(Category),
+        clients=clients(),
+        reactions=REACTIONS,
+    )
 
 
 def ledger_headers():
-    return [_("Number"), _("Received at"), _("Channel"), _("Client"), _("Site"), _("Category"), _("Content"),
-            _("Handler"), _("Rounds"), _("Answers and the client's reactions"), _("Result"), _("Satisfaction"),
-            _("Closed at")]
+    return [
+        _("Number"),
+        _("Received at"),
+        _("Channel"),
+        _("Client"),
+        _("Site"),
+        _("Category"),
+        _("Content"),
+        _("Handler"),
+        _("Rounds"),
+        _("Answers and the client's reactions"),
+        _("Result"),
+        _("Satisfaction"),
+        _("Closed at"),
+    ]
 
 
 def ledger_row(c):
     history = "\n".join(f"[{e.round}] {e.label}: {e.body}" for e in c.events if e.action in REACTIONS)
-    return [c.number, format_datetime(c.received_at, "short"), _("Portal"), c.client.name,
-            c.site.name if c.site else "", str(c.category_enum.label), c.description, c.handler.name if c.handler else "",
-            c.round, history, str(c.status_enum.label), c.rating or "",
-            format_datetime(c.closed_at, "short") if c.closed_at else ""]
+    return [
+        c.number,
+        format_datetime(c.received_at, "short"),
+        _("Portal"),
+        c.client.name,
+        c.site.name if c.site else "",
+        str(c.category_enum.label),
+        c.description,
+        c.handler.name if c.handler else "",
+        c.round,
+        history,
+        str(c.status_enum.label),
+        c.rating or "",
+        format_datetime(c.closed_at, "short") if c.closed_at else "",
+    ]
 
 
 @bp.get("/ledger.xlsx")
@@ -279,18 +370,24 @@ def ledger_export():
     filters = ComplaintFilter.from_args(request.args, current_user)
     query = ledger_query(filters, now).options(selectinload(Complaint.events)).limit(EXPORT_MAX)
     rows = (ledger_row(c) for c in db.session.scalars(query.execution_options(yield_per=EXPORT_BATCH)))
-    return xlsx_response([str(h) for h in ledger_headers()], rows, _("Complaint ledger"),
-                         f"complaints-{now.date().isoformat()}.xlsx")
+    return xlsx_response(
+        [str(h) for h in ledger_headers()], rows, _("Complaint ledger"), f"complaints-{now.date().isoformat()}.xlsx"
+    )
 
 
 def awaiting(user, now):
     """(open, awaiting an answer, overdue) complaints in the user's scope, in one query, for the home page."""
+
     def total(condition):
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
     is_open = Complaint.is_open.is_(True)
     waiting = Complaint.status.in_([s.value for s in AWAITING_ANSWER])
     # Every one of the three is open: only open complaints are read (the index leading with is_open), not all.
-    row = db.session.execute(Complaint.scope(sa.select(
-        total(is_open), total(waiting), total(sa.and_(waiting, Complaint.due_at < now))).where(is_open), user)).one()
+    row = db.session.execute(
+        Complaint.scope(
+            sa.select(total(is_open), total(waiting), total(sa.and_(waiting, Complaint.due_at < now))).where(is_open),
+            user,
+        )
+    ).one()
     return dict(zip(("open", "awaiting", "overdue"), row, strict=True))

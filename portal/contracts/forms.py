@@ -38,8 +38,9 @@ class ContractForm(Form):
         _l("Renewal ceiling (CNY a year, optional)"),
         places=2,
         validators=[Optional(), Money(negative_message=_l("The ceiling cannot be negative."))],
-        description=_l("The most a year of renewal may cost for the whole contract, if the bid names one "
-                       "(年度维护费最高限价)."),
+        description=_l(
+            "The most a year of renewal may cost for the whole contract, if the bid names one (年度维护费最高限价)."
+        ),
     )
     deposit_percent = DecimalField(
         _l("Quality deposit (percent of the price)"),
@@ -61,7 +62,11 @@ class ContractForm(Form):
         if self.signed_on.data and self.accepted_on.data and self.accepted_on.data < self.signed_on.data:
             self.accepted_on.errors.append(_l("Acceptance cannot come before signing."))
             ok = False
-        if self.deposit_returned_on.data and self.signed_on.data and self.deposit_returned_on.data < self.signed_on.data:
+        if (
+            self.deposit_returned_on.data
+            and self.signed_on.data
+            and self.deposit_returned_on.data < self.signed_on.data
+        ):
             self.deposit_returned_on.errors.append(_l("The deposit cannot be returned before the contract is signed."))
             ok = False
         return ok

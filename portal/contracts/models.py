@@ -1,4 +1,5 @@
 """Contracts (合同/项目): what a client bought, when it was accepted, and the warranty and renewal terms."""
+
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -44,7 +45,5 @@ class Contract(ClientScoped, db.Model):
         if user.site_id is not None:
             from ..equipment.models import Equipment
 
-            query = query.where(
-                cls.id.in_(sa.select(Equipment.contract_id).where(Equipment.site_id == user.site_id))
-            )
+            query = query.where(cls.id.in_(sa.select(Equipment.contract_id).where(Equipment.site_id == user.site_id)))
         return query

@@ -9,22 +9,21 @@ from sqlalchemy.orm import joinedload
 from ..bounds import db_id
 from ..equipment import services as equipment_services
 from ..equipment.models import Equipment
-from ..equipment.warranty import add_months
-from ..equipment.warranty import LISTED_STATES
+from ..equipment.warranty import LISTED_STATES, add_months
+from ..extensions import db
+from ..forms import SelectChoice
+from ..htmx import render
 from ..i18n import local_today
+from ..orgs.models import Client
+from ..pagination import Order, paginate
 from ..renewals.pricing import indicative_price
+from ..roles import ALL, Role
+from ..scoping import roles_required
+from ..search import matches
 from ..sla import services as sla_services
 from ..sla.forms import SlaPolicyForm
 from ..sla.holidays import business_calendar
 from ..sla.models import TARGETS, Severity
-from ..extensions import db
-from ..pagination import Order, paginate
-from ..forms import SelectChoice
-from ..htmx import render
-from ..orgs.models import Client
-from ..search import matches
-from ..roles import ALL, Role
-from ..scoping import roles_required
 from . import bp
 from .forms import ContractForm
 from .models import Contract
@@ -37,15 +36,26 @@ ORDER = Order("signed", (Contract.signed_on, Contract.id), desc=True)
 @roles_required(*ALL)
 def index():
     q = request.args.get("q", "").strip()
-    query = Contract.scoped(current_user).options(joinedload(Contract.client)).order_by(Contract.signed_on.desc(), Contract.id.desc())
+    query = (
+        Contract.scoped(current_user)
+        .options(joinedload(Contract.client))
+        .order_by(Contract.signed_on.desc(), Contract.id.desc())
+    )
     if q:
         query = query.where(matches(q, Contract.number, Contract.title))
     page = paginate(query, ORDER)
     ids = [c.id for c in page.items]
-    counts = dict(db.session.execute(
-        Equipment.scoped(current_user, Equipment.contract_id.in_(ids))
-        .with_only_columns(Equipment.contract_id, sa.func.count()).group_by(Equipment.contract_id)
-    ).all()) if ids else {}
+    counts = (
+        dict(
+            db.session.execute(
+                Equipment.scoped(current_user, Equipment.contract_id.in_(ids))
+                .with_only_columns(Equipment.contract_id, sa.func.count())
+                .group_by(Equipment.contract_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
     return render("contracts/index.html", fragment="contracts/_table.html", page=page, q=q, counts=counts)
 
 
@@ -58,14 +68,20 @@ def show(contract_id):
     from ..inspections.models import InspectionPlan
 
     plan = db.session.scalar(sa.select(InspectionPlan).where(InspectionPlan.contract_id == contract.id))
-    return render_template("contracts/show.html", contract=contract, by_state=by_state,
-                           documents=for_contract(contract, current_user), inspection_plan=plan,
-                           units=sum(by_state.values()), states=LISTED_STATES,
-                           renewal_per_year=indicative_price(contract.price, contract.renewal_rate),
-                           policy=sla_services.policy_for(contract.id), targets=TARGETS,
-                           deposit_amount=(contract.price * contract.deposit_rate).quantize(Decimal("0.01")),
-                           deposit_due=add_months(contract.accepted_on, contract.deposit_months)
-                           if contract.accepted_on else None)
+    return render_template(
+        "contracts/show.html",
+        contract=contract,
+        by_state=by_state,
+        documents=for_contract(contract, current_user),
+        inspection_plan=plan,
+        units=sum(by_state.values()),
+        states=LISTED_STATES,
+        renewal_per_year=indicative_price(contract.price, contract.renewal_rate),
+        policy=sla_services.policy_for(contract.id),
+        targets=TARGETS,
+        deposit_amount=(contract.price * contract.deposit_rate).quantize(Decimal("0.01")),
+        deposit_due=add_months(contract.accepted_on, contract.deposit_months) if contract.accepted_on else None,
+    )
 
 
 def _client_choices():
@@ -75,8 +91,16 @@ def _client_choices():
 
 def _save(form, contract):
     contract.client_id = form.client.data
-    for name in ("number", "title", "signed_on", "accepted_on", "price", "warranty_months", "renewal_ceiling",
-                 "deposit_returned_on"):
+    for name in (
+        "number",
+        "title",
+        "signed_on",
+        "accepted_on",
+        "price",
+        "warranty_months",
+        "renewal_ceiling",
+        "deposit_returned_on",
+    ):
         setattr(contract, name, getattr(form, name).data)
     contract.renewal_rate = (form.renewal_percent.data / Decimal(100)).quantize(Decimal("0.0001"))
     # An empty deposit field is the bids' figure: 5 % of the price, returned 12 months after acceptance.
@@ -116,13 +140,22 @@ def new():
 @roles_required(Role.VENDOR_MANAGER)
 def edit(contract_id):
     contract = db.get_or_404(Contract, contract_id)
-    form = ContractForm(data={
-        "client": contract.client_id, "number": contract.number, "title": contract.title,
-        "signed_on": contract.signed_on, "accepted_on": contract.accepted_on, "price": contract.price,
-        "warranty_months": contract.warranty_months, "renewal_percent": contract.renewal_rate * 100,
-        "renewal_ceiling": contract.renewal_ceiling, "deposit_percent": contract.deposit_rate * 100,
-        "deposit_months": contract.deposit_months, "deposit_returned_on": contract.deposit_returned_on,
-    })
+    form = ContractForm(
+        data={
+            "client": contract.client_id,
+            "number": contract.number,
+            "title": contract.title,
+            "signed_on": contract.signed_on,
+            "accepted_on": contract.accepted_on,
+            "price": contract.price,
+            "warranty_months": contract.warranty_months,
+            "renewal_percent": contract.renewal_rate * 100,
+            "renewal_ceiling": contract.renewal_ceiling,
+            "deposit_percent": contract.deposit_rate * 100,
+            "deposit_months": contract.deposit_months,
+            "deposit_returned_on": contract.deposit_returned_on,
+        }
+    )
     form.client.choices = _client_choices()
     if form.validate_on_submit():
         has_units = db.session.scalar(sa.select(Equipment.id).where(Equipment.contract_id == contract.id).limit(1))
@@ -152,5 +185,11 @@ def sla(contract_id):
         return redirect(url_for("contracts.show", contract_id=contract.id))
     today = local_today()
     unconfirmed = sorted(business_calendar().unconfirmed_years(today, today.replace(year=today.year + 1)))
-    return render_template("contracts/sla.html", contract=contract, form=form, severities=list(Severity),
-                           targets=TARGETS, unconfirmed=unconfirmed)
+    return render_template(
+        "contracts/sla.html",
+        contract=contract,
+        form=form,
+        severities=list(Severity),
+        targets=TARGETS,
+        unconfirmed=unconfirmed,
+    )

@@ -3,6 +3,7 @@
 A document concerns one equipment model, one contract, or everyone; its versions are kept, the newest is the one
 offered first, and every download is recorded (who, when, which version).
 """
+
 from datetime import datetime
 from enum import StrEnum
 
@@ -61,19 +62,33 @@ class Target(StrEnum):
 
 
 KIND_LABELS = {
-    Kind.INSTALLATION: _l("Installation manual"), Kind.USER: _l("User manual"),
-    Kind.MAINTENANCE: _l("Maintenance manual"), Kind.WHITE_PAPER: _l("White paper"),
-    Kind.AUTHORISATION: _l("Letter of authorisation"), Kind.TECHNICAL_PLAN: _l("Technical plan"),
-    Kind.ACCEPTANCE: _l("Acceptance report"), Kind.TRAINING: _l("Training material"), Kind.OTHER: _l("Other"),
+    Kind.INSTALLATION: _l("Installation manual"),
+    Kind.USER: _l("User manual"),
+    Kind.MAINTENANCE: _l("Maintenance manual"),
+    Kind.WHITE_PAPER: _l("White paper"),
+    Kind.AUTHORISATION: _l("Letter of authorisation"),
+    Kind.TECHNICAL_PLAN: _l("Technical plan"),
+    Kind.ACCEPTANCE: _l("Acceptance report"),
+    Kind.TRAINING: _l("Training material"),
+    Kind.OTHER: _l("Other"),
 }
 KIND_ICONS = {
-    Kind.INSTALLATION: "tools", Kind.USER: "book", Kind.MAINTENANCE: "wrench-adjustable",
-    Kind.WHITE_PAPER: "file-earmark-richtext", Kind.AUTHORISATION: "patch-check", Kind.TECHNICAL_PLAN: "diagram-3",
-    Kind.ACCEPTANCE: "clipboard-check", Kind.TRAINING: "mortarboard", Kind.OTHER: "file-earmark",
+    Kind.INSTALLATION: "tools",
+    Kind.USER: "book",
+    Kind.MAINTENANCE: "wrench-adjustable",
+    Kind.WHITE_PAPER: "file-earmark-richtext",
+    Kind.AUTHORISATION: "patch-check",
+    Kind.TECHNICAL_PLAN: "diagram-3",
+    Kind.ACCEPTANCE: "clipboard-check",
+    Kind.TRAINING: "mortarboard",
+    Kind.OTHER: "file-earmark",
 }
 LANGUAGE_LABELS = {Language.ZH: _l("Chinese"), Language.EN: _l("English"), Language.BOTH: _l("Chinese and English")}
-TARGET_LABELS = {Target.MODEL: _l("An equipment model"), Target.CONTRACT: _l("A contract"),
-                 Target.GENERAL: _l("Everyone (general)")}
+TARGET_LABELS = {
+    Target.MODEL: _l("An equipment model"),
+    Target.CONTRACT: _l("A contract"),
+    Target.GENERAL: _l("Everyone (general)"),
+}
 MANUALS = (Kind.INSTALLATION, Kind.USER, Kind.MAINTENANCE)
 
 
@@ -103,7 +118,8 @@ class Document(ClientScoped, db.Model):
     contract_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contract.id"))
     # The newest version, the one offered by default (kept here so that lists need no subquery).
     current_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("document_version.id", use_alter=True, name="fk_document_current_id", ondelete="SET NULL"))
+        sa.ForeignKey("document_version.id", use_alter=True, name="fk_document_current_id", ondelete="SET NULL")
+    )
     withdrawn: Mapped[bool] = mapped_column(default=False)  # hidden from clients, kept with its history
     download_count: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
@@ -114,8 +130,11 @@ class Document(ClientScoped, db.Model):
     contract: Mapped[Contract | None] = relationship()
     current: Mapped["DocumentVersion | None"] = relationship(foreign_keys=[current_id], post_update=True)
     versions: Mapped[list["DocumentVersion"]] = relationship(
-        back_populates="document", foreign_keys="DocumentVersion.document_id",
-        order_by="DocumentVersion.seq.desc()", cascade="all, delete-orphan")
+        back_populates="document",
+        foreign_keys="DocumentVersion.document_id",
+        order_by="DocumentVersion.seq.desc()",
+        cascade="all, delete-orphan",
+    )
     created_by: Mapped[User | None] = relationship()
 
     @property
@@ -153,12 +172,14 @@ class Document(ClientScoped, db.Model):
         if user.site_id is not None:
             owned = owned.where(Equipment.site_id == user.site_id)
         contracts = Contract.scope(sa.select(Contract.id), user)
-        return query.where(cls.withdrawn.is_(False), sa.or_(
-            sa.and_(cls.model_id.is_(None), cls.contract_id.is_(None)),
-            cls.model_id.in_(owned),
-            cls.contract_id.in_(contracts),
-        ))
-
+        return query.where(
+            cls.withdrawn.is_(False),
+            sa.or_(
+                sa.and_(cls.model_id.is_(None), cls.contract_id.is_(None)),
+                cls.model_id.in_(owned),
+                cls.contract_id.in_(contracts),
+            ),
+        )
 
 
 class DocumentVersion(db.Model):

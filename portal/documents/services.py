@@ -4,6 +4,7 @@ The file is staged in storage (``store``) and kept only when the transaction tha
 transaction is rolled back or the request ends without a commit (a refused version, an error), the staged file
 is removed: storage holds no orphan (``portal.storage``).
 """
+
 import sqlalchemy as sa
 
 from ..extensions import db
@@ -27,20 +28,44 @@ def store(checked: Checked):
     """Stage the checked upload for the current transaction; returns the version's file columns."""
     checked.stream.seek(0)
     saved = stage(checked.stream)
-    return {"filename": checked.filename, "file_type": checked.type.key, "content_type": checked.content_type,
-            "size": saved.size, "sha256": saved.sha256, "storage_key": saved.key}
+    return {
+        "filename": checked.filename,
+        "file_type": checked.type.key,
+        "content_type": checked.content_type,
+        "size": saved.size,
+        "sha256": saved.sha256,
+        "storage_key": saved.key,
+    }
 
 
-def publish(by, *, kind, title_zh, title_en, language, description, model_id, contract_id, label, note, file,
-            now=None):
+def publish(by, *, kind, title_zh, title_en, language, description, model_id, contract_id, label, note, file, now=None):
     """A new document with its first version (``file`` as returned by ``store``)."""
     now = moment(now)
-    document = Document(kind=kind, title_zh=title_zh, title_en=title_en or "", language=language,
-                        description=description or "", model_id=model_id, contract_id=contract_id, withdrawn=False,
-                        download_count=0, created_by_id=by.id, created_at=now, updated_at=now)
+    document = Document(
+        kind=kind,
+        title_zh=title_zh,
+        title_en=title_en or "",
+        language=language,
+        description=description or "",
+        model_id=model_id,
+        contract_id=contract_id,
+        withdrawn=False,
+        download_count=0,
+        created_by_id=by.id,
+        created_at=now,
+        updated_at=now,
+    )
     db.session.add(document)
-    version = DocumentVersion(document=document, seq=1, label=label, note=note or "", uploaded_by_id=by.id,
-                              uploaded_at=now, download_count=0, **file)
+    version = DocumentVersion(
+        document=document,
+        seq=1,
+        label=label,
+        note=note or "",
+        uploaded_by_id=by.id,
+        uploaded_at=now,
+        download_count=0,
+        **file,
+    )
     db.session.add(version)
     db.session.flush()
     document.current = version
@@ -61,10 +86,20 @@ def add_version(document, by, *, label, note, file, now=None):
     earlier = same_file(document, file["sha256"])
     if earlier:
         raise VersionRefused(_l("This file is the same as version %(label)s.", label=earlier.label))
-    seq = (db.session.scalar(sa.select(sa.func.max(DocumentVersion.seq))
-                             .where(DocumentVersion.document_id == document.id)) or 0) + 1
-    version = DocumentVersion(document=document, seq=seq, label=label, note=note or "", uploaded_by_id=by.id,
-                              uploaded_at=now, download_count=0, **file)
+    seq = (
+        db.session.scalar(sa.select(sa.func.max(DocumentVersion.seq)).where(DocumentVersion.document_id == document.id))
+        or 0
+    ) + 1
+    version = DocumentVersion(
+        document=document,
+        seq=seq,
+        label=label,
+        note=note or "",
+        uploaded_by_id=by.id,
+        uploaded_at=now,
+        download_count=0,
+        **file,
+    )
     db.session.add(version)
     db.session.flush()
     document.current = version
@@ -75,9 +110,12 @@ def add_version(document, by, *, label, note, file, now=None):
 def record_download(document, version, user, now=None):
     """One download: a row for the record, and the counters raised in the database (not in Python), so that
     workers downloading at once do not lose a count."""
-    db.session.add(DocumentDownload(document_id=document.id, version_id=version.id, user_id=user.id,
-                                    at=moment(now)))
-    db.session.execute(sa.update(Document).where(Document.id == document.id)
-                       .values(download_count=Document.download_count + 1))
-    db.session.execute(sa.update(DocumentVersion).where(DocumentVersion.id == version.id)
-                       .values(download_count=DocumentVersion.download_count + 1))
+    db.session.add(DocumentDownload(document_id=document.id, version_id=version.id, user_id=user.id, at=moment(now)))
+    db.session.execute(
+        sa.update(Document).where(Document.id == document.id).values(download_count=Document.download_count + 1)
+    )
+    db.session.execute(
+        sa.update(DocumentVersion)
+        .where(DocumentVersion.id == version.id)
+        .values(download_count=DocumentVersion.download_count + 1)
+    )

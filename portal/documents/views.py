@@ -1,5 +1,6 @@
 """Documents (资料下载): the list with its filters, a document's page with its versions and downloads, publishing
 and new versions (vendor staff), and the downloads themselves, each recorded."""
+
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -11,12 +12,13 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..auth.models import User
 from ..bounds import db_id
 from ..catalog.models import EquipmentModel
+from ..choices import scope_choices
 from ..contracts.models import Contract
 from ..database import records_on_get
+from ..downloads import File, serve
 from ..equipment.models import Equipment
 from ..extensions import db
 from ..forms import optional_id
-from ..choices import scope_choices
 from ..htmx import is_htmx, render
 from ..i18n import is_chinese
 from ..orgs.models import Client
@@ -24,7 +26,6 @@ from ..pagination import Order, paginate
 from ..roles import ALL, VENDOR
 from ..scoping import roles_required
 from ..search import matches
-from ..downloads import File, serve
 from ..uploads import DOCUMENTS, UploadRefused, check
 from . import bp, services
 from .forms import DetailsForm, DocumentForm, VersionForm, WithdrawForm
@@ -49,11 +50,15 @@ class DocumentFilter:
     @classmethod
     def from_args(cls, args, user):
         kind, language, state = args.get("kind", ""), args.get("language", ""), args.get("state", "")
-        return cls(q=args.get("q", "").strip()[:100], kind=kind if kind in {k.value for k in Kind} else "",
-                   model=optional_id(args.get("model")), contract=optional_id(args.get("contract")),
-                   client=optional_id(args.get("client")) if user.is_vendor else None,
-                   language=language if language in {lang.value for lang in Language} else "",
-                   state=state if user.is_vendor and state in ("withdrawn", "all") else "")
+        return cls(
+            q=args.get("q", "").strip()[:100],
+            kind=kind if kind in {k.value for k in Kind} else "",
+            model=optional_id(args.get("model")),
+            contract=optional_id(args.get("contract")),
+            client=optional_id(args.get("client")) if user.is_vendor else None,
+            language=language if language in {lang.value for lang in Language} else "",
+            state=state if user.is_vendor and state in ("withdrawn", "all") else "",
+        )
 
     def apply(self, query):
         if self.q:
@@ -77,15 +82,26 @@ class DocumentFilter:
         return query
 
     def args(self, **changes):
-        values = {"q": self.q, "kind": self.kind, "model": self.model, "client": self.client, "contract": self.contract,
-                  "language": self.language, "state": self.state, **changes}
+        values = {
+            "q": self.q,
+            "kind": self.kind,
+            "model": self.model,
+            "client": self.client,
+            "contract": self.contract,
+            "language": self.language,
+            "state": self.state,
+            **changes,
+        }
         return {k: v for k, v in values.items() if v not in (None, "")}
 
 
 def listed(query):
     """Everything a row of a list shows, loaded with the page (no query per row)."""
-    return query.options(joinedload(Document.model), joinedload(Document.contract).joinedload(Contract.client),
-                         joinedload(Document.current))
+    return query.options(
+        joinedload(Document.model),
+        joinedload(Document.contract).joinedload(Contract.client),
+        joinedload(Document.current),
+    )
 
 
 def visible_models():
@@ -98,8 +114,9 @@ def visible_models():
 
 
 def visible_contracts():
-    return db.session.scalars(Contract.scoped(current_user).options(joinedload(Contract.client))
-                              .order_by(Contract.number)).all()
+    return db.session.scalars(
+        Contract.scoped(current_user).options(joinedload(Contract.client)).order_by(Contract.number)
+    ).all()
 
 
 @bp.get("/")
@@ -110,17 +127,26 @@ def index():
     scope = scope_choices(current_user, filters.client, None, filters.contract, sites=False, contracts=True)
     filters.client, filters.contract = scope.client, scope.contract
     page = paginate(listed(filters.apply(Document.scoped(current_user))), NEWEST)
-    return render("documents/index.html", fragment="documents/_table.html", page=page, filters=filters,
-                  kinds=list(Kind), languages=list(Language), models=visible_models(), scope=scope,
-                  scope_oob=is_htmx())
+    return render(
+        "documents/index.html",
+        fragment="documents/_table.html",
+        page=page,
+        filters=filters,
+        kinds=list(Kind),
+        languages=list(Language),
+        models=visible_models(),
+        scope=scope,
+        scope_oob=is_htmx(),
+    )
 
 
 # ---------------------------------------------------------------- publishing (vendor staff)
 
 
 def details_form(cls, **kwargs):
-    models = db.session.scalars(sa.select(EquipmentModel).order_by(EquipmentModel.manufacturer,
-                                                                   EquipmentModel.model_number)).all()
+    models = db.session.scalars(
+        sa.select(EquipmentModel).order_by(EquipmentModel.manufacturer, EquipmentModel.model_number)
+    ).all()
     return cls(models=models, contracts=visible_contracts(), **kwargs)
 
 
@@ -149,8 +175,11 @@ def choose_again(form):
 def new():
     form = details_form(DocumentForm)
     if not form.is_submitted():
-        form.target.data = Target.MODEL.value if request.args.get("model") else (
-            Target.CONTRACT.value if request.args.get("contract") else Target.GENERAL.value)
+        form.target.data = (
+            Target.MODEL.value
+            if request.args.get("model")
+            else (Target.CONTRACT.value if request.args.get("contract") else Target.GENERAL.value)
+        )
         form.model.data = request.args.get("model", type=db_id)
         form.contract.data = request.args.get("contract", type=db_id)
         form.language.data = Language.ZH.value
@@ -161,9 +190,18 @@ def new():
         if fields_ok and checked:
             model_id, contract_id = form.target_ids()
             document = services.publish(
-                current_user, kind=form.kind.data, title_zh=form.title_zh.data, title_en=form.title_en.data,
-                language=form.language.data, description=form.description.data, model_id=model_id,
-                contract_id=contract_id, label=form.label.data, note=form.note.data, file=services.store(checked))
+                current_user,
+                kind=form.kind.data,
+                title_zh=form.title_zh.data,
+                title_en=form.title_en.data,
+                language=form.language.data,
+                description=form.description.data,
+                model_id=model_id,
+                contract_id=contract_id,
+                label=form.label.data,
+                note=form.note.data,
+                file=services.store(checked),
+            )
             db.session.commit()  # the file is kept only now
             flash(_("“%(title)s” is published.", title=document.title), "success")
             return redirect(url_for("documents.show", document_id=document.id))
@@ -175,30 +213,45 @@ def new():
 
 
 def load(document_id):
-    return db.first_or_404(Document.scoped(current_user, Document.id == document_id).options(
-        joinedload(Document.model), joinedload(Document.contract).joinedload(Contract.client),
-        joinedload(Document.current), selectinload(Document.versions).joinedload(DocumentVersion.uploaded_by)))
+    return db.first_or_404(
+        Document.scoped(current_user, Document.id == document_id).options(
+            joinedload(Document.model),
+            joinedload(Document.contract).joinedload(Contract.client),
+            joinedload(Document.current),
+            selectinload(Document.versions).joinedload(DocumentVersion.uploaded_by),
+        )
+    )
 
 
 def download_stats(document):
     """For vendor staff: downloads by client, and the latest downloads with who, when and which version."""
     by_client = db.session.execute(
         sa.select(Client, sa.func.count(DocumentDownload.id))
-        .select_from(DocumentDownload).join(User, DocumentDownload.user_id == User.id).join(Client, User.client_id == Client.id)
+        .select_from(DocumentDownload)
+        .join(User, DocumentDownload.user_id == User.id)
+        .join(Client, User.client_id == Client.id)
         .where(DocumentDownload.document_id == document.id)
-        .group_by(Client.id).order_by(sa.func.count(DocumentDownload.id).desc(), Client.id)).all()
+        .group_by(Client.id)
+        .order_by(sa.func.count(DocumentDownload.id).desc(), Client.id)
+    ).all()
     recent = db.session.scalars(
-        sa.select(DocumentDownload).where(DocumentDownload.document_id == document.id)
+        sa.select(DocumentDownload)
+        .where(DocumentDownload.document_id == document.id)
         .options(joinedload(DocumentDownload.user).joinedload(User.client), joinedload(DocumentDownload.version))
-        .order_by(DocumentDownload.at.desc(), DocumentDownload.id.desc()).limit(RECENT_DOWNLOADS)).all()
+        .order_by(DocumentDownload.at.desc(), DocumentDownload.id.desc())
+        .limit(RECENT_DOWNLOADS)
+    ).all()
     return {"by_client": by_client, "recent": recent}
 
 
 def document_page(document, status=200, version_form=None):
     vendor = current_user.is_vendor
-    return render_template("documents/show.html", document=document,
-                           version_form=version_form or VersionForm(formdata=None),
-                           stats=download_stats(document) if vendor else None), status
+    return render_template(
+        "documents/show.html",
+        document=document,
+        version_form=version_form or VersionForm(formdata=None),
+        stats=download_stats(document) if vendor else None,
+    ), status
 
 
 @bp.get("/<int:document_id>")
@@ -234,8 +287,9 @@ def add_version(document_id):
     checked = checked_upload(form)
     if fields_ok and checked:
         try:
-            version = services.add_version(document, current_user, label=form.label.data, note=form.note.data,
-                                           file=services.store(checked))
+            version = services.add_version(
+                document, current_user, label=form.label.data, note=form.note.data, file=services.store(checked)
+            )
             db.session.commit()  # the file is kept only now
         except services.VersionRefused as refused:
             db.session.rollback()  # the staged file goes with it
@@ -255,8 +309,12 @@ def withdraw(document_id):
         abort(400)
     document.withdrawn = request.form.get("withdrawn") == "1"
     db.session.commit()
-    flash(_("The document is withdrawn: clients no longer see it.") if document.withdrawn
-          else _("The document is published again."), "success")
+    flash(
+        _("The document is withdrawn: clients no longer see it.")
+        if document.withdrawn
+        else _("The document is published again."),
+        "success",
+    )
     return redirect(url_for("documents.show", document_id=document.id))
 
 
@@ -270,9 +328,18 @@ def send(document, version):
             db.session.commit()
 
     fallback = f"document-{version.document_id}-{version.seq}.{version.file_type}"
-    return serve(File(key=version.storage_key, content_type=version.content_type, filename=version.filename,
-                      fallback=fallback, size=version.size, sha256=version.sha256),
-                 label=f"document {document.id} version {version.id}", record=record)
+    return serve(
+        File(
+            key=version.storage_key,
+            content_type=version.content_type,
+            filename=version.filename,
+            fallback=fallback,
+            size=version.size,
+            sha256=version.sha256,
+        ),
+        label=f"document {document.id} version {version.id}",
+        record=record,
+    )
 
 
 @bp.get("/<int:document_id>/download")
@@ -292,8 +359,9 @@ def download(document_id):
 @roles_required(*ALL)
 def download_version(document_id, version_id):
     document = Document.get_or_404(document_id, current_user)
-    version = db.first_or_404(sa.select(DocumentVersion).where(DocumentVersion.id == version_id,
-                                                               DocumentVersion.document_id == document.id))
+    version = db.first_or_404(
+        sa.select(DocumentVersion).where(DocumentVersion.id == version_id, DocumentVersion.document_id == document.id)
+    )
     return send(document, version)
 
 
@@ -305,15 +373,27 @@ def for_unit(unit, user):
     language first, then the newest."""
     chinese = is_chinese()
     mine = [Language.BOTH.value, Language.ZH.value if chinese else Language.EN.value]
-    query = Document.scoped(user, Document.withdrawn.is_(False), sa.or_(
-        Document.model_id == unit.model_id, Document.contract_id == unit.contract_id)).options(
-        joinedload(Document.current)).order_by(
-        sa.case((Document.kind.in_([k.value for k in MANUALS]), 0), else_=1),
-        sa.case((Document.language.in_(mine), 0), else_=1), Document.updated_at.desc(), Document.id.desc())
+    query = (
+        Document.scoped(
+            user,
+            Document.withdrawn.is_(False),
+            sa.or_(Document.model_id == unit.model_id, Document.contract_id == unit.contract_id),
+        )
+        .options(joinedload(Document.current))
+        .order_by(
+            sa.case((Document.kind.in_([k.value for k in MANUALS]), 0), else_=1),
+            sa.case((Document.language.in_(mine), 0), else_=1),
+            Document.updated_at.desc(),
+            Document.id.desc(),
+        )
+    )
     return db.session.scalars(query.limit(UNIT_DOCUMENTS)).all()
 
 
 def for_contract(contract, user):
-    query = Document.scoped(user, Document.withdrawn.is_(False), Document.contract_id == contract.id).options(
-        joinedload(Document.current)).order_by(Document.updated_at.desc(), Document.id.desc())
+    query = (
+        Document.scoped(user, Document.withdrawn.is_(False), Document.contract_id == contract.id)
+        .options(joinedload(Document.current))
+        .order_by(Document.updated_at.desc(), Document.id.desc())
+    )
     return db.session.scalars(query.limit(UNIT_DOCUMENTS)).all()

@@ -2,14 +2,15 @@
 
 One object serves the list, the CSV/XLSX export and the label sheet, so they always agree.
 """
+
 from dataclasses import asdict, dataclass
 
 import sqlalchemy as sa
 
 from ..bounds import optional_id
 from ..catalog.models import Category, EquipmentModel
-from ..search import matches
 from ..pagination import Order
+from ..search import matches
 from .models import Equipment, Status
 from .services import state_filter
 from .warranty import LISTED_STATES, WarrantyState
@@ -56,7 +57,9 @@ class EquipmentFilter:
     def apply(self, query):
         """Narrow a (scoped) select of Equipment. Scoping is the caller's: this only narrows further."""
         if self.q:
-            query = query.where(matches(self.q, Equipment.serial, Equipment.asset_tag, Equipment.building, Equipment.room))
+            query = query.where(
+                matches(self.q, Equipment.serial, Equipment.asset_tag, Equipment.building, Equipment.room)
+            )
         if self.client:
             query = query.where(Equipment.client_id == self.client)
         if self.site:
@@ -66,8 +69,9 @@ class EquipmentFilter:
         if self.model:
             query = query.where(Equipment.model_id == self.model)
         if self.category:
-            query = query.where(Equipment.model_id.in_(
-                sa.select(EquipmentModel.id).where(EquipmentModel.category == self.category)))
+            query = query.where(
+                Equipment.model_id.in_(sa.select(EquipmentModel.id).where(EquipmentModel.category == self.category))
+            )
         if self.status:
             query = query.where(Equipment.status == self.status)
         if self.state:

@@ -16,27 +16,35 @@ from .services import extension_fits
 
 def contract_choices(user):
     query = Contract.scoped(user).join(Client).order_by(Client.name_zh, Contract.number)
-    rows = db.session.execute(query.with_only_columns(Contract.id, Contract.number, Contract.title,
-                                                      Client.name_zh, Client.name_en))
+    rows = db.session.execute(
+        query.with_only_columns(Contract.id, Contract.number, Contract.title, Client.name_zh, Client.name_en)
+    )
     chinese = is_chinese()
-    return [SelectChoice(r.id, f"{r.number} · {r.title}", optgroup=r.name_zh if chinese or not r.name_en else r.name_en)
-            for r in rows]
+    return [
+        SelectChoice(r.id, f"{r.number} · {r.title}", optgroup=r.name_zh if chinese or not r.name_en else r.name_en)
+        for r in rows
+    ]
 
 
 def site_choices(user):
     query = Site.scoped(user).join(Client).order_by(Client.name_zh, Site.name_zh)
-    rows = db.session.execute(query.with_only_columns(Site.id, Site.name_zh, Site.name_en,
-                                                      Client.name_zh.label("c_zh"), Client.name_en.label("c_en")))
+    rows = db.session.execute(
+        query.with_only_columns(
+            Site.id, Site.name_zh, Site.name_en, Client.name_zh.label("c_zh"), Client.name_en.label("c_en")
+        )
+    )
     chinese = is_chinese()
     pick = lambda zh, en: zh if chinese or not en else en  # noqa: E731
     grouped = user.is_vendor
-    return [SelectChoice(r.id, pick(r.name_zh, r.name_en), optgroup=pick(r.c_zh, r.c_en) if grouped else None)
-            for r in rows]
+    return [
+        SelectChoice(r.id, pick(r.name_zh, r.name_en), optgroup=pick(r.c_zh, r.c_en) if grouped else None) for r in rows
+    ]
 
 
 def model_choices():
-    rows = db.session.scalars(sa.select(EquipmentModel).order_by(EquipmentModel.manufacturer,
-                                                                 EquipmentModel.model_number))
+    rows = db.session.scalars(
+        sa.select(EquipmentModel).order_by(EquipmentModel.manufacturer, EquipmentModel.model_number)
+    )
     return [SelectChoice(m.id, f"{m.label} · {m.name}", optgroup=m.category_enum.label) for m in rows]
 
 
@@ -50,7 +58,8 @@ class EquipmentForm(Form):
     room = StringField(_l("Room"), validators=[Optional(), MaxLength(100)])
     installed_on = DateField(_l("Installed on"), validators=[Optional()])
     warranty_start = DateField(
-        _l("Warranty start"), validators=[Optional()],
+        _l("Warranty start"),
+        validators=[Optional()],
         description=_l("Leave empty to use the contract's acceptance date."),
     )
     warranty_months = IntegerField(
@@ -59,7 +68,8 @@ class EquipmentForm(Form):
         description=_l("Leave empty to use the contract's term."),
     )
     unit_price = DecimalField(
-        _l("Unit price (CNY)"), places=2,
+        _l("Unit price (CNY)"),
+        places=2,
         validators=[Optional(), Money()],
     )
     status = SelectField(_l("Status"), default=Status.IN_SERVICE.value)
@@ -86,7 +96,8 @@ class EquipmentForm(Form):
 
 class ExtensionForm(Form):
     days = IntegerField(
-        _l("Days"), default=60,
+        _l("Days"),
+        default=60,
         validators=[Present(), NumberRange(min=1, max=3650, message=_l("Use a number of days from 1 to 3650."))],
     )
     reason = TextAreaField(_l("Reason"), validators=[Required(_l("Say why the warranty is extended.")), MaxLength(500)])
@@ -97,8 +108,12 @@ class ExtensionForm(Form):
 
     def validate_days(self, field):
         if self.unit is not None and field.data and not extension_fits(self.unit, field.data):
-            raise ValidationError(_l("With so many days the warranty would end after %(date)s: extend it by fewer.",
-                                     date=DATE_MAX.isoformat()))
+            raise ValidationError(
+                _l(
+                    "With so many days the warranty would end after %(date)s: extend it by fewer.",
+                    date=DATE_MAX.isoformat(),
+                )
+            )
 
 
 class ImportForm(Form):
@@ -106,5 +121,7 @@ class ImportForm(Form):
 
 
 class ReplacementForm(Form):
-    note = StringField(_l("New unit and note"), validators=[
-        Required(_l("Name the new unit (model and serial number).")), MaxLength(500)])
+    note = StringField(
+        _l("New unit and note"),
+        validators=[Required(_l("Name the new unit (model and serial number).")), MaxLength(500)],
+    )

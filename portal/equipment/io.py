@@ -3,6 +3,7 @@ bulk import (every row validated, errors per row and column, nothing saved unles
 
 Headers are written in the reader's language and read in either language.
 """
+
 import csv
 import io
 import itertools
@@ -17,7 +18,8 @@ from decimal import Decimal, InvalidOperation
 import sqlalchemy as sa
 import xlsxwriter
 from flask import Response, stream_with_context
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.reader.excel import ExcelReader
 from openpyxl.utils.cell import range_boundaries
@@ -210,7 +212,7 @@ class _SizedSheet(ReadOnlyWorksheet):
                     count, last = count + 1, match.end()
                 if count > limit:
                     return True
-                carry = text[max(last, len(text) - 40):]  # a tag cut in two by the chunk ends in the next one
+                carry = text[max(last, len(text) - 40) :]  # a tag cut in two by the chunk ends in the next one
         return False
 
     def _get_row(self, row, min_col=1, max_col=None, values_only=False):
@@ -219,8 +221,12 @@ class _SizedSheet(ReadOnlyWorksheet):
         if self.cells_left is not None:
             self.cells_left -= len(row)
             if self.cells_left < 0:
-                raise FileProblem(_("The file has too many cells: import at most %(max)d rows of the template's "
-                                    "columns at a time.", max=self.max_rows))
+                raise FileProblem(
+                    _(
+                        "The file has too many cells: import at most %(max)d rows of the template's columns at a time.",
+                        max=self.max_rows,
+                    )
+                )
         if row:
             max_col = min(max_col or row[-1]["column"], MAX_COLUMNS)
         return super()._get_row(row, min_col, max_col, values_only)
@@ -243,8 +249,13 @@ def _xlsx_rows(data, max_rows):
     except (zipfile.BadZipFile, ValueError, OSError) as error:
         raise FileProblem(_("This is not a readable XLSX file.")) from error
     if unpacked > MAX_UNPACKED:
-        raise FileProblem(_("This XLSX file unpacks to more than %(mb)d MB; import at most %(max)d rows at a time.",
-                            mb=MAX_UNPACKED // (1024 * 1024), max=max_rows))
+        raise FileProblem(
+            _(
+                "This XLSX file unpacks to more than %(mb)d MB; import at most %(max)d rows at a time.",
+                mb=MAX_UNPACKED // (1024 * 1024),
+                max=max_rows,
+            )
+        )
     try:
         reader = _FirstSheetReader(io.BytesIO(data), read_only=True, data_only=True)
         reader.read()
@@ -315,7 +326,11 @@ class Importer:
             return {_text(r[i]) for r in raw_rows if i < len(r) and _text(r[i]) and not has_control(_text(r[i]))}
 
         numbers = values("contract")
-        self.contracts = {c.number: c for c in db.session.scalars(Contract.scoped(self.user, Contract.number.in_(numbers)))} if numbers else {}
+        self.contracts = (
+            {c.number: c for c in db.session.scalars(Contract.scoped(self.user, Contract.number.in_(numbers)))}
+            if numbers
+            else {}
+        )
         sites = db.session.scalars(Site.scoped(self.user)).all()
         self.sites = {}
         for site in sites:
@@ -329,9 +344,12 @@ class Importer:
         self.taken = set()
         serial_list = sorted(serials)
         for start in range(0, len(serial_list), 500):
-            chunk = serial_list[start:start + 500]
-            self.taken.update(db.session.execute(
-                sa.select(Equipment.model_id, Equipment.serial).where(Equipment.serial.in_(chunk))).all())
+            chunk = serial_list[start : start + 500]
+            self.taken.update(
+                db.session.execute(
+                    sa.select(Equipment.model_id, Equipment.serial).where(Equipment.serial.in_(chunk))
+                ).all()
+            )
 
     def validate(self, header, raw_rows):
         """The rows as dicts ready to insert, or None with ``self.errors`` filled (every problem, not the first)."""
@@ -396,8 +414,10 @@ class Importer:
                 fail(key, _("Not a date: write it as 2026-09-01."))
             else:
                 if dates[key] is not None and not DATE_MIN <= dates[key] <= DATE_MAX:
-                    fail(key, _("Give a date from %(low)s to %(high)s.", low=DATE_MIN.isoformat(),
-                                high=DATE_MAX.isoformat()))
+                    fail(
+                        key,
+                        _("Give a date from %(low)s to %(high)s.", low=DATE_MIN.isoformat(), high=DATE_MAX.isoformat()),
+                    )
         months = None
         try:
             months = _whole(cell("warranty_months"))
@@ -425,12 +445,22 @@ class Importer:
         start = dates["warranty_start"] or contract.accepted_on
         end = warranty.warranty_end(start, months or contract.warranty_months)
         return {
-            "client_id": contract.client_id, "site_id": site.id, "contract_id": contract.id,
-            "model_id": model.id, "serial": serial, "asset_tag": _text(cell("asset_tag")),
-            "building": _text(cell("building")), "room": _text(cell("room")),
-            "installed_on": dates["installed_on"], "warranty_start": dates["warranty_start"],
-            "warranty_months": months, "unit_price": price, "status": status, "extension_days": 0,
-            "warranty_end": end, "covered_until": end,
+            "client_id": contract.client_id,
+            "site_id": site.id,
+            "contract_id": contract.id,
+            "model_id": model.id,
+            "serial": serial,
+            "asset_tag": _text(cell("asset_tag")),
+            "building": _text(cell("building")),
+            "room": _text(cell("room")),
+            "installed_on": dates["installed_on"],
+            "warranty_start": dates["warranty_start"],
+            "warranty_months": months,
+            "unit_price": price,
+            "status": status,
+            "extension_days": 0,
+            "warranty_end": end,
+            "covered_until": end,
         }
 
 
@@ -482,7 +512,7 @@ def _money(value):
 def insert_rows(rows):
     """Insert validated rows in one statement per batch (executemany): thousands of rows in about a second."""
     for start in range(0, len(rows), 2000):
-        db.session.execute(sa.insert(Equipment), rows[start:start + 2000])
+        db.session.execute(sa.insert(Equipment), rows[start : start + 2000])
     db.session.flush()
     return len(rows)
 
@@ -492,8 +522,12 @@ def insert_rows(rows):
 
 # The example row when the user has nothing of their own to show (a vendor's portal before any contract): the
 # format of each column; a contract with this number and a site with this name must exist for it to import.
-PLACEHOLDER = {"contract": "HT-2026-001", "site": _l("Demo District No. 1 Middle School"), "maker": "希沃",
-               "model": "F86EA"}
+PLACEHOLDER = {
+    "contract": "HT-2026-001",
+    "site": _l("Demo District No. 1 Middle School"),
+    "maker": "希沃",
+    "model": "F86EA",
+}
 
 
 def template_rows(user):
@@ -501,24 +535,45 @@ def template_rows(user):
     accepted one, the latest), a site of its client, a model of its units (or of the catalogue) with the maker in
     the reader's language, and a serial number not yet registered; the placeholders where the user has none."""
     headers = [str(c.header) for c in COLUMNS]
-    contract = db.session.scalar(Contract.scoped(user).order_by(
-        Contract.accepted_on.is_(None), Contract.accepted_on.desc(), Contract.id.desc()).limit(1))
+    contract = db.session.scalar(
+        Contract.scoped(user)
+        .order_by(Contract.accepted_on.is_(None), Contract.accepted_on.desc(), Contract.id.desc())
+        .limit(1)
+    )
     site = model = None
     if contract is not None:
         site = db.session.scalar(Site.scoped(user, Site.client_id == contract.client_id).order_by(Site.id).limit(1))
-        model = db.session.scalar(sa.select(EquipmentModel).join(Equipment, Equipment.model_id == EquipmentModel.id)
-                                  .where(Equipment.contract_id == contract.id).order_by(EquipmentModel.id).limit(1))
+        model = db.session.scalar(
+            sa.select(EquipmentModel)
+            .join(Equipment, Equipment.model_id == EquipmentModel.id)
+            .where(Equipment.contract_id == contract.id)
+            .order_by(EquipmentModel.id)
+            .limit(1)
+        )
     model = model or db.session.scalar(sa.select(EquipmentModel).order_by(EquipmentModel.id).limit(1))
     serial = "SN0001"
     if model is not None:
-        taken = set(db.session.scalars(sa.select(Equipment.serial).where(
-            Equipment.model_id == model.id, Equipment.serial.like("SN____"))))
+        taken = set(
+            db.session.scalars(
+                sa.select(Equipment.serial).where(Equipment.model_id == model.id, Equipment.serial.like("SN____"))
+            )
+        )
         serial = next(f"SN{n:04d}" for n in range(1, len(taken) + 2) if f"SN{n:04d}" not in taken)
-    example = [contract.number if contract else PLACEHOLDER["contract"],
-               site.name if site else str(PLACEHOLDER["site"]),
-               model.maker if model else PLACEHOLDER["maker"], model.model_number if model else PLACEHOLDER["model"],
-               serial, "ZC-0001", _("Teaching building"), "302", "2026-03-01", "", "", "12800.00",
-               str(Status.IN_SERVICE.label)]
+    example = [
+        contract.number if contract else PLACEHOLDER["contract"],
+        site.name if site else str(PLACEHOLDER["site"]),
+        model.maker if model else PLACEHOLDER["maker"],
+        model.model_number if model else PLACEHOLDER["model"],
+        serial,
+        "ZC-0001",
+        _("Teaching building"),
+        "302",
+        "2026-03-01",
+        "",
+        "",
+        "12800.00",
+        str(Status.IN_SERVICE.label),
+    ]
     return headers, example
 
 
@@ -585,8 +640,16 @@ def write_xlsx(out, headers, rows, title):
 
 
 def _write_xlsx(out, headers, rows, title, scratch):
-    book = xlsxwriter.Workbook(out, {"constant_memory": True, "tmpdir": scratch, "strings_to_numbers": False,
-                                     "strings_to_formulas": False, "strings_to_urls": False})
+    book = xlsxwriter.Workbook(
+        out,
+        {
+            "constant_memory": True,
+            "tmpdir": scratch,
+            "strings_to_numbers": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+        },
+    )
     sheet = book.add_worksheet(title[:31])
     # XlsxWriter writes a CR as "_x000D_" and a literal "_x0041_" as "_x005F_x0041_"; openpyxl, which reads our
     # imports, does not undo either. Written as they are, as openpyxl itself writes them: a CR reads back as a
@@ -655,8 +718,12 @@ def file_chunks(out, size=None):
 
 
 def _download(body, mimetype, filename, length=None):
-    response = Response(body, mimetype=mimetype, direct_passthrough=True,
-                        headers={"Content-Disposition": f"attachment; filename={filename}"})
+    response = Response(
+        body,
+        mimetype=mimetype,
+        direct_passthrough=True,
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )
     if length is not None:
         response.content_length = length
     response.headers["Cache-Control"] = "no-store"  # client data: never in a shared or back-button cache
@@ -691,10 +758,23 @@ def export_headers():
 # What the export reads of each unit: its own columns only, as plain rows (loading 100,000 ORM objects, each with
 # its contract, client, site and model joined, was most of the export's time). The few contracts, sites and models
 # they point at are loaded once each, a batch at a time.
-EXPORT_COLUMNS = (Equipment.contract_id, Equipment.site_id, Equipment.model_id, Equipment.serial, Equipment.asset_tag,
-                  Equipment.building, Equipment.room, Equipment.installed_on, Equipment.warranty_start,
-                  Equipment.warranty_months, Equipment.unit_price, Equipment.status, Equipment.warranty_end,
-                  Equipment.renewed_until, Equipment.covered_until)
+EXPORT_COLUMNS = (
+    Equipment.contract_id,
+    Equipment.site_id,
+    Equipment.model_id,
+    Equipment.serial,
+    Equipment.asset_tag,
+    Equipment.building,
+    Equipment.room,
+    Equipment.installed_on,
+    Equipment.warranty_start,
+    Equipment.warranty_months,
+    Equipment.unit_price,
+    Equipment.status,
+    Equipment.warranty_end,
+    Equipment.renewed_until,
+    Equipment.covered_until,
+)
 EXPORT_BATCH = 1000
 
 
@@ -718,15 +798,41 @@ def export_rows(query, today, expiring_days, batch=EXPORT_BATCH):
 
     rows = db.session.execute(query.with_only_columns(*EXPORT_COLUMNS).execution_options(yield_per=batch))
     for part in rows.partitions():
-        load(contracts, {r.contract_id for r in part}, Contract,
-             lambda c: (c.number, c.client.name if c.client else ""), joinedload(Contract.client))
+        load(
+            contracts,
+            {r.contract_id for r in part},
+            Contract,
+            lambda c: (c.number, c.client.name if c.client else ""),
+            joinedload(Contract.client),
+        )
         load(sites, {r.site_id for r in part}, Site, lambda s: s.name)
-        load(models, {r.model_id for r in part}, EquipmentModel,
-             lambda m: (m.manufacturer, m.model_number, label(m.category_enum)))
+        load(
+            models,
+            {r.model_id for r in part},
+            EquipmentModel,
+            lambda m: (m.manufacturer, m.model_number, label(m.category_enum)),
+        )
         for r in part:
             number, client = contracts[r.contract_id]
             manufacturer, model_number, category = models[r.model_id]
             state = warranty.state(r.warranty_end, today, expiring_days, renewed_until=r.renewed_until)
-            yield [number, sites[r.site_id], manufacturer, model_number, r.serial, r.asset_tag, r.building, r.room,
-                   r.installed_on, r.warranty_start, r.warranty_months, r.unit_price, label(Status(r.status)),
-                   client, category, r.warranty_end, label(state), warranty.days_left(r.covered_until, today)]
+            yield [
+                number,
+                sites[r.site_id],
+                manufacturer,
+                model_number,
+                r.serial,
+                r.asset_tag,
+                r.building,
+                r.room,
+                r.installed_on,
+                r.warranty_start,
+                r.warranty_months,
+                r.unit_price,
+                label(Status(r.status)),
+                client,
+                category,
+                r.warranty_end,
+                label(state),
+                warranty.days_left(r.covered_until, today),
+            ]

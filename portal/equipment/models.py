@@ -1,4 +1,5 @@
 """Equipment (设备): every unit, where it stands, and the extensions of its warranty."""
+
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum

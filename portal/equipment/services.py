@@ -1,4 +1,5 @@
 """Registering units and keeping their derived warranty end right. Views call these and commit once."""
+
 import sqlalchemy as sa
 from flask import current_app
 
@@ -43,8 +44,19 @@ def serial_taken(model_id, serial, exclude_id=None):
     return db.session.scalar(q.limit(1)) is not None
 
 
-FIELDS = ("site_id", "model_id", "serial", "asset_tag", "building", "room", "installed_on", "warranty_start",
-          "warranty_months", "unit_price", "status")
+FIELDS = (
+    "site_id",
+    "model_id",
+    "serial",
+    "asset_tag",
+    "building",
+    "room",
+    "installed_on",
+    "warranty_start",
+    "warranty_months",
+    "unit_price",
+    "status",
+)
 
 
 def save_unit(unit, contract, **values):
@@ -67,8 +79,9 @@ def extension_fits(unit, days):
     """Whether ``days`` more keep the unit's warranty end within the portal's dates (DATE_MAX)."""
     contract = db.session.get(Contract, unit.contract_id)
     try:
-        end = warranty.warranty_end(unit.effective_start(contract), unit.effective_months(contract),
-                                    (unit.extension_days or 0) + days)
+        end = warranty.warranty_end(
+            unit.effective_start(contract), unit.effective_months(contract), (unit.extension_days or 0) + days
+        )
     except OverflowError:
         return False
     return end is None or end <= DATE_MAX
@@ -76,8 +89,14 @@ def extension_fits(unit, days):
 
 def extend_warranty(unit, days, reason, by=None, cause_kind=None, cause_id=None):
     """Add days to a unit's warranty, visibly: the extension is kept with its reason, who and when."""
-    extension = WarrantyExtension(equipment=unit, days=days, reason=reason, created_by_id=by.id if by else None,
-                                  cause_kind=cause_kind, cause_id=cause_id)
+    extension = WarrantyExtension(
+        equipment=unit,
+        days=days,
+        reason=reason,
+        created_by_id=by.id if by else None,
+        cause_kind=cause_kind,
+        cause_id=cause_id,
+    )
     db.session.add(extension)
     db.session.flush()
     refresh_warranty(unit)

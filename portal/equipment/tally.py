@@ -11,6 +11,7 @@ The tallies hold no NULL: a missing date is stored as ``NEVER`` (no warranty sta
 dates are a plain key. ``differences()`` compares them with a recount and ``rebuild()`` recounts and stores
 (``flask counts check`` / ``flask counts rebuild``).
 """
+
 from datetime import date
 
 import sqlalchemy as sa
@@ -62,12 +63,16 @@ DATES = ("covered_until", "renewed_until")
 def _sqlite_upsert(table, keys, row, delta):
     columns = ", ".join(keys + DATES)
     values = ", ".join([f"{row}.{k}" for k in keys] + [f"coalesce({row}.{d}, {NEVER_SQL})" for d in DATES])
-    return (f"INSERT INTO {table} ({columns}, units) VALUES ({values}, {delta}) "  # nosec B608  # trigger DDL from names in code, no user input
-            f"ON CONFLICT ({columns}) DO UPDATE SET units = units + ({delta});")
+    return (
+        f"INSERT INTO {table} ({columns}, units) VALUES ({values}, {delta}) "  # nosec B608  # trigger DDL from names in code, no user input
+        f"ON CONFLICT ({columns}) DO UPDATE SET units = units + ({delta});"
+    )
 
 
 def _sqlite_prune(table, keys, row):
-    match = " AND ".join([f"{k} = {row}.{k}" for k in keys] + [f"{d} = coalesce({row}.{d}, {NEVER_SQL})" for d in DATES])
+    match = " AND ".join(
+        [f"{k} = {row}.{k}" for k in keys] + [f"{d} = coalesce({row}.{d}, {NEVER_SQL})" for d in DATES]
+    )
     return f"DELETE FROM {table} WHERE {match} AND units = 0;"  # nosec B608  # trigger DDL from names in code, no user input
 
 
@@ -87,26 +92,37 @@ def sqlite_triggers():
 
 def _pg_changes(op):
     """The rows a statement changed, each with +1 (new) or -1 (old), as SQL over the transition tables."""
+
     def side(table, sign):
         dates = ", ".join(f"coalesce({d}, DATE {NEVER_SQL}) AS {d}" for d in DATES)
         return f"SELECT client_id, site_id, {dates}, {sign} AS units FROM {table}"  # nosec B608  # trigger DDL from names in code, no user input
-    parts = {"INSERT": [side("new_units", 1)], "DELETE": [side("old_units", -1)],
-             "UPDATE": [side("old_units", -1), side("new_units", 1)]}[op]
+
+    parts = {
+        "INSERT": [side("new_units", 1)],
+        "DELETE": [side("old_units", -1)],
+        "UPDATE": [side("old_units", -1), side("new_units", 1)],
+    }[op]
     return " UNION ALL ".join(parts)
 
 
 def _pg_apply(op):
     """One statement: the net change per site key and per client key, added to the tallies (in key order, so that
     two transactions take their row locks in the same order)."""
+
     def upsert(table, keys):
         columns = ", ".join(keys + DATES)
-        return (f"INSERT INTO {table} AS t ({columns}, units) "  # nosec B608  # trigger DDL from names in code, no user input
-                f"SELECT {columns}, sum(units) FROM changes GROUP BY {columns} HAVING sum(units) <> 0 ORDER BY {columns} "
-                f"ON CONFLICT ({columns}) DO UPDATE SET units = t.units + excluded.units")
+        return (
+            f"INSERT INTO {table} AS t ({columns}, units) "  # nosec B608  # trigger DDL from names in code, no user input
+            f"SELECT {columns}, sum(units) FROM changes GROUP BY {columns} HAVING sum(units) <> 0 ORDER BY {columns} "
+            f"ON CONFLICT ({columns}) DO UPDATE SET units = t.units + excluded.units"
+        )
+
     (site_table, site_keys), (client_table, client_keys) = GRAINS
-    return (f"WITH changes AS ({_pg_changes(op)}), "
-            f"sites AS ({upsert(site_table, site_keys)} RETURNING 1) "
-            f"{upsert(client_table, client_keys)};")
+    return (
+        f"WITH changes AS ({_pg_changes(op)}), "
+        f"sites AS ({upsert(site_table, site_keys)} RETURNING 1) "
+        f"{upsert(client_table, client_keys)};"
+    )
 
 
 def _pg_prune():
@@ -115,8 +131,10 @@ def _pg_prune():
     for table, keys in GRAINS:
         columns = keys + DATES
         old = ", ".join(list(keys) + [f"coalesce({d}, DATE {NEVER_SQL})" for d in DATES])
-        statements.append(f"DELETE FROM {table} t USING (SELECT DISTINCT {old} FROM old_units) AS o ({', '.join(columns)}) "  # nosec B608  # trigger DDL from names in code, no user input
-                          f"WHERE {' AND '.join(f't.{c} = o.{c}' for c in columns)} AND t.units = 0;")
+        statements.append(
+            f"DELETE FROM {table} t USING (SELECT DISTINCT {old} FROM old_units) AS o ({', '.join(columns)}) "  # nosec B608  # trigger DDL from names in code, no user input
+            f"WHERE {' AND '.join(f't.{c} = o.{c}' for c in columns)} AND t.units = 0;"
+        )
     return " ".join(statements)
 
 
@@ -137,19 +155,25 @@ BEGIN
   RETURN NULL;
 END $$"""
     statements = [function]
-    for op, tables in (("INSERT", "NEW TABLE AS new_units"), ("DELETE", "OLD TABLE AS old_units"),
-                       ("UPDATE", "OLD TABLE AS old_units NEW TABLE AS new_units")):
+    for op, tables in (
+        ("INSERT", "NEW TABLE AS new_units"),
+        ("DELETE", "OLD TABLE AS old_units"),
+        ("UPDATE", "OLD TABLE AS old_units NEW TABLE AS new_units"),
+    ):
         name = f"unit_tally_{op.lower()}"
-        statements += [f"DROP TRIGGER IF EXISTS {name} ON equipment",
-                       f"CREATE TRIGGER {name} AFTER {op} ON equipment REFERENCING {tables} "
-                       f"FOR EACH STATEMENT EXECUTE FUNCTION unit_tally_apply()"]
+        statements += [
+            f"DROP TRIGGER IF EXISTS {name} ON equipment",
+            f"CREATE TRIGGER {name} AFTER {op} ON equipment REFERENCING {tables} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION unit_tally_apply()",
+        ]
     return statements
 
 
 def drop_statements(dialect):
     if dialect == "postgresql":
         return [f"DROP TRIGGER IF EXISTS unit_tally_{op} ON equipment" for op in ("insert", "delete", "update")] + [
-            "DROP FUNCTION IF EXISTS unit_tally_apply()"]
+            "DROP FUNCTION IF EXISTS unit_tally_apply()"
+        ]
     return [f"DROP TRIGGER IF EXISTS unit_tally_{op}" for op in ("insert", "delete", "update")]
 
 
@@ -165,10 +189,12 @@ def missing_triggers(connection):
     table on SQLite, which drops its triggers)."""
     if connection.dialect.name == "postgresql":
         found = connection.exec_driver_sql(
-            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'equipment'::regclass AND NOT tgisinternal").scalars()
+            "SELECT tgname FROM pg_trigger WHERE tgrelid = 'equipment'::regclass AND NOT tgisinternal"
+        ).scalars()
     else:
         found = connection.exec_driver_sql(
-            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'equipment'").scalars()
+            "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'equipment'"
+        ).scalars()
     return sorted(set(TRIGGERS) - set(found))
 
 
@@ -186,6 +212,7 @@ sa.event.listen(db.metadata, "after_create", _install)
 
 
 # ---------------------------------------------------------------- recount, check, rebuild
+
 
 def recount_rows(connection, table, keys):
     """What ``table`` should hold, counted from ``equipment``: {key tuple: units}."""
@@ -227,8 +254,10 @@ def rebuild(connection=None):
     for table, keys in GRAINS:
         t = db.metadata.tables[table]
         connection.execute(t.delete())
-        rows = [dict(zip(keys + DATES + ("units",), key + (n,), strict=True))
-                for key, n in recount_rows(connection, table, keys).items()]
+        rows = [
+            dict(zip(keys + DATES + ("units",), key + (n,), strict=True))
+            for key, n in recount_rows(connection, table, keys).items()
+        ]
         if rows:
             connection.execute(t.insert(), rows)
         written += len(rows)
@@ -237,18 +266,22 @@ def rebuild(connection=None):
 
 # ---------------------------------------------------------------- the counts pages show
 
+
 def state_of(table, today):
     """A SQL expression: the warranty state on ``today`` of the units of a tally row (``services.state_case`` over
     the row's dates, ``NEVER`` standing for a missing one)."""
-    return state_case(today, pending=table.covered_until == NEVER_LITERAL, covered=table.covered_until,
-                      renewed=table.renewed_until)
+    return state_case(
+        today, pending=table.covered_until == NEVER_LITERAL, covered=table.covered_until, renewed=table.renewed_until
+    )
 
 
 def state_sums(table, today):
     """One SUM column per listed state (labelled by the state's value), and the total."""
     state = state_of(table, today)
-    columns = [sa.func.coalesce(sa.func.sum(sa.case((state == s.value, table.units), else_=0)), 0).label(s.value)
-               for s in LISTED_STATES]
+    columns = [
+        sa.func.coalesce(sa.func.sum(sa.case((state == s.value, table.units), else_=0)), 0).label(s.value)
+        for s in LISTED_STATES
+    ]
     return columns + [sa.func.coalesce(sa.func.sum(table.units), 0).label("total")]
 
 
@@ -266,8 +299,9 @@ def counts_by_state(user, today=None, client_id=None):
     today = today or local_today()
     table, criteria = scoped(user, client_id)
     state = state_of(table, today).label("state")
-    rows = db.session.execute(sa.select(state, sa.func.sum(table.units)).where(*criteria)
-                              .group_by(sa.literal_column("state"))).all()
+    rows = db.session.execute(
+        sa.select(state, sa.func.sum(table.units)).where(*criteria).group_by(sa.literal_column("state"))
+    ).all()
     return {s: int(n) for s, n in rows if n}
 
 
@@ -286,8 +320,10 @@ def expiring_by_month(user, today=None, client_id=None):
     table, criteria = scoped(user, client_id)
     starts = month_starts(today)
     bounds = [today] + starts[1:]
-    columns = [sa.func.sum(sa.case((sa.and_(table.covered_until >= low, table.covered_until < high), table.units),
-                                   else_=0)) for low, high in zip(bounds, bounds[1:], strict=False)]
+    columns = [
+        sa.func.sum(sa.case((sa.and_(table.covered_until >= low, table.covered_until < high), table.units), else_=0))
+        for low, high in zip(bounds, bounds[1:], strict=False)
+    ]
     counts = db.session.execute(sa.select(*columns).where(*criteria)).one()
     return [(start, int(count or 0)) for start, count in zip(starts[:-1], counts, strict=True)]
 
@@ -300,11 +336,14 @@ def per_client(today=None):
     today = today or local_today()
     sums = state_sums(ClientTally, today)
     by = {c.name: c for c in sums}
-    return (sa.select(Client.id, Client.name_zh, Client.name_en, *sums)
-            .outerjoin(ClientTally, ClientTally.client_id == Client.id)
-            .group_by(Client.id, Client.name_zh, Client.name_en)
-            .order_by(by[WarrantyState.EXPIRING.value].desc(), by[WarrantyState.EXPIRED.value].desc(),
-                      Client.name_zh, Client.id))
+    return (
+        sa.select(Client.id, Client.name_zh, Client.name_en, *sums)
+        .outerjoin(ClientTally, ClientTally.client_id == Client.id)
+        .group_by(Client.id, Client.name_zh, Client.name_en)
+        .order_by(
+            by[WarrantyState.EXPIRING.value].desc(), by[WarrantyState.EXPIRED.value].desc(), Client.name_zh, Client.id
+        )
+    )
 
 
 def per_site(client_id, today=None):
@@ -320,5 +359,7 @@ def per_site(client_id, today=None):
         .outerjoin(SiteTally, sa.and_(SiteTally.client_id == Site.client_id, SiteTally.site_id == Site.id))
         .where(Site.client_id == client_id)
         .group_by(Site.id, Site.name_zh, Site.name_en)
-        .order_by(by[WarrantyState.EXPIRING.value].desc(), by[WarrantyState.EXPIRED.value].desc(),
-                  Site.name_zh, Site.id)).all()
+        .order_by(
+            by[WarrantyState.EXPIRING.value].desc(), by[WarrantyState.EXPIRED.value].desc(), Site.name_zh, Site.id
+        )
+    ).all()

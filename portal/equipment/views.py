@@ -1,44 +1,47 @@
 import io as io_module
 import json
-from functools import lru_cache
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import segno
 import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _, ngettext
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..bounds import db_id
 from ..catalog.models import Category, EquipmentModel
+from ..choices import scope_choices
 from ..contracts.models import Contract
 from ..extensions import db
-from ..choices import scope_choices
 from ..htmx import is_htmx, render
 from ..i18n import local_today
 from ..orgs.models import Site
 from ..pagination import paginate
+from ..renewals.pricing import indicative_price
 from ..roles import ALL, VENDOR, Role
 from ..scoping import roles_required
+from ..tickets.models import Status as TicketStatus
+from ..tickets.models import Ticket
+from ..tickets.scan import scan_token
+from ..tickets.services import record_replacement
 from ..types import utcnow
 from ..uploads import UploadRefused, normalise_name
 from . import bp, io, services
 from .filters import EquipmentFilter
 from .forms import EquipmentForm, ExtensionForm, ImportForm, ReplacementForm
 from .models import Equipment, ImportBatch, Status, WarrantyExtension
-from ..renewals.pricing import indicative_price
 from .warranty import LISTED_STATES, STOPPED_WORK_DAYS
-from ..tickets.models import Status as TicketStatus, Ticket
-from ..tickets.services import record_replacement
-from ..tickets.scan import scan_token
 
 EDITORS = (*VENDOR, Role.CLIENT_ADMIN, Role.CLIENT_STAFF)
 LABELS_MAX = 240  # ten A4 sheets of 24 labels
 UNIT_TICKETS = 20  # the latest fault reports on a unit's page
-ARRIVABLE = {s.value for s in (TicketStatus.RESPONDED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING,
-                                TicketStatus.REOPENED)}
+ARRIVABLE = {
+    s.value for s in (TicketStatus.RESPONDED, TicketStatus.IN_PROGRESS, TicketStatus.WAITING, TicketStatus.REOPENED)
+}
 
 
 def expiring_days():
@@ -57,10 +60,17 @@ def filter_choices(filters):
     the one just chosen is dropped)."""
     scope = scope_choices(current_user, filters.client, filters.site, filters.contract)
     filters.client, filters.site, filters.contract = scope.client, scope.site, scope.contract
-    models = db.session.scalars(sa.select(EquipmentModel).order_by(EquipmentModel.manufacturer,
-                                                                   EquipmentModel.model_number)).all()
-    return {"scope": scope, "scope_oob": is_htmx(), "models": models, "categories": list(Category),
-            "statuses": list(Status), "states": LISTED_STATES}
+    models = db.session.scalars(
+        sa.select(EquipmentModel).order_by(EquipmentModel.manufacturer, EquipmentModel.model_number)
+    ).all()
+    return {
+        "scope": scope,
+        "scope_oob": is_htmx(),
+        "models": models,
+        "categories": list(Category),
+        "statuses": list(Status),
+        "states": LISTED_STATES,
+    }
 
 
 @bp.get("/")
@@ -69,8 +79,15 @@ def index():
     filters = EquipmentFilter.from_args(request.args)
     choices = filter_choices(filters)
     page = paginate(list_query(filters), filters.order)
-    return render("equipment/index.html", fragment="equipment/_table.html", page=page, filters=filters,
-                  today=local_today(), expiring_days=expiring_days(), **choices)
+    return render(
+        "equipment/index.html",
+        fragment="equipment/_table.html",
+        page=page,
+        filters=filters,
+        today=local_today(),
+        expiring_days=expiring_days(),
+        **choices,
+    )
 
 
 @bp.get("/export.<any(csv, xlsx):fmt>")
@@ -109,15 +126,20 @@ def qr_svg(url, scale):
 def unit_page(unit_id, form, status=200, replacement_form=None):
     unit = db.first_or_404(
         Equipment.scoped(current_user, Equipment.id == unit_id).options(
-            joinedload(Equipment.model), joinedload(Equipment.site), joinedload(Equipment.contract),
+            joinedload(Equipment.model),
+            joinedload(Equipment.site),
+            joinedload(Equipment.contract),
             selectinload(Equipment.extensions).joinedload(WarrantyExtension.created_by),
         )
     )
     today = local_today()
     per_year = indicative_price(unit.unit_price, unit.contract.renewal_rate)
     tickets = db.session.scalars(
-        sa.select(Ticket).where(Ticket.equipment_id == unit.id).options(joinedload(Ticket.assignee))
-        .order_by(Ticket.is_open.desc(), Ticket.filed_at.desc()).limit(UNIT_TICKETS)
+        sa.select(Ticket)
+        .where(Ticket.equipment_id == unit.id)
+        .options(joinedload(Ticket.assignee))
+        .order_by(Ticket.is_open.desc(), Ticket.filed_at.desc())
+        .limit(UNIT_TICKETS)
     ).all()
     # Opened from the QR label by an engineer: each open ticket offers "on site now", with this moment signed.
     now = utcnow()
@@ -125,12 +147,23 @@ def unit_page(unit_id, form, status=200, replacement_form=None):
     from ..documents.views import for_unit  # here, not at the top: the blueprints' views import each other's models
     from ..inspections.views import unit_history
 
-    return render_template("equipment/show.html", unit=unit, qr=qr_code(unit), today=today,
-                           documents=for_unit(unit, current_user), inspections=unit_history(unit.id),
-                           expiring_days=expiring_days(), state=unit.warranty_state(today, expiring_days()),
-                           form=form, renewal_per_year=per_year, tickets=tickets, scans=scans, now=now,
-                           replacement_form=replacement_form or ReplacementForm(),
-                           stopped_work_days=STOPPED_WORK_DAYS), status
+    return render_template(
+        "equipment/show.html",
+        unit=unit,
+        qr=qr_code(unit),
+        today=today,
+        documents=for_unit(unit, current_user),
+        inspections=unit_history(unit.id),
+        expiring_days=expiring_days(),
+        state=unit.warranty_state(today, expiring_days()),
+        form=form,
+        renewal_per_year=per_year,
+        tickets=tickets,
+        scans=scans,
+        now=now,
+        replacement_form=replacement_form or ReplacementForm(),
+        stopped_work_days=STOPPED_WORK_DAYS,
+    ), status
 
 
 @bp.get("/<int:unit_id>")
@@ -141,10 +174,16 @@ def show(unit_id):
 
 def _values(form):
     return {
-        "site_id": form.site.data, "model_id": form.model.data, "serial": form.serial.data,
-        "asset_tag": form.asset_tag.data, "building": form.building.data, "room": form.room.data,
-        "installed_on": form.installed_on.data, "warranty_start": form.warranty_start.data,
-        "warranty_months": form.warranty_months.data, "unit_price": form.unit_price.data,
+        "site_id": form.site.data,
+        "model_id": form.model.data,
+        "serial": form.serial.data,
+        "asset_tag": form.asset_tag.data,
+        "building": form.building.data,
+        "room": form.room.data,
+        "installed_on": form.installed_on.data,
+        "warranty_start": form.warranty_start.data,
+        "warranty_months": form.warranty_months.data,
+        "unit_price": form.unit_price.data,
         "status": form.status.data,
     }
 
@@ -225,8 +264,11 @@ def labels():
     """A printable A4 sheet: the selected units (``?id=…``), or else the units of the current filter."""
     ids = [i for i in request.args.getlist("id", type=db_id)][:LABELS_MAX]
     if ids:
-        query = Equipment.scoped(current_user, Equipment.id.in_(ids)).options(
-            joinedload(Equipment.model)).order_by(Equipment.id)
+        query = (
+            Equipment.scoped(current_user, Equipment.id.in_(ids))
+            .options(joinedload(Equipment.model))
+            .order_by(Equipment.id)
+        )
     else:
         query = list_query(EquipmentFilter.from_args(request.args))
     units = db.session.scalars(query.limit(LABELS_MAX)).all()
@@ -258,8 +300,9 @@ def import_template(fmt):
     else:
         body = io.to_xlsx(headers, [example], _("Equipment"))
         mimetype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, mimetype=mimetype,
-                    headers={"Content-Disposition": f"attachment; filename=equipment-template.{fmt}"})
+    return Response(
+        body, mimetype=mimetype, headers={"Content-Disposition": f"attachment; filename=equipment-template.{fmt}"}
+    )
 
 
 def _jsonable(value):
@@ -283,8 +326,13 @@ def import_file():
             filename = normalise_name(upload.filename)
             data = upload.read(max_bytes + 1)
             if len(data) > max_bytes:
-                raise io.FileProblem(_("The file is larger than %(mb)d MB; import at most %(max)d rows at a time.",
-                                       mb=max_bytes // (1024 * 1024), max=max_rows))
+                raise io.FileProblem(
+                    _(
+                        "The file is larger than %(mb)d MB; import at most %(max)d rows at a time.",
+                        mb=max_bytes // (1024 * 1024),
+                        max=max_rows,
+                    )
+                )
             header, rows = io.read_rows(filename, data, max_rows)
         except UploadRefused as refused:
             form.file.errors.append(refused.message)
@@ -295,13 +343,19 @@ def import_file():
         importer = io.Importer(current_user)
         clean = importer.validate(header, rows)
         if clean is None:
-            return render_template("equipment/import.html", form=form, errors=importer.errors[:500],
-                                   error_count=len(importer.errors), filename=filename)
+            return render_template(
+                "equipment/import.html",
+                form=form,
+                errors=importer.errors[:500],
+                error_count=len(importer.errors),
+                filename=filename,
+            )
         db.session.execute(sa.delete(ImportBatch).where(ImportBatch.created_at < utcnow() - timedelta(days=1)))
-        payload = json.dumps({"header": [_jsonable(h) for h in header],
-                              "rows": [[_jsonable(c) for c in r] for r in rows]}, ensure_ascii=False)
-        batch = ImportBatch(user_id=current_user.id, filename=filename, row_count=len(clean),
-                            payload=payload)
+        payload = json.dumps(
+            {"header": [_jsonable(h) for h in header], "rows": [[_jsonable(c) for c in r] for r in rows]},
+            ensure_ascii=False,
+        )
+        batch = ImportBatch(user_id=current_user.id, filename=filename, row_count=len(clean), payload=payload)
         db.session.add(batch)
         db.session.commit()
         return redirect(url_for("equipment.import_preview", batch_id=batch.id))
@@ -324,8 +378,15 @@ def import_preview(batch_id):
     clean = importer.validate(data["header"], data["rows"]) or []
     sites = {s.id: s for s in db.session.scalars(Site.scoped(current_user))}
     models = {m.id: m for m in db.session.scalars(sa.select(EquipmentModel))}
-    return render_template("equipment/import_preview.html", batch=batch, rows=clean[:50], sites=sites,
-                           models=models, errors=importer.errors[:500], error_count=len(importer.errors))
+    return render_template(
+        "equipment/import_preview.html",
+        batch=batch,
+        rows=clean[:50],
+        sites=sites,
+        models=models,
+        errors=importer.errors[:500],
+        error_count=len(importer.errors),
+    )
 
 
 @bp.post("/import/<int:batch_id>")

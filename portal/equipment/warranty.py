@@ -5,6 +5,7 @@
 - The end date is the last day covered: a unit is in warranty on its end date, expired the day after.
 - A replaced part is covered for the rest of the unit's warranty or 90 days, whichever is longer.
 """
+
 import calendar
 from datetime import date, timedelta
 from enum import StrEnum
@@ -32,8 +33,13 @@ class WarrantyState(StrEnum):
 
 
 # The states a unit can be listed by, in the order pages show them.
-LISTED_STATES = (WarrantyState.IN_WARRANTY, WarrantyState.RENEWED, WarrantyState.EXPIRING, WarrantyState.EXPIRED,
-                 WarrantyState.PENDING)
+LISTED_STATES = (
+    WarrantyState.IN_WARRANTY,
+    WarrantyState.RENEWED,
+    WarrantyState.EXPIRING,
+    WarrantyState.EXPIRED,
+    WarrantyState.PENDING,
+)
 
 STATE_LABELS = {
     WarrantyState.PENDING: _l("Not started"),

@@ -2,26 +2,25 @@ import sqlalchemy as sa
 from flask import current_app, g, jsonify, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 
-from ..extensions import db
-from ..nav import groups_for, items_for
 from ..auth.models import User
+from ..complaints.views import awaiting as complaints_awaiting
 from ..equipment import tally
 from ..equipment.warranty import LISTED_STATES
-from ..i18n import local_today
-from ..renewals.models import RenewalQuote
+from ..extensions import db
+from ..i18n import _l, local_today
+from ..inspections.services import counts as visit_counts
+from ..inspections.services import last_inspection
+from ..nav import groups_for, items_for
 from ..orgs.models import Client, Site, Vendor
+from ..renewals.models import RenewalQuote
 from ..roles import ORGANISATION_ADMINS, Role
 from ..scoping import may_open
-from ..i18n import _l
 from ..sla.models import CalendarYear
-from ..complaints.views import awaiting as complaints_awaiting
-from ..inspections.services import counts as visit_counts, last_inspection
 from ..tickets.models import Status, Ticket
 from ..types import utcnow
-from sqlalchemy.orm import joinedload
 from . import bp
-
 
 LAST_KNOWN = "portal.vendor"  # app.extensions key: the vendor's names and hotline as last read, for outage pages
 
@@ -31,8 +30,9 @@ def current_vendor():
     if "vendor" not in g:
         try:
             g.vendor = Vendor.current()
-            current_app.extensions[LAST_KNOWN] = {name: getattr(g.vendor, name)
-                                                  for name in ("name_zh", "name_en", "hotline", "email")}
+            current_app.extensions[LAST_KNOWN] = {
+                name: getattr(g.vendor, name) for name in ("name_zh", "name_en", "hotline", "email")
+            }
         except sa.exc.SQLAlchemyError:  # the error page must render even when the database is down
             db.session.rollback()
             offline_vendor()
@@ -57,8 +57,11 @@ def organisation_stats(user):
     """A few counts for the home page, each one query, each a link to its list."""
     if user.role == Role.VENDOR_MANAGER:
         return [
-            (_("Quotes to price"), count(sa.select(RenewalQuote.id).where(RenewalQuote.status == "requested")),
-             url_for("renewals.index", status="requested")),
+            (
+                _("Quotes to price"),
+                count(sa.select(RenewalQuote.id).where(RenewalQuote.status == "requested")),
+                url_for("renewals.index", status="requested"),
+            ),
             (_("Clients"), count(sa.select(Client.id)), url_for("clients.index")),
             (_("Sites"), count(sa.select(Site.id)), url_for("clients.index")),
         ]
@@ -69,8 +72,11 @@ def organisation_stats(user):
         ]
     if user.role == Role.CLIENT_ADMIN:
         return [
-            (_("Quotes to decide"), count(RenewalQuote.scoped(user, RenewalQuote.status_on(local_today()) == "issued")),
-             url_for("renewals.index", status="issued")),
+            (
+                _("Quotes to decide"),
+                count(RenewalQuote.scoped(user, RenewalQuote.status_on(local_today()) == "issued")),
+                url_for("renewals.index", status="issued"),
+            ),
             (_("Sites"), count(Site.scoped(user)), url_for("sites.index")),
             (_("Active users"), count(User.scoped(user, User.active.is_(True))), url_for("users.index")),
         ]
@@ -92,6 +98,7 @@ def service_glance(user, now):
 
     Both read open tickets only (and, for a client, the few resolved ones awaiting confirmation), by the indexes that
     lead with ``is_open`` or ``status``: a few thousand rows at most, however many closed tickets there are."""
+
     def total(condition):
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
@@ -102,8 +109,9 @@ def service_glance(user, now):
     else:  # resolved, not yet confirmed nor closed by the 7 days: a resolved ticket is no longer open
         fourth = Ticket.status_at(now) == Status.RESOLVED.value
         rows = sa.or_(is_open, Ticket.status == Status.RESOLVED.value)
-    row = db.session.execute(Ticket.scope(sa.select(
-        total(is_open), total(breached), total(at_risk), total(fourth)).where(rows), user)).one()
+    row = db.session.execute(
+        Ticket.scope(sa.select(total(is_open), total(breached), total(at_risk), total(fourth)).where(rows), user)
+    ).one()
     counts = dict(zip(("open", "breached", "at_risk", "fourth"), row, strict=True))
     return counts, soonest_tickets(user)
 
@@ -112,8 +120,12 @@ def soonest_tickets(user, limit=5):
     """The open tickets due soonest, those with nothing due last: the queue's order (``Ticket.by_nearest_due``)
     written as ``next_due NULLS LAST``, which is the order of the indexes on (…, is_open, next_due) on PostgreSQL, so
     that the first few are read from the index instead of sorting every open ticket."""
-    return db.session.scalars(Ticket.scoped(user, Ticket.is_open.is_(True)).options(joinedload(Ticket.site))
-                              .order_by(Ticket.next_due.asc().nulls_last(), Ticket.id).limit(limit)).all()
+    return db.session.scalars(
+        Ticket.scoped(user, Ticket.is_open.is_(True))
+        .options(joinedload(Ticket.site))
+        .order_by(Ticket.next_due.asc().nulls_last(), Ticket.id)
+        .limit(limit)
+    ).all()
 
 
 UNCONFIRMED_FROM_MONTH = 11  # the State Council publishes next year's schedule in November or December
@@ -134,24 +146,44 @@ def unconfirmed_next_year(user, today):
 # an entry is shown only when its page admits the user (``may_open``).
 ADMIN_AREAS = {
     Role.SYSTEM_ADMIN: (
-        ("users.index", _l("Users"), "people",
-         _l("Accounts of vendor staff, administrators and client users: create, change the role, deactivate.")),
+        (
+            "users.index",
+            _l("Users"),
+            "people",
+            _l("Accounts of vendor staff, administrators and client users: create, change the role, deactivate."),
+        ),
         ("clients.index", _l("Clients"), "buildings", _l("The education bureaus and centres served, and their sites.")),
         ("sites.index", _l("Sites"), "geo-alt", _l("Every school and department, with its time zone.")),
         ("settings.index", _l("Settings"), "gear", _l("The vendor's details and the service team shown to clients.")),
-        ("settings.calendar", _l("Holiday calendar"), "calendar3",
-         _l("Public holidays and working weekends that the service clocks count with.")),
+        (
+            "settings.calendar",
+            _l("Holiday calendar"),
+            "calendar3",
+            _l("Public holidays and working weekends that the service clocks count with."),
+        ),
         ("notify.robots", _l("Group robots"), "robot", _l("The group chats that receive alerts.")),
     ),
     Role.SECURITY_ADMIN: (
-        ("security_admin.policy", _l("Password policy"), "key",
-         _l("Length, character classes, history, expiry and two-step sign-in.")),
-        ("security_accounts.users", _l("Sign-in security"), "person-gear",
-         _l("Accounts' second factors and password age: reset a second factor, require a new password.")),
+        (
+            "security_admin.policy",
+            _l("Password policy"),
+            "key",
+            _l("Length, character classes, history, expiry and two-step sign-in."),
+        ),
+        (
+            "security_accounts.users",
+            _l("Sign-in security"),
+            "person-gear",
+            _l("Accounts' second factors and password age: reset a second factor, require a new password."),
+        ),
     ),
     Role.AUDITOR: (
-        ("audit.index", _l("Audit trail"), "journal-text",
-         _l("Who did what, when, from where, with what result: search and export.")),
+        (
+            "audit.index",
+            _l("Audit trail"),
+            "journal-text",
+            _l("Who did what, when, from where, with what result: search and export."),
+        ),
     ),
 }
 
@@ -164,17 +196,28 @@ def admin_entries(user):
 @bp.get("/")
 def index():
     if current_user.is_admin:  # no business dashboard: the administrator's own area only
-        return render_template("home/admin.html", entries=admin_entries(current_user),
-                               unconfirmed_year=unconfirmed_next_year(current_user, local_today()))
+        return render_template(
+            "home/admin.html",
+            entries=admin_entries(current_user),
+            unconfirmed_year=unconfirmed_next_year(current_user, local_today()),
+        )
     vendor = current_vendor()
     team = vendor.team if vendor.id else []
     now = utcnow()
     counts, soonest = service_glance(current_user, now)
-    return render_template("home/index.html", team=team, stats=organisation_stats(current_user),
-                           glance=warranty_glance(current_user), tickets=counts, soonest=soonest, now=now,
-                           complaints=complaints_awaiting(current_user, now),
-                           visits=visit_counts(current_user, local_today()), last_visit=last_inspection(current_user),
-                           unconfirmed_year=unconfirmed_next_year(current_user, local_today()))
+    return render_template(
+        "home/index.html",
+        team=team,
+        stats=organisation_stats(current_user),
+        glance=warranty_glance(current_user),
+        tickets=counts,
+        soonest=soonest,
+        now=now,
+        complaints=complaints_awaiting(current_user, now),
+        visits=visit_counts(current_user, local_today()),
+        last_visit=last_inspection(current_user),
+        unconfirmed_year=unconfirmed_next_year(current_user, local_today()),
+    )
 
 
 @bp.get("/healthz")

@@ -2,15 +2,23 @@ from datetime import date
 
 from flask_babel import format_date
 from flask_wtf.file import MultipleFileField
-from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField, \
-    TextAreaField, TimeField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
 from wtforms.validators import NumberRange, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..forms import Form, MaxLength, Optional, Present, RatingField, Required, SelectChoice, Versioned, optional_id
 from ..i18n import _l, _lp
 from .models import Frequency, Method, VisitKind
-
 
 
 class CheckboxesField(SelectMultipleField):
@@ -20,14 +28,24 @@ class CheckboxesField(SelectMultipleField):
 
 class PlanForm(Form):
     frequency = SelectField(_l("Preventive inspections"), validators=[Required()])
-    months = CheckboxesField(_l("Months of the inspections"), coerce=int, validate_choice=False,
-                             description=_l("Each on the 15th. Leave empty for the frequency's usual months."))
-    phone_visits = IntegerField(_l("Phone visits a year"), validators=[
-        Present(_l("Give a number from 0 to 12.")), NumberRange(0, 12, _l("Give a number from 0 to 12."))])
+    months = CheckboxesField(
+        _l("Months of the inspections"),
+        coerce=int,
+        validate_choice=False,
+        description=_l("Each on the 15th. Leave empty for the frequency's usual months."),
+    )
+    phone_visits = IntegerField(
+        _l("Phone visits a year"),
+        validators=[Present(_l("Give a number from 0 to 12.")), NumberRange(0, 12, _l("Give a number from 0 to 12."))],
+    )
     return_visits = BooleanField(_l("Quarterly return visits from one month after acceptance"))
     end_of_life = BooleanField(_l("A full inspection within the 3 months before the end of the service period"))
-    sites = CheckboxesField(_l("Sites inspected"), coerce=int, validate_choice=False,
-                            description=_l("None chosen: every site with units of this contract."))
+    sites = CheckboxesField(
+        _l("Sites inspected"),
+        coerce=int,
+        validate_choice=False,
+        description=_l("None chosen: every site with units of this contract."),
+    )
 
     def __init__(self, *args, sites=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -46,8 +64,9 @@ class PlanForm(Form):
 
 
 class ExtraVisitForm(Form):
-    contract = SelectField(_l("Contract"), coerce=optional_id, validate_choice=False,
-                           validators=[Present(_l("Choose the contract."))])
+    contract = SelectField(
+        _l("Contract"), coerce=optional_id, validate_choice=False, validators=[Present(_l("Choose the contract."))]
+    )
     site = SelectField(_l("Site"), coerce=optional_id, validate_choice=False)
     kind = SelectField(_l("Kind"), validators=[Required()])
     due_on = DateField(_l("Planned for"), validators=[Present(_l("Give the date, e.g. 2026-03-15."))])
@@ -65,8 +84,10 @@ class RecordForm(Versioned):
     software = TextAreaField(_l("Software check"), validators=[Optional(), MaxLength(5000)])
     risks = TextAreaField(_l("Risk analysis"), validators=[Optional(), MaxLength(5000)])
     recommendations = TextAreaField(_l("Recommendations"), validators=[Optional(), MaxLength(5000)])
-    attachments = MultipleFileField(_l("Attachments"), description=_l(
-        "Photos (JPEG, PNG) or the signed paper report (PDF), up to 5 files of 5 MB each."))
+    attachments = MultipleFileField(
+        _l("Attachments"),
+        description=_l("Photos (JPEG, PNG) or the signed paper report (PDF), up to 5 files of 5 MB each."),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,20 +100,24 @@ class SignForm(Versioned):
     comment = TextAreaField(_l("Comment"), validators=[Optional(), MaxLength(1000)])
 
 
-
 class DisputeForm(Versioned):
-    reason = TextAreaField(_l("What is wrong in this record?"), validators=[
-        Required(_l("Say what is wrong, so that the vendor can correct it.")), MaxLength(2000)])
+    reason = TextAreaField(
+        _l("What is wrong in this record?"),
+        validators=[Required(_l("Say what is wrong, so that the vendor can correct it.")), MaxLength(2000)],
+    )
 
 
 class LogForm(Form):
-    contract = SelectField(_l("Contract"), coerce=optional_id, validate_choice=False,
-                           validators=[Present(_l("Choose the contract."))])
+    contract = SelectField(
+        _l("Contract"), coerce=optional_id, validate_choice=False, validators=[Present(_l("Choose the contract."))]
+    )
     site = SelectField(_l("Site"), coerce=optional_id, validate_choice=False)
     work_date = DateField(_l("Date"), validators=[Present(_l("Give the date, e.g. 2026-03-15."))])
     engineers = StringField(_l("Engineers"), validators=[Required(_l("Name the engineers.")), MaxLength(200)])
-    headcount = IntegerField(_l("Headcount"), validators=[
-        Present(_l("Give the number of people.")), NumberRange(1, 200, _l("Give a number from 1 to 200."))])
+    headcount = IntegerField(
+        _l("Headcount"),
+        validators=[Present(_l("Give the number of people.")), NumberRange(1, 200, _l("Give a number from 1 to 200."))],
+    )
     time_in = TimeField(_l("Time in"), validators=[Present(_l("Give the time, e.g. 08:30."))])
     time_out = TimeField(_l("Time out"), validators=[Present(_l("Give the time, e.g. 17:30."))])
     place = StringField(_lp("work", "Place"), validators=[Required(_l("Say where the work was done.")), MaxLength(200)])

@@ -1,5 +1,6 @@
 """An iCalendar (RFC 5545) feed of visits as all-day events, written by the ``icalendar`` library (escaping, line
 folding, CRLF and the UTC form of DTSTAMP are its work, not hand-written)."""
+
 from datetime import timedelta
 
 from icalendar import Calendar, Event

@@ -4,6 +4,7 @@ A contract's plan promises visits; the portal schedules them with due dates for 
 record each visit (per-unit results for an on-site inspection, the three checks the bids name, recommendations,
 attachments); the client signs it off or disputes it. Resident engineers keep a service log, signed by the client.
 """
+
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
@@ -74,16 +75,25 @@ class UnitResult(_Labelled):
 
 
 LABELS = {
-    Frequency.NONE: _l("No preventive inspections"), Frequency.MONTHLY: _l("Monthly"),
+    Frequency.NONE: _l("No preventive inspections"),
+    Frequency.MONTHLY: _l("Monthly"),
     Frequency.QUARTERLY: _l("Quarterly (mid-March, June, September, December)"),
     Frequency.HALF_YEARLY: _l("Half-yearly (mid-January, July)"),
-    VisitKind.INSPECTION: _l("Preventive inspection"), VisitKind.PHONE_VISIT: _l("Phone visit"),
-    VisitKind.RETURN_VISIT: _l("Return visit"), VisitKind.END_OF_LIFE: _l("End-of-life inspection"),
+    VisitKind.INSPECTION: _l("Preventive inspection"),
+    VisitKind.PHONE_VISIT: _l("Phone visit"),
+    VisitKind.RETURN_VISIT: _l("Return visit"),
+    VisitKind.END_OF_LIFE: _l("End-of-life inspection"),
     VisitKind.EXTRA: _l("Extra visit"),
-    Method.ON_SITE: _l("On site"), Method.REMOTE: _l("Remote"), Method.PHONE: _l("By phone"),
-    VisitStatus.SCHEDULED: _l("Scheduled"), VisitStatus.DONE: _l("Awaiting sign-off"),
-    VisitStatus.SIGNED: _l("Signed off"), VisitStatus.DISPUTED: _l("Disputed"),
-    UnitResult.OK: _l("OK"), UnitResult.ISSUE: _l("Issue found"), UnitResult.FIXED: _l("Fixed on the spot"),
+    Method.ON_SITE: _l("On site"),
+    Method.REMOTE: _l("Remote"),
+    Method.PHONE: _l("By phone"),
+    VisitStatus.SCHEDULED: _l("Scheduled"),
+    VisitStatus.DONE: _l("Awaiting sign-off"),
+    VisitStatus.SIGNED: _l("Signed off"),
+    VisitStatus.DISPUTED: _l("Disputed"),
+    UnitResult.OK: _l("OK"),
+    UnitResult.ISSUE: _l("Issue found"),
+    UnitResult.FIXED: _l("Fixed on the spot"),
     UnitResult.NOT_FOUND: _l("Not found"),
 }
 SOON = timedelta(days=30)  # "due soon": within 30 days
@@ -95,7 +105,8 @@ def _check(column, enum):
 
 
 plan_site = sa.Table(
-    "inspection_plan_site", db.metadata,
+    "inspection_plan_site",
+    db.metadata,
     sa.Column("plan_id", sa.ForeignKey("inspection_plan.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("site_id", sa.ForeignKey("site.id", ondelete="CASCADE"), primary_key=True),
 )
@@ -139,8 +150,9 @@ class Visit(HasVersion, ClientScoped, db.Model):
     __table_args__ = (
         _check("kind", VisitKind),
         _check("status", VisitStatus),
-        sa.CheckConstraint("method IS NULL OR method IN ({})".format(", ".join(f"'{m.value}'" for m in Method)),
-                           name="method"),
+        sa.CheckConstraint(
+            "method IS NULL OR method IN ({})".format(", ".join(f"'{m.value}'" for m in Method)), name="method"
+        ),
         sa.CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="satisfaction"),
         # The schedule: by state and due date, for everyone, a client, a site; a contract's visits.
         sa.Index("ix_visit_status_due", "status", "due_on", "id"),
@@ -192,10 +204,12 @@ class Visit(HasVersion, ClientScoped, db.Model):
     client: Mapped[Client] = relationship()
     site: Mapped[Site | None] = relationship()
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
-    units: Mapped[list["VisitUnit"]] = relationship(back_populates="visit", order_by="VisitUnit.id",
-                                                    cascade="all, delete-orphan")
-    attachments: Mapped[list["VisitAttachment"]] = relationship(order_by="VisitAttachment.id",
-                                                                cascade="all, delete-orphan")
+    units: Mapped[list["VisitUnit"]] = relationship(
+        back_populates="visit", order_by="VisitUnit.id", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list["VisitAttachment"]] = relationship(
+        order_by="VisitAttachment.id", cascade="all, delete-orphan"
+    )
 
     @property
     def kind_enum(self):
@@ -216,8 +230,7 @@ class Visit(HasVersion, ClientScoped, db.Model):
     @property
     def on_site(self):
         """A visit whose units are checked one by one: an inspection (or an extra visit) of one site."""
-        return self.site_id is not None and self.kind in (VisitKind.INSPECTION, VisitKind.END_OF_LIFE,
-                                                          VisitKind.EXTRA)
+        return self.site_id is not None and self.kind in (VisitKind.INSPECTION, VisitKind.END_OF_LIFE, VisitKind.EXTRA)
 
     # "Overdue" and "due soon" are defined here once, in Python (pages) and SQL (the schedule's filters and the
     # home pages' counts); tests/inspections check that both give the same visits.

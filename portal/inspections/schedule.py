@@ -4,6 +4,7 @@ From the bids: preventive inspections monthly, quarterly (mid-March, June, Septe
 (mid-January, July); four phone visits a year; quarterly return visits from one month after handover; one full
 inspection within the 3 months before the end of the system's life.
 """
+
 from dataclasses import dataclass
 from datetime import date, timedelta
 

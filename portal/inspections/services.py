@@ -1,21 +1,32 @@
 """Plans and their schedule, recording and signing visits, findings turned into fault reports, the service log,
 and the calendar feed."""
+
 import hashlib
 import secrets
 
 import sqlalchemy as sa
 
-from ..equipment.models import Equipment, Status as EquipmentStatus
+from ..equipment.models import Equipment
+from ..equipment.models import Status as EquipmentStatus
 from ..extensions import db
 from ..i18n import _l
 from ..notify import events as notify
-from ..tickets import services as tickets
-from ..types import utcnow
 from ..steps import Refused
 from ..surveys import services as surveys
+from ..tickets import services as tickets
+from ..types import utcnow
 from . import schedule
-from .models import (SOON, CalendarFeed, InspectionPlan, ServiceLog, UnitResult, Visit, VisitAttachment, VisitStatus,
-                     VisitUnit)
+from .models import (
+    SOON,
+    CalendarFeed,
+    InspectionPlan,
+    ServiceLog,
+    UnitResult,
+    Visit,
+    VisitAttachment,
+    VisitStatus,
+    VisitUnit,
+)
 
 
 class VisitRefused(Refused):
@@ -44,26 +55,43 @@ def generate(plan, today):
     recorded visits and past ones stay as they are. Returns the number of visits scheduled."""
     contract = plan.contract
     period = schedule.service_period(contract.accepted_on, contract.warranty_months)
-    db.session.execute(sa.delete(Visit).where(Visit.plan_id == plan.id, Visit.status == VisitStatus.SCHEDULED.value,
-                                              Visit.due_on >= today))
+    db.session.execute(
+        sa.delete(Visit).where(
+            Visit.plan_id == plan.id, Visit.status == VisitStatus.SCHEDULED.value, Visit.due_on >= today
+        )
+    )
     if period is None:
         return 0
     start, end = period
-    kept = {(v.kind, v.site_id, v.due_on) for v in db.session.scalars(
-        sa.select(Visit).where(Visit.plan_id == plan.id))}
+    kept = {(v.kind, v.site_id, v.due_on) for v in db.session.scalars(sa.select(Visit).where(Visit.plan_id == plan.id))}
     sites = plan_sites(plan)
     count = 0
-    for due in schedule.plan_dates(frequency=plan.frequency, months=plan.month_list, phone_visits=plan.phone_visits,
-                                   return_visits=plan.return_visits, end_of_life=plan.end_of_life, start=start,
-                                   end=end):
+    for due in schedule.plan_dates(
+        frequency=plan.frequency,
+        months=plan.month_list,
+        phone_visits=plan.phone_visits,
+        return_visits=plan.return_visits,
+        end_of_life=plan.end_of_life,
+        start=start,
+        end=end,
+    ):
         if due.due_on < today:
             continue
-        for site_id in ([s.id for s in sites] if due.kind in ("inspection", "end_of_life") else [None]):
+        for site_id in [s.id for s in sites] if due.kind in ("inspection", "end_of_life") else [None]:
             if (due.kind, site_id, due.due_on) in kept:
                 continue
-            db.session.add(Visit(plan_id=plan.id, contract_id=contract.id, client_id=contract.client_id,
-                                 site_id=site_id, kind=due.kind, due_on=due.due_on, window_start=due.window_start,
-                                 status=VisitStatus.SCHEDULED.value))
+            db.session.add(
+                Visit(
+                    plan_id=plan.id,
+                    contract_id=contract.id,
+                    client_id=contract.client_id,
+                    site_id=site_id,
+                    kind=due.kind,
+                    due_on=due.due_on,
+                    window_start=due.window_start,
+                    status=VisitStatus.SCHEDULED.value,
+                )
+            )
             count += 1
     db.session.flush()
     return count
@@ -84,8 +112,15 @@ def save_plan(contract, by, *, frequency, months, phone_visits, return_visits, e
 
 def add_visit(contract, site, *, kind, due_on):
     """An extra visit outside the plan (an incident, a sensitive period, a request)."""
-    visit = Visit(contract_id=contract.id, client_id=contract.client_id, site_id=site.id if site else None, kind=kind,
-                  due_on=due_on, window_start=due_on, status=VisitStatus.SCHEDULED.value)
+    visit = Visit(
+        contract_id=contract.id,
+        client_id=contract.client_id,
+        site_id=site.id if site else None,
+        kind=kind,
+        due_on=due_on,
+        window_start=due_on,
+        status=VisitStatus.SCHEDULED.value,
+    )
     db.session.add(visit)
     db.session.flush()
     return visit
@@ -99,14 +134,31 @@ def site_units(visit):
     if visit.site_id is None:
         return []
     return db.session.scalars(
-        sa.select(Equipment).where(Equipment.site_id == visit.site_id, Equipment.contract_id == visit.contract_id,
-                                   Equipment.status.notin_([EquipmentStatus.RETIRED.value,
-                                                            EquipmentStatus.REPLACED.value]))
-        .order_by(Equipment.building, Equipment.room, Equipment.serial)).all()
+        sa.select(Equipment)
+        .where(
+            Equipment.site_id == visit.site_id,
+            Equipment.contract_id == visit.contract_id,
+            Equipment.status.notin_([EquipmentStatus.RETIRED.value, EquipmentStatus.REPLACED.value]),
+        )
+        .order_by(Equipment.building, Equipment.room, Equipment.serial)
+    ).all()
 
 
-def record(visit, by, *, done_on, method, engineers, hardware, software, risks, recommendations, results,
-           attachments=(), now=None):
+def record(
+    visit,
+    by,
+    *,
+    done_on,
+    method,
+    engineers,
+    hardware,
+    software,
+    risks,
+    recommendations,
+    results,
+    attachments=(),
+    now=None,
+):
     """Record (or amend, after a dispute) what the visit did. ``results`` maps unit ids to (result, note)."""
     if visit.status == VisitStatus.SIGNED.value:
         raise VisitRefused(_l("This visit is signed off by the client: it can no longer be changed."))
@@ -170,10 +222,18 @@ def open_ticket(row, by, *, severity="C", now=None):
     visit, unit = row.visit, row.unit
     when = visit.done_on.isoformat() if visit.done_on else ""
     ticket = tickets.file_ticket(
-        by, unit.site, unit, severity=severity, kind="unknown", channel="on_site",
+        by,
+        unit.site,
+        unit,
+        severity=severity,
+        kind="unknown",
+        channel="on_site",
         title=str(_l("Found in the inspection of %(date)s", date=when))[:200],
         description=row.note or str(_l("Issue found during an inspection.")),
-        contact_name=unit.site.contact_name or by.name, contact_phone=unit.site.contact_phone or "", now=now)
+        contact_name=unit.site.contact_name or by.name,
+        contact_phone=unit.site.contact_phone or "",
+        now=now,
+    )
     row.ticket_id = ticket.id
     return ticket
 
@@ -183,16 +243,24 @@ def open_ticket(row, by, *, severity="C", now=None):
 
 def counts(user, today):
     """(overdue, due within 30 days, awaiting the client's sign-off) visits in the user's scope, in one query."""
+
     def total(condition):
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
     # Only the visits any of the three can count are read: scheduled ones due up to the end of "soon", and those
     # awaiting sign-off (index ranges on (status, due_on)), not every visit of the years planned ahead and behind.
-    wanted = sa.or_(sa.and_(Visit.status == VisitStatus.SCHEDULED.value, Visit.due_on <= today + SOON),
-                    Visit.status == VisitStatus.DONE.value)
-    row = db.session.execute(Visit.scope(sa.select(
-        total(Visit.overdue(today)), total(Visit.due_soon(today)), total(Visit.status == VisitStatus.DONE.value))
-        .where(wanted), user)).one()
+    wanted = sa.or_(
+        sa.and_(Visit.status == VisitStatus.SCHEDULED.value, Visit.due_on <= today + SOON),
+        Visit.status == VisitStatus.DONE.value,
+    )
+    row = db.session.execute(
+        Visit.scope(
+            sa.select(
+                total(Visit.overdue(today)), total(Visit.due_soon(today)), total(Visit.status == VisitStatus.DONE.value)
+            ).where(wanted),
+            user,
+        )
+    ).one()
     return dict(zip(("overdue", "soon", "to_sign"), row, strict=True))
 
 
@@ -202,9 +270,16 @@ def last_inspection(user):
 
     # A recorded visit has its date; asking for one lets PostgreSQL read an index on done_on backwards from the
     # latest (descending, it would put the scheduled visits' NULLs first).
-    return db.session.scalar(Visit.scope(sa.select(Visit), user).where(
-        Visit.status.in_(DONE_STATES), Visit.kind.in_(["inspection", "end_of_life", "extra"]),
-        Visit.done_on.is_not(None)).order_by(Visit.done_on.desc(), Visit.id.desc()).limit(1))
+    return db.session.scalar(
+        Visit.scope(sa.select(Visit), user)
+        .where(
+            Visit.status.in_(DONE_STATES),
+            Visit.kind.in_(["inspection", "end_of_life", "extra"]),
+            Visit.done_on.is_not(None),
+        )
+        .order_by(Visit.done_on.desc(), Visit.id.desc())
+        .limit(1)
+    )
 
 
 # ---------------------------------------------------------------- the calendar feed
@@ -234,4 +309,3 @@ def feed_user(token):
     feed = db.session.scalar(sa.select(CalendarFeed).where(CalendarFeed.token_hash == token_hash(token)))
     user = db.session.get(User, feed.user_id) if feed else None
     return user if user is not None and user.active else None
-

@@ -10,6 +10,7 @@ The web processes enqueue; they never run a task themselves. A periodic job may 
 once (each worker's scheduler enqueues it): a Huey lock lets one run at a time, and the database keeps each event
 and each notification at most once whatever runs twice.
 """
+
 import functools
 import logging
 import signal
@@ -21,9 +22,8 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, g, has_app_context
-from huey import Huey, crontab
+from huey import Huey, crontab, signals
 from huey import consumer as huey_consumer
-from huey import signals
 from huey import storage as huey_storage
 
 from .. import logs, metrics
@@ -40,10 +40,13 @@ class SqliteStorage(huey_storage.SqliteStorage):
             return super().put_if_empty(key, value)
         now = time.time()
         with self.db(commit=True) as curs:
-            curs.execute("delete from kv where queue = ? and key = ? and cast(value as real) < ?",
-                         (self.name, key, now))
-            curs.execute("insert or ignore into kv (queue, key, value) values (?, ?, ?)",
-                         (self.name, key, self.to_blob(str(now + ttl).encode())))
+            curs.execute(
+                "delete from kv where queue = ? and key = ? and cast(value as real) < ?", (self.name, key, now)
+            )
+            curs.execute(
+                "insert or ignore into kv (queue, key, value) values (?, ?, ?)",
+                (self.name, key, self.to_blob(str(now + ttl).encode())),
+            )
             return curs.rowcount == 1
 
 
@@ -60,16 +63,16 @@ class Jobs(Huey):
     def configure(self, app):
         """Point the queue at the storage ``app``'s configuration names (see ``portal.config``)."""
         config = app.config
-        kind = config["JOBS_STORAGE"] or ("memory" if config.get("TESTING") else
-                                          "redis" if config["REDIS_URL"] else "sqlite")
+        kind = config["JOBS_STORAGE"] or (
+            "memory" if config.get("TESTING") else "redis" if config["REDIS_URL"] else "sqlite"
+        )
         self.name = config["JOBS_NAME"]
         if kind == "redis":
             from redis import ConnectionPool
 
             # A short connect timeout: an enqueue after a request's commit never hangs on an unreachable Redis.
             pool = ConnectionPool.from_url(config["REDIS_URL"], socket_connect_timeout=3, socket_timeout=10)
-            self.storage_class, self.storage_kwargs = huey_storage.PriorityRedisExpireStorage, {
-                "connection_pool": pool}
+            self.storage_class, self.storage_kwargs = huey_storage.PriorityRedisExpireStorage, {"connection_pool": pool}
         elif kind == "sqlite":
             Path(config["JOBS_DB"]).parent.mkdir(parents=True, exist_ok=True)  # instance/ on a fresh clone
             self.storage_class, self.storage_kwargs = SqliteStorage, {"filename": config["JOBS_DB"]}
@@ -128,12 +131,14 @@ def in_app(fn):
     """Run ``fn`` inside an application context of its own (a session of its own, removed at the end). Every task
     of the portal goes through here: the id of the request that enqueued it is taken off its arguments (the log
     lines have it from ``Jobs.execute``)."""
+
     @functools.wraps(fn)
     def run(*args, **kwargs):
         kwargs.pop(logs.REQUEST_ID_KWARG, None)
         with huey.application().app_context():
             g.job = fn.__name__  # commits inside a job do not wake the worker (see ``_committed``)
             return fn(*args, **kwargs)
+
     return run
 
 
@@ -168,11 +173,13 @@ JOBS = {}
 
 def periodic(name, when, lock_minutes=15, **cron):
     """Register ``fn`` as the periodic job ``name``: ``when`` says its schedule in words (``flask jobs list``)."""
+
     def decorator(fn):
         job = Job(name, when, fn, lock_minutes, cron)
         JOBS[name] = job
         huey.periodic_task(job.due, name=f"job:{name}")(in_app(job.run))
         return fn
+
     return decorator
 
 
@@ -199,8 +206,10 @@ def ping(token):
     """A diagnostic: the worker answers under ``pong:<token>`` with the database it reached (``flask jobs ping``)."""
     from ..extensions import db
 
-    huey.put(f"pong:{token}", {"database": db.engine.dialect.name, "users": db.session.scalar(sa.text(
-        "SELECT count(*) FROM user_account"))})
+    huey.put(
+        f"pong:{token}",
+        {"database": db.engine.dialect.name, "users": db.session.scalar(sa.text("SELECT count(*) FROM user_account"))},
+    )
 
 
 @huey.task(name="audit_verify")

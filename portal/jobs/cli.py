@@ -1,5 +1,6 @@
 """``flask jobs worker`` (the worker and its scheduler), ``flask jobs list`` (the schedule), ``flask jobs run NAME``
 (one periodic job now, e.g. from cron), ``flask jobs ping`` (is a worker running?)."""
+
 import secrets
 import sys
 import time
@@ -15,16 +16,31 @@ jobs = AppGroup("jobs", help="The job worker and the periodic jobs.")
 
 
 @jobs.command("worker")
-@click.option("--workers", "-w", type=click.IntRange(1, 64), default=None,
-              help="Threads running tasks (default: PORTAL_JOBS_WORKERS, 2).")
+@click.option(
+    "--workers",
+    "-w",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Threads running tasks (default: PORTAL_JOBS_WORKERS, 2).",
+)
 @click.option("--no-periodic", is_flag=True, help="Run enqueued tasks only; another worker runs the schedule.")
-@click.option("--shutdown-timeout", type=click.FloatRange(0, 3600), default=60, show_default=True,
-              help="Seconds the running jobs get to finish after SIGTERM or Ctrl-C.")
+@click.option(
+    "--shutdown-timeout",
+    type=click.FloatRange(0, 3600),
+    default=60,
+    show_default=True,
+    help="Seconds the running jobs get to finish after SIGTERM or Ctrl-C.",
+)
 def worker(workers, no_periodic, shutdown_timeout):
     """Run the job worker: the periodic jobs and the enqueued tasks, until SIGTERM or Ctrl-C (graceful)."""
     huey.flask_app = current_app._get_current_object()  # tasks run in this application
-    consumer = Consumer(huey, workers=workers or current_app.config["JOBS_WORKERS"], worker_type="thread",
-                        periodic=not no_periodic, shutdown_timeout=shutdown_timeout)
+    consumer = Consumer(
+        huey,
+        workers=workers or current_app.config["JOBS_WORKERS"],
+        worker_type="thread",
+        periodic=not no_periodic,
+        shutdown_timeout=shutdown_timeout,
+    )
     consumer.run()
 
 

@@ -1,6 +1,7 @@
 """The periodic jobs, in the deployment's time zone (Asia/Shanghai unless PORTAL_TIMEZONE says otherwise). Each is
 idempotent: what it records and whom it tells is kept once by the database, so a run twice (two workers, a retry,
 ``flask jobs run`` by hand) changes nothing the second time."""
+
 from ..extensions import db
 from . import periodic
 
@@ -12,8 +13,11 @@ def tickets(now=None):
     from ..notify import scheduled
     from ..tickets.services import record_breaches
 
-    return {"breaches": record_breaches(now), "at_risk": scheduled.tickets_at_risk(now),
-            "no_response": scheduled.tickets_without_response(now)}
+    return {
+        "breaches": record_breaches(now),
+        "at_risk": scheduled.tickets_at_risk(now),
+        "no_response": scheduled.tickets_without_response(now),
+    }
 
 
 @periodic("deliver", "every minute", lock_minutes=10)
@@ -56,8 +60,12 @@ def inspections(now=None):
     signature."""
     from ..notify import scheduled
 
-    return {"due": scheduled.visits_due(now), "overdue": scheduled.visits_overdue(now),
-            "signoff": scheduled.visits_waiting_signoff(now), "log_signature": scheduled.logs_waiting_signature(now)}
+    return {
+        "due": scheduled.visits_due(now),
+        "overdue": scheduled.visits_overdue(now),
+        "signoff": scheduled.visits_waiting_signoff(now),
+        "log_signature": scheduled.logs_waiting_signature(now),
+    }
 
 
 @periodic("digests", "daily at 08:00", lock_minutes=60, minute="0", hour="8")

@@ -1,4 +1,5 @@
 """Notifications: who is told what, in the portal (the bell), by e-mail and in the vendor's group chats."""
+
 from flask import Blueprint
 
 bp = Blueprint("notify", __name__, url_prefix="/notifications")

@@ -8,6 +8,7 @@ between the claim and the mark leaves it ``sending``: once its lease is over it 
 that says so, for the manager to resend or not, rather than being sent again silently (it may have gone out).
 Nothing is sent while a transaction is open: on SQLite that would hold the one write lock during a network call.
 """
+
 from datetime import timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -15,8 +16,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app
 
-from ..auth.models import User
 from .. import metrics
+from ..auth.models import User
 from ..extensions import db
 from ..types import utcnow
 from . import mails, robots
@@ -33,7 +34,9 @@ NO_ADDRESS = N_("The user is deactivated or has no e-mail address.")
 ROBOT_OFF = N_("The robot is switched off.")
 NOTHING_LEFT = N_("What this delivery told no longer exists.")
 NOT_THEIRS = N_("The user may no longer see what this delivery told (another school or client now).")
-ERRORS = frozenset({STOPPED, NO_ADDRESS, ROBOT_OFF, NOTHING_LEFT, NOT_THEIRS})  # the outbox's own errors: shown translated
+ERRORS = frozenset(
+    {STOPPED, NO_ADDRESS, ROBOT_OFF, NOTHING_LEFT, NOT_THEIRS}
+)  # the outbox's own errors: shown translated
 
 
 class Undeliverable(Exception):
@@ -45,8 +48,10 @@ def deliver_due(now=None, limit=200):
     now = now or utcnow()
     counts = {"sent": 0, "retry": 0, "failed": _fail_stopped(now)}
     due = db.session.scalars(
-        sa.select(Delivery.id).where(Delivery.state == PENDING, Delivery.due_at <= now)
-        .order_by(Delivery.due_at, Delivery.id).limit(limit)
+        sa.select(Delivery.id)
+        .where(Delivery.state == PENDING, Delivery.due_at <= now)
+        .order_by(Delivery.due_at, Delivery.id)
+        .limit(limit)
     ).all()
     db.session.commit()
     for delivery_id in due:
@@ -60,7 +65,8 @@ def _fail_stopped(now):
     """Deliveries whose worker stopped mid-send. Their lease stays: should the worker only have been slow, its
     late "sent" still lands."""
     stopped = db.session.execute(
-        sa.update(Delivery).where(Delivery.state == SENDING, Delivery.lease_until < now)
+        sa.update(Delivery)
+        .where(Delivery.state == SENDING, Delivery.lease_until < now)
         .values(state=FAILED, error=STOPPED)
     ).rowcount
     db.session.commit()
@@ -72,7 +78,8 @@ def _claim(delivery_id, now):
     channel), or None if another worker has it."""
     lease = now + current_app.config["DELIVERY_LEASE"]
     claimed = db.session.execute(
-        sa.update(Delivery).where(Delivery.id == delivery_id, Delivery.state == PENDING, Delivery.due_at <= now)
+        sa.update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.state == PENDING, Delivery.due_at <= now)
         .values(state=SENDING, lease_until=lease, attempts=Delivery.attempts + 1)
         .returning(Delivery.attempts, Delivery.channel)
     ).first()
@@ -100,8 +107,9 @@ def _try(delivery_id, lease, attempts, now):
         current_app.logger.warning("delivery %s, try %s: %s", delivery_id, attempts, _describe(error))
         if attempts >= current_app.config["DELIVERY_MAX_ATTEMPTS"]:
             return _settle(delivery_id, lease, state=FAILED, error=_describe(error))
-        return _settle(delivery_id, lease, state=PENDING, due_at=now + backoff(attempts), error=_describe(error),
-                       outcome="retry")
+        return _settle(
+            delivery_id, lease, state=PENDING, due_at=now + backoff(attempts), error=_describe(error), outcome="retry"
+        )
     return _settle(delivery_id, lease, state=SENT, sent_at=now, error="")
 
 
@@ -112,8 +120,9 @@ def backoff(attempts):
 
 def _settle(delivery_id, lease, outcome=None, **values):
     """Record how the try went, if the delivery is still the one this worker claimed (same lease)."""
-    db.session.execute(sa.update(Delivery).where(Delivery.id == delivery_id, Delivery.lease_until == lease)
-                       .values(**values))
+    db.session.execute(
+        sa.update(Delivery).where(Delivery.id == delivery_id, Delivery.lease_until == lease).values(**values)
+    )
     db.session.commit()
     return outcome or values["state"]
 
@@ -135,9 +144,11 @@ def _prepare(delivery_id):
     if delivery.kind == DIGEST:
         user = db.session.get(User, delivery.params.get("user_id"))
         _check_address(user)
-        notes = db.session.scalars(sa.select(Notification).where(Notification.id.in_(delivery.params.get("ids", ())),
-                                                                 mine(user))
-                                   .order_by(Notification.created_at, Notification.id)).all()
+        notes = db.session.scalars(
+            sa.select(Notification)
+            .where(Notification.id.in_(delivery.params.get("ids", ())), mine(user))
+            .order_by(Notification.created_at, Notification.id)
+        ).all()
         if not notes:
             raise Undeliverable(NOTHING_LEFT)
         return mails.digest_mail(delivery, user, notes).send
@@ -158,10 +169,14 @@ def _check_address(user):
 def resend(delivery_id):
     """Put a failed delivery back in the outbox, due now, with a fresh set of tries (in the caller's transaction).
     False if it is not failed (already resent, or sent meanwhile)."""
-    again = db.session.execute(
-        sa.update(Delivery).where(Delivery.id == delivery_id, Delivery.state == FAILED)
-        .values(state=PENDING, due_at=utcnow(), attempts=0, lease_until=None, error="")
-    ).rowcount == 1
+    again = (
+        db.session.execute(
+            sa.update(Delivery)
+            .where(Delivery.id == delivery_id, Delivery.state == FAILED)
+            .values(state=PENDING, due_at=utcnow(), attempts=0, lease_until=None, error="")
+        ).rowcount
+        == 1
+    )
     if again:
         db.session.info["notify_kick"] = True
     return again
@@ -173,17 +188,29 @@ def send_digests(now=None):
     add nothing). The worker's next ``deliver_due`` sends them. Returns how many digests were added."""
     now = now or utcnow()
     day = now.astimezone(ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])).date()  # the portal's day
-    users = db.session.scalars(sa.select(Notification.user_id).where(Notification.digest_due.is_(True))
-                               .group_by(Notification.user_id).order_by(Notification.user_id)).all()
+    users = db.session.scalars(
+        sa.select(Notification.user_id)
+        .where(Notification.digest_due.is_(True))
+        .group_by(Notification.user_id)
+        .order_by(Notification.user_id)
+    ).all()
     db.session.commit()
     added = 0
     for user_id in users:
         ids = db.session.scalars(
-            sa.select(Notification.id).where(Notification.user_id == user_id, Notification.digest_due.is_(True))
-            .order_by(Notification.id).limit(DIGEST_MAX)
+            sa.select(Notification.id)
+            .where(Notification.user_id == user_id, Notification.digest_due.is_(True))
+            .order_by(Notification.id)
+            .limit(DIGEST_MAX)
         ).all()
-        digest = Delivery(channel="email", kind=DIGEST, subject_type=DIGEST, params={"user_id": user_id, "ids": ids},
-                          key=f"digest:{user_id}:{day.isoformat()}", due_at=now)
+        digest = Delivery(
+            channel="email",
+            kind=DIGEST,
+            subject_type=DIGEST,
+            params={"user_id": user_id, "ids": ids},
+            key=f"digest:{user_id}:{day.isoformat()}",
+            due_at=now,
+        )
         if ids and _add_once(digest, keyed=True):
             db.session.execute(sa.update(Notification).where(Notification.id.in_(ids)).values(digest_due=False))
             db.session.info["notify_kick"] = True

@@ -3,6 +3,7 @@ the transaction of the step itself. The time-driven kinds (at risk, breached, ov
 
 Names and labels go into the params in both languages (``both``), so that each reader reads them in theirs.
 """
+
 from ..auth.models import User
 from ..extensions import db
 from ..i18n import _l, format_date, money
@@ -52,8 +53,7 @@ def complaint_filed(complaint, by):
 
 
 def complaint_routed(complaint, handler, by):
-    tell("complaint.routed", complaint, [handler], by=by, number=complaint.number,
-         due_at=moment(complaint.due_at))
+    tell("complaint.routed", complaint, [handler], by=by, number=complaint.number, due_at=moment(complaint.due_at))
 
 
 def complaint_answered(complaint, by):
@@ -61,8 +61,15 @@ def complaint_answered(complaint, by):
 
 
 def quote_issued(quote, by):
-    tell("quote.issued", quote, client_admins(quote.client_id), by=by, number=quote.number,
-         total=both(lambda: money(quote.total)), valid_on=moment(quote.valid_until))
+    tell(
+        "quote.issued",
+        quote,
+        client_admins(quote.client_id),
+        by=by,
+        number=quote.number,
+        total=both(lambda: money(quote.total)),
+        valid_on=moment(quote.valid_until),
+    )
 
 
 def quote_accepted(quote, by):
@@ -70,8 +77,15 @@ def quote_accepted(quote, by):
 
 
 def quote_declined(quote, by):
-    tell("quote.declined", quote, managers(), by=by, number=quote.number, client=both(lambda: quote.client.name),
-         reason=quote.decline_reason)
+    tell(
+        "quote.declined",
+        quote,
+        managers(),
+        by=by,
+        number=quote.number,
+        client=both(lambda: quote.client.name),
+        reason=quote.decline_reason,
+    )
 
 
 def _place(obj):
@@ -87,8 +101,14 @@ def visit_recorded(visit, by):
 
 
 def log_recorded(entry, by):
-    tell("log.signature", entry, client_admins(entry.client_id), by=by, work_on=moment(entry.work_date),
-         engineers=entry.engineers)
+    tell(
+        "log.signature",
+        entry,
+        client_admins(entry.client_id),
+        by=by,
+        work_on=moment(entry.work_date),
+        engineers=entry.engineers,
+    )
 
 
 def survey_invite(survey, user, subject):
@@ -96,6 +116,13 @@ def survey_invite(survey, user, subject):
     if survey.ticket_id is not None:
         about = both(lambda: str(_l("fault report %(number)s", number=subject.number)))
     else:
-        about = both(lambda: str(_l("%(visit)s of %(date)s", visit=subject.kind_enum.label,
-                                    date=format_date(subject.done_on or subject.due_on, "medium"))))
+        about = both(
+            lambda: str(
+                _l(
+                    "%(visit)s of %(date)s",
+                    visit=subject.kind_enum.label,
+                    date=format_date(subject.done_on or subject.due_on, "medium"),
+                )
+            )
+        )
     tell("survey.invite", survey, [user], about=about)

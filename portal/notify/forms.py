@@ -1,4 +1,5 @@
 """The preferences form: one choice per kind the user may receive and may turn off."""
+
 from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf
@@ -23,10 +24,17 @@ def preferences_form(user, chosen, **kwargs):
 
     kinds = [kind for kind in kinds_for(user.role) if not kind.mandatory]
     for kind in kinds:
-        setattr(PreferencesForm, field_name(kind), RadioField(
-            kind.label, default=chosen.get(kind.name, Mode.INSTANT.value), validate_choice=False,
-            choices=[SelectChoice(mode.value, label) for mode, label in MODE_LABELS.items()],
-            validators=[AnyOf([m.value for m in Mode], message=_l("Choose at once, daily digest or off."))]))
+        setattr(
+            PreferencesForm,
+            field_name(kind),
+            RadioField(
+                kind.label,
+                default=chosen.get(kind.name, Mode.INSTANT.value),
+                validate_choice=False,
+                choices=[SelectChoice(mode.value, label) for mode, label in MODE_LABELS.items()],
+                validators=[AnyOf([m.value for m in Mode], message=_l("Choose at once, daily digest or off."))],
+            ),
+        )
     form = PreferencesForm(**kwargs)
     form.kinds = kinds
     return form

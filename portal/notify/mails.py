@@ -1,14 +1,17 @@
 """The e-mails: one per notification, and each user's daily digest. Each is written in its reader's language and
 their site's time zone (``services.reader``), as plain text with an HTML alternative, and carries absolute links
 (to the object, to the reader's preferences) built against ``PORTAL_BASE_URL``, since the worker has no request."""
+
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template, url_for
-from flask_babel import get_locale, gettext as _, ngettext
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
 from flask_mailman import EmailMultiAlternatives
 
 from .services import action, link, message, reader
+
 
 @contextmanager
 def absolute_links():
@@ -39,11 +42,17 @@ def compose(user, template, subject, delivery_id, **context):
     from ..home.views import current_vendor
 
     vendor = current_vendor()
-    context.update(user=user, subject=subject, portal=portal_name(vendor), preferences=preferences_url(),
-                   home=url_for("home.index", _external=True),
-                   lang="zh-CN" if get_locale().language == "zh" else "en")
+    context.update(
+        user=user,
+        subject=subject,
+        portal=portal_name(vendor),
+        preferences=preferences_url(),
+        home=url_for("home.index", _external=True),
+        lang="zh-CN" if get_locale().language == "zh" else "en",
+    )
     mail = EmailMultiAlternatives(
-        subject=_one_line(subject), body=render_template(f"notify/mail/{template}.txt", **context),
+        subject=_one_line(subject),
+        body=render_template(f"notify/mail/{template}.txt", **context),
         to=[user.email],
         headers={
             "Auto-Submitted": "auto-generated",  # RFC 3834: no out-of-office replies to a robot
@@ -59,15 +68,23 @@ def notification_mail(delivery):
     note = delivery.notification
     with absolute_links(), reader(note.user):
         text = message(note.kind, note.params)
-        return compose(note.user, "notification", text, delivery.id, text=text, note=note,
-                       url=link(note.subject_type, note.subject_id, external=True),
-                       action=action(note, note.user, external=True))
+        return compose(
+            note.user,
+            "notification",
+            text,
+            delivery.id,
+            text=text,
+            note=note,
+            url=link(note.subject_type, note.subject_id, external=True),
+            action=action(note, note.user, external=True),
+        )
 
 
 def digest_mail(delivery, user, notes):
     """A user's daily digest: every notification they chose to receive that way, each with its link."""
     with absolute_links(), reader(user):
         items = [(message(n.kind, n.params), link(n.subject_type, n.subject_id, external=True), n) for n in notes]
-        subject = ngettext("Your daily digest: %(num)d notification", "Your daily digest: %(num)d notifications",
-                           len(items))
+        subject = ngettext(
+            "Your daily digest: %(num)d notification", "Your daily digest: %(num)d notifications", len(items)
+        )
         return compose(user, "digest", subject, delivery.id, items=items)

@@ -1,6 +1,7 @@
 """The vendor manager's side of notifications: the group robots (WeCom, DingTalk) and the deliveries that failed,
 with a resend. A robot's webhook URL carries its token and its secret signs its messages: once saved, neither is
 ever shown again (the pages show the webhook's host only)."""
+
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -13,11 +14,11 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..auth.models import User
 from ..extensions import db
-from ..pagination import Order, paginate
 from ..forms import Form, MaxLength, Optional, Required, SelectChoice, optional_id
 from ..htmx import render
 from ..i18n import LANGUAGES, _l
 from ..orgs.models import Client
+from ..pagination import Order, paginate
 from ..roles import ORGANISATION_ADMINS, Role
 from ..scoping import roles_required
 from . import bp
@@ -32,8 +33,12 @@ ORDER = Order("new", (Delivery.id,), desc=True)
 PLATFORMS = {Platform.WECOM.value: _l("WeCom (企业微信)"), Platform.DINGTALK.value: _l("DingTalk (钉钉)")}
 LANGUAGE_NAMES = {LANGUAGES["zh"]: "中文", LANGUAGES["en"]: "English"}
 CHANNELS = {"email": _l("E-mail"), **PLATFORMS}
-STATES = {DeliveryState.PENDING.value: _l("Waiting"), DeliveryState.SENDING.value: _l("Sending"),
-          DeliveryState.SENT.value: _l("Sent"), DeliveryState.FAILED.value: _l("Failed")}
+STATES = {
+    DeliveryState.PENDING.value: _l("Waiting"),
+    DeliveryState.SENDING.value: _l("Sending"),
+    DeliveryState.SENT.value: _l("Sent"),
+    DeliveryState.FAILED.value: _l("Failed"),
+}
 STATE_TONES = {"pending": "info", "sending": "info", "sent": "success", "failed": "danger"}
 
 
@@ -52,13 +57,22 @@ def webhook(form, field):
 
 
 class RobotForm(Form):
-    name = StringField(_l("Name"), validators=[Required(), MaxLength(100)],
-                       description=_l("Which group it posts to, e.g. “Service team on duty”."))
+    name = StringField(
+        _l("Name"),
+        validators=[Required(), MaxLength(100)],
+        description=_l("Which group it posts to, e.g. “Service team on duty”."),
+    )
     platform = SelectField(_l("Platform"), validators=[Required()])
-    webhook_url = StringField(_l("Webhook address"), validators=[MaxLength(500), webhook],
-                              render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "url"})
-    secret = PasswordField(_l("Signing secret (DingTalk 加签)"), validators=[Optional(), MaxLength(200)],
-                           render_kw={"autocomplete": "new-password"})
+    webhook_url = StringField(
+        _l("Webhook address"),
+        validators=[MaxLength(500), webhook],
+        render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "url"},
+    )
+    secret = PasswordField(
+        _l("Signing secret (DingTalk 加签)"),
+        validators=[Optional(), MaxLength(200)],
+        render_kw={"autocomplete": "new-password"},
+    )
     forget_secret = BooleanField(_l("Remove the saved signing secret"))
     kinds = CheckboxesField(_l("What it posts"), validate_choice=False)
     client = SelectField(_l("Group of"), coerce=optional_id, validate_choice=False)
@@ -73,7 +87,8 @@ class RobotForm(Form):
         self.kinds.choices = [SelectChoice(k.name, k.label) for k in KINDS.values() if k.robot]
         clients = db.session.scalars(sa.select(Client).order_by(Client.name_zh))
         self.client.choices = [SelectChoice("", _l("The vendor's own service group"))] + [
-            SelectChoice(c.id, c.name) for c in clients]
+            SelectChoice(c.id, c.name) for c in clients
+        ]
         if robot is None:
             self.webhook_url.validators = [Required(), *self.webhook_url.validators]
             del self.forget_secret
@@ -109,16 +124,31 @@ def form_for(robot=None):
     if robot is None or request.method == "POST":
         return RobotForm(robot=robot)
     # Never the saved webhook address nor the secret: only what the form may show again.
-    return RobotForm(robot=robot, data={"name": robot.name, "platform": robot.platform, "kinds": robot.kind_list,
-                                        "client": robot.client_id, "locale": robot.locale, "active": robot.active})
+    return RobotForm(
+        robot=robot,
+        data={
+            "name": robot.name,
+            "platform": robot.platform,
+            "kinds": robot.kind_list,
+            "client": robot.client_id,
+            "locale": robot.locale,
+            "active": robot.active,
+        },
+    )
 
 
 @bp.get("/robots")
 @roles_required(*ORGANISATION_ADMINS)
 def robots():
     rows = db.session.scalars(sa.select(Robot).options(joinedload(Robot.client)).order_by(Robot.name, Robot.id)).all()
-    return render_template("notify/robots.html", robots=rows, platforms=PLATFORMS, kinds=KINDS,
-                           languages=LANGUAGE_NAMES, host=lambda r: urlsplit(r.webhook_url).hostname or "")
+    return render_template(
+        "notify/robots.html",
+        robots=rows,
+        platforms=PLATFORMS,
+        kinds=KINDS,
+        languages=LANGUAGE_NAMES,
+        host=lambda r: urlsplit(r.webhook_url).hostname or "",
+    )
 
 
 @bp.route("/robots/new", methods=["GET", "POST"])
@@ -145,8 +175,9 @@ def robot_edit(robot_id):
         db.session.commit()
         flash(_("The robot %(name)s is saved.", name=robot.name), "success")
         return redirect(url_for("notify.robots"))
-    return render_template("notify/robot_form.html", form=form, robot=robot,
-                           host=urlsplit(robot.webhook_url).hostname or "")
+    return render_template(
+        "notify/robot_form.html", form=form, robot=robot, host=urlsplit(robot.webhook_url).hostname or ""
+    )
 
 
 @bp.post("/robots/<int:robot_id>/test")
@@ -154,12 +185,17 @@ def robot_edit(robot_id):
 def robot_test(robot_id):
     """A test message, through the outbox like any other: the deliveries page shows whether it went out."""
     robot = db.get_or_404(Robot, robot_id)
-    db.session.add(Delivery(channel=robot.platform, robot_id=robot.id, kind=TEST, subject_type="robot",
-                            subject_id=robot.id, params={}))
+    db.session.add(
+        Delivery(
+            channel=robot.platform, robot_id=robot.id, kind=TEST, subject_type="robot", subject_id=robot.id, params={}
+        )
+    )
     db.session.info["notify_kick"] = True
     db.session.commit()
-    flash(_("A test message to %(name)s is on its way; its result shows on the deliveries page.", name=robot.name),
-          "success")
+    flash(
+        _("A test message to %(name)s is on its way; its result shows on the deliveries page.", name=robot.name),
+        "success",
+    )
     return redirect(url_for("notify.robots"))
 
 
@@ -180,8 +216,9 @@ def robot_delete(robot_id):
 def describe(delivery, digest_users):
     """(to whom, what) of a delivery, in the manager's language."""
     if delivery.robot is not None:
-        return delivery.robot.name, (_("Test message") if delivery.kind == TEST
-                                     else message(delivery.kind, delivery.params))
+        return delivery.robot.name, (
+            _("Test message") if delivery.kind == TEST else message(delivery.kind, delivery.params)
+        )
     if delivery.kind == DIGEST:
         user = digest_users.get(delivery.params.get("user_id"))
         count = len(delivery.params.get("ids", ()))
@@ -195,16 +232,25 @@ def describe(delivery, digest_users):
 def deliveries():
     state = request.args.get("state", FAILED)
     state = state if state in (*STATES, "all") else FAILED
-    query = sa.select(Delivery).options(joinedload(Delivery.notification).joinedload(Notification.user),
-                                        joinedload(Delivery.robot))
+    query = sa.select(Delivery).options(
+        joinedload(Delivery.notification).joinedload(Notification.user), joinedload(Delivery.robot)
+    )
     if state != "all":
         query = query.where(Delivery.state == state)
     page = paginate(query.order_by(Delivery.id.desc()), ORDER)
     wanted = {d.params.get("user_id") for d in page.items if d.kind == DIGEST and d.robot_id is None}
     digest_users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(wanted)))} if wanted else {}
     rows = [(d, *describe(d, digest_users), _(d.error) if d.error in ERRORS else d.error) for d in page.items]
-    return render("notify/deliveries.html", fragment="notify/_deliveries.html", page=page, rows=rows, state=state,
-                  states=STATES, tones=STATE_TONES, channels=CHANNELS)
+    return render(
+        "notify/deliveries.html",
+        fragment="notify/_deliveries.html",
+        page=page,
+        rows=rows,
+        state=state,
+        states=STATES,
+        tones=STATE_TONES,
+        channels=CHANNELS,
+    )
 
 
 @bp.post("/deliveries/<int:delivery_id>/resend")

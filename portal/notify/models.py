@@ -1,5 +1,6 @@
 """The outbox: a notification per recipient, written in the transaction of the change it tells about, and a
 delivery per channel, which the job worker sends (and retries) after the commit."""
+
 from datetime import datetime
 from enum import StrEnum
 
@@ -77,8 +78,13 @@ class Delivery(db.Model):
         sa.Index("ix_delivery_state_due", "state", "due_at"),
         sa.Index("ix_delivery_robot", "robot_id"),
         # A user's daily digest (kind "digest", key "digest:<user>:<day>"): at most one per user and day.
-        sa.Index("ix_delivery_digest_once", "key", unique=True, sqlite_where=sa.text("kind = 'digest'"),
-                 postgresql_where=sa.text("kind = 'digest'")),
+        sa.Index(
+            "ix_delivery_digest_once",
+            "key",
+            unique=True,
+            sqlite_where=sa.text("kind = 'digest'"),
+            postgresql_where=sa.text("kind = 'digest'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -134,9 +140,7 @@ class Preference(db.Model):
     """A user's choice for one kind; a kind with no row is sent at once."""
 
     __tablename__ = "notification_preference"
-    __table_args__ = (
-        sa.CheckConstraint("mode IN ({})".format(", ".join(f"'{m.value}'" for m in Mode)), name="mode"),
-    )
+    __table_args__ = (sa.CheckConstraint("mode IN ({})".format(", ".join(f"'{m.value}'" for m in Mode)), name="mode"),)
 
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(40), primary_key=True)

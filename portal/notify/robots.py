@@ -12,6 +12,7 @@ platform's documented markdown.
 
 Any other answer (HTTP error, ``errcode`` not 0, no answer within ``ROBOT_TIMEOUT``) is a failed try, retried.
 """
+
 import base64
 import hashlib
 import hmac
@@ -37,10 +38,22 @@ WECOM_MAX_BYTES = 4096
 
 # Characters that mean something in either platform's markdown (or in WeCom's <font>/<@id> tags), replaced by
 # their full-width twins: a user's value (a fault's title, a school's name) reads the same and formats nothing.
-NEUTRAL = str.maketrans({
-    "*": "＊", "_": "＿", "`": "｀", "[": "［", "]": "］", "<": "＜", ">": "＞", "#": "＃",
-    "~": "～", "|": "｜", "!": "！", "\\": "＼",
-})
+NEUTRAL = str.maketrans(
+    {
+        "*": "＊",
+        "_": "＿",
+        "`": "｀",
+        "[": "［",
+        "]": "］",
+        "<": "＜",
+        ">": "＞",
+        "#": "＃",
+        "~": "～",
+        "|": "｜",
+        "!": "！",
+        "\\": "＼",
+    }
+)
 
 
 class RobotError(Exception):
@@ -54,6 +67,7 @@ def neutral(text):
 
 def neutral_params(params):
     """The values a message is written with, each made inert (moments, dates and clock names are the portal's)."""
+
     def inert(name, value):
         if name.endswith(("_at", "_on")) or name == "clock" or not isinstance(value, (str, dict)):
             return value

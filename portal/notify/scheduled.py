@@ -6,6 +6,7 @@ Each works like the sweeps (``portal.sweeps``): its rows in small batches, each 
 with a key, so a run twice, or on two workers at once, tells nobody twice (the database keeps one notification per
 user and key). Each returns how many notifications it wrote.
 """
+
 from collections import defaultdict
 from datetime import timedelta
 
@@ -78,18 +79,31 @@ def tickets_at_risk(now=None):
     """Warn the assignee (everyone on duty if nobody is assigned) when a clock passes its risk time, once per clock
     and due time: a clock moved by a pause warns again."""
     now = to_second(now)
-    windows = [sa.and_(getattr(Ticket, f"{name}_met").is_(None), getattr(Ticket, f"{name}_risk") <= now,
-                       getattr(Ticket, f"{name}_due") > now) for name in CLOCKS]
-    query = (sa.select(Ticket).where(Ticket.is_open.is_(True), Ticket.next_risk <= now, sa.or_(*windows))
-             .options(selectinload(Ticket.assignee)))
+    windows = [
+        sa.and_(
+            getattr(Ticket, f"{name}_met").is_(None),
+            getattr(Ticket, f"{name}_risk") <= now,
+            getattr(Ticket, f"{name}_due") > now,
+        )
+        for name in CLOCKS
+    ]
+    query = (
+        sa.select(Ticket)
+        .where(Ticket.is_open.is_(True), Ticket.next_risk <= now, sa.or_(*windows))
+        .options(selectinload(Ticket.assignee))
+    )
     staff, made = [], []
 
     def warn(ticket):
         at_risk = {}
         for name in CLOCKS:
             due, risk = getattr(ticket, f"{name}_due"), getattr(ticket, f"{name}_risk")
-            if getattr(ticket, f"{name}_met") is not None or name in _waived(ticket) or due is None \
-                    or not risk <= now < due:
+            if (
+                getattr(ticket, f"{name}_met") is not None
+                or name in _waived(ticket)
+                or due is None
+                or not risk <= now < due
+            ):
                 continue
             at_risk[f"at_risk:{name}:{ticket.id}:{moment(due)}"] = (name, due)
         # A clock stays at risk for a while, and this runs every minute: the warnings already given are found in
@@ -104,8 +118,11 @@ def tickets_at_risk(now=None):
             else:
                 staff[:] = staff or vendor_staff()
                 users = staff
-            made.append(len(tell("ticket.at_risk", ticket, users, key=key, number=ticket.number, clock=name,
-                                 due_at=moment(due))))
+            made.append(
+                len(
+                    tell("ticket.at_risk", ticket, users, key=key, number=ticket.number, clock=name, due_at=moment(due))
+                )
+            )
 
     sweeps.in_batches(query, Ticket, Ticket.filed_at, warn)
     return sum(made)
@@ -115,8 +132,12 @@ def tickets_without_response(now=None):
     """Tell the managers, the client's administrators and the group robots of a fault with no response 24 hours
     after it was filed (once per fault)."""
     now = to_second(now)
-    query = sa.select(Ticket).where(Ticket.is_open.is_(True), Ticket.filed_at <= now - NO_RESPONSE,
-                                    Ticket.filed_at > now - NO_RESPONSE - CATCH_UP, Ticket.response_met.is_(None))
+    query = sa.select(Ticket).where(
+        Ticket.is_open.is_(True),
+        Ticket.filed_at <= now - NO_RESPONSE,
+        Ticket.filed_at > now - NO_RESPONSE - CATCH_UP,
+        Ticket.response_met.is_(None),
+    )
     bosses, admins, made = [], {}, []
 
     def tell_of(ticket):
@@ -137,8 +158,9 @@ def tickets_without_response(now=None):
 def complaints_overdue(now=None):
     """Tell the managers and the group robots of a complaint whose answer is overdue, once per round."""
     now = to_second(now)
-    query = sa.select(Complaint).where(Complaint.is_open.is_(True), Complaint.due_at < now,
-                                       Complaint.due_at > now - CATCH_UP)
+    query = sa.select(Complaint).where(
+        Complaint.is_open.is_(True), Complaint.due_at < now, Complaint.due_at > now - CATCH_UP
+    )
     bosses, made = [], []
 
     def tell_of(complaint):
@@ -155,14 +177,26 @@ def complaints_overdue(now=None):
 def quotes_expiring(now=None):
     """Remind the client's administrators of an issued quote they have not answered that expires within 7 days."""
     today = sweeps.local_today(now)
-    query = sa.select(RenewalQuote).where(RenewalQuote.status == QuoteStatus.ISSUED.value,
-                                          RenewalQuote.valid_until >= today,
-                                          RenewalQuote.valid_until <= today + QUOTE_WARNING)
+    query = sa.select(RenewalQuote).where(
+        RenewalQuote.status == QuoteStatus.ISSUED.value,
+        RenewalQuote.valid_until >= today,
+        RenewalQuote.valid_until <= today + QUOTE_WARNING,
+    )
     made = []
 
     def tell_of(quote):
-        made.append(len(tell("quote.expiring", quote, client_admins(quote.client_id), key=f"quote.expiring:{quote.id}",
-                             number=quote.number, valid_on=moment(quote.valid_until))))
+        made.append(
+            len(
+                tell(
+                    "quote.expiring",
+                    quote,
+                    client_admins(quote.client_id),
+                    key=f"quote.expiring:{quote.id}",
+                    number=quote.number,
+                    valid_on=moment(quote.valid_until),
+                )
+            )
+        )
 
     sweeps.in_batches(query, RenewalQuote, RenewalQuote.valid_until, tell_of)
     return sum(made)
@@ -172,24 +206,38 @@ def quotes_expiring(now=None):
 
 
 def _visit_params(visit):
-    return dict(visit=both(lambda: visit.kind_enum.label), site=names(visit.site or visit.client),
-                due_on=moment(visit.due_on))
+    return dict(
+        visit=both(lambda: visit.kind_enum.label), site=names(visit.site or visit.client), due_on=moment(visit.due_on)
+    )
 
 
 def visits_due(now=None):
     """A visit due within 7 days: to the school's users (the client's administrators for a visit of the whole
     client) and to the vendor's agents; once per visit and due date."""
     today = sweeps.local_today(now)
-    query = (sa.select(Visit).where(Visit.status == VisitStatus.SCHEDULED.value, Visit.due_on >= today,
-                                    Visit.due_on <= today + VISIT_WARNING)
-             .options(selectinload(Visit.site), selectinload(Visit.client)))
+    query = (
+        sa.select(Visit)
+        .where(
+            Visit.status == VisitStatus.SCHEDULED.value, Visit.due_on >= today, Visit.due_on <= today + VISIT_WARNING
+        )
+        .options(selectinload(Visit.site), selectinload(Visit.client))
+    )
     agents, made = [], []
 
     def tell_of(visit):
         agents[:] = agents or [user for user in vendor_staff() if user.role == Role.VENDOR_AGENT.value]
         school = site_users(visit.client_id, visit.site_id) if visit.site_id else client_admins(visit.client_id)
-        made.append(len(tell("visit.due", visit, school + agents, key=f"visit.due:{visit.id}:{visit.due_on}",
-                             **_visit_params(visit))))
+        made.append(
+            len(
+                tell(
+                    "visit.due",
+                    visit,
+                    school + agents,
+                    key=f"visit.due:{visit.id}:{visit.due_on}",
+                    **_visit_params(visit),
+                )
+            )
+        )
 
     sweeps.in_batches(query, Visit, Visit.due_on, tell_of)
     return sum(made)
@@ -198,14 +246,26 @@ def visits_due(now=None):
 def visits_overdue(now=None):
     """A visit past its due date and not recorded: to the managers, once per visit and due date."""
     today = sweeps.local_today(now)
-    query = (sa.select(Visit).where(Visit.overdue(today), Visit.due_on >= today - LOOK_BACK)
-             .options(selectinload(Visit.site), selectinload(Visit.client)))
+    query = (
+        sa.select(Visit)
+        .where(Visit.overdue(today), Visit.due_on >= today - LOOK_BACK)
+        .options(selectinload(Visit.site), selectinload(Visit.client))
+    )
     bosses, made = [], []
 
     def tell_of(visit):
         bosses[:] = bosses or managers()
-        made.append(len(tell("visit.overdue", visit, bosses, key=f"visit.overdue:{visit.id}:{visit.due_on}",
-                             **_visit_params(visit))))
+        made.append(
+            len(
+                tell(
+                    "visit.overdue",
+                    visit,
+                    bosses,
+                    key=f"visit.overdue:{visit.id}:{visit.due_on}",
+                    **_visit_params(visit),
+                )
+            )
+        )
 
     sweeps.in_batches(query, Visit, Visit.due_on, tell_of)
     return sum(made)
@@ -215,15 +275,30 @@ def visits_waiting_signoff(now=None):
     """A visit recorded more than a day ago and not signed off: remind the school's administrator (the client's,
     for a visit of the whole client, or a school without one), once per recording."""
     now = to_second(now)
-    query = (sa.select(Visit).where(Visit.status == VisitStatus.DONE.value, Visit.recorded_at <= now - SIGNOFF_AFTER,
-                                    Visit.recorded_at > now - LOOK_BACK)
-             .options(selectinload(Visit.site), selectinload(Visit.client)))
+    query = (
+        sa.select(Visit)
+        .where(
+            Visit.status == VisitStatus.DONE.value,
+            Visit.recorded_at <= now - SIGNOFF_AFTER,
+            Visit.recorded_at > now - LOOK_BACK,
+        )
+        .options(selectinload(Visit.site), selectinload(Visit.client))
+    )
     made = []
 
     def tell_of(visit):
         users = site_admins(visit.site_id) or client_admins(visit.client_id)
-        made.append(len(tell("visit.signoff", visit, users,
-                             key=f"visit.signoff:{visit.id}:{moment(visit.recorded_at)}", **_visit_params(visit))))
+        made.append(
+            len(
+                tell(
+                    "visit.signoff",
+                    visit,
+                    users,
+                    key=f"visit.signoff:{visit.id}:{moment(visit.recorded_at)}",
+                    **_visit_params(visit),
+                )
+            )
+        )
 
     sweeps.in_batches(query, Visit, Visit.recorded_at, tell_of)
     return sum(made)
@@ -233,9 +308,10 @@ def logs_waiting_signature(now=None):
     """Service log entries not signed: one reminder to the client's administrators per client and working day."""
     today = sweeps.local_today(now)
     logs = db.session.scalars(
-        sa.select(ServiceLog).where(ServiceLog.signed_at.is_(None), ServiceLog.work_date >= today - LOOK_BACK,
-                                    ServiceLog.work_date <= today)
-        .order_by(ServiceLog.client_id, ServiceLog.work_date, ServiceLog.id)).all()
+        sa.select(ServiceLog)
+        .where(ServiceLog.signed_at.is_(None), ServiceLog.work_date >= today - LOOK_BACK, ServiceLog.work_date <= today)
+        .order_by(ServiceLog.client_id, ServiceLog.work_date, ServiceLog.id)
+    ).all()
     days = defaultdict(list)
     for entry in logs:
         days[entry.client_id, entry.work_date].append(entry)
@@ -244,8 +320,16 @@ def logs_waiting_signature(now=None):
         if client_id not in admins:
             admins[client_id] = client_admins(client_id)
         engineers = "、".join(dict.fromkeys(entry.engineers for entry in entries if entry.engineers))
-        made += len(tell("log.signature", entries[0], admins[client_id], key=f"log.signature:{client_id}:{work_date}",
-                         work_on=moment(work_date), engineers=engineers))
+        made += len(
+            tell(
+                "log.signature",
+                entries[0],
+                admins[client_id],
+                key=f"log.signature:{client_id}:{work_date}",
+                work_on=moment(work_date),
+                engineers=engineers,
+            )
+        )
         db.session.commit()
     db.session.commit()
     return made
@@ -262,28 +346,60 @@ def warranty_digest(now=None):
     soon, sooner = today + timedelta(days=WARRANTY_SOON), today + timedelta(days=WARRANTY_SOONER)
     ending = (Equipment.covered_until >= today, Equipment.covered_until <= soon)
     counts = (sa.func.count(), sa.func.sum(sa.case((Equipment.covered_until <= sooner, 1), else_=0)))
-    by_client = {client_id: (n90, int(n30 or 0)) for client_id, n90, n30 in db.session.execute(
-        sa.select(Equipment.client_id, *counts).where(*ending).group_by(Equipment.client_id))}
-    by_site = {(client_id, site_id): (n90, int(n30 or 0)) for client_id, site_id, n90, n30 in db.session.execute(
-        sa.select(Equipment.client_id, Equipment.site_id, *counts).where(*ending)
-        .group_by(Equipment.client_id, Equipment.site_id))}
+    by_client = {
+        client_id: (n90, int(n30 or 0))
+        for client_id, n90, n30 in db.session.execute(
+            sa.select(Equipment.client_id, *counts).where(*ending).group_by(Equipment.client_id)
+        )
+    }
+    by_site = {
+        (client_id, site_id): (n90, int(n30 or 0))
+        for client_id, site_id, n90, n30 in db.session.execute(
+            sa.select(Equipment.client_id, Equipment.site_id, *counts)
+            .where(*ending)
+            .group_by(Equipment.client_id, Equipment.site_id)
+        )
+    }
     key = f"warranty.digest:{today:%Y-%m}"
     made = 0
-    admins = db.session.scalars(sa.select(User).where(
-        User.active.is_(True), User.role == Role.CLIENT_ADMIN.value, User.client_id.in_(by_client))
-        .order_by(User.id)).all() if by_client else []
+    admins = (
+        db.session.scalars(
+            sa.select(User)
+            .where(User.active.is_(True), User.role == Role.CLIENT_ADMIN.value, User.client_id.in_(by_client))
+            .order_by(User.id)
+        ).all()
+        if by_client
+        else []
+    )
     for user in admins:
         n90, n30 = by_client[user.client_id]
-        made += len(tell("warranty.digest", ("warranty", user.client_id, None), [user], key=key,
-                         count_90=n90, count_30=n30))
-    schools = db.session.scalars(sa.select(User).where(
-        User.active.is_(True), User.role == Role.SITE_ADMIN.value, User.site_id.in_([s for _c, s in by_site]))
-        .order_by(User.id)).all() if by_site else []
+        made += len(
+            tell("warranty.digest", ("warranty", user.client_id, None), [user], key=key, count_90=n90, count_30=n30)
+        )
+    schools = (
+        db.session.scalars(
+            sa.select(User)
+            .where(
+                User.active.is_(True), User.role == Role.SITE_ADMIN.value, User.site_id.in_([s for _c, s in by_site])
+            )
+            .order_by(User.id)
+        ).all()
+        if by_site
+        else []
+    )
     for user in schools:
         if (user.client_id, user.site_id) not in by_site:
             continue
         n90, n30 = by_site[user.client_id, user.site_id]
-        made += len(tell("warranty.digest", ("warranty", user.client_id, user.site_id), [user], key=key,
-                         count_90=n90, count_30=n30))
+        made += len(
+            tell(
+                "warranty.digest",
+                ("warranty", user.client_id, user.site_id),
+                [user],
+                key=key,
+                count_90=n90,
+                count_30=n30,
+            )
+        )
     db.session.commit()
     return made

@@ -4,8 +4,9 @@ transaction, so that what is committed is told and nothing is told about what wa
 Recipients are chosen by the rules of each kind (the helpers below) and then filtered by the same scoping rules as
 every page: a user hears only about objects they may open, a school administrator only about their school.
 """
+
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -37,6 +38,7 @@ LINKS["warranty"] = ("warranty.index", None)
 
 # --- who -------------------------------------------------------------------------------------------------------
 
+
 def _active(*criteria):
     return db.session.scalars(sa.select(User).where(User.active.is_(True), *criteria).order_by(User.id)).all()
 
@@ -60,9 +62,13 @@ def site_admins(site_id):
 
 def site_users(client_id, site_id):
     """A school's users: its administrators, and the client's IT staff (who serve every school)."""
-    return _active(User.client_id == client_id, sa.or_(
-        sa.and_(User.role == Role.SITE_ADMIN.value, User.site_id == site_id) if site_id else sa.false(),
-        User.role == Role.CLIENT_STAFF.value))
+    return _active(
+        User.client_id == client_id,
+        sa.or_(
+            sa.and_(User.role == Role.SITE_ADMIN.value, User.site_id == site_id) if site_id else sa.false(),
+            User.role == Role.CLIENT_STAFF.value,
+        ),
+    )
 
 
 def may_see(user, client_id, site_id):
@@ -76,6 +82,7 @@ def may_see(user, client_id, site_id):
 
 
 # --- telling ---------------------------------------------------------------------------------------------------
+
 
 def subject_of(obj):
     """(subject type, id, client id, site id) of an object, or of ``("warranty", client_id, site_id)``."""
@@ -109,14 +116,30 @@ def tell(kind, subject, users, *, by=None, key=None, **params):
         mode = mode_of(user, kind)
         if mode is Mode.OFF:
             continue
-        note = Notification(user_id=user.id, kind=spec.name, subject_type=subject_type, subject_id=subject_id,
-                            client_id=client_id, site_id=site_id, params=params, key=key,
-                            digest_due=mode is Mode.DIGEST)
+        note = Notification(
+            user_id=user.id,
+            kind=spec.name,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            client_id=client_id,
+            site_id=site_id,
+            params=params,
+            key=key,
+            digest_due=mode is Mode.DIGEST,
+        )
         if not _add_once(note, keyed=key is not None):
             continue
         if mode is Mode.INSTANT and user.email:
-            db.session.add(Delivery(channel="email", notification_id=note.id, kind=spec.name,
-                                    subject_type=subject_type, subject_id=subject_id, params={}))
+            db.session.add(
+                Delivery(
+                    channel="email",
+                    notification_id=note.id,
+                    kind=spec.name,
+                    subject_type=subject_type,
+                    subject_id=subject_id,
+                    params={},
+                )
+            )
         made.append(note)
     if made:
         db.session.info["notify_kick"] = True
@@ -129,14 +152,22 @@ def tell_robots(kind, subject, *, key=None, **params):
     spec = KINDS[kind]
     assert spec.robot, kind  # nosec B101  # a programming error (a kind not meant for robots), caught by the tests
     subject_type, subject_id, client_id, _site_id = subject_of(subject)
-    robots = db.session.scalars(sa.select(Robot).where(
-        Robot.active.is_(True), sa.or_(Robot.client_id.is_(None), Robot.client_id == client_id))).all()
+    robots = db.session.scalars(
+        sa.select(Robot).where(Robot.active.is_(True), sa.or_(Robot.client_id.is_(None), Robot.client_id == client_id))
+    ).all()
     made = []
     for robot in robots:
         if kind not in robot.kind_list:
             continue
-        delivery = Delivery(channel=robot.platform, robot_id=robot.id, kind=kind, subject_type=subject_type,
-                            subject_id=subject_id, params=params, key=key)
+        delivery = Delivery(
+            channel=robot.platform,
+            robot_id=robot.id,
+            kind=kind,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            params=params,
+            key=key,
+        )
         if _add_once(delivery, keyed=key is not None):
             made.append(delivery)
     if made:
@@ -159,6 +190,7 @@ def _add_once(row, keyed):
 
 
 # --- reading ---------------------------------------------------------------------------------------------------
+
 
 @contextmanager
 def reader(user):
@@ -190,8 +222,12 @@ def _value(name, value):
     if value is None:
         return ""
     if name.endswith("_at"):
-        return format_datetime(datetime.fromisoformat(value), "short" if locale.language == "en" else "medium",
-                               tzinfo=get_timezone(), locale=locale)
+        return format_datetime(
+            datetime.fromisoformat(value),
+            "short" if locale.language == "en" else "medium",
+            tzinfo=get_timezone(),
+            locale=locale,
+        )
     if name.endswith("_on"):
         return format_date(date.fromisoformat(value), "medium", locale=locale)
     if name == "clock":
@@ -215,8 +251,11 @@ def link(subject_type, subject_id, external=False):
 
         preloaded = g.get("preloaded_surveys", {}) if has_request_context() else {}
         survey = preloaded.get(subject_id) or (db.session.get(Survey, subject_id) if subject_id is not None else None)
-        return surveys.url_of(survey, external=external) if survey is not None else url_for("home.index",
-                                                                                            _external=external)
+        return (
+            surveys.url_of(survey, external=external)
+            if survey is not None
+            else url_for("home.index", _external=external)
+        )
     endpoint, arg = LINKS[subject_type]
     kwargs = {arg: subject_id} if arg and subject_id is not None else {}
     return url_for(endpoint, _external=external, **kwargs)
@@ -236,8 +275,10 @@ def action(note, user, external=False):
     """A second link a notification may carry, (label, url), or None: the warranty digest starts a renewal request
     for the units expiring soon, for the users who may ask for one (a client's administrators and IT staff)."""
     if note.kind == "warranty.digest" and user.role in (Role.CLIENT_ADMIN.value, Role.CLIENT_STAFF.value):
-        return (gettext("Ask for a renewal quote for the units expiring soon"),
-                url_for("renewals.request_quote", state="expiring", _external=external))
+        return (
+            gettext("Ask for a renewal quote for the units expiring soon"),
+            url_for("renewals.request_quote", state="expiring", _external=external),
+        )
     return None
 
 
@@ -253,7 +294,7 @@ def both(render):
 def moment(value):
     """A datetime (in UTC, whatever zone it was computed in) or a date, as ISO 8601 for a notification's params."""
     if isinstance(value, datetime):
-        return value.astimezone(timezone.utc).isoformat()
+        return value.astimezone(UTC).isoformat()
     return value.isoformat() if isinstance(value, date) else value
 
 
@@ -269,8 +310,9 @@ def mine(user):
 
 
 def unread_count(user):
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
-        mine(user), Notification.read_at.is_(None)))
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Notification).where(mine(user), Notification.read_at.is_(None))
+    )
 
 
 def mark_read(user, ids=None):

@@ -1,5 +1,6 @@
 """The bell, the list of one's notifications, and one's preferences. Everyone signed in has them; nobody ever sees
 another user's notification (404)."""
+
 import sqlalchemy as sa
 from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -7,8 +8,8 @@ from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from ..extensions import db
-from ..pagination import Order, paginate
 from ..htmx import is_htmx, render
+from ..pagination import Order, paginate
 from ..roles import ALL
 from ..scoping import roles_required
 from . import bp, services
@@ -40,8 +41,9 @@ def _register(state):
 
 def own(notification_id):
     """The signed-in user's notification, or 404 (another user's is as good as absent)."""
-    note = db.session.scalar(sa.select(Notification).where(
-        Notification.id == notification_id, services.mine(current_user)))
+    note = db.session.scalar(
+        sa.select(Notification).where(Notification.id == notification_id, services.mine(current_user))
+    )
     if note is None:
         abort(404)
     return note
@@ -56,8 +58,12 @@ def target(note):
 
 
 def shown(note):
-    return {"note": note, "text": services.message(note.kind, note.params), "url": target(note),
-            "action": services.action(note, current_user)}
+    return {
+        "note": note,
+        "text": services.message(note.kind, note.params),
+        "url": target(note),
+        "action": services.action(note, current_user),
+    }
 
 
 def list_args():
@@ -75,8 +81,15 @@ def index():
     page = paginate(query.order_by(Notification.id.desc()), ORDER)
     services.preload_links(page.items)
     items = [shown(note) for note in page.items]
-    return render("notify/index.html", fragment="notify/_list.html", page=page, items=items, show=show, kinds=KINDS,
-                  filters={"show": show} if show != "all" else {})
+    return render(
+        "notify/index.html",
+        fragment="notify/_list.html",
+        page=page,
+        items=items,
+        show=show,
+        kinds=KINDS,
+        filters={"show": show} if show != "all" else {},
+    )
 
 
 @bp.get("/bell")
@@ -113,8 +126,9 @@ def read(notification_id):
 def read_all():
     count = services.mark_read(current_user)
     db.session.commit()
-    flash(_("All your notifications are marked as read.") if count else _("You have no unread notifications."),
-          "success")
+    flash(
+        _("All your notifications are marked as read.") if count else _("You have no unread notifications."), "success"
+    )
     return redirect(back_to_list(), 303)
 
 
@@ -167,6 +181,10 @@ def preferences():
     kinds = kinds_for(current_user.role)
     groups = [(label, [kind for kind in kinds if kind.group == name]) for name, label in GROUPS.items()]
     status = 400 if form.errors else 200
-    return render_template("notify/preferences.html", form=form, groups=[(label, kinds) for label, kinds in groups
-                                                                        if kinds], field_name=field_name,
-                           modes=list(MODE_LABELS.items())), status
+    return render_template(
+        "notify/preferences.html",
+        form=form,
+        groups=[(label, kinds) for label, kinds in groups if kinds],
+        field_name=field_name,
+        modes=list(MODE_LABELS.items()),
+    ), status

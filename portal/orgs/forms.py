@@ -1,9 +1,9 @@
 """Forms for the vendor, its service team, clients and sites."""
+
 from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import NumberRange
 
-from ..forms import EmailAddress, Form, SelectChoice, MaxLength, Optional, Required
-
+from ..forms import EmailAddress, Form, MaxLength, Optional, Required, SelectChoice
 from ..i18n import ZONES, _l, zone_label
 
 
@@ -37,9 +37,7 @@ class SiteForm(Form):
 class VendorForm(Form):
     name_zh = StringField(_l("Name in Chinese"), validators=[Required(), MaxLength(200)])
     name_en = StringField(_l("Name in English"), validators=[Optional(), MaxLength(200)])
-    hotline = StringField(
-        _l("7×24 service hotline"), validators=[Required(), MaxLength(50)], render_kw={"type": "tel"}
-    )
+    hotline = StringField(_l("7×24 service hotline"), validators=[Required(), MaxLength(50)], render_kw={"type": "tel"})
     email = StringField(_l("Service e-mail"), validators=[Optional(), EmailAddress(), MaxLength(254)])
     address = StringField(_l("Address"), validators=[Optional(), MaxLength(300)])
 

@@ -1,4 +1,5 @@
 """The vendor that runs the deployment, its service team, its clients and their sites."""
+
 from datetime import datetime
 
 import sqlalchemy as sa

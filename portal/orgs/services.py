@@ -1,4 +1,5 @@
 """Rules for clients and sites that more than one view needs."""
+
 import sqlalchemy as sa
 
 from ..extensions import db
@@ -17,4 +18,3 @@ def site_name_taken(client_id, name_zh, exclude_id=None):
     if exclude_id is not None:
         q = q.where(Site.id != exclude_id)
     return db.session.scalar(q.limit(1)) is not None
-

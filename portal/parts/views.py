@@ -1,4 +1,5 @@
 """The price list of spare parts and consumables: kept by the vendor manager, shown to every user."""
+
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -6,13 +7,13 @@ from sqlalchemy.orm import selectinload
 
 from ..catalog.models import EquipmentModel
 from ..extensions import db
-from ..pagination import Order, paginate
 from ..forms import SelectChoice
 from ..htmx import render
-from ..roles import ALL, Role
-from ..scoping import roles_required
+from ..pagination import Order, paginate
 from ..renewals.forms import PartForm
 from ..renewals.models import SparePart
+from ..roles import ALL, Role
+from ..scoping import roles_required
 from . import bp
 
 ORDER = Order("part", (SparePart.name_zh, SparePart.id))
@@ -20,7 +21,9 @@ ORDER = Order("part", (SparePart.name_zh, SparePart.id))
 
 def part_form(**kwargs):
     form = PartForm(**kwargs)
-    models = db.session.scalars(sa.select(EquipmentModel).order_by(EquipmentModel.manufacturer, EquipmentModel.model_number))
+    models = db.session.scalars(
+        sa.select(EquipmentModel).order_by(EquipmentModel.manufacturer, EquipmentModel.model_number)
+    )
     form.models.choices = [SelectChoice(m.id, m.label) for m in models]
     return form
 
@@ -36,7 +39,9 @@ def save(form, part):
     for name in ("name_zh", "name_en", "unit_price", "market_price"):
         setattr(part, name, getattr(form, name).data)
     part.name_en = part.name_en or ""
-    part.models = db.session.scalars(sa.select(EquipmentModel).where(EquipmentModel.id.in_(form.models.data or []))).all()
+    part.models = db.session.scalars(
+        sa.select(EquipmentModel).where(EquipmentModel.id.in_(form.models.data or []))
+    ).all()
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -57,8 +62,15 @@ def new():
 @roles_required(Role.VENDOR_MANAGER)
 def edit(part_id):
     part = db.get_or_404(SparePart, part_id)
-    form = part_form(data={"name_zh": part.name_zh, "name_en": part.name_en, "unit_price": part.unit_price,
-                           "market_price": part.market_price, "models": [m.id for m in part.models]})
+    form = part_form(
+        data={
+            "name_zh": part.name_zh,
+            "name_en": part.name_en,
+            "unit_price": part.unit_price,
+            "market_price": part.market_price,
+            "models": [m.id for m in part.models],
+        }
+    )
     if form.validate_on_submit():
         save(form, part)
         db.session.commit()

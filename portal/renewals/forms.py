@@ -12,18 +12,28 @@ class RequestForm(Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.years.choices = [SelectChoice(1, _l("1 year")), SelectChoice(2, _l("2 years")), SelectChoice(3, _l("3 years"))]
+        self.years.choices = [
+            SelectChoice(1, _l("1 year")),
+            SelectChoice(2, _l("2 years")),
+            SelectChoice(3, _l("3 years")),
+        ]
 
 
 class LineForm(Versioned):
     # Shown only on a line to be priced (a unit with no price): the price the rate applies to.
     basis = DecimalField(_l("Price of the unit (CNY)"), places=2, validators=[Optional(), Money()])
-    rate_percent = DecimalField(_l("Rate (percent a year)"), places=2, validators=[
-        Present(), Percent(message=_l("Use a percentage from 0 to 100."))])
-    discount_percent = DecimalField(_l("Discount (percent)"), places=2, default=Decimal(0), validators=[
-        Optional(), Percent(Decimal("99.99"), message=_l("Use a percentage from 0 to 99.99."))])
-    ceiling = DecimalField(_l("Annual ceiling (CNY)"), places=2, validators=[
-        Optional(), Money()])
+    rate_percent = DecimalField(
+        _l("Rate (percent a year)"),
+        places=2,
+        validators=[Present(), Percent(message=_l("Use a percentage from 0 to 100."))],
+    )
+    discount_percent = DecimalField(
+        _l("Discount (percent)"),
+        places=2,
+        default=Decimal(0),
+        validators=[Optional(), Percent(Decimal("99.99"), message=_l("Use a percentage from 0 to 99.99."))],
+    )
+    ceiling = DecimalField(_l("Annual ceiling (CNY)"), places=2, validators=[Optional(), Money()])
 
 
 class IssueForm(Versioned):
@@ -36,15 +46,15 @@ class AcceptForm(Versioned):
 
 
 class DeclineForm(Versioned):
-    reason = StringField(_l("Reason"), validators=[Required(_l("Say why you decline, so that the vendor can do better.")),
-                                                   MaxLength(1000)])
+    reason = StringField(
+        _l("Reason"),
+        validators=[Required(_l("Say why you decline, so that the vendor can do better.")), MaxLength(1000)],
+    )
 
 
 class PartForm(Form):
     name_zh = StringField(_l("Name in Chinese"), validators=[Required(), MaxLength(200)])
     name_en = StringField(_l("Name in English"), validators=[Optional(), MaxLength(200)])
-    unit_price = DecimalField(_l("Unit price (CNY)"), places=2, validators=[
-        Present(), Money()])
-    market_price = DecimalField(_l("Market price (CNY)"), places=2, validators=[
-        Optional(), Money()])
+    unit_price = DecimalField(_l("Unit price (CNY)"), places=2, validators=[Present(), Money()])
+    market_price = DecimalField(_l("Market price (CNY)"), places=2, validators=[Optional(), Money()])
     models = SelectMultipleField(_l("Fits these models"), coerce=int)

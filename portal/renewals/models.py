@@ -1,4 +1,5 @@
 """Renewal quotes (续保报价), their lines and history, the coverage they give, and the spare-parts price list."""
+
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -15,8 +16,8 @@ from ..extensions import db
 from ..i18n import _l, _lp
 from ..orgs.models import Bilingual, Client
 from ..scoping import ClientScoped
-from ..steps import HasVersion
 from ..sequence import YearCounter
+from ..steps import HasVersion
 from ..types import UTCDateTime, utcnow
 
 
@@ -93,10 +94,12 @@ class RenewalQuote(HasVersion, ClientScoped, db.Model):
     client: Mapped[Client] = relationship()
     contract: Mapped[Contract | None] = relationship()
     requested_by: Mapped[User | None] = relationship()
-    lines: Mapped[list["QuoteLine"]] = relationship(back_populates="quote", order_by="QuoteLine.id",
-                                                    cascade="all, delete-orphan")
-    events: Mapped[list["QuoteEvent"]] = relationship(back_populates="quote", order_by="QuoteEvent.at",
-                                                      cascade="all, delete-orphan")
+    lines: Mapped[list["QuoteLine"]] = relationship(
+        back_populates="quote", order_by="QuoteLine.id", cascade="all, delete-orphan"
+    )
+    events: Mapped[list["QuoteEvent"]] = relationship(
+        back_populates="quote", order_by="QuoteEvent.at", cascade="all, delete-orphan"
+    )
 
     @property
     def status_enum(self):
@@ -112,8 +115,10 @@ class RenewalQuote(HasVersion, ClientScoped, db.Model):
 
     @status_on.expression
     def status_on(cls, today):
-        return sa.case((sa.and_(cls.status == QuoteStatus.ISSUED.value, cls.valid_until < today),
-                        QuoteStatus.EXPIRED.value), else_=cls.status)
+        return sa.case(
+            (sa.and_(cls.status == QuoteStatus.ISSUED.value, cls.valid_until < today), QuoteStatus.EXPIRED.value),
+            else_=cls.status,
+        )
 
     def status_enum_on(self, today):
         return QuoteStatus(self.status_on(today))
@@ -152,6 +157,7 @@ class QuoteLine(db.Model):
     def to_be_priced(self):
         """A line the vendor manager must price before the quote can be issued."""
         return self.basis is None
+
     equipment: Mapped[Equipment | None] = relationship()
     contract: Mapped[Contract | None] = relationship()
 

@@ -4,6 +4,7 @@ The bids: annual renewal fee = rate (8%) × the price (the system's transaction 
 A line may carry a discount and an annual ceiling (年度维护费最高限价). Money is Decimal throughout and is
 rounded to the fen, half-up, once: at the line total.
 """
+
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 

@@ -2,6 +2,7 @@
 
 Every change is kept as a QuoteEvent (who, when, what). Prices come from pricing.line_price only.
 """
+
 from datetime import timedelta
 from decimal import Decimal
 
@@ -17,8 +18,8 @@ from ..extensions import db
 from ..i18n import _l
 from ..notify import events as notify
 from ..sequence import next_in_year
-from ..types import utcnow
 from ..steps import Refused
+from ..types import utcnow
 from .models import TRANSITIONS, QuoteCounter, QuoteEvent, QuoteLine, QuoteStatus, RenewalCoverage, RenewalQuote
 from .pricing import NO_RATE, NO_UNIT_PRICE, line_price, why_unpriced
 
@@ -49,13 +50,20 @@ def check_amounts(amounts):
     人民币大写 can write): a quote that would not is refused before it is saved, so every quote can be opened."""
     amounts = list(amounts)
     if any(amount > MONEY_MAX for amount in amounts) or sum(amounts, Decimal(0)) > MONEY_MAX:
-        raise QuoteRefused(_l("This quote would come to more than %(max)s, the largest amount the portal accepts: "
-                              "quote fewer units, or lower the rates.", max=yuan(MONEY_MAX)))
+        raise QuoteRefused(
+            _l(
+                "This quote would come to more than %(max)s, the largest amount the portal accepts: "
+                "quote fewer units, or lower the rates.",
+                max=yuan(MONEY_MAX),
+            )
+        )
 
 
 UNPRICED_REASONS = {
-    NO_UNIT_PRICE: _l("No price is recorded for this unit, and the contract's transaction price is the price of the "
-                      "whole contract, not of one unit."),
+    NO_UNIT_PRICE: _l(
+        "No price is recorded for this unit, and the contract's transaction price is the price of the "
+        "whole contract, not of one unit."
+    ),
     NO_RATE: _l("The contract has no renewal rate."),
 }
 
@@ -70,8 +78,14 @@ def unit_line(unit, years):
     """A unit's line, priced at its contract's rate; a unit the portal cannot price becomes a line to be priced by
     the vendor (no basis, nothing yet to pay), which the quote cannot be issued with."""
     rate = unit.contract.renewal_rate
-    line = QuoteLine(equipment_id=unit.id, contract_id=unit.contract_id, rate=rate, years=years, discount=Decimal(0),
-                     description=f"{unit.model.label} · {unit.serial}")
+    line = QuoteLine(
+        equipment_id=unit.id,
+        contract_id=unit.contract_id,
+        rate=rate,
+        years=years,
+        discount=Decimal(0),
+        description=f"{unit.model.label} · {unit.serial}",
+    )
     if unpriced_reason(unit):
         line.basis, line.amount = None, Decimal("0.00")
     else:
@@ -80,9 +94,15 @@ def unit_line(unit, years):
 
 
 def contract_line(contract, years):
-    return QuoteLine(contract_id=contract.id, basis=contract.price, rate=contract.renewal_rate, years=years,
-                     discount=Decimal(0), description=f"{contract.number} · {contract.title}",
-                     amount=line_price(contract.price, contract.renewal_rate, years).amount)
+    return QuoteLine(
+        contract_id=contract.id,
+        basis=contract.price,
+        rate=contract.renewal_rate,
+        years=years,
+        discount=Decimal(0),
+        description=f"{contract.number} · {contract.title}",
+        amount=line_price(contract.price, contract.renewal_rate, years).amount,
+    )
 
 
 def request_quote(user, client_id, years, units=(), contract=None, note="", today=None):
@@ -95,9 +115,16 @@ def request_quote(user, client_id, years, units=(), contract=None, note="", toda
         raise QuoteRefused(_l("At most %(max)d units in one quote; ask for the whole contract instead.", max=MAX_UNITS))
     lines = [contract_line(contract, years)] if contract is not None else [unit_line(u, years) for u in units]
     check_amounts(line.amount for line in lines)
-    quote = RenewalQuote(number=next_number((today or utcnow().date()).year), client_id=client_id,
-                         contract_id=contract.id if contract else None, years=years, note=note or "",
-                         requested_by_id=user.id, requested_at=utcnow(), lines=lines)
+    quote = RenewalQuote(
+        number=next_number((today or utcnow().date()).year),
+        client_id=client_id,
+        contract_id=contract.id if contract else None,
+        years=years,
+        note=note or "",
+        requested_by_id=user.id,
+        requested_at=utcnow(),
+        lines=lines,
+    )
     db.session.add(quote)
     _event(quote, user, "requested", note or "")
     db.session.flush()
@@ -117,8 +144,12 @@ def update_line(quote, line, by, rate, discount, ceiling, basis=None):
     price = line_price(basis, rate, line.years, discount, ceiling)
     check_amounts([price.amount, *(other.amount for other in quote.lines if other is not line)])
     line.basis, line.rate, line.discount, line.ceiling, line.amount = basis, rate, discount, ceiling, price.amount
-    _event(quote, by, "line_changed",
-           f"{line.description}: {basis} / {rate} / {discount} / {ceiling or '-'} → {price.amount}")
+    _event(
+        quote,
+        by,
+        "line_changed",
+        f"{line.description}: {basis} / {rate} / {discount} / {ceiling or '-'} → {price.amount}",
+    )
     db.session.flush()
     return line
 
@@ -129,8 +160,12 @@ def issue(quote, by, valid_until, terms="", today=None):
         raise QuoteRefused(_l("The quote must be valid until today or later."))
     waiting = quote.lines_to_be_priced
     if waiting:
-        raise QuoteRefused(_l("Price every line before issuing the quote: %(items)s still to be priced.",
-                              items=format_list([line.description for line in waiting], locale=get_locale())))
+        raise QuoteRefused(
+            _l(
+                "Price every line before issuing the quote: %(items)s still to be priced.",
+                items=format_list([line.description for line in waiting], locale=get_locale()),
+            )
+        )
     check_amounts(line.amount for line in quote.lines)
     _move(quote, QuoteStatus.ISSUED)
     quote.total = quote.lines_total
@@ -188,12 +223,21 @@ def expire_quotes(today=None, batch=None):
     cron or the job worker; the pages already show such a quote as expired. ``today`` is the deployment's date
     unless given. Returns how many it expired."""
     today = today or sweeps.local_today()
-    query = sa.select(RenewalQuote).where(RenewalQuote.status == QuoteStatus.ISSUED.value,
-                                          RenewalQuote.valid_until < today)
+    query = sa.select(RenewalQuote).where(
+        RenewalQuote.status == QuoteStatus.ISSUED.value, RenewalQuote.valid_until < today
+    )
     return sweeps.in_batches(query, RenewalQuote, RenewalQuote.valid_until, expire, batch or sweeps.BATCH)
 
 
 def expire(quote):
     _move(quote, QuoteStatus.EXPIRED)
-    sweeps.insert_once(QuoteEvent, ("quote_id", "key"), quote_id=quote.id, key="expired", action="expired",
-                       detail="", at=utcnow(), user_id=None)
+    sweeps.insert_once(
+        QuoteEvent,
+        ("quote_id", "key"),
+        quote_id=quote.id,
+        key="expired",
+        action="expired",
+        detail="",
+        at=utcnow(),
+        user_id=None,
+    )

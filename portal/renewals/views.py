@@ -13,16 +13,16 @@ from ..contracts.models import Contract
 from ..equipment.filters import EquipmentFilter
 from ..equipment.models import Equipment
 from ..extensions import db
-from ..pagination import Order, paginate
 from ..htmx import is_htmx, render
 from ..i18n import local_today
+from ..pagination import Order, paginate
 from ..roles import VENDOR, Role
 from ..scoping import roles_required
 from ..steps import Refused, kept_text, version_of
 from . import bp, services
 from .forms import AcceptForm, DeclineForm, IssueForm, LineForm, RequestForm
 from .models import QuoteEvent, QuoteLine, QuoteStatus, RenewalCoverage, RenewalQuote
-from .pricing import YEARS, indicative_price, in_words
+from .pricing import YEARS, in_words, indicative_price
 
 ORDER = Order("requested", (RenewalQuote.requested_at, RenewalQuote.id), desc=True)
 
@@ -32,11 +32,14 @@ PERCENT = Decimal(100)
 
 
 def load(quote_id):
-    return db.first_or_404(RenewalQuote.scoped(current_user, RenewalQuote.id == quote_id).options(
-        joinedload(RenewalQuote.client), joinedload(RenewalQuote.contract),
-        selectinload(RenewalQuote.lines).joinedload(QuoteLine.equipment),
-        selectinload(RenewalQuote.events).joinedload(QuoteEvent.user),
-    ))
+    return db.first_or_404(
+        RenewalQuote.scoped(current_user, RenewalQuote.id == quote_id).options(
+            joinedload(RenewalQuote.client),
+            joinedload(RenewalQuote.contract),
+            selectinload(RenewalQuote.lines).joinedload(QuoteLine.equipment),
+            selectinload(RenewalQuote.events).joinedload(QuoteEvent.user),
+        )
+    )
 
 
 @bp.get("/")
@@ -49,32 +52,54 @@ def index():
         query = query.where(RenewalQuote.status_on(today) == status)
     query = query.order_by(RenewalQuote.requested_at.desc(), RenewalQuote.id.desc())
     page = paginate(query, ORDER)
-    totals = dict(db.session.execute(
-        sa.select(QuoteLine.quote_id, sa.func.sum(QuoteLine.amount))
-        .where(QuoteLine.quote_id.in_([q.id for q in page.items])).group_by(QuoteLine.quote_id)
-    ).all()) if page.items else {}
-    return render("renewals/index.html", fragment="renewals/_table.html", page=page, status=status,
-                  statuses=list(QuoteStatus), totals=totals, today=today,
-                  rates=None if is_htmx() else stated_rates())
+    totals = (
+        dict(
+            db.session.execute(
+                sa.select(QuoteLine.quote_id, sa.func.sum(QuoteLine.amount))
+                .where(QuoteLine.quote_id.in_([q.id for q in page.items]))
+                .group_by(QuoteLine.quote_id)
+            ).all()
+        )
+        if page.items
+        else {}
+    )
+    return render(
+        "renewals/index.html",
+        fragment="renewals/_table.html",
+        page=page,
+        status=status,
+        statuses=list(QuoteStatus),
+        totals=totals,
+        today=today,
+        rates=None if is_htmx() else stated_rates(),
+    )
 
 
 def stated_rates():
     """The renewal rates of the contracts the user sees, as the page states them (one query, however many):
     ``count`` contracts, the lowest and highest rate, and the contract's number when there is one."""
     scoped = Contract.scoped(current_user).subquery()
-    count, low, high, number = db.session.execute(sa.select(
-        sa.func.count(), sa.func.min(scoped.c.renewal_rate), sa.func.max(scoped.c.renewal_rate),
-        sa.func.min(scoped.c.number))).one()
+    count, low, high, number = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.min(scoped.c.renewal_rate),
+            sa.func.max(scoped.c.renewal_rate),
+            sa.func.min(scoped.c.number),
+        )
+    ).one()
     return {"count": count, "low": low, "high": high, "number": number}
 
 
 def units_in_scope(ids):
     """The units of ``ids`` the user may see, in id order; with the ids asked for that are not among them."""
-    ids = list(dict.fromkeys(ids))[:services.MAX_UNITS + 1]  # one more than a quote takes: enough to say "too many"
+    ids = list(dict.fromkeys(ids))[: services.MAX_UNITS + 1]  # one more than a quote takes: enough to say "too many"
     if not ids:
         return [], []
-    units = db.session.scalars(Equipment.scoped(current_user, Equipment.id.in_(ids)).options(
-        joinedload(Equipment.model), joinedload(Equipment.contract)).order_by(Equipment.id)).all()
+    units = db.session.scalars(
+        Equipment.scoped(current_user, Equipment.id.in_(ids))
+        .options(joinedload(Equipment.model), joinedload(Equipment.contract))
+        .order_by(Equipment.id)
+    ).all()
     found = {u.id for u in units}
     return units, [i for i in ids if i not in found]
 
@@ -124,36 +149,58 @@ def request_quote():
     if posted and any(has_control(v) for name in ("unit", "listed") for v in request.form.getlist(name)):
         form.form_errors.append(CONTROL_MESSAGE)  # a unit named with invisible codes: said as for any field
     elif posted and missing:
-        form.form_errors.append(_("Some of the units sent are not yours to renew, or no longer exist: "
-                                  "check the list and ask again."))
+        form.form_errors.append(
+            _("Some of the units sent are not yours to renew, or no longer exist: check the list and ask again.")
+        )
     elif posted and not ticked:
         form.form_errors.append(_("Tick at least one unit to renew."))
     elif valid:
         try:
-            quote = services.request_quote(current_user, current_user.client_id, form.years.data,
-                                           units=[u for u in units if u.id in ticked], contract=contract,
-                                           note=form.note.data, today=local_today())
+            quote = services.request_quote(
+                current_user,
+                current_user.client_id,
+                form.years.data,
+                units=[u for u in units if u.id in ticked],
+                contract=contract,
+                note=form.note.data,
+                today=local_today(),
+            )
         except services.QuoteRefused as refused:
             form.form_errors.append(refused.message)
         else:
             steps.land_on(url_for("renewals.show", quote_id=quote.id))
             db.session.commit()
-            flash(_("Quote %(number)s is requested. The vendor will price it; you will find it here.",
-                    number=quote.number), "success")
+            flash(
+                _(
+                    "Quote %(number)s is requested. The vendor will price it; you will find it here.",
+                    number=quote.number,
+                ),
+                "success",
+            )
             return redirect(url_for("renewals.show", quote_id=quote.id))
     years = form.years.data if form.years.data in YEARS else 1  # as chosen, or 1 while the choice is refused
     lines = [services.contract_line(contract, years)] if contract else []
     too_many = len(units) > services.MAX_UNITS
-    units = units[:services.MAX_UNITS]
+    units = units[: services.MAX_UNITS]
     reasons = {u.id: reason for u in units if (reason := services.unpriced_reason(u))}
     if not posted:  # ticked at first: the units the portal can price
         ticked = {u.id for u in units if u.id not in reasons}
     yearly = {u.id: indicative_price(u.unit_price, u.contract.renewal_rate) for u in units if u.id not in reasons}
     per_year = sum((amount for unit_id, amount in yearly.items() if unit_id in ticked), Decimal(0))
-    return render_template("renewals/request.html", form=form, contract=contract, units=units,
-                           per_year=per_year, yearly=yearly, reasons=reasons, ticked=ticked, too_many=too_many,
-                           lines=lines, today=local_today(),
-                           expiring_days=current_app.config["WARRANTY_EXPIRING_DAYS"])
+    return render_template(
+        "renewals/request.html",
+        form=form,
+        contract=contract,
+        units=units,
+        per_year=per_year,
+        yearly=yearly,
+        reasons=reasons,
+        ticked=ticked,
+        too_many=too_many,
+        lines=lines,
+        today=local_today(),
+        expiring_days=current_app.config["WARRANTY_EXPIRING_DAYS"],
+    )
 
 
 def quote_page(quote, status=200, kept=(), **forms):
@@ -164,20 +211,44 @@ def quote_page(quote, status=200, kept=(), **forms):
     forms.setdefault("issue_form", IssueForm(formdata=None, data={"valid_until": today + timedelta(days=30)}))
     forms.setdefault("accept_form", AcceptForm(formdata=None))
     forms.setdefault("decline_form", DeclineForm(formdata=None))
-    line_forms = {line.id: LineForm(formdata=None, prefix=f"l{line.id}", data={
-        "rate_percent": line.rate * PERCENT, "discount_percent": line.discount * PERCENT, "ceiling": line.ceiling,
-    }) for line in quote.lines}
+    line_forms = {
+        line.id: LineForm(
+            formdata=None,
+            prefix=f"l{line.id}",
+            data={
+                "rate_percent": line.rate * PERCENT,
+                "discount_percent": line.discount * PERCENT,
+                "ceiling": line.ceiling,
+            },
+        )
+        for line in quote.lines
+    }
     line_forms.update(forms.pop("line_forms", {}))
     for form in [*forms.values(), *line_forms.values()]:
         form.version.data = v
     total = quote.lines_total
-    coverage = db.session.scalars(
-        sa.select(RenewalCoverage).where(RenewalCoverage.quote_id == quote.id)
-        .options(joinedload(RenewalCoverage.equipment).joinedload(Equipment.model))
-        .order_by(RenewalCoverage.id).limit(100)
-    ).all() if quote.status_enum is QuoteStatus.ACCEPTED else []
-    return render_template("renewals/show.html", quote=quote, total=total, upper=in_words(total), today=today,
-                           line_forms=line_forms, coverage=coverage, kept=kept, **forms), status
+    coverage = (
+        db.session.scalars(
+            sa.select(RenewalCoverage)
+            .where(RenewalCoverage.quote_id == quote.id)
+            .options(joinedload(RenewalCoverage.equipment).joinedload(Equipment.model))
+            .order_by(RenewalCoverage.id)
+            .limit(100)
+        ).all()
+        if quote.status_enum is QuoteStatus.ACCEPTED
+        else []
+    )
+    return render_template(
+        "renewals/show.html",
+        quote=quote,
+        total=total,
+        upper=in_words(total),
+        today=today,
+        line_forms=line_forms,
+        coverage=coverage,
+        kept=kept,
+        **forms,
+    ), status
 
 
 @bp.get("/<int:quote_id>")
@@ -191,8 +262,7 @@ def show(quote_id):
 def print_quote(quote_id):
     quote = load(quote_id)
     total = quote.lines_total
-    return render_template("renewals/print.html", quote=quote, total=total, upper=in_words(total),
-                           today=local_today())
+    return render_template("renewals/print.html", quote=quote, total=total, upper=in_words(total), today=local_today())
 
 
 def step(quote_id, move, form, shown, done):
@@ -219,8 +289,10 @@ def update_line(quote_id, line_id):
     form = LineForm(prefix=f"l{line_id}")
     valid = form.validate_on_submit()
     if valid and form.basis.data is None and any(line.id == line_id and line.to_be_priced for line in quote.lines):
-        form.basis.errors = [*form.basis.errors, _("Enter the price of this unit: the quote is issued only when "
-                                                    "every line has its price.")]
+        form.basis.errors = [
+            *form.basis.errors,
+            _("Enter the price of this unit: the quote is issued only when every line has its price."),
+        ]
         valid = False
     if not valid:
         return quote_page(quote, line_forms={line_id: form})
@@ -229,12 +301,19 @@ def update_line(quote_id, line_id):
         line = next((line for line in quote.lines if line.id == line_id), None)
         if line is None:
             abort(404)
-        services.update_line(quote, line, current_user, rate=form.rate_percent.data / PERCENT,
-                             discount=(form.discount_percent.data or Decimal(0)) / PERCENT, ceiling=form.ceiling.data,
-                             basis=form.basis.data)
+        services.update_line(
+            quote,
+            line,
+            current_user,
+            rate=form.rate_percent.data / PERCENT,
+            discount=(form.discount_percent.data or Decimal(0)) / PERCENT,
+            ceiling=form.ceiling.data,
+            basis=form.basis.data,
+        )
 
-    return step(quote_id, move, form, {"line_forms": {line_id: form}},
-                lambda quote: (_("The line is updated."), "success"))
+    return step(
+        quote_id, move, form, {"line_forms": {line_id: form}}, lambda quote: (_("The line is updated."), "success")
+    )
 
 
 @bp.post("/<int:quote_id>/issue")
@@ -243,9 +322,13 @@ def issue(quote_id):
     form = IssueForm()
     if not form.validate_on_submit():
         return quote_page(load(quote_id), issue_form=form)
-    return step(quote_id, lambda quote: services.issue(quote, current_user, form.valid_until.data, form.terms.data,
-                                                       today=local_today()), form, {"issue_form": form},
-                lambda quote: (_("Quote %(number)s is issued to the client.", number=quote.number), "success"))
+    return step(
+        quote_id,
+        lambda quote: services.issue(quote, current_user, form.valid_until.data, form.terms.data, today=local_today()),
+        form,
+        {"issue_form": form},
+        lambda quote: (_("Quote %(number)s is issued to the client.", number=quote.number), "success"),
+    )
 
 
 @bp.post("/<int:quote_id>/accept")
@@ -254,9 +337,16 @@ def accept(quote_id):
     form = AcceptForm()
     if not form.validate_on_submit():
         return quote_page(load(quote_id), accept_form=form)
-    return step(quote_id, lambda quote: services.accept(quote, current_user, local_today()), form,
-                {"accept_form": form}, lambda quote: (_("Quote %(number)s is accepted: the units are covered as shown.", number=quote.number),
-                               "success"))
+    return step(
+        quote_id,
+        lambda quote: services.accept(quote, current_user, local_today()),
+        form,
+        {"accept_form": form},
+        lambda quote: (
+            _("Quote %(number)s is accepted: the units are covered as shown.", number=quote.number),
+            "success",
+        ),
+    )
 
 
 @bp.post("/<int:quote_id>/decline")
@@ -265,5 +355,10 @@ def decline(quote_id):
     form = DeclineForm()
     if not form.validate_on_submit():
         return quote_page(load(quote_id), decline_form=form)
-    return step(quote_id, lambda quote: services.decline(quote, current_user, form.reason.data, local_today()), form,
-                {"decline_form": form}, lambda quote: (_("Quote %(number)s is declined.", number=quote.number), "info"))
+    return step(
+        quote_id,
+        lambda quote: services.decline(quote, current_user, form.reason.data, local_today()),
+        form,
+        {"decline_form": form},
+        lambda quote: (_("Quote %(number)s is declined.", number=quote.number), "info"),
+    )

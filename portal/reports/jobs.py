@@ -1,4 +1,5 @@
 """The worker's task that renders an issued document (``services.render_issued``)."""
+
 from ..jobs import huey, in_app
 
 

@@ -5,6 +5,7 @@ A document is requested by a POST (its row is written at once, ``state`` pending
 names), rendered by the job worker (``services.render_issued``: WeasyPrint takes ~10 s on an idle two-core machine
 for a contract with 1,000 tickets in the period, ~95 pages, and over a minute on a loaded one), and then ``done``
 with its hash, size and storage key — or ``failed``."""
+
 from datetime import date, datetime
 from enum import StrEnum
 

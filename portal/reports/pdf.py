@@ -5,6 +5,7 @@ into static/vendor/fonts/ by ``make assets`` and embedded (subset) in every PDF 
 ``file://`` URLs: a PDF never depends on the fonts installed on the machine that renders it. WeasyPrint needs
 Pango (Debian: libpango-1.0-0 and libpangoft2-1.0-0) at run time.
 """
+
 import io
 
 from flask import current_app
@@ -27,8 +28,10 @@ def font_faces():
         path = FONT_DIR / name
         if not path.is_file():
             raise FontsMissing(f"{path} is missing: run `make assets` (it copies the font from node_modules).")
-        rules.append(f"@font-face {{ font-family: '{FAMILY}'; font-weight: {weight}; font-style: normal; "
-                     f"src: url('{path.as_uri()}') format('truetype'); }}")
+        rules.append(
+            f"@font-face {{ font-family: '{FAMILY}'; font-weight: {weight}; font-style: normal; "
+            f"src: url('{path.as_uri()}') format('truetype'); }}"
+        )
     return "\n".join(rules)
 
 
@@ -46,7 +49,8 @@ def render(html, css="", base_url=None):
     fonts = FontConfiguration()
     stylesheets = [CSS(string=font_faces() + "\n" + css, font_config=fonts)]
     document = HTML(string=html, base_url=base_url or current_app.root_path).render(
-        stylesheets=stylesheets, font_config=fonts)
+        stylesheets=stylesheets, font_config=fonts
+    )
     out = io.BytesIO()
     document.write_pdf(out)
     return out.getvalue(), len(document.pages)

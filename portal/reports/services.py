@@ -1,6 +1,7 @@
 """Issuing a document: the request (a row with its number, written by the POST), the rendering (by the job worker:
 the data gathered, the HTML rendered in the requester's language, the PDF stored with its SHA-256), and the check of
 a hash (``/verify``)."""
+
 import hashlib
 import io
 import logging
@@ -51,10 +52,21 @@ def request_document(kind, user, *, client_id, language, site_id=None, contract_
     """The row of a document to issue (pending), numbered; the caller commits and then enqueues ``enqueue``."""
     now = utcnow()
     zh, en = issuer_names(user)
-    doc = IssuedDocument(kind=Kind(kind).value, number=next_number(kind, now.year), client_id=client_id,
-                         site_id=site_id, contract_id=contract_id, period_start=start, period_end=end,
-                         language=language, issued_by_id=user.id, issuer_org_zh=zh, issuer_org_en=en,
-                         requested_at=now, state=State.PENDING.value)
+    doc = IssuedDocument(
+        kind=Kind(kind).value,
+        number=next_number(kind, now.year),
+        client_id=client_id,
+        site_id=site_id,
+        contract_id=contract_id,
+        period_start=start,
+        period_end=end,
+        language=language,
+        issued_by_id=user.id,
+        issuer_org_zh=zh,
+        issuer_org_en=en,
+        requested_at=now,
+        state=State.PENDING.value,
+    )
     db.session.add(doc)
     db.session.flush()
     return doc
@@ -98,8 +110,9 @@ def ticket_clocks(ticket, now):
     result = []
     for name in CLOCKS:
         due, met = getattr(ticket, f"{name}_due"), getattr(ticket, f"{name}_met")
-        late = name in breached or (due is not None and (met > due if met else (now > due and name not in waived
-                                                                                 and ticket.is_open)))
+        late = name in breached or (
+            due is not None and (met > due if met else (now > due and name not in waived and ticket.is_open))
+        )
         result.append(Clock(name, due, met, name in waived, bool(late)))
     return result
 
@@ -109,8 +122,10 @@ def scorecard_for(contract, start, end_inclusive):
     from ..scorecard import metrics
 
     try:
-        return metrics.scorecard(metrics.Scope(client_id=contract.client_id, contract_id=contract.id),
-                                 metrics.Period("custom", start, end_inclusive + timedelta(days=1)))
+        return metrics.scorecard(
+            metrics.Scope(client_id=contract.client_id, contract_id=contract.id),
+            metrics.Period("custom", start, end_inclusive + timedelta(days=1)),
+        )
     except NotImplementedError:
         return None
 
@@ -120,47 +135,82 @@ def evidence_data(doc, now):
     zone = current_app.config["BABEL_DEFAULT_TIMEZONE"]
     lo, hi = utc_bounds(doc.period_start, doc.period_end, zone)
     tickets = db.session.scalars(
-        sa.select(Ticket).where(Ticket.contract_id == contract.id, Ticket.filed_at >= lo, Ticket.filed_at < hi)
-        .options(joinedload(Ticket.site)).order_by(Ticket.filed_at, Ticket.id)).all()
+        sa.select(Ticket)
+        .where(Ticket.contract_id == contract.id, Ticket.filed_at >= lo, Ticket.filed_at < hi)
+        .options(joinedload(Ticket.site))
+        .order_by(Ticket.filed_at, Ticket.id)
+    ).all()
     visits = db.session.scalars(
-        sa.select(Visit).where(Visit.contract_id == contract.id, Visit.due_on >= doc.period_start,
-                               Visit.due_on <= doc.period_end)
-        .options(joinedload(Visit.site)).order_by(Visit.due_on, Visit.id)).all()
+        sa.select(Visit)
+        .where(Visit.contract_id == contract.id, Visit.due_on >= doc.period_start, Visit.due_on <= doc.period_end)
+        .options(joinedload(Visit.site))
+        .order_by(Visit.due_on, Visit.id)
+    ).all()
     # Complaints name no contract: those about this contract's tickets, and those of its schools (or of the
     # whole client) that name no ticket.
     contract_sites = sa.select(Equipment.site_id).where(Equipment.contract_id == contract.id)
     complaints = db.session.scalars(
-        sa.select(Complaint).outerjoin(Ticket, Complaint.ticket_id == Ticket.id)
-        .where(Complaint.client_id == contract.client_id, Complaint.received_at >= lo, Complaint.received_at < hi,
-               sa.or_(Ticket.contract_id == contract.id,
-                      sa.and_(Complaint.ticket_id.is_(None),
-                              sa.or_(Complaint.site_id.is_(None), Complaint.site_id.in_(contract_sites)))))
-        .options(joinedload(Complaint.site)).order_by(Complaint.received_at, Complaint.id)).all()
+        sa.select(Complaint)
+        .outerjoin(Ticket, Complaint.ticket_id == Ticket.id)
+        .where(
+            Complaint.client_id == contract.client_id,
+            Complaint.received_at >= lo,
+            Complaint.received_at < hi,
+            sa.or_(
+                Ticket.contract_id == contract.id,
+                sa.and_(
+                    Complaint.ticket_id.is_(None),
+                    sa.or_(Complaint.site_id.is_(None), Complaint.site_id.in_(contract_sites)),
+                ),
+            ),
+        )
+        .options(joinedload(Complaint.site))
+        .order_by(Complaint.received_at, Complaint.id)
+    ).all()
     ratings = ratings_of(contract, lo, hi, doc.period_start, doc.period_end)
-    return dict(contract=contract, client=contract.client, tickets=[(t, ticket_clocks(t, now)) for t in tickets],
-                visits=visits, complaints=complaints, ratings=ratings,
-                late_clocks=sum(c.late for _t, cs in ((t, ticket_clocks(t, now)) for t in tickets) for c in cs),
-                scorecard=scorecard_for(contract, doc.period_start, doc.period_end))
+    return dict(
+        contract=contract,
+        client=contract.client,
+        tickets=[(t, ticket_clocks(t, now)) for t in tickets],
+        visits=visits,
+        complaints=complaints,
+        ratings=ratings,
+        late_clocks=sum(c.late for _t, cs in ((t, ticket_clocks(t, now)) for t in tickets) for c in cs),
+        scorecard=scorecard_for(contract, doc.period_start, doc.period_end),
+    )
 
 
 def ratings_of(contract, lo, hi, start, end):
     """Every rating given in the period: (when, source, number, rating, comment), oldest first."""
     rows = []
-    for t in db.session.scalars(sa.select(Ticket).where(Ticket.contract_id == contract.id, Ticket.rating.is_not(None),
-                                                        Ticket.closed_at >= lo, Ticket.closed_at < hi)):
+    for t in db.session.scalars(
+        sa.select(Ticket).where(
+            Ticket.contract_id == contract.id, Ticket.rating.is_not(None), Ticket.closed_at >= lo, Ticket.closed_at < hi
+        )
+    ):
         rows.append((t.closed_at, "ticket", t.number, t.rating, t.rating_comment))
-    for v in db.session.scalars(sa.select(Visit).where(Visit.contract_id == contract.id,
-                                                       Visit.satisfaction.is_not(None), Visit.signed_at >= lo,
-                                                       Visit.signed_at < hi)):
+    for v in db.session.scalars(
+        sa.select(Visit).where(
+            Visit.contract_id == contract.id,
+            Visit.satisfaction.is_not(None),
+            Visit.signed_at >= lo,
+            Visit.signed_at < hi,
+        )
+    ):
         rows.append((v.signed_at, "visit", v.kind_enum.label, v.satisfaction, v.sign_comment))
     try:
         from ..surveys.models import Survey
     except ImportError:  # pragma: no cover
         Survey = None
     if Survey is not None:
-        for s in db.session.scalars(sa.select(Survey).where(Survey.contract_id == contract.id,
-                                                            Survey.rating.is_not(None), Survey.answered_at >= lo,
-                                                            Survey.answered_at < hi)):
+        for s in db.session.scalars(
+            sa.select(Survey).where(
+                Survey.contract_id == contract.id,
+                Survey.rating.is_not(None),
+                Survey.answered_at >= lo,
+                Survey.answered_at < hi,
+            )
+        ):
             rows.append((s.answered_at, "survey", s.recipient_name, s.rating, s.comment))
     rows.sort(key=lambda r: r[0])
     return rows
@@ -169,18 +219,28 @@ def ratings_of(contract, lo, hi, start, end):
 def certificate_data(doc, now):
     site = db.session.get(Site, doc.site_id)
     units = db.session.scalars(
-        sa.select(Equipment).where(Equipment.site_id == site.id)
+        sa.select(Equipment)
+        .where(Equipment.site_id == site.id)
         .options(joinedload(Equipment.model), joinedload(Equipment.contract), selectinload(Equipment.extensions))
-        .order_by(Equipment.contract_id, Equipment.model_id, Equipment.serial, Equipment.id)).all()
+        .order_by(Equipment.contract_id, Equipment.model_id, Equipment.serial, Equipment.id)
+    ).all()
     cover = {}
     if units:
-        for c in db.session.scalars(sa.select(RenewalCoverage).join(Equipment)
-                                    .where(Equipment.site_id == site.id)
-                                    .order_by(RenewalCoverage.starts_on)):
+        for c in db.session.scalars(
+            sa.select(RenewalCoverage)
+            .join(Equipment)
+            .where(Equipment.site_id == site.id)
+            .order_by(RenewalCoverage.starts_on)
+        ):
             cover.setdefault(c.equipment_id, []).append(c)
-    return dict(site=site, client=site.client, units=units, cover=cover,
-                extension_count=sum(len(u.extensions) for u in units),
-                extension_days=sum(e.days for u in units for e in u.extensions))
+    return dict(
+        site=site,
+        client=site.client,
+        units=units,
+        cover=cover,
+        extension_count=sum(len(u.extensions) for u in units),
+        extension_days=sum(e.days for u in units for e in u.extensions),
+    )
 
 
 # ---------------------------------------------------------------- rendering
@@ -210,17 +270,27 @@ def page_css(title, doc, now):
     page = gettext("Page %(page)s of %(pages)s", page="\x00", pages="\x01")
     before, _, rest = page.partition("\x00")
     middle, _, after = rest.partition("\x01")
-    pages = " ".join(part for part in (css_string(before) if before else "", "counter(page)",
-                                       css_string(middle) if middle else "", "counter(pages)",
-                                       css_string(after) if after else "") if part)
+    pages = " ".join(
+        part
+        for part in (
+            css_string(before) if before else "",
+            "counter(page)",
+            css_string(middle) if middle else "",
+            "counter(pages)",
+            css_string(after) if after else "",
+        )
+        if part
+    )
     generated = css_string(gettext("Generated %(time)s", time=format_datetime(now, "medium")))
     small = "font-size: 7.5pt; color: #555;"
-    return (f"html {{ font-family: {css_string(pdf.FAMILY)}; }}\n"
-            f"@page {{ @top-left {{ content: {css_string(title)}; {small} }} "
-            f"@top-right {{ content: {css_string(doc.number)}; {small} }} "
-            f"@bottom-left {{ content: {generated}; {small} }} "
-            f"@bottom-right {{ content: {pages}; {small} }} }}\n"
-            "@page :first { @top-left { content: none; } @top-right { content: none; } }")
+    return (
+        f"html {{ font-family: {css_string(pdf.FAMILY)}; }}\n"
+        f"@page {{ @top-left {{ content: {css_string(title)}; {small} }} "
+        f"@top-right {{ content: {css_string(doc.number)}; {small} }} "
+        f"@bottom-left {{ content: {generated}; {small} }} "
+        f"@bottom-right {{ content: {pages}; {small} }} }}\n"
+        "@page :first { @top-left { content: none; } @top-right { content: none; } }"
+    )
 
 
 def render_html(doc, now=None):
@@ -234,8 +304,9 @@ def render_html(doc, now=None):
             template, title = "reports/pdf/evidence.html", f"{gettext('Evidence pack')} · {data['contract'].number}"
         else:
             template, title = "reports/pdf/certificate.html", f"{gettext('Warranty certificate')} · {data['site'].name}"
-        html = render_template(template, doc=doc, now=now, vendor=Vendor.current(), verify=url,
-                               qr=qr_data_uri(url), title=title, **data)
+        html = render_template(
+            template, doc=doc, now=now, vendor=Vendor.current(), verify=url, qr=qr_data_uri(url), title=title, **data
+        )
         return html, page_css(title, doc, now)
 
 
@@ -285,7 +356,10 @@ def find_issued(sha256):
     value = (sha256 or "").strip().lower()
     if not SHA256.fullmatch(value):
         return None
-    return db.session.scalar(sa.select(IssuedDocument).where(IssuedDocument.sha256 == value,
-                                                             IssuedDocument.state == State.DONE.value)
-                             .options(joinedload(IssuedDocument.client), joinedload(IssuedDocument.site),
-                                      joinedload(IssuedDocument.contract)))
+    return db.session.scalar(
+        sa.select(IssuedDocument)
+        .where(IssuedDocument.sha256 == value, IssuedDocument.state == State.DONE.value)
+        .options(
+            joinedload(IssuedDocument.client), joinedload(IssuedDocument.site), joinedload(IssuedDocument.contract)
+        )
+    )

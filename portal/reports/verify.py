@@ -1,6 +1,7 @@
 """``/verify``: anyone (no sign-in) checks whether a PDF was issued by this portal, by its SHA-256 or by uploading
 it. The answer names the document (kind, number, client, contract or school, period, when and by which
 organisation), or says plainly that no document with this hash was issued here."""
+
 from flask import Blueprint, current_app, render_template, request
 
 from .. import uploads

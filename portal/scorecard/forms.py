@@ -1,5 +1,7 @@
 """The scorecard's filters: a GET form (no token, nothing written), each bad value with its own message."""
-from wtforms import Form as PlainForm, DateField, SelectField, StringField
+
+from wtforms import DateField, SelectField, StringField
+from wtforms import Form as PlainForm
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional, ValidationError
 
@@ -52,11 +54,17 @@ class ScorecardFilter(PlainForm):
     client = StringField(_l("Client"), validators=[AnId(_l("Choose a client from the list."))])
     contract = StringField(_l("Contract"), validators=[AnId(_l("Choose a contract from the list."))])
     site = StringField(_l("Site"), validators=[AnId(_l("Choose a site from the list."))])
-    period = SelectField(_l("Period"), choices=[SelectChoice(k, label) for k, label in PERIOD_KINDS], default="month",
-                         validate_choice=False)
+    period = SelectField(
+        _l("Period"),
+        choices=[SelectChoice(k, label) for k, label in PERIOD_KINDS],
+        default="month",
+        validate_choice=False,
+    )
     value = StringField(_l("Which one"), validators=[short_text])
     start = DateField(_l("From"), validators=[Optional(), DateRange(message=_l("Give a date from 2000 to 2100."))])
-    end = DateField(_l("To (inclusive)"), validators=[Optional(), DateRange(message=_l("Give a date from 2000 to 2100."))])
+    end = DateField(
+        _l("To (inclusive)"), validators=[Optional(), DateRange(message=_l("Give a date from 2000 to 2100."))]
+    )
 
     def validate_period(self, field):
         if field.data not in {kind for kind, _label in PERIOD_KINDS}:
@@ -74,8 +82,14 @@ class ScorecardFilter(PlainForm):
 
     def args(self, **changes):
         """The query string that asks for this scorecard again (for links: evidence, pages, trends)."""
-        values = {"client": self.client.data, "contract": self.contract.data, "site": self.site.data,
-                  "period": self.period.data, "value": self.value.data or None,
-                  "start": self.start.data.isoformat() if self.start.data else None,
-                  "end": self.end.data.isoformat() if self.end.data else None, **changes}
+        values = {
+            "client": self.client.data,
+            "contract": self.contract.data,
+            "site": self.site.data,
+            "period": self.period.data,
+            "value": self.value.data or None,
+            "start": self.start.data.isoformat() if self.start.data else None,
+            "end": self.end.data.isoformat() if self.end.data else None,
+            **changes,
+        }
         return {k: v for k, v in values.items() if v not in (None, "")}

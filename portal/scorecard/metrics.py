@@ -71,9 +71,10 @@ and replacement flags through their ticket; quotes through their contract (the q
 keeping quotes with a line for a unit at the site; complaints through their ticket's contract, a complaint without
 a ticket counting for every contract of its client; a row with a NULL site only for a scope without a site.
 """
+
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
@@ -86,7 +87,10 @@ from ..i18n import _l, duration, format_date, gettext, money, rate, skeleton
 
 # The rows, in the order the scorecard shows them; the key names the row everywhere (URLs, the PDF, the trends).
 ROW_KEYS = (
-    "response", "proposal", "on_site", "resolution",  # % of clocks met, per the contract's own targets
+    "response",
+    "proposal",
+    "on_site",
+    "resolution",  # % of clocks met, per the contract's own targets
     "no_response_24h",  # tickets without a response 24 h after filing: a count that must be 0
     "parts_3_days",  # parts swapped within 3 working days of the fault's filing
     "extensions",  # faults that stopped work, and the +60 days granted for each
@@ -104,11 +108,25 @@ ROW_KEYS = (
     "satisfaction",  # share of answers 4–5 against the bids' 95 %, and the average
 )
 GROUPS = {  # row key -> group key, for headings
-    "response": "faults", "proposal": "faults", "on_site": "faults", "resolution": "faults",
-    "no_response_24h": "faults", "parts_3_days": "faults", "extensions": "warranty", "replacements": "warranty",
-    "quotes": "warranty", "complaints_24h": "complaints", "complaints_satisfied": "complaints",
-    "complaints_open": "complaints", "inspections": "visits", "end_of_life": "visits", "phone_visits": "visits",
-    "return_visits": "visits", "visit_signoff": "visits", "service_log": "visits", "satisfaction": "satisfaction",
+    "response": "faults",
+    "proposal": "faults",
+    "on_site": "faults",
+    "resolution": "faults",
+    "no_response_24h": "faults",
+    "parts_3_days": "faults",
+    "extensions": "warranty",
+    "replacements": "warranty",
+    "quotes": "warranty",
+    "complaints_24h": "complaints",
+    "complaints_satisfied": "complaints",
+    "complaints_open": "complaints",
+    "inspections": "visits",
+    "end_of_life": "visits",
+    "phone_visits": "visits",
+    "return_visits": "visits",
+    "visit_signoff": "visits",
+    "service_log": "visits",
+    "satisfaction": "satisfaction",
 }
 # Each promise in the client's words (the bids').
 PROMISES = {
@@ -133,12 +151,19 @@ PROMISES = {
     "satisfaction": _l("Customers satisfied at the promised share"),
 }
 GROUP_LABELS = {
-    "faults": _l("Faults"), "warranty": _l("Warranty and renewal"), "complaints": _l("Complaints"),
-    "visits": _l("Inspections and visits"), "satisfaction": _l("Satisfaction"),
+    "faults": _l("Faults"),
+    "warranty": _l("Warranty and renewal"),
+    "complaints": _l("Complaints"),
+    "visits": _l("Inspections and visits"),
+    "satisfaction": _l("Satisfaction"),
 }
 CLOCK_ROWS = ("response", "proposal", "on_site", "resolution")
-VISIT_ROWS = {"inspections": "inspection", "end_of_life": "end_of_life", "phone_visits": "phone_visit",
-              "return_visits": "return_visit"}
+VISIT_ROWS = {
+    "inspections": "inspection",
+    "end_of_life": "end_of_life",
+    "phone_visits": "phone_visit",
+    "return_visits": "return_visit",
+}
 NO_RESPONSE = timedelta(hours=24)
 PART_WORKING_DAYS = 3
 SATISFIED_SHARE = 95
@@ -154,11 +179,11 @@ def _zone():
 
 def _utc(day):
     """Midnight starting ``day`` in the site time zone, as an aware UTC datetime."""
-    return datetime.combine(day, time(0), _zone()).astimezone(timezone.utc)
+    return datetime.combine(day, time(0), _zone()).astimezone(UTC)
 
 
 def _now(now):
-    return (now or datetime.now(timezone.utc)).replace(microsecond=0)
+    return (now or datetime.now(UTC)).replace(microsecond=0)
 
 
 def _today(now):
@@ -244,8 +269,7 @@ class Period:
                         number += 1
                 if not 1 <= number <= 100:
                     raise _invalid()
-                period = cls(kind, add_months(accepted, 12 * (number - 1)), add_months(accepted, 12 * number),
-                             number)
+                period = cls(kind, add_months(accepted, 12 * (number - 1)), add_months(accepted, 12 * number), number)
             elif kind == "custom":
                 first, last = _as_date(start), _as_date(end)
                 if first is None or last is None:
@@ -375,8 +399,11 @@ def _minutes_text(target):
 
 CLOCK_NAMES = {"24x7": _l("7×24"), "working": _l("working hours"), "mixed": _l("7×24 or working hours")}
 FREQUENCY_NAMES = {
-    "monthly": _l("monthly"), "quarterly": _l("quarterly"), "half_yearly": _l("half-yearly"),
-    "none": _l("none planned"), "mixed": _l("per each contract's plan"),
+    "monthly": _l("monthly"),
+    "quarterly": _l("quarterly"),
+    "half_yearly": _l("half-yearly"),
+    "none": _l("none planned"),
+    "mixed": _l("per each contract's plan"),
 }
 
 
@@ -438,26 +465,43 @@ MEASURED = {
 def _measured_text(row):
     key, d = row.key, row.detail
     if key == "no_response_24h":
-        text = gettext("%(count)s tickets without a response after 24 hours", count=_n(row.value)) \
-            if row.total else gettext("Nothing to measure in this period")
+        text = (
+            gettext("%(count)s tickets without a response after 24 hours", count=_n(row.value))
+            if row.total
+            else gettext("Nothing to measure in this period")
+        )
     elif key == "complaints_open":
-        text = gettext("%(count)s open, the oldest for %(days)s days", count=_n(row.value),
-                       days=_n(d.get("oldest_days"))) if row.value else gettext("No complaint open")
+        text = (
+            gettext("%(count)s open, the oldest for %(days)s days", count=_n(row.value), days=_n(d.get("oldest_days")))
+            if row.value
+            else gettext("No complaint open")
+        )
     elif not row.total:
         text = gettext("Nothing to measure in this period")
     elif key == "extensions":
-        text = gettext("%(measured)s of %(total)s faults extended, %(days)s days granted", measured=_n(row.measured),
-                       total=_n(row.total), days=_n(d.get("days_granted")))
+        text = gettext(
+            "%(measured)s of %(total)s faults extended, %(days)s days granted",
+            measured=_n(row.measured),
+            total=_n(row.total),
+            days=_n(d.get("days_granted")),
+        )
     elif key == "replacements":
-        text = gettext("%(measured)s of %(total)s units replaced, %(outstanding)s outstanding",
-                       measured=_n(row.measured), total=_n(row.total), outstanding=_n(row.value))
+        text = gettext(
+            "%(measured)s of %(total)s units replaced, %(outstanding)s outstanding",
+            measured=_n(row.measured),
+            total=_n(row.total),
+            outstanding=_n(row.value),
+        )
     elif key == "satisfaction":
-        text = gettext("%(measured)s of %(total)s answers 4–5 (%(share)s), average %(average)s",
-                       measured=_n(row.measured), total=_n(row.total), share=_share_text(row.value),
-                       average=format_decimal(d.get("average"), format="0.0"))
+        text = gettext(
+            "%(measured)s of %(total)s answers 4–5 (%(share)s), average %(average)s",
+            measured=_n(row.measured),
+            total=_n(row.total),
+            share=_share_text(row.value),
+            average=format_decimal(d.get("average"), format="0.0"),
+        )
     else:
-        text = str(MEASURED[key]) % dict(measured=_n(row.measured), total=_n(row.total),
-                                         share=_share_text(row.value))
+        text = str(MEASURED[key]) % dict(measured=_n(row.measured), total=_n(row.total), share=_share_text(row.value))
     if row.pending:
         text = gettext("%(text)s; %(pending)s still running", text=text, pending=_n(row.pending))
     return text
@@ -505,8 +549,10 @@ def _buckets(column, bounds):
     """The group a row falls into: its bucket's index among ``bounds`` ([b0, b1, …, bn], n buckets)."""
     if len(bounds) == 2:
         return _zero()
-    return sa.case(*[(column < b, sa.literal_column(str(i))) for i, b in enumerate(bounds[1:-1])],
-                   else_=sa.literal_column(str(len(bounds) - 2)))
+    return sa.case(
+        *[(column < b, sa.literal_column(str(i))) for i, b in enumerate(bounds[1:-1])],
+        else_=sa.literal_column(str(len(bounds) - 2)),
+    )
 
 
 def _aggregate(group, columns, select_from, where, sums=None, mins=None):
@@ -518,8 +564,13 @@ def _aggregate(group, columns, select_from, where, sums=None, mins=None):
         inner = inner.select_from(select_from)
     inner = inner.where(*where).subquery()
     mins = set(mins or ())
-    outer = sa.select(inner.c.g, *[(sa.func.min(inner.c[n]) if n in mins else
-                                    sa.func.coalesce(sa.func.sum(inner.c[n]), 0)).label(n) for n in columns])
+    outer = sa.select(
+        inner.c.g,
+        *[
+            (sa.func.min(inner.c[n]) if n in mins else sa.func.coalesce(sa.func.sum(inner.c[n]), 0)).label(n)
+            for n in columns
+        ],
+    )
     result = {}
     for row in _db().session.execute(outer.group_by(inner.c.g)):
         result[row.g] = dict(row._mapping)
@@ -538,10 +589,22 @@ def _models():
     from ..surveys.models import Survey
     from ..tickets.models import ReplacedPart, Ticket, TicketEvent
 
-    return dict(Complaint=Complaint, ComplaintEvent=ComplaintEvent, Contract=Contract, Equipment=Equipment,
-                WarrantyExtension=WarrantyExtension, InspectionPlan=InspectionPlan, ServiceLog=ServiceLog,
-                Visit=Visit, QuoteLine=QuoteLine, RenewalQuote=RenewalQuote, Survey=Survey,
-                ReplacedPart=ReplacedPart, Ticket=Ticket, TicketEvent=TicketEvent)
+    return dict(
+        Complaint=Complaint,
+        ComplaintEvent=ComplaintEvent,
+        Contract=Contract,
+        Equipment=Equipment,
+        WarrantyExtension=WarrantyExtension,
+        InspectionPlan=InspectionPlan,
+        ServiceLog=ServiceLog,
+        Visit=Visit,
+        QuoteLine=QuoteLine,
+        RenewalQuote=RenewalQuote,
+        Survey=Survey,
+        ReplacedPart=ReplacedPart,
+        Ticket=Ticket,
+        TicketEvent=TicketEvent,
+    )
 
 
 def _plain_scope(model, scope):
@@ -558,8 +621,10 @@ def _plain_scope(model, scope):
 
 def _complaint_contract(Complaint, contract_id):
     Ticket = _models()["Ticket"]
-    return sa.or_(Complaint.ticket_id.is_(None), sa.exists().where(
-        Ticket.id == Complaint.ticket_id, Ticket.contract_id == contract_id))
+    return sa.or_(
+        Complaint.ticket_id.is_(None),
+        sa.exists().where(Ticket.id == Complaint.ticket_id, Ticket.contract_id == contract_id),
+    )
 
 
 def _complaint_scope(Complaint, scope):
@@ -573,8 +638,10 @@ def _complaint_scope(Complaint, scope):
 
 def _quote_contract(m, contract_id):
     RenewalQuote, QuoteLine = m["RenewalQuote"], m["QuoteLine"]
-    return sa.or_(RenewalQuote.contract_id == contract_id, sa.exists().where(
-        QuoteLine.quote_id == RenewalQuote.id, QuoteLine.contract_id == contract_id))
+    return sa.or_(
+        RenewalQuote.contract_id == contract_id,
+        sa.exists().where(QuoteLine.quote_id == RenewalQuote.id, QuoteLine.contract_id == contract_id),
+    )
 
 
 def _quote_scope(m, scope):
@@ -583,8 +650,13 @@ def _quote_scope(m, scope):
     if scope.contract_id is not None:
         where.append(_quote_contract(m, scope.contract_id))
     if scope.site_id is not None:
-        where.append(sa.exists().where(QuoteLine.quote_id == RenewalQuote.id, Equipment.id == QuoteLine.equipment_id,
-                                       Equipment.site_id == scope.site_id))
+        where.append(
+            sa.exists().where(
+                QuoteLine.quote_id == RenewalQuote.id,
+                Equipment.id == QuoteLine.equipment_id,
+                Equipment.site_id == scope.site_id,
+            )
+        )
     return where
 
 
@@ -606,29 +678,51 @@ def _tickets(where, group, now, out):
         due, met = getattr(Ticket, f"{name}_due"), getattr(Ticket, f"{name}_met")
         waived, breached = _has(Ticket.waived, name), _has(Ticket.breached, name)
         measured = sa.not_(waived)
-        columns[f"{name}_met"] = _flag(sa.and_(measured, sa.not_(breached), met.is_not(None),
-                                               sa.or_(due.is_(None), met <= due)))
-        columns[f"{name}_broken"] = _flag(sa.and_(measured, sa.or_(
-            breached, sa.and_(met.is_not(None), due.is_not(None), met > due),
-            sa.and_(met.is_(None), due.is_not(None), due < now))))
-        columns[f"{name}_pending"] = _flag(sa.and_(measured, sa.not_(breached), met.is_(None),
-                                                   sa.or_(due.is_(None), due >= now)))
+        columns[f"{name}_met"] = _flag(
+            sa.and_(measured, sa.not_(breached), met.is_not(None), sa.or_(due.is_(None), met <= due))
+        )
+        columns[f"{name}_broken"] = _flag(
+            sa.and_(
+                measured,
+                sa.or_(
+                    breached,
+                    sa.and_(met.is_not(None), due.is_not(None), met > due),
+                    sa.and_(met.is_(None), due.is_not(None), due < now),
+                ),
+            )
+        )
+        columns[f"{name}_pending"] = _flag(
+            sa.and_(measured, sa.not_(breached), met.is_(None), sa.or_(due.is_(None), due >= now))
+        )
     columns["tickets"] = _one()
-    columns["no_response"] = _flag(sa.or_(
-        sa.and_(Ticket.response_met.is_(None), Ticket.filed_at < now - NO_RESPONSE),
-        sa.and_(Ticket.response_met.is_not(None), _later_than(Ticket.response_met, Ticket.filed_at, NO_RESPONSE))))
+    columns["no_response"] = _flag(
+        sa.or_(
+            sa.and_(Ticket.response_met.is_(None), Ticket.filed_at < now - NO_RESPONSE),
+            sa.and_(Ticket.response_met.is_not(None), _later_than(Ticket.response_met, Ticket.filed_at, NO_RESPONSE)),
+        )
+    )
     columns["no_response_pending"] = _flag(sa.and_(Ticket.response_met.is_(None), Ticket.filed_at >= now - NO_RESPONSE))
     from ..equipment.warranty import STOPPED_WORK_DAYS
 
-    stopped = sa.or_(Ticket.work_stopped.is_(True), sa.and_(
-        Ticket.severity.in_(("A", "B")), _has(Ticket.breached, "resolution"),
-        Ticket.status.in_(("resolved", "closed"))))
+    stopped = sa.or_(
+        Ticket.work_stopped.is_(True),
+        sa.and_(
+            Ticket.severity.in_(("A", "B")),
+            _has(Ticket.breached, "resolution"),
+            Ticket.status.in_(("resolved", "closed")),
+        ),
+    )
     extension = sa.and_(Extension.cause_kind == "ticket", Extension.cause_id == Ticket.id)
     granted = sa.select(sa.func.coalesce(sa.func.sum(Extension.days), 0)).where(extension).scalar_subquery()
     columns["stopped"] = _flag(stopped)
     columns["extended"] = _flag(sa.and_(stopped, sa.exists().where(extension, Extension.days >= STOPPED_WORK_DAYS)))
     columns["days"] = sa.case((stopped, granted), else_=_zero())
-    for g, r in _aggregate(group, columns, None, where, ).items():
+    for g, r in _aggregate(
+        group,
+        columns,
+        None,
+        where,
+    ).items():
         for name in CLOCK_ROWS:
             t = out[g][name]
             t["measured"] += r[f"{name}_met"]
@@ -648,8 +742,16 @@ def _parts(where, group, out):
     """Parts swapped in time: (filing, zone, replaced_on) loaded for the tickets selected (parts are few)."""
     m = _models()
     Ticket, Part = m["Ticket"], m["ReplacedPart"]
-    rows = _db().session.execute(sa.select(group.label("g"), Ticket.filed_at, Ticket.timezone, Part.replaced_on)
-                                 .select_from(Part).join(Ticket, Ticket.id == Part.ticket_id).where(*where)).all()
+    rows = (
+        _db()
+        .session.execute(
+            sa.select(group.label("g"), Ticket.filed_at, Ticket.timezone, Part.replaced_on)
+            .select_from(Part)
+            .join(Ticket, Ticket.id == Part.ticket_id)
+            .where(*where)
+        )
+        .all()
+    )
     if not rows:
         return
     from ..sla.holidays import business_calendar
@@ -667,8 +769,12 @@ def _parts(where, group, out):
 def _replacements(where, group, out):
     m = _models()
     Ticket, Event, Equipment = m["Ticket"], m["TicketEvent"], m["Equipment"]
-    columns = {"flagged": _one(), "replaced": _flag(sa.and_(Equipment.replacement_recorded_at.is_not(None),
-                                                         Equipment.replacement_recorded_at >= Event.at))}
+    columns = {
+        "flagged": _one(),
+        "replaced": _flag(
+            sa.and_(Equipment.replacement_recorded_at.is_not(None), Equipment.replacement_recorded_at >= Event.at)
+        ),
+    }
     source = sa.join(Event, Ticket, Ticket.id == Event.ticket_id).join(Equipment, Equipment.id == Ticket.equipment_id)
     for g, r in _aggregate(group, columns, source, [Event.action == "replacement_due", *where]).items():
         t = out[g]["replacements"]
@@ -683,10 +789,14 @@ def _quote_within(m):
     LineContract = aliased(Contract)
     line_contract = LineContract.id == sa.func.coalesce(Line.contract_id, Quote.contract_id)
     over_rate = sa.exists().where(Line.quote_id == Quote.id, line_contract, Line.rate > LineContract.renewal_rate)
-    yearly = sa.select(LineContract.id).select_from(Line).join(LineContract, line_contract).where(
-        Line.quote_id == Quote.id, LineContract.renewal_ceiling.is_not(None)).group_by(
-        LineContract.id, LineContract.renewal_ceiling).having(
-        sa.func.sum(Line.amount * sa.literal(1.0) / Line.years) > LineContract.renewal_ceiling)
+    yearly = (
+        sa.select(LineContract.id)
+        .select_from(Line)
+        .join(LineContract, line_contract)
+        .where(Line.quote_id == Quote.id, LineContract.renewal_ceiling.is_not(None))
+        .group_by(LineContract.id, LineContract.renewal_ceiling)
+        .having(sa.func.sum(Line.amount * sa.literal(1.0) / Line.years) > LineContract.renewal_ceiling)
+    )
     return sa.and_(sa.not_(over_rate), sa.not_(sa.exists(yearly)))
 
 
@@ -735,9 +845,16 @@ def _complaint_overdue_at(at):
     Complaint, Event = m["Complaint"], m["ComplaintEvent"]
     Answer = aliased(Event)
     answered_late_after = sa.exists().where(
-        Event.complaint_id == Complaint.id, Event.action == "late", Event.at < at,
-        sa.exists().where(Answer.complaint_id == Event.complaint_id, Answer.round == Event.round,
-                          Answer.action == "answered", Answer.at >= at))
+        Event.complaint_id == Complaint.id,
+        Event.action == "late",
+        Event.at < at,
+        sa.exists().where(
+            Answer.complaint_id == Event.complaint_id,
+            Answer.round == Event.round,
+            Answer.action == "answered",
+            Answer.at >= at,
+        ),
+    )
     return sa.or_(sa.and_(Complaint.due_at.is_not(None), Complaint.due_at < at), answered_late_after)
 
 
@@ -752,8 +869,11 @@ def _complaints_open(where, group, moments, out, select_from=None):
         columns[f"overdue_{i}"] = _flag(sa.and_(open_at, overdue))
         columns[f"oldest_{i}"] = sa.case((open_at, Complaint.received_at), else_=sa.null())
     latest, earliest = max(moments.values()), min(moments.values())
-    where = [*where, Complaint.received_at < latest,
-             sa.or_(Complaint.closed_at.is_(None), Complaint.closed_at >= earliest)]
+    where = [
+        *where,
+        Complaint.received_at < latest,
+        sa.or_(Complaint.closed_at.is_(None), Complaint.closed_at >= earliest),
+    ]
     mins = {f"oldest_{i}" for i in moments}
     for g, r in _aggregate(group, columns, select_from, where, mins=mins).items():
         for i, at in moments.items():
@@ -762,10 +882,10 @@ def _complaints_open(where, group, moments, out, select_from=None):
             target["broken"] += r[f"overdue_{i}"]
             oldest = r[f"oldest_{i}"]
             if isinstance(oldest, str):  # SQLite's MIN over a subquery's column: the stored text
-                oldest = datetime.fromisoformat(oldest).replace(tzinfo=timezone.utc)
+                oldest = datetime.fromisoformat(oldest).replace(tzinfo=UTC)
             if oldest is not None:
                 if oldest.tzinfo is None:
-                    oldest = oldest.replace(tzinfo=timezone.utc)
+                    oldest = oldest.replace(tzinfo=UTC)
                 days = (at - oldest).days
                 target["oldest_days"] = max(target.get("oldest_days", 0), days)
             target["at"] = at
@@ -798,8 +918,12 @@ def _visits_done(where, group, out):
     from ..inspections.models import DONE_STATES
 
     Visit = _models()["Visit"]
-    columns = {"recorded": _one(), "signed": _flag(Visit.status == "signed"),
-               "awaiting": _flag(Visit.status == "done"), "disputed": _flag(Visit.status == "disputed")}
+    columns = {
+        "recorded": _one(),
+        "signed": _flag(Visit.status == "signed"),
+        "awaiting": _flag(Visit.status == "done"),
+        "disputed": _flag(Visit.status == "disputed"),
+    }
     for g, r in _aggregate(group, columns, None, [Visit.status.in_(DONE_STATES), *where]).items():
         t = out[g]["visit_signoff"]
         t["measured"] += r["signed"]
@@ -841,32 +965,91 @@ def _build(key, t, target):
     group = GROUPS[key]
     if key == "no_response_24h":
         tickets, count = t.get("tickets", 0), t.get("count", 0)
-        return Row(key, group, None if not tickets else count == 0, count, "count", measured=tickets - count
-                   - t.get("pending", 0), total=tickets, pending=t.get("pending", 0), target=target)
+        return Row(
+            key,
+            group,
+            None if not tickets else count == 0,
+            count,
+            "count",
+            measured=tickets - count - t.get("pending", 0),
+            total=tickets,
+            pending=t.get("pending", 0),
+            target=target,
+        )
     if key == "extensions":
         total, measured = t.get("total", 0), t.get("measured", 0)
-        return Row(key, group, None if not total else measured == total, measured, "count", measured=measured,
-                   total=total, target=target, detail={"days_granted": t.get("days", 0)})
+        return Row(
+            key,
+            group,
+            None if not total else measured == total,
+            measured,
+            "count",
+            measured=measured,
+            total=total,
+            target=target,
+            detail={"days_granted": t.get("days", 0)},
+        )
     if key == "replacements":
         total, measured = t.get("total", 0), t.get("measured", 0)
-        return Row(key, group, None if not total else measured == total, total - measured, "count",
-                   measured=measured, total=total, target=target, detail={"outstanding": total - measured})
+        return Row(
+            key,
+            group,
+            None if not total else measured == total,
+            total - measured,
+            "count",
+            measured=measured,
+            total=total,
+            target=target,
+            detail={"outstanding": total - measured},
+        )
     if key == "complaints_open":
         count, broken = t.get("count", 0), t.get("broken", 0)
-        return Row(key, group, broken == 0, count, "count", measured=count - broken, total=count, target=target,
-                   detail={"oldest_days": t.get("oldest_days", 0) if count else 0, "past_due": broken})
+        return Row(
+            key,
+            group,
+            broken == 0,
+            count,
+            "count",
+            measured=count - broken,
+            total=count,
+            target=target,
+            detail={"oldest_days": t.get("oldest_days", 0) if count else 0, "past_due": broken},
+        )
     if key == "satisfaction":
         total, measured = t.get("total", 0), t.get("measured", 0)
         average = (Decimal(t.get("points", 0)) / total).quantize(Decimal("0.1"), ROUND_HALF_UP) if total else None
         met = None if not total else measured * 100 >= SATISFIED_SHARE * total
-        return Row(key, group, met, _percent(measured, total), "percent", measured=measured, total=total,
-                   target=target, detail={"average": average, "tickets": t.get("tickets", 0),
-                                          "visits": t.get("visits", 0), "surveys": t.get("surveys", 0)})
+        return Row(
+            key,
+            group,
+            met,
+            _percent(measured, total),
+            "percent",
+            measured=measured,
+            total=total,
+            target=target,
+            detail={
+                "average": average,
+                "tickets": t.get("tickets", 0),
+                "visits": t.get("visits", 0),
+                "surveys": t.get("surveys", 0),
+            },
+        )
     measured, broken = t.get("measured", 0), t.get("broken", 0)
     total = measured + broken
     detail = {name: t.get(name, 0) for name in ("late", "missed", "disputed") if name in t}
-    return Row(key, group, None if not total else broken == 0, _percent(measured, total), "percent",
-               measured=measured, total=total, pending=t.get("pending", 0), target=target, detail=detail)
+    return Row(
+        key,
+        group,
+        None if not total else broken == 0,
+        _percent(measured, total),
+        "percent",
+        measured=measured,
+        total=total,
+        pending=t.get("pending", 0),
+        target=target,
+        detail=detail,
+    )
 
 
 def _rows(tallies, targets):
@@ -904,24 +1087,36 @@ def _targets(contracts):
     targets["replacements"] = {"repairs": REPAIRS_BEFORE_REPLACEMENT, "outstanding": 0}
     rates = [c.renewal_rate for c in contracts if c.renewal_rate is not None]
     ceilings = [c.renewal_ceiling for c in contracts if c.renewal_ceiling is not None]
-    targets["quotes"] = {"rate": min(rates) if rates else None,
-                         "ceiling": ceilings[0] if len(contracts) == 1 and ceilings else None}
+    targets["quotes"] = {
+        "rate": min(rates) if rates else None,
+        "ceiling": ceilings[0] if len(contracts) == 1 and ceilings else None,
+    }
     hours = current_app.config["COMPLAINT_ANSWER_HOURS"]
     targets["complaints_24h"] = {"hours": hours}
     targets["complaints_satisfied"] = {"share": 100}
     targets["complaints_open"] = {"hours": hours}
     InspectionPlan = _models()["InspectionPlan"]
-    plans = _db().session.scalars(sa.select(InspectionPlan).where(
-        InspectionPlan.contract_id.in_([c.id for c in contracts]))).all() if contracts else []
+    plans = (
+        _db()
+        .session.scalars(sa.select(InspectionPlan).where(InspectionPlan.contract_id.in_([c.id for c in contracts])))
+        .all()
+        if contracts
+        else []
+    )
     frequencies = {p.frequency for p in plans}
-    targets["inspections"] = {"frequency": frequencies.pop() if len(frequencies) == 1 else
-                              ("mixed" if frequencies else None)}
-    targets["end_of_life"] = {"months": END_OF_LIFE_WINDOW_MONTHS,
-                              "planned": any(p.end_of_life for p in plans) if plans else None}
+    targets["inspections"] = {
+        "frequency": frequencies.pop() if len(frequencies) == 1 else ("mixed" if frequencies else None)
+    }
+    targets["end_of_life"] = {
+        "months": END_OF_LIFE_WINDOW_MONTHS,
+        "planned": any(p.end_of_life for p in plans) if plans else None,
+    }
     phone = {p.phone_visits for p in plans}
     targets["phone_visits"] = {"per_year": phone.pop() if len(phone) == 1 else (max(phone) if phone else 4)}
-    targets["return_visits"] = {"frequency": "quarterly",
-                                "planned": any(p.return_visits for p in plans) if plans else True}
+    targets["return_visits"] = {
+        "frequency": "quarterly",
+        "planned": any(p.return_visits for p in plans) if plans else True,
+    }
     targets["visit_signoff"] = {"share": 100}
     targets["service_log"] = {"share": 100}
     targets["satisfaction"] = {"share": SATISFIED_SHARE}
@@ -964,14 +1159,22 @@ def _measure(scope, ranges, now, out):
     _replacements([*_plain_scope(Ticket, scope), *where], group, out)
     where, group = grouped(ranges.time(Quote.issued_at), Contract.id)
     if by_contract:
-        source = sa.join(Quote, Contract, sa.and_(Contract.client_id == Quote.client_id,
-                                                  _quote_contract(m, Contract.id)))
+        source = sa.join(
+            Quote, Contract, sa.and_(Contract.client_id == Quote.client_id, _quote_contract(m, Contract.id))
+        )
         _quotes(where, group, out, source)
     else:
         _quotes([*_quote_scope(m, scope), *where], group, out)
     where, group = grouped(ranges.time(Complaint.received_at), Contract.id)
-    source = sa.join(Complaint, Contract, sa.and_(Contract.client_id == Complaint.client_id,
-                                                  _complaint_contract(Complaint, Contract.id))) if by_contract else None
+    source = (
+        sa.join(
+            Complaint,
+            Contract,
+            sa.and_(Contract.client_id == Complaint.client_id, _complaint_contract(Complaint, Contract.id)),
+        )
+        if by_contract
+        else None
+    )
     scoped = [] if by_contract else _complaint_scope(Complaint, scope)
     _complaints([*scoped, *where], group, now, out, source)
     moments = {i: min(at, now) for i, at in enumerate(ranges.times[1:])}
@@ -1035,9 +1238,14 @@ def trends(scope, *, months=12, now=None):
 
 def _clock_broken(Ticket, name, now):
     due, met = getattr(Ticket, f"{name}_due"), getattr(Ticket, f"{name}_met")
-    return sa.and_(sa.not_(_has(Ticket.waived, name)), sa.or_(
-        _has(Ticket.breached, name), sa.and_(met.is_not(None), due.is_not(None), met > due),
-        sa.and_(met.is_(None), due.is_not(None), due < now)))
+    return sa.and_(
+        sa.not_(_has(Ticket.waived, name)),
+        sa.or_(
+            _has(Ticket.breached, name),
+            sa.and_(met.is_not(None), due.is_not(None), met > due),
+            sa.and_(met.is_(None), due.is_not(None), due < now),
+        ),
+    )
 
 
 def evidence(key, scope, period, *, now=None, only_broken=False):
@@ -1065,17 +1273,28 @@ def evidence(key, scope, period, *, now=None, only_broken=False):
     if key == "no_response_24h":
         where = list(tickets)
         if only_broken:
-            where.append(sa.or_(
-                sa.and_(Ticket.response_met.is_(None), Ticket.filed_at < now - NO_RESPONSE),
-                sa.and_(Ticket.response_met.is_not(None),
-                        _later_than(Ticket.response_met, Ticket.filed_at, NO_RESPONSE))))
+            where.append(
+                sa.or_(
+                    sa.and_(Ticket.response_met.is_(None), Ticket.filed_at < now - NO_RESPONSE),
+                    sa.and_(
+                        Ticket.response_met.is_not(None), _later_than(Ticket.response_met, Ticket.filed_at, NO_RESPONSE)
+                    ),
+                )
+            )
         return [("tickets", Ticket, sa.select(Ticket).where(*where).order_by(*newest_tickets))]
     if key == "parts_3_days":
         query = sa.select(Part).join(Ticket, Ticket.id == Part.ticket_id).where(*tickets)
         if only_broken:
             late = []
-            rows = _db().session.execute(sa.select(Part.id, Ticket.filed_at, Ticket.timezone, Part.replaced_on)
-                                         .join(Ticket, Ticket.id == Part.ticket_id).where(*tickets)).all()
+            rows = (
+                _db()
+                .session.execute(
+                    sa.select(Part.id, Ticket.filed_at, Ticket.timezone, Part.replaced_on)
+                    .join(Ticket, Ticket.id == Part.ticket_id)
+                    .where(*tickets)
+                )
+                .all()
+            )
             if rows:
                 from ..sla.holidays import business_calendar
 
@@ -1090,23 +1309,51 @@ def evidence(key, scope, period, *, now=None, only_broken=False):
         from ..equipment.warranty import STOPPED_WORK_DAYS
 
         Extension = m["WarrantyExtension"]
-        stopped = sa.or_(Ticket.work_stopped.is_(True), sa.and_(
-            Ticket.severity.in_(("A", "B")), _has(Ticket.breached, "resolution"),
-            Ticket.status.in_(("resolved", "closed"))))
+        stopped = sa.or_(
+            Ticket.work_stopped.is_(True),
+            sa.and_(
+                Ticket.severity.in_(("A", "B")),
+                _has(Ticket.breached, "resolution"),
+                Ticket.status.in_(("resolved", "closed")),
+            ),
+        )
         where = [*tickets, stopped]
         if only_broken:
-            where.append(sa.not_(sa.exists().where(Extension.cause_kind == "ticket", Extension.cause_id == Ticket.id,
-                                                   Extension.days >= STOPPED_WORK_DAYS)))
+            where.append(
+                sa.not_(
+                    sa.exists().where(
+                        Extension.cause_kind == "ticket",
+                        Extension.cause_id == Ticket.id,
+                        Extension.days >= STOPPED_WORK_DAYS,
+                    )
+                )
+            )
         return [("tickets", Ticket, sa.select(Ticket).where(*where).order_by(*newest_tickets))]
     if key == "replacements":
-        flags = sa.select(Ticket.equipment_id).select_from(Event).join(Ticket, Ticket.id == Event.ticket_id).where(
-            Event.action == "replacement_due", *_plain_scope(Ticket, scope), *ranges.time(Event.at)[0])
+        flags = (
+            sa.select(Ticket.equipment_id)
+            .select_from(Event)
+            .join(Ticket, Ticket.id == Event.ticket_id)
+            .where(Event.action == "replacement_due", *_plain_scope(Ticket, scope), *ranges.time(Event.at)[0])
+        )
         if only_broken:
-            flags = flags.join(Equipment, Equipment.id == Ticket.equipment_id).where(sa.or_(
-                Equipment.replacement_recorded_at.is_(None), Equipment.replacement_recorded_at < Event.at))
-        return [("units", Equipment, sa.select(Equipment).where(Equipment.id.in_(flags)).order_by(
-            Equipment.replacement_due_since.desc().nulls_last() if _dialect() == "postgresql"
-            else Equipment.replacement_due_since.desc(), Equipment.id.desc()))]
+            flags = flags.join(Equipment, Equipment.id == Ticket.equipment_id).where(
+                sa.or_(Equipment.replacement_recorded_at.is_(None), Equipment.replacement_recorded_at < Event.at)
+            )
+        return [
+            (
+                "units",
+                Equipment,
+                sa.select(Equipment)
+                .where(Equipment.id.in_(flags))
+                .order_by(
+                    Equipment.replacement_due_since.desc().nulls_last()
+                    if _dialect() == "postgresql"
+                    else Equipment.replacement_due_since.desc(),
+                    Equipment.id.desc(),
+                ),
+            )
+        ]
     if key == "quotes":
         where = [*_quote_scope(m, scope), *ranges.time(Quote.issued_at)[0]]
         query = sa.select(Quote).where(*where).order_by(Quote.issued_at.desc(), Quote.id.desc())
@@ -1124,21 +1371,31 @@ def evidence(key, scope, period, *, now=None, only_broken=False):
         else:
             where += ranges.time(Complaint.received_at)[0]
             if key == "complaints_24h" and only_broken:
-                where.append(sa.or_(Complaint.overdue_rounds > 0,
-                                    sa.and_(Complaint.due_at.is_not(None), Complaint.due_at < now)))
+                where.append(
+                    sa.or_(Complaint.overdue_rounds > 0, sa.and_(Complaint.due_at.is_not(None), Complaint.due_at < now))
+                )
             if key == "complaints_satisfied":
                 where.append(Complaint.status == "closed")
                 if only_broken:
                     where.append(Complaint.rating < 4)
-        return [("complaints", Complaint, sa.select(Complaint).where(*where).order_by(
-            Complaint.received_at.desc(), Complaint.id.desc()))]
+        return [
+            (
+                "complaints",
+                Complaint,
+                sa.select(Complaint).where(*where).order_by(Complaint.received_at.desc(), Complaint.id.desc()),
+            )
+        ]
     if key in VISIT_ROWS:
         from ..inspections.models import DONE_STATES
 
         where = [*_plain_scope(Visit, scope), *ranges.date(Visit.due_on)[0], Visit.kind == VISIT_ROWS[key]]
         if only_broken:
-            where.append(sa.or_(sa.and_(Visit.status.in_(DONE_STATES), Visit.done_on > Visit.due_on),
-                                sa.and_(Visit.status == "scheduled", Visit.due_on < _today(now))))
+            where.append(
+                sa.or_(
+                    sa.and_(Visit.status.in_(DONE_STATES), Visit.done_on > Visit.due_on),
+                    sa.and_(Visit.status == "scheduled", Visit.due_on < _today(now)),
+                )
+            )
         return [("visits", Visit, sa.select(Visit).where(*where).order_by(Visit.due_on.desc(), Visit.id.desc()))]
     if key == "visit_signoff":
         from ..inspections.models import DONE_STATES
@@ -1154,9 +1411,11 @@ def evidence(key, scope, period, *, now=None, only_broken=False):
         return [("service_log", Log, sa.select(Log).where(*where).order_by(Log.work_date.desc(), Log.id.desc()))]
     # satisfaction
     sources = []
-    for source, model, column, when in (("ticket_ratings", Ticket, Ticket.rating, Ticket.closed_at),
-                                        ("visit_ratings", Visit, Visit.satisfaction, Visit.signed_at),
-                                        ("surveys", Survey, Survey.rating, Survey.answered_at)):
+    for source, model, column, when in (
+        ("ticket_ratings", Ticket, Ticket.rating, Ticket.closed_at),
+        ("visit_ratings", Visit, Visit.satisfaction, Visit.signed_at),
+        ("surveys", Survey, Survey.rating, Survey.answered_at),
+    ):
         where = [*_plain_scope(model, scope), *ranges.time(when)[0], column.is_not(None)]
         if only_broken:
             where.append(column < 4)
@@ -1194,19 +1453,31 @@ def at_risk(*, now=None, limit=None):
     for name in CLOCK_ROWS:
         due, risk, met = (getattr(Ticket, f"{name}_{part}") for part in ("due", "risk", "met"))
         columns[name] = _flag(sa.and_(met.is_(None), sa.not_(_has(Ticket.waived, name)), risk <= now, due >= now))
-    found = _aggregate(Ticket.contract_id, columns, None, [Ticket.is_open.is_(True), Ticket.next_due >= now,
-                                                            Ticket.next_risk <= now])
+    found = _aggregate(
+        Ticket.contract_id, columns, None, [Ticket.is_open.is_(True), Ticket.next_due >= now, Ticket.next_risk <= now]
+    )
     for contract_id, r in found.items():
         risky[contract_id].update(name for name in CLOCK_ROWS if r[name])
     columns = {key: _flag(Visit.kind == kind) for key, kind in VISIT_ROWS.items()}
-    found = _aggregate(Visit.contract_id, columns, None, [
-        Visit.status == "scheduled", Visit.due_on >= today, Visit.due_on <= today + timedelta(days=RISK_VISIT_DAYS)])
+    found = _aggregate(
+        Visit.contract_id,
+        columns,
+        None,
+        [Visit.status == "scheduled", Visit.due_on >= today, Visit.due_on <= today + timedelta(days=RISK_VISIT_DAYS)],
+    )
     for contract_id, r in found.items():
         risky[contract_id].update(key for key in VISIT_ROWS if r[key])
-    source = sa.join(Complaint, Contract, sa.and_(Contract.client_id == Complaint.client_id,
-                                                  _complaint_contract(Complaint, Contract.id)))
-    found = _aggregate(Contract.id, {"due": _one()}, source, [
-        Complaint.is_open.is_(True), Complaint.due_at >= now, Complaint.due_at <= now + RISK_COMPLAINT])
+    source = sa.join(
+        Complaint,
+        Contract,
+        sa.and_(Contract.client_id == Complaint.client_id, _complaint_contract(Complaint, Contract.id)),
+    )
+    found = _aggregate(
+        Contract.id,
+        {"due": _one()},
+        source,
+        [Complaint.is_open.is_(True), Complaint.due_at >= now, Complaint.due_at <= now + RISK_COMPLAINT],
+    )
     for contract_id, r in found.items():
         if r["due"]:
             risky[contract_id].add("complaints_24h")

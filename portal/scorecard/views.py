@@ -5,11 +5,14 @@ query string, check them (a message per field, never a 500), and lay out what th
 the vendor every client; a client administrator their client, every site; a school administrator their school
 (the site filter fixed); the client's IT staff not at all (403). Another client's contract or site answers 404.
 """
+
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from babel.lists import format_list
+from babel.units import format_unit
 from flask import abort, current_app, request
 from flask_babel import format_decimal, format_percent
 from flask_login import current_user
@@ -19,23 +22,21 @@ from sqlalchemy.orm import joinedload
 from ..bounds import page_number
 from ..choices import scope_choices
 from ..complaints.models import Complaint
-from ..equipment.models import Equipment
-from ..inspections.models import ServiceLog, Visit
-from ..renewals.models import RenewalQuote
-from ..surveys.models import Survey
-from ..tickets.models import ReplacedPart, Ticket
 from ..contracts.models import Contract
+from ..equipment.models import Equipment
 from ..extensions import db
 from ..htmx import is_htmx, render
-from babel.lists import format_list
-from babel.units import format_unit
-
-from ..i18n import _l, active_locale, duration, gettext as _, is_chinese, local_today
+from ..i18n import _l, active_locale, duration, is_chinese, local_today
+from ..i18n import gettext as _
+from ..inspections.models import ServiceLog, Visit
 from ..orgs.models import Client, Site
 from ..pagination import Order, offset_page, paginate
+from ..renewals.models import RenewalQuote
 from ..reports.views import PACK_ISSUERS
-from ..roles import Role, VENDOR
+from ..roles import VENDOR, Role
 from ..scoping import roles_required
+from ..surveys.models import Survey
+from ..tickets.models import ReplacedPart, Ticket
 from ..types import utcnow
 from . import bp, metrics
 from .forms import PERIOD_KINDS, VALUE_HINTS, ScorecardFilter
@@ -107,14 +108,22 @@ def read_request(user):
         found.contract = Contract.get_or_404(contract_id, user)
     if site_id:
         found.site = next((s for s in choices.sites if s.id == site_id), None) or (
-            user.site if user.site_id == site_id else None)
+            user.site if user.site_id == site_id else None
+        )
     if client_id is not None:
         found.client = next((c for c in choices.clients if c.id == client_id), None) or (
-            user.client if not user.is_vendor else None)
+            user.client if not user.is_vendor else None
+        )
     if ok and client_id is not None:
         try:
-            found.period = metrics.Period.parse(form.period.data, form.value.data or None, start=form.start.data,
-                                                end=form.end.data, contract=found.contract, today=local_today())
+            found.period = metrics.Period.parse(
+                form.period.data,
+                form.value.data or None,
+                start=form.start.data,
+                end=form.end.data,
+                contract=found.contract,
+                today=local_today(),
+            )
         except ValueError as refused:
             message = refused.args[0] if refused.args else _("This period cannot be shown.")
             target = form.end if form.period.data == "custom" else form.value
@@ -158,8 +167,17 @@ def sparkline(points, unit):
         else:
             height = max(3, round(float(Decimal(value) / Decimal(top)) * (SPARK_H - 2), 1))
         words = RESULTS[met][0]
-        bars.append(dict(x=n * (BAR_W + BAR_GAP), y=SPARK_H - height, h=height,
-                         tone=RESULTS[met][1], month=month, figure=figure(value, unit), words=words))
+        bars.append(
+            dict(
+                x=n * (BAR_W + BAR_GAP),
+                y=SPARK_H - height,
+                h=height,
+                tone=RESULTS[met][1],
+                month=month,
+                figure=figure(value, unit),
+                words=words,
+            )
+        )
     return dict(bars=bars, width=len(points) * (BAR_W + BAR_GAP) - BAR_GAP, height=SPARK_H)
 
 
@@ -169,8 +187,18 @@ def scorefigure(value, unit):
 
 
 def common(found, **context):
-    return dict(found=found, form=found.form, htmx=is_htmx(), choices=found.choices, kinds=PERIOD_KINDS, hints=VALUE_HINTS,
-                groups=GROUP_LABELS, results=RESULTS, pack_issuers=PACK_ISSUERS, **context)
+    return dict(
+        found=found,
+        form=found.form,
+        htmx=is_htmx(),
+        choices=found.choices,
+        kinds=PERIOD_KINDS,
+        hints=VALUE_HINTS,
+        groups=GROUP_LABELS,
+        results=RESULTS,
+        pack_issuers=PACK_ISSUERS,
+        **context,
+    )
 
 
 # ---------------------------------------------------------------- the scorecard
@@ -186,8 +214,11 @@ def index():
         card = metrics.scorecard(found.scope, found.period, now=now)
         points = metrics.trends(found.scope, now=now)
         trend = {row.key: sparkline(points.get(row.key, []), row.unit) for row in card.rows}
-    response = render("scorecard/index.html", fragment="scorecard/_card.html",
-                      **common(found, card=card, trend=trend, today=local_today()))
+    response = render(
+        "scorecard/index.html",
+        fragment="scorecard/_card.html",
+        **common(found, card=card, trend=trend, today=local_today()),
+    )
     if found.errors:
         response.status_code = 400
     return response
@@ -232,7 +263,7 @@ SOURCE_LABELS = {
 def source_args(source, args):
     """The paging arguments of one source's list (a page may show three lists, each paged on its own)."""
     prefix = f"{source}-"
-    return {k[len(prefix):]: v for k, v in args.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in args.items() if k.startswith(prefix)}
 
 
 def prefixed(source, args):
@@ -273,8 +304,9 @@ def lateness(minutes):
         if not hours or not rest:
             return duration(minutes)
         return format_list([duration(hours * 60), duration(rest)], style="unit", locale=active_locale())
-    return format_unit(minutes // (24 * 60), "duration-day", length="short" if is_chinese() else "long",
-                       locale=active_locale())
+    return format_unit(
+        minutes // (24 * 60), "duration-day", length="short" if is_chinese() else "long", locale=active_locale()
+    )
 
 
 @bp.get("/evidence/<key>")
@@ -288,17 +320,28 @@ def evidence(key):
     now = utcnow()
     if found.valid:
         row = metrics.scorecard(found.scope, found.period, now=now).row(key)
-        for source, model, select in metrics.evidence(key, found.scope, found.period, now=now,
-                                                      only_broken=only_broken):
-            page = paginate(select.options(*LOADS.get(model, ())), ORDERS[model],
-                            args=source_args(source, request.args))
+        for source, model, select in metrics.evidence(key, found.scope, found.period, now=now, only_broken=only_broken):
+            page = paginate(
+                select.options(*LOADS.get(model, ())), ORDERS[model], args=source_args(source, request.args)
+            )
             page.next_args, page.prev_args = prefixed(source, page.next_args), prefixed(source, page.prev_args)
-            clocks = {t.id: clock_facts(t, key, now) for t in page.items} if (
-                source == "tickets" and key in CLOCKS) else {}
+            clocks = (
+                {t.id: clock_facts(t, key, now) for t in page.items} if (source == "tickets" and key in CLOCKS) else {}
+            )
             lists.append(dict(source=source, label=SOURCE_LABELS.get(source, source), page=page, clocks=clocks))
-    response = render("scorecard/evidence.html", fragment="scorecard/_evidence.html",
-                      **common(found, key=key, row=row, lists=lists, only_broken=only_broken, now=now,
-                               clock_key=key if key in CLOCKS else None))
+    response = render(
+        "scorecard/evidence.html",
+        fragment="scorecard/_evidence.html",
+        **common(
+            found,
+            key=key,
+            row=row,
+            lists=lists,
+            only_broken=only_broken,
+            now=now,
+            clock_key=key if key in CLOCKS else None,
+        ),
+    )
     if found.errors:
         response.status_code = 400
     return response
@@ -312,7 +355,7 @@ class ListPagination(Pagination):
 
     def _query_items(self):
         rows = self._query_args["rows"]
-        return rows[self._query_offset:self._query_offset + self.per_page]
+        return rows[self._query_offset : self._query_offset + self.per_page]
 
     def _query_count(self):
         return len(self._query_args["rows"])
@@ -322,8 +365,9 @@ class ListPagination(Pagination):
 @roles_required(*OVERVIEW_ROLES)
 def overview():
     ranked = metrics.at_risk(now=utcnow())
-    page = offset_page(ListPagination(rows=ranked, page=page_number(), per_page=current_app.config["PAGE_SIZE"],
-                                      error_out=False))
+    page = offset_page(
+        ListPagination(rows=ranked, page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False)
+    )
     ids = {contract.client_id for contract, _broken, _risk in page.items}
     clients = {c.id: c for c in db.session.scalars(sa.select(Client).where(Client.id.in_(ids)))} if ids else {}
     page.items = [(page.start + n, *item) for n, item in enumerate(page.items)]

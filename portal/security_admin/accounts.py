@@ -1,6 +1,7 @@
 """The accounts' sign-in state for the security administrator: second factor, password age, sign-ins slowed down by
 the throttle; a reset of a lost second factor, a password change required, a delay lifted (an account's or a source
 address's: the throttle slows rather than locks, so "unlocking" is lifting that delay). (A blueprint of its own so that the menu marks one item at a time.)"""
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
@@ -43,8 +44,11 @@ def users():
     rules = passwords.policy()
     page = paginate(accounts(request.args), ORDER)
     ids = [u.id for u in page.items]
-    enrolled = set(db.session.scalars(sa.select(twofactor.TwoFactor.user_id).where(
-        twofactor.TwoFactor.user_id.in_(ids)))) if ids else set()
+    enrolled = (
+        set(db.session.scalars(sa.select(twofactor.TwoFactor.user_id).where(twofactor.TwoFactor.user_id.in_(ids))))
+        if ids
+        else set()
+    )
     filters = {k: v for k, v in request.args.items() if k in ("q", "factor") and v}
     now = utcnow()
     waits = throttle.slowed(throttle.ACCOUNT, [u.email for u in page.items], now)
@@ -53,12 +57,26 @@ def users():
         wait = max(waits.get(u.email, 0), codes.get(CODE_KEY.format(u.id), 0))
         if wait:
             waits[u.email] = wait
-    rows = [{"user": u, "enrolled": u.id in enrolled, "required": twofactor.required(u, rules),
-             "wait": waits.get(u.email),
-             "age": (now - (u.password_changed_at or u.created_at)).days if u.has_password else None,
-             "expired": passwords.is_expired(u, now, rules)} for u in page.items]
-    return render("security_admin/users.html", fragment="security_admin/_users_table.html", page=page, rows=rows,
-                  filters=filters, rules=rules, addresses=throttle.slowed_addresses(now))
+    rows = [
+        {
+            "user": u,
+            "enrolled": u.id in enrolled,
+            "required": twofactor.required(u, rules),
+            "wait": waits.get(u.email),
+            "age": (now - (u.password_changed_at or u.created_at)).days if u.has_password else None,
+            "expired": passwords.is_expired(u, now, rules),
+        }
+        for u in page.items
+    ]
+    return render(
+        "security_admin/users.html",
+        fragment="security_admin/_users_table.html",
+        page=page,
+        rows=rows,
+        filters=filters,
+        rules=rules,
+        addresses=throttle.slowed_addresses(now),
+    )
 
 
 def target_user(user_id):
@@ -74,8 +92,10 @@ def reset_two_factor(user_id):
         user.end_sessions()  # signed in with the old factor: signed out, to enrol again at the next sign-in
         record("account.two_factor_reset", target=user)
         db.session.commit()
-        flash(_("Two-step sign-in of %(name)s is reset: they set it up again at their next sign-in.",
-                name=user.name), "success")
+        flash(
+            _("Two-step sign-in of %(name)s is reset: they set it up again at their next sign-in.", name=user.name),
+            "success",
+        )
     else:
         flash(_("%(name)s has no two-step sign-in to reset.", name=user.name), "info")
     return redirect(url_for("security_accounts.users", q=user.email))

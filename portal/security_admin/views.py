@@ -1,4 +1,5 @@
 """The password policy, for the security administrator only."""
+
 import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -23,8 +24,12 @@ def save_policy(form, user, now=None):
     (``Stale``): the row is locked, so of two administrators saving from the same version one wins. Returns the
     changed fields {name: new value}."""
     now = now or utcnow()
-    row = db.session.scalar(sa.select(SecurityPolicy).where(SecurityPolicy.id == 1).with_for_update()
-                            .execution_options(populate_existing=True))
+    row = db.session.scalar(
+        sa.select(SecurityPolicy)
+        .where(SecurityPolicy.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
     sent = version_of(form)
     try:
         if row is None:  # the first save: the defaults become row version 1, which the page showed

@@ -1,23 +1,25 @@
 """The vendor's own details and its published service team (vendor manager only)."""
+
 from datetime import date
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, gettext as _
+from flask_babel import format_date
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from ..bounds import query_date, whole_number
 from ..extensions import db
+from ..i18n import local_today
 from ..orgs.forms import TeamMemberForm, VendorForm
 from ..orgs.models import TeamMember, Vendor
-from ..i18n import local_today
 from ..roles import ORGANISATION_ADMINS
+from ..scoping import roles_required
 from ..sla.forms import CALENDAR_YEARS, CalendarDayForm, HolidayRangeForm, NoticeForm
 from ..sla.holidays import replacements, save_holidays
 from ..sla.models import CalendarDay, CalendarYear
 from ..sla.notice import english_name, parse_notice
-from ..scoping import roles_required
 from . import bp
 
 
@@ -94,19 +96,28 @@ def calendar_page(year, form=None, range_form=None, notice_form=None, notice=Non
     if year not in years:
         years = sorted({*years, year})
     days = db.session.scalars(
-        sa.select(CalendarDay).where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
-        .options(joinedload(CalendarDay.updated_by)).order_by(CalendarDay.day)
+        sa.select(CalendarDay)
+        .where(CalendarDay.day >= date(year, 1, 1), CalendarDay.day <= date(year, 12, 31))
+        .options(joinedload(CalendarDay.updated_by))
+        .order_by(CalendarDay.day)
     ).all()
     confirmed = set(db.session.scalars(sa.select(CalendarYear.year).where(CalendarYear.confirmed.is_(True))))
     state = db.session.get(CalendarYear, year)
     unconfirmed = [y for y in (today.year, today.year + 1) if y not in confirmed]
     removed = replacements([(i.name_zh, i.days_off, i.workdays) for i in notice.items]) if notice else []
     return render_template(
-        "settings/calendar.html", year=year, years=years, days=days, state=state, unconfirmed=unconfirmed,
+        "settings/calendar.html",
+        year=year,
+        years=years,
+        days=days,
+        state=state,
+        unconfirmed=unconfirmed,
         form=form or CalendarDayForm(data={"day": date(year, 1, 1)}),
         range_form=range_form or HolidayRangeForm(prefix="range"),
         notice_form=notice_form or NoticeForm(prefix="notice", data={"year": today.year + 1}),
-        notice=notice, removed=removed)
+        notice=notice,
+        removed=removed,
+    )
 
 
 @bp.get("/calendar")
@@ -143,9 +154,16 @@ def calendar_holiday():
     name_en = form.name_en.data or english_name(form.name_zh.data)
     save_holidays([(form.name_zh.data, name_en, form.days_off, form.workday_dates)], current_user.id)
     db.session.commit()
-    flash(_("%(name)s is saved: %(off)d days off and %(worked)d swapped working days. Confirm the year when its "
-            "schedule is complete.", name=form.name_zh.data, off=len(form.days_off), worked=len(form.workday_dates)),
-          "success")
+    flash(
+        _(
+            "%(name)s is saved: %(off)d days off and %(worked)d swapped working days. Confirm the year when its "
+            "schedule is complete.",
+            name=form.name_zh.data,
+            off=len(form.days_off),
+            worked=len(form.workday_dates),
+        ),
+        "success",
+    )
     return redirect(url_for("settings.calendar", year=form.first.data.year))
 
 
@@ -165,8 +183,14 @@ def calendar_import():
         return calendar_page(notice.year, notice_form=form, notice=notice)
     save_holidays([(i.name_zh, i.name_en, i.days_off, i.workdays) for i in notice.items], current_user.id)
     db.session.commit()
-    flash(_("The notice's %(count)d holidays are saved for %(year)d. Confirm the year when its schedule is "
-            "complete.", count=len(notice.items), year=notice.year), "success")
+    flash(
+        _(
+            "The notice's %(count)d holidays are saved for %(year)d. Confirm the year when its schedule is complete.",
+            count=len(notice.items),
+            year=notice.year,
+        ),
+        "success",
+    )
     return redirect(url_for("settings.calendar", year=notice.year))
 
 

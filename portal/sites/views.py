@@ -7,15 +7,15 @@ from sqlalchemy.orm import joinedload
 from ..auth.models import User
 from ..bounds import db_id
 from ..extensions import db
-from ..pagination import Order, paginate
 from ..htmx import render
+from ..i18n import local_today
 from ..orgs.forms import SiteForm
 from ..orgs.models import Client, Site
 from ..orgs.services import site_name_taken
-from ..search import matches
+from ..pagination import Order, paginate
 from ..roles import ALL, ORGANISATION_ADMINS, VENDOR, Role
-from ..i18n import local_today
 from ..scoping import roles_required
+from ..search import matches
 from . import bp
 
 ORDER = Order("site", (Site.client_id, Site.name_zh, Site.id))
@@ -33,7 +33,9 @@ def index():
         query = query.where(matches(q, Site.name_zh, Site.name_en, Site.address))
     page = paginate(query, ORDER)
     clients = db.session.scalars(sa.select(Client).order_by(Client.name_zh)).all() if current_user.is_vendor else []
-    return render("sites/index.html", fragment="sites/_table.html", page=page, q=q, client_id=client_id, clients=clients)
+    return render(
+        "sites/index.html", fragment="sites/_table.html", page=page, q=q, client_id=client_id, clients=clients
+    )
 
 
 @bp.get("/mine")
@@ -52,10 +54,17 @@ def show(site_id):
     from ..inspections.views import next_visit, site_history
 
     if not current_user.is_business:  # the system administrator: the site's details, not its service history
-        return render_template("sites/show.html", site=site, admins=admins, history=[], next_visit=None,
-                               today=local_today())
-    return render_template("sites/show.html", site=site, admins=admins, history=site_history(site.id),
-                           next_visit=next_visit(site.id), today=local_today())
+        return render_template(
+            "sites/show.html", site=site, admins=admins, history=[], next_visit=None, today=local_today()
+        )
+    return render_template(
+        "sites/show.html",
+        site=site,
+        admins=admins,
+        history=site_history(site.id),
+        next_visit=next_visit(site.id),
+        today=local_today(),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])

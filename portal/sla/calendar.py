@@ -5,6 +5,7 @@ what it means in China, where a Sunday can be a working day and a Wednesday a ho
 is not confirmed is computed by the weekend rule alone and reported by ``unconfirmed_years`` so that callers
 flag it; it is never guessed silently.
 """
+
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 

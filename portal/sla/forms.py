@@ -1,7 +1,5 @@
-from datetime import date
-
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import NumberRange, ValidationError
@@ -11,21 +9,31 @@ from ..i18n import _l
 from .models import TARGETS, Clock, DayKind, Severity
 from .notice import MAX_DAYS as MAX_HOLIDAY_DAYS
 
-
 CALENDAR_YEARS = (2000, 2100)  # the holiday calendar's pages and days
 
 
 class CalendarDayForm(Form):
-    day = DateField(_l("Date"), validators=[Present(), DateRange(
-        date(CALENDAR_YEARS[0], 1, 1), date(CALENDAR_YEARS[1], 12, 31), _l("The calendar holds the years 2000 to 2100."))])
+    day = DateField(
+        _l("Date"),
+        validators=[
+            Present(),
+            DateRange(
+                date(CALENDAR_YEARS[0], 1, 1),
+                date(CALENDAR_YEARS[1], 12, 31),
+                _l("The calendar holds the years 2000 to 2100."),
+            ),
+        ],
+    )
     kind = SelectField(_l("Kind"), validators=[Required()])
     name_zh = StringField(_l("Name in Chinese"), validators=[Required(), MaxLength(100)])
     name_en = StringField(_l("Name in English"), validators=[Optional(), MaxLength(100)])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind.choices = [SelectChoice(DayKind.HOLIDAY.value, _l("Day off (holiday)")),
-                             SelectChoice(DayKind.WORKDAY.value, _l("Working day (swapped, 调休)"))]
+        self.kind.choices = [
+            SelectChoice(DayKind.HOLIDAY.value, _l("Day off (holiday)")),
+            SelectChoice(DayKind.WORKDAY.value, _l("Working day (swapped, 调休)")),
+        ]
 
 
 YEARS_MESSAGE = _l("The calendar holds the years 2000 to 2100.")
@@ -42,8 +50,9 @@ def dates_in(text):
             continue
         match = DATE_TEXT.fullmatch(piece)
         try:
-            found.append(date(int(match.group(1)), int(match.group(2) or match.group(4)),
-                              int(match.group(3) or match.group(5))))
+            found.append(
+                date(int(match.group(1)), int(match.group(2) or match.group(4)), int(match.group(3) or match.group(5)))
+            )
         except (AttributeError, ValueError):
             return piece
     return found
@@ -53,16 +62,31 @@ class HolidayRangeForm(Form):
     """A holiday as the State Council's notice gives it: a name, its days off (first to last), and the weekend
     days worked in exchange (调休上班)."""
 
-    name_zh = StringField(_l("Name in Chinese"), validators=[Required(), MaxLength(100)],
-                          description=_l("As the notice names it, e.g. 春节."))
+    name_zh = StringField(
+        _l("Name in Chinese"),
+        validators=[Required(), MaxLength(100)],
+        description=_l("As the notice names it, e.g. 春节."),
+    )
     name_en = StringField(_l("Name in English"), validators=[Optional(), MaxLength(100)])
-    first = DateField(_l("First day off"), validators=[Present(), DateRange(
-        date(CALENDAR_YEARS[0], 1, 1), date(CALENDAR_YEARS[1], 12, 31), YEARS_MESSAGE)])
-    last = DateField(_l("Last day off"), validators=[Present(), DateRange(
-        date(CALENDAR_YEARS[0], 1, 1), date(CALENDAR_YEARS[1], 12, 31), YEARS_MESSAGE)])
-    workdays = StringField(_l("Swapped working days (调休上班)"), validators=[Optional(), MaxLength(200)],
-                           description=_l("Weekend days worked in exchange, e.g. 2027-02-06, 2027-02-20; "
-                                          "leave empty if there are none."))
+    first = DateField(
+        _l("First day off"),
+        validators=[
+            Present(),
+            DateRange(date(CALENDAR_YEARS[0], 1, 1), date(CALENDAR_YEARS[1], 12, 31), YEARS_MESSAGE),
+        ],
+    )
+    last = DateField(
+        _l("Last day off"),
+        validators=[
+            Present(),
+            DateRange(date(CALENDAR_YEARS[0], 1, 1), date(CALENDAR_YEARS[1], 12, 31), YEARS_MESSAGE),
+        ],
+    )
+    workdays = StringField(
+        _l("Swapped working days (调休上班)"),
+        validators=[Optional(), MaxLength(200)],
+        description=_l("Weekend days worked in exchange, e.g. 2027-02-06, 2027-02-20; leave empty if there are none."),
+    )
 
     def validate_workdays(self, field):
         found = dates_in(field.data)
@@ -85,8 +109,7 @@ class HolidayRangeForm(Form):
             self.last.errors.append(_l("A holiday lasts at most %(max)d days.", max=MAX_HOLIDAY_DAYS))
             return False
         if ok and any(first <= d <= last for d in self.workday_dates):
-            self.workdays.errors.append(_l("A swapped working day cannot fall between the first and the last day "
-                                           "off."))
+            self.workdays.errors.append(_l("A swapped working day cannot fall between the first and the last day off."))
             return False
         return ok
 
@@ -98,12 +121,18 @@ class HolidayRangeForm(Form):
 class NoticeForm(Form):
     """The State Council's notice pasted as text: previewed first, saved when ``confirmed`` is sent."""
 
-    year = IntegerField(_l("Year"), validators=[Present(), NumberRange(
-        min=CALENDAR_YEARS[0], max=CALENDAR_YEARS[1], message=YEARS_MESSAGE)],
-        description=_l("When the text names its year (2027年部分节假日安排), that year is used."))
-    text = TextAreaField(_l("The notice's text"), validators=[Required(), MaxLength(10000)],
-                         description=_l("Paste the notice, or just its items, e.g. "
-                                        "一、元旦：1月1日（周五）至3日（周日）放假调休，共3天。"))
+    year = IntegerField(
+        _l("Year"),
+        validators=[Present(), NumberRange(min=CALENDAR_YEARS[0], max=CALENDAR_YEARS[1], message=YEARS_MESSAGE)],
+        description=_l("When the text names its year (2027年部分节假日安排), that year is used."),
+    )
+    text = TextAreaField(
+        _l("The notice's text"),
+        validators=[Required(), MaxLength(10000)],
+        description=_l(
+            "Paste the notice, or just its items, e.g. 一、元旦：1月1日（周五）至3日（周日）放假调休，共3天。"
+        ),
+    )
     confirmed = HiddenField()
 
 
@@ -116,8 +145,10 @@ class SlaPolicyForm(Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.clock.choices = [SelectChoice(Clock.ALWAYS.value, _l("7×24: every minute counts")),
-                              SelectChoice(Clock.WORKING.value, _l("Working hours on working days (China's calendar)"))]
+        self.clock.choices = [
+            SelectChoice(Clock.ALWAYS.value, _l("7×24: every minute counts")),
+            SelectChoice(Clock.WORKING.value, _l("Working hours on working days (China's calendar)")),
+        ]
 
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
@@ -141,7 +172,14 @@ TARGET_LABELS = {
 }
 for _severity in Severity:
     for _target in TARGETS:
-        setattr(SlaPolicyForm, f"{_severity.value}_{_target}", IntegerField(
-            TARGET_LABELS[_target],
-            validators=[Present(), NumberRange(min=1, max=60 * 24 * 60, message=_l("Use minutes from 1 to 86400 (60 days)."))],
-        ))
+        setattr(
+            SlaPolicyForm,
+            f"{_severity.value}_{_target}",
+            IntegerField(
+                TARGET_LABELS[_target],
+                validators=[
+                    Present(),
+                    NumberRange(min=1, max=60 * 24 * 60, message=_l("Use minutes from 1 to 86400 (60 days).")),
+                ],
+            ),
+        )

@@ -1,4 +1,5 @@
 """Loading the official schedule from the chinesecalendar package, and the calendar the clocks use."""
+
 from datetime import date
 
 import sqlalchemy as sa
@@ -69,9 +70,15 @@ def replacements(holidays):
     years = {d.year for d in new}
     if not names:
         return []
-    rows = db.session.scalars(sa.select(CalendarDay).where(
-        CalendarDay.name_zh.in_(names), CalendarDay.day >= date(min(years), 1, 1),
-        CalendarDay.day <= date(max(years), 12, 31)).order_by(CalendarDay.day))
+    rows = db.session.scalars(
+        sa.select(CalendarDay)
+        .where(
+            CalendarDay.name_zh.in_(names),
+            CalendarDay.day >= date(min(years), 1, 1),
+            CalendarDay.day <= date(max(years), 12, 31),
+        )
+        .order_by(CalendarDay.day)
+    )
     return [row for row in rows if row.day not in new and row.day.year in years]
 
 

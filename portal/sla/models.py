@@ -1,5 +1,6 @@
 """The holiday calendar as data the vendor manager sees and corrects: days off, swapped working days, and
 which years' schedules are confirmed (the State Council publishes the next year's late in the year)."""
+
 from datetime import date, datetime, time
 from enum import StrEnum
 
@@ -77,8 +78,9 @@ class SlaPolicy(db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id", ondelete="SET NULL"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
-    targets: Mapped[list["SlaTarget"]] = relationship(back_populates="policy", order_by="SlaTarget.severity",
-                                                      cascade="all, delete-orphan")
+    targets: Mapped[list["SlaTarget"]] = relationship(
+        back_populates="policy", order_by="SlaTarget.severity", cascade="all, delete-orphan"
+    )
 
     def target(self, severity):
         return next(t for t in self.targets if t.severity == Severity(severity).value)
@@ -103,5 +105,10 @@ class SlaTarget(db.Model):
 
 def default_policy(contract_id):
     """A policy with the bids' figures for every severity, 7×24."""
-    return SlaPolicy(contract_id=contract_id, clock=Clock.ALWAYS.value, day_starts=time(9, 0), day_ends=time(17, 0),
-                     targets=[SlaTarget(severity=s.value, **BID_TARGETS) for s in Severity])
+    return SlaPolicy(
+        contract_id=contract_id,
+        clock=Clock.ALWAYS.value,
+        day_starts=time(9, 0),
+        day_ends=time(17, 0),
+        targets=[SlaTarget(severity=s.value, **BID_TARGETS) for s in Severity],
+    )

@@ -13,6 +13,7 @@ two items) and returns every line it could not read with the reason: nothing is 
 not items (the title, the greeting, the closing paragraph, the signature) are returned as skipped. Pure: no
 database, no request; messages are rendered when shown (``Problem.message``).
 """
+
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -75,19 +76,25 @@ class Problem:
 
     @property
     def message(self):
-        from flask_babel import format_date, gettext as _
+        from flask_babel import format_date
+        from flask_babel import gettext as _
 
         p = {k: format_date(v, "long") if isinstance(v, date) else v for k, v in self.params.items()}
         if self.code == "weekday":
             p["weekday"] = format_date(self.params["date"], "EEEE")
         return {
-            "line": lambda: _("This line is not in the notice's form, e.g. “一、元旦：1月1日（周五）至3日（周日）放假调休，"
-                              "共3天。”"),
-            "unreadable": lambda: _("This line is not in the notice's form, e.g. “一、元旦：1月1日（周五）至3日（周日）"
-                                    "放假调休，共3天。”: %(part)s", **p),
+            "line": lambda: _(
+                "This line is not in the notice's form, e.g. “一、元旦：1月1日（周五）至3日（周日）放假调休，共3天。”"
+            ),
+            "unreadable": lambda: _(
+                "This line is not in the notice's form, e.g. “一、元旦：1月1日（周五）至3日（周日）"
+                "放假调休，共3天。”: %(part)s",
+                **p,
+            ),
             "no_date": lambda: _("“%(part)s” is not a date.", **p),
-            "weekday": lambda: _("%(date)s is a %(weekday)s, but the notice says %(said)s: check the year and the "
-                                 "date.", **p),
+            "weekday": lambda: _(
+                "%(date)s is a %(weekday)s, but the notice says %(said)s: check the year and the date.", **p
+            ),
             "ends_before": lambda: _("The holiday ends before it starts."),
             "too_long": lambda: _("A holiday lasts at most %(max)d days.", **p),
             "count": lambda: _("The line says %(said)d days, but %(first)s to %(last)s is %(days)d days.", **p),

@@ -1,4 +1,5 @@
 """A contract's SLA policy: the saved one, or the bids' figures until the vendor manager changes them."""
+
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -8,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..i18n import DEFAULT
-from .models import TARGETS, Clock, SlaPolicy, SlaTarget, Severity, default_policy
+from .models import TARGETS, Clock, Severity, SlaPolicy, SlaTarget, default_policy
 
 STATED = ("response", "on_site", "resolution")  # the figures the pages state: response, on site, fixed
 PROMISES_SHOWN = 3  # a page states the figures of at most this many contracts; beyond, a sentence without numbers
@@ -24,9 +25,16 @@ def policies_for(contract_ids):
     """The policies of several contracts at once (one query, and one for their targets), by contract id; the bids'
     figures for a contract with none stored."""
     ids = list(dict.fromkeys(contract_ids))
-    stored = {p.contract_id: p for p in db.session.scalars(
-        sa.select(SlaPolicy).where(SlaPolicy.contract_id.in_(ids)).options(selectinload(SlaPolicy.targets)))} \
-        if ids else {}
+    stored = (
+        {
+            p.contract_id: p
+            for p in db.session.scalars(
+                sa.select(SlaPolicy).where(SlaPolicy.contract_id.in_(ids)).options(selectinload(SlaPolicy.targets))
+            )
+        }
+        if ids
+        else {}
+    )
     return {cid: stored.get(cid) or default_policy(cid) for cid in ids}
 
 
@@ -58,8 +66,10 @@ class Promise:
                 groups[-1][0].append(target.severity)
             else:
                 groups.append(([target.severity], target, figures))
-        return [(levels[0] if len(levels) == 1 else f"{levels[0]}–{levels[-1]}", target)
-                for levels, target, _figures in groups]
+        return [
+            (levels[0] if len(levels) == 1 else f"{levels[0]}–{levels[-1]}", target)
+            for levels, target, _figures in groups
+        ]
 
     @property
     def uniform(self):
@@ -71,8 +81,11 @@ class Promise:
 def stated_terms(policy):
     """What a page states of a policy: its clock (and working day) and each severity's stated figures."""
     hours = (policy.day_starts, policy.day_ends) if policy.clock != Clock.ALWAYS.value else None
-    return (policy.clock, hours,
-            tuple(sorted((t.severity, *(getattr(t, name) for name in STATED)) for t in policy.targets)))
+    return (
+        policy.clock,
+        hours,
+        tuple(sorted((t.severity, *(getattr(t, name) for name in STATED)) for t in policy.targets)),
+    )
 
 
 def promises(contracts):

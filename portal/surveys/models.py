@@ -4,6 +4,7 @@ visit is signed off, answered once without signing in, through an unguessable, e
 Only the token's SHA-256 is kept. A survey belongs to a client (and the site of its ticket or visit): the vendor
 sees every answer, a client its own, a school administrator their school's.
 """
+
 from datetime import datetime
 
 import sqlalchemy as sa

@@ -30,6 +30,7 @@ Every request to ``/survey/…`` counts against its source address: one row per 
 across workers and hosts). Above ``SURVEY_RATE_LIMIT`` in a minute the page answers 429. It is the one write of
 these GET pages (``records_on_get``).
 """
+
 import base64
 import hashlib
 import hmac
@@ -59,8 +60,11 @@ class State(StrEnum):
         return STATE_LABELS[self]
 
 
-STATE_LABELS = {State.SENT: _l("Sent, not answered yet"), State.ANSWERED: _l("Answered"),
-                State.EXPIRED: _l("Expired without an answer")}
+STATE_LABELS = {
+    State.SENT: _l("Sent, not answered yet"),
+    State.ANSWERED: _l("Answered"),
+    State.EXPIRED: _l("Expired without an answer"),
+}
 
 
 # ---------------------------------------------------------------- the token
@@ -112,12 +116,25 @@ def _language(user):
 def _create(subject, subject_obj, *, client_id, site_id, contract_id, recipient_name, recipient, now):
     created = (now or utcnow()).replace(microsecond=0)
     token = token_for(subject, subject_obj.id, created)
-    values = dict(token_hash=digest(token), client_id=client_id, site_id=site_id, contract_id=contract_id,
-                  recipient_name=(recipient_name or "")[:100], recipient_user_id=recipient.id if recipient else None,
-                  language=_language(recipient), created_at=created,
-                  expires_at=created + timedelta(days=current_app.config["PORTAL_SURVEY_DAYS"]), comment="")
+    values = dict(
+        token_hash=digest(token),
+        client_id=client_id,
+        site_id=site_id,
+        contract_id=contract_id,
+        recipient_name=(recipient_name or "")[:100],
+        recipient_user_id=recipient.id if recipient else None,
+        language=_language(recipient),
+        created_at=created,
+        expires_at=created + timedelta(days=current_app.config["PORTAL_SURVEY_DAYS"]),
+        comment="",
+    )
     values[f"{subject}_id"] = subject_obj.id
-    insert = INSERTS[dialect_of(Survey)](Survey.__table__).values(**values).on_conflict_do_nothing(index_elements=[f"{subject}_id"]).returning(Survey.__table__.c.id)
+    insert = (
+        INSERTS[dialect_of(Survey)](Survey.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[f"{subject}_id"])
+        .returning(Survey.__table__.c.id)
+    )
     survey_id = db.session.execute(insert).scalar()
     if survey_id is None:  # made already (closed twice, or by a concurrent close)
         return None
@@ -133,18 +150,35 @@ def for_ticket(ticket, now=None):
     """The survey of a closed fault: to its reporter (a client user), or to the contact named on it."""
     reporter = ticket.filed_by
     user = reporter if reporter is not None and not reporter.is_vendor and reporter.active else None
-    return _create("ticket", ticket, client_id=ticket.client_id, site_id=ticket.site_id,
-                   contract_id=ticket.contract_id, recipient_name=user.name if user else ticket.contact_name,
-                   recipient=user, now=now)
+    return _create(
+        "ticket",
+        ticket,
+        client_id=ticket.client_id,
+        site_id=ticket.site_id,
+        contract_id=ticket.contract_id,
+        recipient_name=user.name if user else ticket.contact_name,
+        recipient=user,
+        now=now,
+    )
 
 
 def for_visit(visit, by, now=None):
     """The survey of a signed-off visit: to the client user who signed it off (the school's contact named on the
     school, or the name they signed with, is who it asks)."""
     user = by if by is not None and not by.is_vendor else None
-    name = (visit.site.contact_name if visit.site is not None else "") or visit.signed_name or (user.name if user else "")
-    return _create("visit", visit, client_id=visit.client_id, site_id=visit.site_id, contract_id=visit.contract_id,
-                   recipient_name=name, recipient=user, now=now)
+    name = (
+        (visit.site.contact_name if visit.site is not None else "") or visit.signed_name or (user.name if user else "")
+    )
+    return _create(
+        "visit",
+        visit,
+        client_id=visit.client_id,
+        site_id=visit.site_id,
+        contract_id=visit.contract_id,
+        recipient_name=name,
+        recipient=user,
+        now=now,
+    )
 
 
 def for_subject(ticket=None, visit=None):
@@ -160,11 +194,15 @@ def answer(survey, rating, comment, now=None):
     """Record the answer, once: True if this call recorded it; False if the survey was answered (by a concurrent
     request too) or has expired meanwhile."""
     now = now or utcnow()
-    done = db.session.execute(
-        sa.update(Survey).where(Survey.id == survey.id, Survey.answered_at.is_(None), Survey.expires_at > now)
-        .values(answered_at=now, rating=rating, comment=(comment or "")[:2000])
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    done = (
+        db.session.execute(
+            sa.update(Survey)
+            .where(Survey.id == survey.id, Survey.answered_at.is_(None), Survey.expires_at > now)
+            .values(answered_at=now, rating=rating, comment=(comment or "")[:2000])
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
     db.session.flush()
     return done
 
@@ -177,7 +215,9 @@ def hit(address, now=None):
     now = now or utcnow()
     minute = now.replace(second=0, microsecond=0)
     address = (address or "unknown")[:64]
-    insert = INSERTS[dialect_of(SurveyThrottle)](SurveyThrottle.__table__).values(address=address, minute=minute, hits=1)
+    insert = INSERTS[dialect_of(SurveyThrottle)](SurveyThrottle.__table__).values(
+        address=address, minute=minute, hits=1
+    )
     insert = insert.on_conflict_do_update(
         index_elements=["address", "minute"], set_={"hits": SurveyThrottle.__table__.c.hits + 1}
     ).returning(SurveyThrottle.__table__.c.hits)
@@ -202,9 +242,11 @@ def counts(query):
     def total(condition):
         return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
 
-    row = db.session.execute(sa.select(
-        total(sa.and_(sub.c.answered_at.is_(None), sub.c.expires_at > now)),
-        total(sub.c.answered_at.is_not(None)),
-        total(sa.and_(sub.c.answered_at.is_(None), sub.c.expires_at <= now)),
-    )).one()
+    row = db.session.execute(
+        sa.select(
+            total(sa.and_(sub.c.answered_at.is_(None), sub.c.expires_at > now)),
+            total(sub.c.answered_at.is_not(None)),
+            total(sa.and_(sub.c.answered_at.is_(None), sub.c.expires_at <= now)),
+        )
+    ).one()
     return {"sent": int(row[0]), "answered": int(row[1]), "expired": int(row[2])}

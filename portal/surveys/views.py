@@ -5,6 +5,7 @@ The public page shows nothing of the portal but the survey: its own minimal layo
 vendor's other clients, no link into the portal), in the survey's language unless ``?lang=`` chooses the other, and
 its own pages for every refusal (unknown token 404, expired 410, answered, too many requests 429, expired form 400).
 """
+
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -19,10 +20,10 @@ from .. import errors
 from ..bounds import db_id
 from ..database import records_on_get
 from ..extensions import db
+from ..htmx import render
 from ..i18n import COOKIE, DEFAULT, LANGUAGES, _l
 from ..orgs.models import Client
 from ..pagination import Order, paginate
-from ..htmx import render
 from ..roles import ALL
 from ..scoping import roles_required
 from ..types import utcnow
@@ -59,8 +60,7 @@ def public_page(template, status=200, survey=None, **context):
     if locale is None:
         return render_template(template, survey=survey, **context), status
     with force_locale(locale):
-        return render_template(template, survey=survey, lang_code="en" if locale == "en" else "zh",
-                               **context), status
+        return render_template(template, survey=survey, lang_code="en" if locale == "en" else "zh", **context), status
 
 
 def subject_of(survey):
@@ -80,9 +80,15 @@ def throttle():
     over = services.limited(request.remote_addr)
     db.session.commit()
     if over:
-        response = public_page("surveys/public_message.html", 429, title=_l("Too many requests"),
-                               text=_l("Too many requests came from your network in the last minute. Please wait a "
-                                      "minute and open the link again."))
+        response = public_page(
+            "surveys/public_message.html",
+            429,
+            title=_l("Too many requests"),
+            text=_l(
+                "Too many requests came from your network in the last minute. Please wait a "
+                "minute and open the link again."
+            ),
+        )
         return response[0], 429, {"Retry-After": "60"}
     return None
 
@@ -104,8 +110,12 @@ def public_error(error):
     if request.endpoint != PUBLIC:
         return errors.handle_http(error)
     if isinstance(error, CSRFError):
-        return public_page("surveys/public_message.html", 400, title=_l("Form expired"),
-                           text=_l("The form was open too long. Open the link again and send your answer."))
+        return public_page(
+            "surveys/public_message.html",
+            400,
+            title=_l("Form expired"),
+            text=_l("The form was open too long. Open the link again and send your answer."),
+        )
     title, text = errors.MESSAGES.get(error.code, (error.name, error.description))
     return public_page("surveys/public_message.html", error.code, title=title, text=text)
 
@@ -115,31 +125,64 @@ def public_error(error):
 def answer(token):
     survey = services.find(token)
     if survey is None:
-        return public_page("surveys/public_message.html", 404, title=_l("Survey not found"),
-                           text=_l("This survey link is not valid. Check that the whole link was copied."))
+        return public_page(
+            "surveys/public_message.html",
+            404,
+            title=_l("Survey not found"),
+            text=_l("This survey link is not valid. Check that the whole link was copied."),
+        )
     locale = survey_locale(survey)
     with force_locale(locale):  # the form's messages in the page's language
         form = SurveyForm()
         state = services.state_of(survey)
         if state is State.ANSWERED:
-            return public_page("surveys/public.html", survey=survey, state=state, form=None, token=token,
-                               subject=subject_of(survey), just_answered=request.args.get("thanks") == "1")
+            return public_page(
+                "surveys/public.html",
+                survey=survey,
+                state=state,
+                form=None,
+                token=token,
+                subject=subject_of(survey),
+                just_answered=request.args.get("thanks") == "1",
+            )
         if state is State.EXPIRED:
-            return public_page("surveys/public.html", 410, survey=survey, state=state, form=None, token=token,
-                               subject=subject_of(survey))
+            return public_page(
+                "surveys/public.html",
+                410,
+                survey=survey,
+                state=state,
+                form=None,
+                token=token,
+                subject=subject_of(survey),
+            )
         if form.validate_on_submit():
             if services.answer(survey, form.rating.data, form.comment.data):
                 db.session.commit()
                 return redirect(url_for(PUBLIC, token=token, thanks=1, lang=request.args.get("lang") or None), 303)
             db.session.rollback()  # answered (or expired) meanwhile, by another request: show what counts
-            survey = db.session.scalar(sa.select(Survey).where(Survey.id == survey.id)
-                                       .execution_options(populate_existing=True))
+            survey = db.session.scalar(
+                sa.select(Survey).where(Survey.id == survey.id).execution_options(populate_existing=True)
+            )
             state = services.state_of(survey)
-            return public_page("surveys/public.html", 409, survey=survey, state=state, form=None, token=token,
-                               subject=subject_of(survey))
+            return public_page(
+                "surveys/public.html",
+                409,
+                survey=survey,
+                state=state,
+                form=None,
+                token=token,
+                subject=subject_of(survey),
+            )
         status = 400 if form.is_submitted() else 200
-        return public_page("surveys/public.html", status, survey=survey, state=state, form=form, token=token,
-                           subject=subject_of(survey))
+        return public_page(
+            "surveys/public.html",
+            status,
+            survey=survey,
+            state=state,
+            form=form,
+            token=token,
+            subject=subject_of(survey),
+        )
 
 
 # ---------------------------------------------------------------- the list
@@ -187,11 +230,21 @@ def index():
         scoped = scoped.where(Survey.client_id == filters.client)
     totals = services.counts(scoped)
     query = filters.apply(Survey.scoped(current_user), now).options(
-        joinedload(Survey.client), joinedload(Survey.site), joinedload(Survey.ticket), joinedload(Survey.visit))
+        joinedload(Survey.client), joinedload(Survey.site), joinedload(Survey.ticket), joinedload(Survey.visit)
+    )
     page = paginate(query, NEWEST)
     clients = db.session.scalars(sa.select(Client).order_by(Client.name_zh)).all() if current_user.is_vendor else []
-    return render("surveys/index.html", fragment="surveys/_table.html", page=page, filters=filters, now=now,
-                  totals=totals, clients=clients, states=STATES, state_of=services.state_of)
+    return render(
+        "surveys/index.html",
+        fragment="surveys/_table.html",
+        page=page,
+        filters=filters,
+        now=now,
+        totals=totals,
+        clients=clients,
+        states=STATES,
+        state_of=services.state_of,
+    )
 
 
 # ---------------------------------------------------------------- on a ticket's or a visit's page

@@ -5,6 +5,7 @@ and resolution (a fix, or a spare unit lent). Each has a due time and an "at ris
 its time is left. Waiting for the client pauses the resolution clock only: the time spent waiting (counted on
 the policy's clock, to the second) pushes its due time out. A clock met after its due time is breached, and stays so.
 """
+
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum

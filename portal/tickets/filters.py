@@ -1,5 +1,6 @@
 """The ticket lists' filters: the vendor's queue (open tickets by the nearest due time) and the client's list
 (open first, newest first), read from the query string and applied to a scoped query."""
+
 import re
 from dataclasses import asdict, dataclass
 
@@ -8,8 +9,8 @@ import sqlalchemy as sa
 from ..equipment.models import Equipment
 from ..forms import optional_id
 from ..i18n import _l
-from ..search import among, matches
 from ..pagination import Order
+from ..search import among, matches
 from .models import SEVERITY_LABELS, Status, Ticket
 
 VIEWS = {
@@ -46,7 +47,8 @@ class TicketFilter:
             view = default
         severity, status = args.get("severity", ""), args.get("status", "")
         return cls(
-            view=view, q=args.get("q", "").strip()[:100],
+            view=view,
+            q=args.get("q", "").strip()[:100],
             client=optional_id(args.get("client")) if user.is_vendor else None,
             severity=severity if severity in SEVERITY_LABELS else "",
             status=status if status in Status.__members__.values() else "",
@@ -73,10 +75,12 @@ class TicketFilter:
             query = query.where(Ticket.number == self.q.upper())
         elif self.q:
             # The tickets' own text, or the serial of their unit (the units' index finds those, then the tickets').
-            query = query.where(sa.or_(
-                matches(self.q, Ticket.number, Ticket.title, Ticket.equipment_text),
-                among(Ticket.equipment_id, sa.select(Equipment.id).where(matches(self.q, Equipment.serial))),
-            ))
+            query = query.where(
+                sa.or_(
+                    matches(self.q, Ticket.number, Ticket.title, Ticket.equipment_text),
+                    among(Ticket.equipment_id, sa.select(Equipment.id).where(matches(self.q, Equipment.serial))),
+                )
+            )
         if self.client:
             query = query.where(Ticket.client_id == self.client)
         if self.severity:

@@ -3,6 +3,7 @@
 A ticket's four SLA clocks (response, solution proposal, on site, resolution) are fixed when it is filed and kept
 on the row, with the moment each was met, so that the queue sorts by the nearest due time with an index.
 """
+
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
@@ -95,36 +96,63 @@ class Coverage(_Labelled):
 
 LABELS = {
     Status: {
-        Status.NEW: _l("New"), Status.RESPONDED: _l("Responded"), Status.IN_PROGRESS: _l("In progress (remote)"),
-        Status.ON_SITE: _l("On site"), Status.WAITING: _l("Waiting for the client"), Status.RESOLVED: _l("Resolved"),
-        Status.REOPENED: _l("Reopened"), Status.CLOSED: _l("Closed"),
+        Status.NEW: _l("New"),
+        Status.RESPONDED: _l("Responded"),
+        Status.IN_PROGRESS: _l("In progress (remote)"),
+        Status.ON_SITE: _l("On site"),
+        Status.WAITING: _l("Waiting for the client"),
+        Status.RESOLVED: _l("Resolved"),
+        Status.REOPENED: _l("Reopened"),
+        Status.CLOSED: _l("Closed"),
     },
     Kind: {
-        Kind.OPERATION: _l("Operation error"), Kind.SOFTWARE: _l("Software error"),
-        Kind.CONFIGURATION: _l("Configuration error"), Kind.HARDWARE: _l("Hardware fault"), Kind.UNKNOWN: _l("Not known yet"),
+        Kind.OPERATION: _l("Operation error"),
+        Kind.SOFTWARE: _l("Software error"),
+        Kind.CONFIGURATION: _l("Configuration error"),
+        Kind.HARDWARE: _l("Hardware fault"),
+        Kind.UNKNOWN: _l("Not known yet"),
     },
     Channel: {
-        Channel.PORTAL: _l("Portal"), Channel.PHONE: _l("Phone"), Channel.EMAIL: _l("E-mail"), Channel.FAX: _l("Fax"),
+        Channel.PORTAL: _l("Portal"),
+        Channel.PHONE: _l("Phone"),
+        Channel.EMAIL: _l("E-mail"),
+        Channel.FAX: _l("Fax"),
         Channel.ON_SITE: _l("On site"),
     },
     Coverage: {
-        Coverage.IN_WARRANTY: _l("In warranty"), Coverage.RENEWED: _l("Renewed"), Coverage.EXPIRED: _l("Expired: billable"),
-        Coverage.PENDING: _l("Warranty not started"), Coverage.EXCLUDED: _l("Excluded: billable"),
+        Coverage.IN_WARRANTY: _l("In warranty"),
+        Coverage.RENEWED: _l("Renewed"),
+        Coverage.EXPIRED: _l("Expired: billable"),
+        Coverage.PENDING: _l("Warranty not started"),
+        Coverage.EXCLUDED: _l("Excluded: billable"),
         Coverage.UNREGISTERED: _l("Not registered"),
     },
 }
 TONES = {
     Status: {
-        Status.NEW: "danger", Status.RESPONDED: "warning", Status.IN_PROGRESS: "info", Status.ON_SITE: "info",
-        Status.WAITING: "muted", Status.RESOLVED: "success", Status.REOPENED: "danger", Status.CLOSED: "muted",
+        Status.NEW: "danger",
+        Status.RESPONDED: "warning",
+        Status.IN_PROGRESS: "info",
+        Status.ON_SITE: "info",
+        Status.WAITING: "muted",
+        Status.RESOLVED: "success",
+        Status.REOPENED: "danger",
+        Status.CLOSED: "muted",
     },
     Coverage: {
-        Coverage.IN_WARRANTY: "success", Coverage.RENEWED: "info", Coverage.EXPIRED: "danger",
-        Coverage.PENDING: "muted", Coverage.EXCLUDED: "danger", Coverage.UNREGISTERED: "warning",
+        Coverage.IN_WARRANTY: "success",
+        Coverage.RENEWED: "info",
+        Coverage.EXPIRED: "danger",
+        Coverage.PENDING: "muted",
+        Coverage.EXCLUDED: "danger",
+        Coverage.UNREGISTERED: "warning",
     },
 }
 SEVERITY_LABELS = {
-    "A": _l("A · Critical"), "B": _l("B · Major"), "C": _l("C · Minor"), "D": _l("D · Low"),
+    "A": _l("A · Critical"),
+    "B": _l("B · Major"),
+    "C": _l("C · Minor"),
+    "D": _l("D · Low"),
 }
 # What each level means, from the bids, shown to whoever files a fault.
 SEVERITY_MEANINGS = {
@@ -150,7 +178,10 @@ class TicketCounter(YearCounter, db.Model):
 class Ticket(HasVersion, ClientScoped, db.Model):
     __tablename__ = "ticket"
     __table_args__ = (
-        _check("status", Status), _check("kind", Kind), _check("channel", Channel), _check("coverage", Coverage),
+        _check("status", Status),
+        _check("kind", Kind),
+        _check("channel", Channel),
+        _check("coverage", Coverage),
         sa.CheckConstraint("severity IN ('A', 'B', 'C', 'D')", name="severity"),
         sa.CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating"),
         # The queue: open tickets by the nearest due time, for everyone, a client, a site or an assignee.
@@ -251,14 +282,18 @@ class Ticket(HasVersion, ClientScoped, db.Model):
     contract: Mapped[Contract | None] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     filed_by: Mapped[User | None] = relationship(foreign_keys=[filed_by_id])
-    events: Mapped[list["TicketEvent"]] = relationship(back_populates="ticket", order_by="TicketEvent.id",
-                                                       cascade="all, delete-orphan")
-    photos: Mapped[list["TicketPhoto"]] = relationship(back_populates="ticket", order_by="TicketPhoto.id",
-                                                       cascade="all, delete-orphan")
-    loans: Mapped[list["SpareLoan"]] = relationship(back_populates="ticket", order_by="SpareLoan.id",
-                                                    cascade="all, delete-orphan")
-    parts: Mapped[list["ReplacedPart"]] = relationship(back_populates="ticket", order_by="ReplacedPart.id",
-                                                       cascade="all, delete-orphan")
+    events: Mapped[list["TicketEvent"]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+    photos: Mapped[list["TicketPhoto"]] = relationship(
+        back_populates="ticket", order_by="TicketPhoto.id", cascade="all, delete-orphan"
+    )
+    loans: Mapped[list["SpareLoan"]] = relationship(
+        back_populates="ticket", order_by="SpareLoan.id", cascade="all, delete-orphan"
+    )
+    parts: Mapped[list["ReplacedPart"]] = relationship(
+        back_populates="ticket", order_by="ReplacedPart.id", cascade="all, delete-orphan"
+    )
 
     @property
     def status_enum(self):
@@ -317,8 +352,7 @@ class Ticket(HasVersion, ClientScoped, db.Model):
     @hybrid_method
     def at_risk(self, now):
         """Open, less than a quarter of the nearest clock left, not yet overdue."""
-        return (self.is_open and self.next_risk is not None and self.next_risk <= now
-                and not self.overdue(now))
+        return self.is_open and self.next_risk is not None and self.next_risk <= now and not self.overdue(now)
 
     @at_risk.expression
     def at_risk(cls, now):
@@ -328,16 +362,23 @@ class Ticket(HasVersion, ClientScoped, db.Model):
     # sweep has recorded it yet (the pages show it so, the lists filter on it, and its steps are refused).
     @hybrid_method
     def status_at(self, now):
-        if self.status == Status.RESOLVED.value and self.resolved_at is not None \
-                and self.resolved_at <= now - timedelta(days=AUTO_CLOSE_DAYS):
+        if (
+            self.status == Status.RESOLVED.value
+            and self.resolved_at is not None
+            and self.resolved_at <= now - timedelta(days=AUTO_CLOSE_DAYS)
+        ):
             return Status.CLOSED.value
         return self.status
 
     @status_at.expression
     def status_at(cls, now):
-        return sa.case((sa.and_(cls.status == Status.RESOLVED.value,
-                                cls.resolved_at <= now - timedelta(days=AUTO_CLOSE_DAYS)), Status.CLOSED.value),
-                       else_=cls.status)
+        return sa.case(
+            (
+                sa.and_(cls.status == Status.RESOLVED.value, cls.resolved_at <= now - timedelta(days=AUTO_CLOSE_DAYS)),
+                Status.CLOSED.value,
+            ),
+            else_=cls.status,
+        )
 
     def status_enum_at(self, now):
         return Status(self.status_at(now))

@@ -1,4 +1,5 @@
 """Photos of a fault: JPEG or PNG, checked and re-encoded by ``portal.uploads``, 5 MB each, 5 at most."""
+
 from .. import uploads
 from ..storage import stage_upload
 

@@ -1,5 +1,6 @@
 """Arrival by QR scan: an engineer opening a unit's page from its label gets a signed note of that moment, which
 the "on site" button sends back, so that the arrival is recorded at the time of the scan, not of the click."""
+
 from datetime import datetime
 
 from flask import current_app

@@ -4,6 +4,7 @@ new → responded → in progress (remote) / on site → resolved → closed, wi
 resolution clock paused) and "reopened" (the client is not satisfied) on the way. Every step is a TicketEvent;
 every clock met late, or not met in time, is recorded as breached for good.
 """
+
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +14,8 @@ from sqlalchemy.orm import selectinload
 
 from .. import sweeps
 from ..equipment import warranty
-from ..equipment.models import Equipment, Status as UnitStatus, WarrantyExtension
+from ..equipment.models import Equipment, WarrantyExtension
+from ..equipment.models import Status as UnitStatus
 from ..equipment.services import extend_warranty
 from ..equipment.warranty import STOPPED_WORK_DAYS, WarrantyState
 from ..extensions import db
@@ -25,13 +27,26 @@ from ..sla.calendar import WorkingHours
 from ..sla.holidays import business_calendar
 from ..sla.models import Clock, default_policy
 from ..sla.services import policy_for
-from ..types import utcnow
 from ..steps import Refused
 from ..surveys import services as surveys
+from ..types import utcnow
 from . import clocks
 from .clocks import ClockState
-from .models import (AUTO_CLOSE_DAYS, CLOCKS, OPEN, TRANSITIONS, Coverage, Kind, ReplacedPart, SpareLoan, Status,
-                     Ticket, TicketCounter, TicketEvent, TicketPhoto)
+from .models import (
+    AUTO_CLOSE_DAYS,
+    CLOCKS,
+    OPEN,
+    TRANSITIONS,
+    Coverage,
+    Kind,
+    ReplacedPart,
+    SpareLoan,
+    Status,
+    Ticket,
+    TicketCounter,
+    TicketEvent,
+    TicketPhoto,
+)
 
 REPAIRS_BEFORE_REPLACEMENT = 2  # the same fault after two resolved repairs: replaced unconditionally
 
@@ -51,8 +66,14 @@ def next_number(year):
 
 def event(ticket, user, action, body="", internal=False, at=None):
     # Set from the event's side: appending to ticket.events would load the whole timeline first.
-    entry = TicketEvent(ticket=ticket, user_id=user.id if user else None, action=action, body=(body or "")[:10000],
-                        internal=internal, at=at or moment())
+    entry = TicketEvent(
+        ticket=ticket,
+        user_id=user.id if user else None,
+        action=action,
+        body=(body or "")[:10000],
+        internal=internal,
+        at=at or moment(),
+    )
     db.session.add(entry)
     return entry
 
@@ -60,8 +81,9 @@ def event(ticket, user, action, body="", internal=False, at=None):
 def move(ticket, to):
     to = Status(to)
     if to not in TRANSITIONS[ticket.status_enum]:
-        raise TicketRefused(_l("This ticket is “%(state)s”: it cannot become “%(to)s”.",
-                               state=ticket.status_enum.label, to=to.label))
+        raise TicketRefused(
+            _l("This ticket is “%(state)s”: it cannot become “%(to)s”.", state=ticket.status_enum.label, to=to.label)
+        )
     ticket.status = to.value
     ticket.is_open = to in OPEN
 
@@ -100,8 +122,14 @@ def schedule(ticket, calendar=None):
     for name in CLOCKS:
         start = ticket.resolution_from if name == "resolution" else ticket.filed_at
         paused = ticket.paused_seconds if name == "resolution" else 0
-        plan = clocks.schedule(start.astimezone(tz), getattr(ticket, f"{name}_minutes"), ticket.clock, calendar,
-                               hours, paused_seconds=paused)
+        plan = clocks.schedule(
+            start.astimezone(tz),
+            getattr(ticket, f"{name}_minutes"),
+            ticket.clock,
+            calendar,
+            hours,
+            paused_seconds=paused,
+        )
         setattr(ticket, f"{name}_due", plan.due)
         setattr(ticket, f"{name}_risk", plan.risk)
     if ticket.paused_at is not None:
@@ -118,10 +146,14 @@ def _add(csv, name):
 
 
 def clock_state(ticket, name, now):
-    return clocks.state(getattr(ticket, f"{name}_due"), getattr(ticket, f"{name}_risk"),
-                        getattr(ticket, f"{name}_met"), now,
-                        paused=name == "resolution" and ticket.paused_at is not None,
-                        waived=name in _names(ticket.waived))
+    return clocks.state(
+        getattr(ticket, f"{name}_due"),
+        getattr(ticket, f"{name}_risk"),
+        getattr(ticket, f"{name}_met"),
+        now,
+        paused=name == "resolution" and ticket.paused_at is not None,
+        waived=name in _names(ticket.waived),
+    )
 
 
 def loan_risk(loan):
@@ -135,8 +167,10 @@ def loan_state(loan, now):
 
 def clock_rows(ticket, now):
     """Each of the four clocks for display: (name, due, met, state)."""
-    return [(name, getattr(ticket, f"{name}_due"), getattr(ticket, f"{name}_met"), clock_state(ticket, name, now))
-            for name in CLOCKS]
+    return [
+        (name, getattr(ticket, f"{name}_due"), getattr(ticket, f"{name}_met"), clock_state(ticket, name, now))
+        for name in CLOCKS
+    ]
 
 
 def refresh(ticket):
@@ -170,8 +204,17 @@ def once(ticket, action, key, body="", at=None):
     # The ticket's row first, then the event's key: a step and a sweep recording the same breach lock in the same
     # order (PostgreSQL), so one waits for the other instead of each waiting for the other. The sweep holds it already.
     db.session.execute(sa.select(Ticket.id).where(Ticket.id == ticket.id).with_for_update())
-    return sweeps.insert_once(TicketEvent, ("ticket_id", "key"), ticket_id=ticket.id, key=key, action=action,
-                              body=body, at=at or moment(), internal=False, user_id=None)
+    return sweeps.insert_once(
+        TicketEvent,
+        ("ticket_id", "key"),
+        ticket_id=ticket.id,
+        key=key,
+        action=action,
+        body=body,
+        at=at or moment(),
+        internal=False,
+        user_id=None,
+    )
 
 
 def record_breach(ticket, name, at=None):
@@ -209,16 +252,18 @@ def record_breaches(now=None, batch=None):
     ``portal.sweeps``): run from cron or the job worker, never by a page. Returns how many tickets it looked at."""
     now = moment(now)
     query = sa.select(Ticket).where(Ticket.watch_at < now).options(selectinload(Ticket.loans))
-    return sweeps.in_batches(query, Ticket, Ticket.watch_at, lambda ticket: check_breaches(ticket, now),
-                             batch or sweeps.BATCH)
+    return sweeps.in_batches(
+        query, Ticket, Ticket.watch_at, lambda ticket: check_breaches(ticket, now), batch or sweeps.BATCH
+    )
 
 
 def close_unconfirmed(now=None, batch=None):
     """Close the tickets resolved 7 days ago that the client neither confirmed nor reopened (a sweep, as above).
     Each is closed at the moment the 7 days ran out, as the pages already show it. Returns how many it closed."""
     now = moment(now)
-    query = sa.select(Ticket).where(Ticket.status == Status.RESOLVED.value,
-                                    Ticket.resolved_at <= now - timedelta(days=AUTO_CLOSE_DAYS))
+    query = sa.select(Ticket).where(
+        Ticket.status == Status.RESOLVED.value, Ticket.resolved_at <= now - timedelta(days=AUTO_CLOSE_DAYS)
+    )
     return sweeps.in_batches(query, Ticket, Ticket.resolved_at, auto_close, batch or sweeps.BATCH)
 
 
@@ -238,14 +283,31 @@ def coverage_of(unit, today, expiring_days):
         return Coverage.UNREGISTERED
     state = unit.warranty_state(today, expiring_days)
     return {
-        WarrantyState.IN_WARRANTY: Coverage.IN_WARRANTY, WarrantyState.EXPIRING: Coverage.IN_WARRANTY,
-        WarrantyState.RENEWED: Coverage.RENEWED, WarrantyState.EXPIRED: Coverage.EXPIRED,
+        WarrantyState.IN_WARRANTY: Coverage.IN_WARRANTY,
+        WarrantyState.EXPIRING: Coverage.IN_WARRANTY,
+        WarrantyState.RENEWED: Coverage.RENEWED,
+        WarrantyState.EXPIRED: Coverage.EXPIRED,
         WarrantyState.PENDING: Coverage.PENDING,
     }[state]
 
 
-def file_ticket(by, site, unit=None, equipment_text="", *, severity, kind, channel, title, description,
-                contact_name, contact_phone, photos=(), now=None, today=None):
+def file_ticket(
+    by,
+    site,
+    unit=None,
+    equipment_text="",
+    *,
+    severity,
+    kind,
+    channel,
+    title,
+    description,
+    contact_name,
+    contact_phone,
+    photos=(),
+    now=None,
+    today=None,
+):
     """A new fault report: numbered, its coverage recorded, its four clocks fixed from this moment (to the second)."""
     now = moment(now)
     if unit is None and not equipment_text:
@@ -253,13 +315,29 @@ def file_ticket(by, site, unit=None, equipment_text="", *, severity, kind, chann
     if unit is not None and unit.site_id != site.id:
         raise TicketRefused(_l("This unit is not at the chosen site."))
     ticket = Ticket(
-        number=next_number(now.astimezone(ZoneInfo(site.timezone)).year), client_id=site.client_id, site_id=site.id,
-        equipment_id=unit.id if unit else None, equipment_text="" if unit else equipment_text,
-        contract_id=unit.contract_id if unit else None, severity=severity, kind=kind, channel=channel,
-        title=title, description=description, contact_name=contact_name, contact_phone=contact_phone,
+        number=next_number(now.astimezone(ZoneInfo(site.timezone)).year),
+        client_id=site.client_id,
+        site_id=site.id,
+        equipment_id=unit.id if unit else None,
+        equipment_text="" if unit else equipment_text,
+        contract_id=unit.contract_id if unit else None,
+        severity=severity,
+        kind=kind,
+        channel=channel,
+        title=title,
+        description=description,
+        contact_name=contact_name,
+        contact_phone=contact_phone,
         coverage=coverage_of(unit, today or now.date(), current_app.config["WARRANTY_EXPIRING_DAYS"]).value,
-        status=Status.NEW.value, is_open=True, filed_by_id=by.id, filed_at=now, resolution_from=now,
-        timezone=site.timezone, paused_seconds=0, waived="", breached="",
+        status=Status.NEW.value,
+        is_open=True,
+        filed_by_id=by.id,
+        filed_at=now,
+        resolution_from=now,
+        timezone=site.timezone,
+        paused_seconds=0,
+        waived="",
+        breached="",
     )
     apply_policy(ticket)
     schedule(ticket)
@@ -341,21 +419,22 @@ def resume(ticket, by, now=None, body=""):
     working-hours clock) pushes the resolution due time out."""
     now = moment(now)
     if ticket.status_enum is not Status.WAITING:
-        raise TicketRefused(_l("This ticket is “%(state)s”: it is not waiting for the client.",
-                               state=ticket.status_enum.label))
+        raise TicketRefused(
+            _l("This ticket is “%(state)s”: it is not waiting for the client.", state=ticket.status_enum.label)
+        )
     move(ticket, Status(ticket.resume_to or Status.RESPONDED.value))
     calendar = calendar_for(ticket)
     tz = zone(ticket)
-    ticket.paused_seconds += clocks.seconds_between(ticket.paused_at.astimezone(tz), now.astimezone(tz),
-                                                    ticket.clock, calendar, hours_of(ticket))
+    ticket.paused_seconds += clocks.seconds_between(
+        ticket.paused_at.astimezone(tz), now.astimezone(tz), ticket.clock, calendar, hours_of(ticket)
+    )
     ticket.paused_at, ticket.resume_to = None, None
     schedule(ticket, calendar)
     event(ticket, by, "resumed", body, at=now)
     refresh(ticket)
 
 
-def resolve(ticket, by, *, problem_kind, cause, solution, loss, parts=(), work_stopped=False, now=None,
-            today=None):
+def resolve(ticket, by, *, problem_kind, cause, solution, loss, parts=(), work_stopped=False, now=None, today=None):
     """The closure report: kind of problem, cause, solution, parts replaced, the loss caused. Meets the
     resolution clock (if a spare unit did not already); clocks not needed any more are waived."""
     now = moment(now)
@@ -383,11 +462,15 @@ def resolve(ticket, by, *, problem_kind, cause, solution, loss, parts=(), work_s
     if unit is not None:
         apply_warranty_effects(ticket, unit, by)  # first: a part swapped in now carries the extended warranty
     for part in parts:
-        ticket.parts.append(ReplacedPart(
-            part_id=part.get("part_id"), description=part["description"], quantity=part.get("quantity") or 1,
-            replaced_on=today,
-            covered_until=warranty.part_coverage_end(unit.warranty_end if unit else None, today),
-        ))
+        ticket.parts.append(
+            ReplacedPart(
+                part_id=part.get("part_id"),
+                description=part["description"],
+                quantity=part.get("quantity") or 1,
+                replaced_on=today,
+                covered_until=warranty.part_coverage_end(unit.warranty_end if unit else None, today),
+            )
+        )
     if unit is not None and problem_kind != Kind.UNKNOWN.value:
         check_replacement(ticket, unit, problem_kind, by, now)
 
@@ -398,12 +481,14 @@ def apply_warranty_effects(ticket, unit, by):
     stopped = ticket.work_stopped or (ticket.severity in ("A", "B") and "resolution" in _names(ticket.breached))
     if not stopped:
         return None
-    done = db.session.scalar(sa.select(WarrantyExtension.id).where(
-        WarrantyExtension.cause_kind == "ticket", WarrantyExtension.cause_id == ticket.id))
+    done = db.session.scalar(
+        sa.select(WarrantyExtension.id).where(
+            WarrantyExtension.cause_kind == "ticket", WarrantyExtension.cause_id == ticket.id
+        )
+    )
     if done is not None:
         return None
-    extension = extend_warranty(unit, STOPPED_WORK_DAYS, ticket.number, by=by, cause_kind="ticket",
-                                cause_id=ticket.id)
+    extension = extend_warranty(unit, STOPPED_WORK_DAYS, ticket.number, by=by, cause_kind="ticket", cause_id=ticket.id)
     event(ticket, by, "extended", str(STOPPED_WORK_DAYS))
     return extension
 
@@ -413,9 +498,15 @@ def check_replacement(ticket, unit, kind, by, now):
     already recorded) is flagged "replacement due" (无条件更换) until the vendor records the replacement."""
     if unit.replacement_due_since is not None:
         return False
-    earlier = sa.select(sa.func.count()).select_from(Ticket).where(
-        Ticket.equipment_id == unit.id, Ticket.id != ticket.id, Ticket.problem_kind == kind,
-        Ticket.status.in_([Status.RESOLVED.value, Status.CLOSED.value]),
+    earlier = (
+        sa.select(sa.func.count())
+        .select_from(Ticket)
+        .where(
+            Ticket.equipment_id == unit.id,
+            Ticket.id != ticket.id,
+            Ticket.problem_kind == kind,
+            Ticket.status.in_([Status.RESOLVED.value, Status.CLOSED.value]),
+        )
     )
     if unit.replacement_recorded_at is not None:
         earlier = earlier.where(Ticket.resolved_at > unit.replacement_recorded_at)
@@ -523,8 +614,12 @@ def note(ticket, by, body, now=None):
 def refuse_if_closed_by_itself(ticket, now):
     """A resolved ticket left unconfirmed for 7 days is closed, even before the sweep has recorded it."""
     if ticket.closed_automatically(now):
-        raise TicketRefused(_l("This ticket closed by itself: the fix was not confirmed within 7 days of the "
-                               "resolution. File a new fault report if the problem is back."))
+        raise TicketRefused(
+            _l(
+                "This ticket closed by itself: the fix was not confirmed within 7 days of the "
+                "resolution. File a new fault report if the problem is back."
+            )
+        )
 
 
 def confirm(ticket, by, rating, comment, now=None):

@@ -2,8 +2,8 @@ import sqlalchemy as sa
 from wtforms import SelectField, StringField
 
 from ..extensions import db
+from ..forms import EmailAddress, Form, MaxLength, Optional, Required, SelectChoice, optional_id
 from ..i18n import _l, is_chinese
-from ..forms import EmailAddress, Form, SelectChoice, optional_id, MaxLength, Optional, Required
 from ..orgs.models import Client, Site
 from ..roles import LABELS, Role, grantable
 
@@ -40,7 +40,13 @@ class UserForm(Form):
                 SelectChoice(c.id, _name(c)) for c in clients
             ]
             sites = db.session.execute(
-                sa.select(Site.id, Site.name_zh, Site.name_en, Client.name_zh.label("client_zh"), Client.name_en.label("client_en"))
+                sa.select(
+                    Site.id,
+                    Site.name_zh,
+                    Site.name_en,
+                    Client.name_zh.label("client_zh"),
+                    Client.name_en.label("client_en"),
+                )
                 .join(Client)
                 .order_by(Client.name_zh, Site.name_zh)
             )
@@ -50,7 +56,9 @@ class UserForm(Form):
         else:
             del self.client
             sites = db.session.execute(
-                sa.select(Site.id, Site.name_zh, Site.name_en).where(Site.client_id == admin.client_id).order_by(Site.name_zh)
+                sa.select(Site.id, Site.name_zh, Site.name_en)
+                .where(Site.client_id == admin.client_id)
+                .order_by(Site.name_zh)
             )
             self.site.choices = [SelectChoice("", _l("— none —"))] + [SelectChoice(s.id, _name(s)) for s in sites]
         self.role.choices = [SelectChoice("", _l("— choose —"))] + [SelectChoice(r.value, LABELS[r]) for r in roles]

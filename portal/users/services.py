@@ -1,4 +1,5 @@
 """Creating and changing accounts. A change of role or a deactivation ends the user's sessions."""
+
 import sqlalchemy as sa
 
 from ..auth.models import User

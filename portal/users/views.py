@@ -8,12 +8,12 @@ from ..auth import services as auth_services
 from ..auth.models import Invitation, User
 from ..bounds import db_id
 from ..extensions import db
-from ..pagination import Order, paginate
 from ..htmx import render
 from ..orgs.models import Client
-from ..search import matches
+from ..pagination import Order, paginate
 from ..roles import USER_ADMINS, Role
 from ..scoping import roles_required
+from ..search import matches
 from ..types import utcnow
 from . import bp, services
 from .forms import UserForm
@@ -53,7 +53,12 @@ def index():
     clients = db.session.scalars(sa.select(Client).order_by(Client.name_zh)).all() if current_user.is_vendor else []
     roles = [r for r in Role if current_user.is_vendor or not r.is_vendor]
     return render(
-        "users/index.html", fragment="users/_table.html", page=page, filters=filters, clients=clients, roles=roles,
+        "users/index.html",
+        fragment="users/_table.html",
+        page=page,
+        filters=filters,
+        clients=clients,
+        roles=roles,
         states=STATES,
     )
 
@@ -115,8 +120,12 @@ def show(user_id):
 def edit(user_id):
     user = User.get_or_404(user_id, current_user)
     initial = {
-        "email": user.email, "name": user.name, "phone": user.phone,
-        "role": user.role, "client": user.client_id, "site": user.site_id,
+        "email": user.email,
+        "name": user.name,
+        "phone": user.phone,
+        "role": user.role,
+        "client": user.client_id,
+        "site": user.site_id,
     }
     form = UserForm(current_user, data=initial)
     if form.validate_on_submit():

@@ -4,6 +4,7 @@ Every count comes from the maintained tallies (``equipment.tally``): a vendor's 
 of them), each a link to that client's page (its sites, its soonest expiries); a client's users see their sites, a
 school administrator their school.
 """
+
 import sqlalchemy as sa
 from flask import current_app
 from flask_login import current_user
@@ -44,18 +45,28 @@ def soonest(user, today, client_id=None):
     query = Equipment.scoped(user, Equipment.covered_until >= today)
     if client_id is not None:
         query = query.where(Equipment.client_id == client_id)
-    return db.session.scalars(query.order_by(Equipment.covered_until, Equipment.id)
-                              .options(joinedload(Equipment.model), joinedload(Equipment.site)).limit(SOONEST)).all()
+    return db.session.scalars(
+        query.order_by(Equipment.covered_until, Equipment.id)
+        .options(joinedload(Equipment.model), joinedload(Equipment.site))
+        .limit(SOONEST)
+    ).all()
 
 
 def overview(today, client=None, clients=None, sites=None):
     """What every overview shows: the user's units (or one client's) by state, by month of expiry, the soonest."""
     by_state = tally.counts_by_state(current_user, today, client_id=client.id if client else None)
     return dict(
-        today=today, by_state=by_state, states=LISTED_STATES, total=sum(by_state.values()),
+        today=today,
+        by_state=by_state,
+        states=LISTED_STATES,
+        total=sum(by_state.values()),
         months=tally.expiring_by_month(current_user, today, client_id=client.id if client else None),
-        soonest=soonest(current_user, today, client.id if client else None), client=client,
-        expiring_days=current_app.config["WARRANTY_EXPIRING_DAYS"], clients=clients, sites=sites)
+        soonest=soonest(current_user, today, client.id if client else None),
+        client=client,
+        expiring_days=current_app.config["WARRANTY_EXPIRING_DAYS"],
+        clients=clients,
+        sites=sites,
+    )
 
 
 @bp.get("/")
@@ -63,11 +74,17 @@ def overview(today, client=None, clients=None, sites=None):
 def index():
     today = local_today()
     if current_user.is_vendor:
-        clients = offset_page(RowPagination(
-            select=tally.per_client(today), count_select=sa.select(sa.func.count(Client.id)), session=db.session,
-            page=page_number(), per_page=current_app.config["PAGE_SIZE"], error_out=False))
-        return render("warranty/index.html", fragment="warranty/_clients.html",
-                      **overview(today, clients=clients))
+        clients = offset_page(
+            RowPagination(
+                select=tally.per_client(today),
+                count_select=sa.select(sa.func.count(Client.id)),
+                session=db.session,
+                page=page_number(),
+                per_page=current_app.config["PAGE_SIZE"],
+                error_out=False,
+            )
+        )
+        return render("warranty/index.html", fragment="warranty/_clients.html", **overview(today, clients=clients))
     sites = tally.per_site(current_user.client_id, today) if current_user.site_id is None else None
     return render("warranty/index.html", **overview(today, sites=sites))
 

@@ -1,4 +1,5 @@
 """Reading the audit trail in tests."""
+
 import json
 
 import sqlalchemy as sa
@@ -16,8 +17,10 @@ def records(app, after=0, **where):
         for name, value in where.items():
             query = query.where(getattr(AuditEvent, name) == value)
         rows = db.session.scalars(query).all()
-        return [{**{c.key: getattr(r, c.key) for c in AuditEvent.__table__.columns},
-                 "data": json.loads(r.details)} for r in rows]
+        return [
+            {**{c.key: getattr(r, c.key) for c in AuditEvent.__table__.columns}, "data": json.loads(r.details)}
+            for r in rows
+        ]
 
 
 def last_seq(app):

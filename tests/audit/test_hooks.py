@@ -1,4 +1,5 @@
 """What is recorded: each hook writes one record with the user, the source address and the result."""
+
 import pytest
 import sqlalchemy as sa
 
@@ -24,7 +25,11 @@ def test_record_in_a_request_that_saves_nothing_is_kept(app, world):
         record("auth.sign_in", result="refused", user=world.a_staff, reason="bad_credentials")
     hit = only(records(app, before), "auth.sign_in")
     assert (hit["result"], hit["address"], hit["user_id"], hit["user_email"]) == (
-        "refused", "10.9.8.7", world.a_staff.id, world.a_staff.email)
+        "refused",
+        "10.9.8.7",
+        world.a_staff.id,
+        world.a_staff.email,
+    )
     assert hit["role"] == "client_staff" and hit["client_id"] == world.a.id
     assert hit["data"] == {"reason": "bad_credentials"} and len(hit["request_id"]) >= 8
 
@@ -105,13 +110,20 @@ def test_ticket_steps_are_recorded_with_the_ticket(app, world):
     page = agent.get(f"/tickets/{world.ticket_a.id}").get_data(as_text=True)
     version = int(page.split('name="version" type="hidden" value="')[1].split('"')[0])
     before = last_seq(app)
-    response = agent.post(f"/tickets/{world.ticket_a.id}/respond", data={"body": "收到", "version": version},
-                          environ_base={"REMOTE_ADDR": "10.3.3.3"})
+    response = agent.post(
+        f"/tickets/{world.ticket_a.id}/respond",
+        data={"body": "收到", "version": version},
+        environ_base={"REMOTE_ADDR": "10.3.3.3"},
+    )
     assert response.status_code == 302
     found = records(app, before)
     hit = only(found, "ticket.responded")
     assert (hit["target_type"], hit["target_id"], hit["address"], hit["user_id"]) == (
-        "ticket", str(world.ticket_a.id), "10.3.3.3", world.agent.id)
+        "ticket",
+        str(world.ticket_a.id),
+        "10.3.3.3",
+        world.agent.id,
+    )
     assert hit["target_label"].startswith("GZ-")
     assert not [r for r in found if r["event"].startswith("request.")]  # the specific record covers it
 
@@ -213,8 +225,14 @@ def test_a_robots_secret_never_reaches_the_trail(app, world):
 
     before = last_seq(app)
     with app.test_request_context("/", method="POST"):
-        db.session.add(Robot(name="群", platform="dingtalk", webhook_url="https://oapi.example/robot?access_token=SEKRIT",
-                             secret="SEC-KEY"))
+        db.session.add(
+            Robot(
+                name="群",
+                platform="dingtalk",
+                webhook_url="https://oapi.example/robot?access_token=SEKRIT",
+                secret="SEC-KEY",
+            )
+        )
         db.session.commit()
     hit = only(records(app, before), "settings.robots.changed")
     assert "SEKRIT" not in hit["details"] and "SEC-KEY" not in hit["details"] and "群" in hit["details"]

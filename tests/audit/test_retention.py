@@ -1,4 +1,5 @@
 """Retention: never fewer than 180 days; pruning only what an export covers; the chain verifies after pruning."""
+
 import json
 from datetime import timedelta
 

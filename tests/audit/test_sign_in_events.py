@@ -2,6 +2,7 @@
 source address: sign-in (success and failure with the reason), sign-out, session expiry, signing out everywhere,
 password change and reset, second-factor enrolment and use, the security administrator's acts. Each lands in the
 trail once with the user, the address and the result (the business events: tests/audit/test_hooks.py)."""
+
 import re
 
 import pyotp
@@ -29,8 +30,11 @@ def sign_in(client, email, password=PASSWORD):
 
 
 def events(app, before):
-    return [(r["event"], r["result"], r["address"], r["user_id"], r["data"].get("reason")) for r in records(app, before)
-            if not r["event"].startswith("request.")]
+    return [
+        (r["event"], r["result"], r["address"], r["user_id"], r["data"].get("reason"))
+        for r in records(app, before)
+        if not r["event"].startswith("request.")
+    ]
 
 
 @pytest.fixture
@@ -51,9 +55,11 @@ def test_sign_in_refusals_carry_their_reason(app, staff, make, school):
     sign_in(me, "nobody@school.example")
     sign_in(me, "gone@school.example")
     found = events(app, before)
-    assert found == [("auth.sign_in", "refused", ADDRESS, staff.id, "bad_password"),
-                     ("auth.sign_in", "refused", ADDRESS, None, "unknown_account"),
-                     ("auth.sign_in", "refused", ADDRESS, found[2][3], "deactivated")]
+    assert found == [
+        ("auth.sign_in", "refused", ADDRESS, staff.id, "bad_password"),
+        ("auth.sign_in", "refused", ADDRESS, None, "unknown_account"),
+        ("auth.sign_in", "refused", ADDRESS, found[2][3], "deactivated"),
+    ]
     unknown = records(app, before)[1]
     assert unknown["data"].get("email") == "nobody@school.example" or "nobody@school.example" in unknown["target_label"]
 
@@ -63,8 +69,10 @@ def test_a_session_from_sign_in_to_sign_out(app, staff):
     me = browser(app)
     assert sign_in(me, staff.email).status_code == 302
     assert me.post("/logout").status_code == 302
-    assert events(app, before) == [("auth.sign_in", "ok", ADDRESS, staff.id, None),
-                                   ("auth.sign_out", "ok", ADDRESS, staff.id, None)]
+    assert events(app, before) == [
+        ("auth.sign_in", "ok", ADDRESS, staff.id, None),
+        ("auth.sign_out", "ok", ADDRESS, staff.id, None),
+    ]
 
 
 def test_an_idle_session_expires_and_signing_out_everywhere(app, staff):
@@ -86,8 +94,9 @@ def test_password_change_and_reset(app, staff, make, school):
     me = browser(app)
     sign_in(me, staff.email)
     before = last_seq(app)
-    response = me.post("/account/password", data={"current": PASSWORD, "password": NEW_PASSWORD,
-                                                  "confirm": NEW_PASSWORD}, headers=EN)
+    response = me.post(
+        "/account/password", data={"current": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}, headers=EN
+    )
     assert response.status_code == 302
     assert ("account.password_changed", "ok", ADDRESS, staff.id, None) in events(app, before)
 
@@ -117,8 +126,9 @@ def test_second_factor_enrolment_use_and_reset(app, staff, make):
     sign_in(me, staff.email)
     me.post("/login/two-factor", data={"code": "000000"})
     found = events(app, before)
-    assert [e[:4] for e in found if e[0] == "auth.second_factor"] == [("auth.second_factor", "refused", ADDRESS,
-                                                                        staff.id)]
+    assert [e[:4] for e in found if e[0] == "auth.second_factor"] == [
+        ("auth.second_factor", "refused", ADDRESS, staff.id)
+    ]
 
     secadmin = make.user("security_admin", email="sec@vendor.example")
     admin = app.test_client(user=secadmin)
@@ -128,9 +138,16 @@ def test_second_factor_enrolment_use_and_reset(app, staff, make):
     assert admin.post(f"/security/users/{staff.id}/require-password-change").status_code == 302
     reset, required = [r for r in records(app, before) if not r["event"].startswith("request.")]
     assert (reset["event"], reset["user_id"], reset["target_id"], reset["address"]) == (
-        "account.two_factor_reset", secadmin.id, str(staff.id), "10.99.0.1")
+        "account.two_factor_reset",
+        secadmin.id,
+        str(staff.id),
+        "10.99.0.1",
+    )
     assert (required["event"], required["user_id"], required["target_id"]) == (
-        "account.password_change_required", secadmin.id, str(staff.id))
+        "account.password_change_required",
+        secadmin.id,
+        str(staff.id),
+    )
 
 
 def test_a_policy_change_is_recorded_with_what_changed(app, make):

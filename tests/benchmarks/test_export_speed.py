@@ -5,6 +5,7 @@ Measured, not asserted: prints seconds and the peak of Python's memory (tracemal
 slows the code down) for each format. `make bench` runs the benchmarks; e.g.
 ``EXPORT_BENCH_UNITS=100000 .venv/bin/python -m pytest tests/benchmarks/test_export_speed.py -s --benchmark-only``.
 """
+
 import os
 import time
 import tracemalloc
@@ -23,15 +24,29 @@ UNITS = int(os.environ.get("EXPORT_BENCH_UNITS", "100000"))
 def seed(app, world, units):
     contracts = [world.contract_a, world.contract_a2, world.contract_b]
     sites = [world.a_site1, world.a_site2, world.b_site]
-    rows = [dict(client_id=contracts[n % 3].client_id, site_id=sites[n % 3].id, contract_id=contracts[n % 3].id,
-                 model_id=world.model.id, serial=f"BENCH-{n:06d}", asset_tag=f"ZC-{n:06d}", building="教学楼",
-                 room=str(100 + n % 400), installed_on=date(2024, 1 + n % 12, 1), unit_price=Decimal("12800.00"),
-                 status="in_service", extension_days=0, warranty_end=date(2027, 1 + n % 12, 1),
-                 covered_until=date(2027, 1 + n % 12, 1), replacement_note="")
-            for n in range(units)]
+    rows = [
+        dict(
+            client_id=contracts[n % 3].client_id,
+            site_id=sites[n % 3].id,
+            contract_id=contracts[n % 3].id,
+            model_id=world.model.id,
+            serial=f"BENCH-{n:06d}",
+            asset_tag=f"ZC-{n:06d}",
+            building="教学楼",
+            room=str(100 + n % 400),
+            installed_on=date(2024, 1 + n % 12, 1),
+            unit_price=Decimal("12800.00"),
+            status="in_service",
+            extension_days=0,
+            warranty_end=date(2027, 1 + n % 12, 1),
+            covered_until=date(2027, 1 + n % 12, 1),
+            replacement_note="",
+        )
+        for n in range(units)
+    ]
     with app.app_context():
         for start in range(0, units, 10_000):
-            db.session.execute(sa.insert(Equipment), rows[start:start + 10_000])
+            db.session.execute(sa.insert(Equipment), rows[start : start + 10_000])
         db.session.commit()
 
 
@@ -56,5 +71,7 @@ def test_export_every_unit(benchmark, app, world, fmt):
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     benchmark.extra_info.update(units=UNITS, bytes=size, peak_mb=round(peak / 2**20, 1))
-    print(f"\n{fmt}: {UNITS} units, {size / 2**20:.1f} MB in {seconds:.1f} s, peak Python memory "
-          f"{peak / 2**20:.1f} MB (tracemalloc)")
+    print(
+        f"\n{fmt}: {UNITS} units, {size / 2**20:.1f} MB in {seconds:.1f} s, peak Python memory "
+        f"{peak / 2**20:.1f} MB (tracemalloc)"
+    )

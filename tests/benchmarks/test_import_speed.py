@@ -4,6 +4,7 @@ preview, confirm (validated once more, inserted). The issue's figure is under 10
 Measured, not asserted: a time limit in a test fails on a slow machine for no fault of the code. The run
 prints pytest-benchmark's table; `make bench` runs only the benchmarks.
 """
+
 import io
 
 import sqlalchemy as sa
@@ -33,8 +34,9 @@ def test_import_10000_rows(benchmark, app, world):
     client = app.test_client(user=world.a_staff)
 
     def import_as_a_user():
-        uploaded = client.post("/equipment/import", data={"file": (io.BytesIO(data), "units.xlsx")},
-                               content_type="multipart/form-data")
+        uploaded = client.post(
+            "/equipment/import", data={"file": (io.BytesIO(data), "units.xlsx")}, content_type="multipart/form-data"
+        )
         preview = uploaded.headers["Location"]
         assert client.get(preview).status_code == 200
         return client.post(preview).status_code

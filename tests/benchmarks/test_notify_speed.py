@@ -8,6 +8,7 @@
 Measured, not asserted (a time limit fails on a slow machine for no fault of the code): `make bench` prints
 pytest-benchmark's table.
 """
+
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -33,14 +34,36 @@ def test_deliver_1000_mails(benchmark, mailer, smtp):  # noqa: F811
         db.session.execute(sa.delete(Delivery))
         ticket = db.session.get(Ticket, world.ticket_a.id)
         users = [world.manager.id, world.agent.id]
-        notes = [Notification(user_id=users[n % 2], kind="ticket.filed", subject_type="ticket",
-                              subject_id=ticket.id, client_id=ticket.client_id, site_id=ticket.site_id,
-                              params={"number": ticket.number, "severity": "A", "site": {"zh": "一中", "en": "No.1"},
-                                      "title": f"屏幕不亮 {n}"}) for n in range(MAILS)]
+        notes = [
+            Notification(
+                user_id=users[n % 2],
+                kind="ticket.filed",
+                subject_type="ticket",
+                subject_id=ticket.id,
+                client_id=ticket.client_id,
+                site_id=ticket.site_id,
+                params={
+                    "number": ticket.number,
+                    "severity": "A",
+                    "site": {"zh": "一中", "en": "No.1"},
+                    "title": f"屏幕不亮 {n}",
+                },
+            )
+            for n in range(MAILS)
+        ]
         db.session.add_all(notes)
         db.session.flush()
-        db.session.add_all(Delivery(channel="email", notification_id=note.id, kind=note.kind,
-                                    subject_type="ticket", subject_id=ticket.id, params={}) for note in notes)
+        db.session.add_all(
+            Delivery(
+                channel="email",
+                notification_id=note.id,
+                kind=note.kind,
+                subject_type="ticket",
+                subject_id=ticket.id,
+                params={},
+            )
+            for note in notes
+        )
         db.session.commit()
 
     def deliver():
@@ -57,10 +80,15 @@ def test_the_minutes_ticket_job_over_500_faults_at_risk(benchmark, app, world, m
         make.ticket(world.a_staff, world.a_site1, title=f"故障 {n}")
     now = utcnow()
     with app.app_context():  # every clock of every open fault is past its risk time, none past its due time
-        db.session.execute(sa.update(Ticket).where(Ticket.is_open.is_(True)).values(
-            next_risk=now - timedelta(minutes=5),
-            **{f"{clock}_risk": now - timedelta(minutes=5) for clock in CLOCKS},
-            **{f"{clock}_due": now + timedelta(hours=1) for clock in CLOCKS}))
+        db.session.execute(
+            sa.update(Ticket)
+            .where(Ticket.is_open.is_(True))
+            .values(
+                next_risk=now - timedelta(minutes=5),
+                **{f"{clock}_risk": now - timedelta(minutes=5) for clock in CLOCKS},
+                **{f"{clock}_due": now + timedelta(hours=1) for clock in CLOCKS},
+            )
+        )
         db.session.commit()
         first = run_job("tickets", now=now)
     assert first["at_risk"] > 0, first

@@ -3,6 +3,7 @@
 Where Chromium is not installed the browser tests skip, saying so; with PORTAL_REQUIRE_BROWSER=1
 (as `.ci/run` sets) they fail instead, so that CI can never pass without running them.
 """
+
 import os
 import shutil
 import threading
@@ -30,7 +31,8 @@ def htmx_settled(page):
     element it swapped in processed. htmx binds a swapped-in element's own hx- attributes only when it settles
     (20 ms after the swap), so a select changed in between would send nothing."""
     page.wait_for_function(
-        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')", polling=20)
+        "!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')", polling=20
+    )
 
 
 def chromium_path():
@@ -57,8 +59,13 @@ def browser_app(tmp_path_factory, name="live"):
     url = DATABASE_URL
     if url.startswith("sqlite"):
         url = f"sqlite:///{tmp_path_factory.mktemp(name) / 'portal.sqlite'}"
-    return make_app(SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=True, TESTING=False, PORTAL_ENV="test",
-                    STORAGE_DIR=str(tmp_path_factory.mktemp("files")))
+    return make_app(
+        SQLALCHEMY_DATABASE_URI=url,
+        WTF_CSRF_ENABLED=True,
+        TESTING=False,
+        PORTAL_ENV="test",
+        STORAGE_DIR=str(tmp_path_factory.mktemp("files")),
+    )
 
 
 def seed_demo(app):

@@ -1,6 +1,7 @@
 """The vendor's separated administrators in Chromium: the system administrator signs in, creates an account and is
 refused a business page; each administrator's home page, 1280 and 375 pixels wide, in both languages (screenshots in
 /tmp/shots-roles)."""
+
 import pathlib
 import re
 

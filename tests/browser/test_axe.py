@@ -1,5 +1,6 @@
 """Accessibility: axe-core (the npm package, a devDependency) on the main pages of every demo role, in Chinese and
 English, on a desktop and a phone. No serious or critical finding is the bar, on every page."""
+
 import json
 import os
 import pathlib
@@ -39,28 +40,60 @@ COMMON = [
     "/account/",
 ]
 ROLES = {
-    "manager@vendor.example.com": COMMON + [
-        "/renewals/", ("quote", "/renewals/", r"/renewals/\d+$"), "/complaints/ledger", "/clients/",
-        "/models/", "/settings/", "/settings/calendar", "/inspections/calendar", "/notifications/deliveries",
-        ("contract", "/contracts/", r"/contracts/\d+$"), ("client", "/clients/", r"/clients/\d+$"),
-        "/equipment/new", "/equipment/import", "/contracts/new", "/documents/new",
-        "/inspections/new", "/inspections/log/new", "/notifications/robots",
+    "manager@vendor.example.com": COMMON
+    + [
+        "/renewals/",
+        ("quote", "/renewals/", r"/renewals/\d+$"),
+        "/complaints/ledger",
+        "/clients/",
+        "/models/",
+        "/settings/",
+        "/settings/calendar",
+        "/inspections/calendar",
+        "/notifications/deliveries",
+        ("contract", "/contracts/", r"/contracts/\d+$"),
+        ("client", "/clients/", r"/clients/\d+$"),
+        "/equipment/new",
+        "/equipment/import",
+        "/contracts/new",
+        "/documents/new",
+        "/inspections/new",
+        "/inspections/log/new",
+        "/notifications/robots",
         ("surveyed ticket", "/surveys/", r"/tickets/\d+$"),  # a closed fault with its survey: the link and QR code
         "/scorecard/overview",
     ],
     "agent@vendor.example.com": COMMON + ["/renewals/", "/clients/", "/models/", "/scorecard/overview"],
-    "admin@edu.example.com": COMMON + [
-        "/renewals/", ("quote", "/renewals/", r"/renewals/\d+$"), "/renewals/request", "/complaints/new", "/sites/",
-        "/users/", "/inspections/calendar", ("surveyed ticket", "/surveys/", r"/tickets/\d+$"),
-        "/scorecard/?period=year", "/scorecard/evidence/response?period=year",
+    "admin@edu.example.com": COMMON
+    + [
+        "/renewals/",
+        ("quote", "/renewals/", r"/renewals/\d+$"),
+        "/renewals/request",
+        "/complaints/new",
+        "/sites/",
+        "/users/",
+        "/inspections/calendar",
+        ("surveyed ticket", "/surveys/", r"/tickets/\d+$"),
+        "/scorecard/?period=year",
+        "/scorecard/evidence/response?period=year",
     ],
-    "school1@edu.example.com": COMMON + ["/sites/mine", "/complaints/new", ("site", "/", r"/sites/\d+$"),
-                                        "/scorecard/?period=year"],
+    "school1@edu.example.com": COMMON
+    + ["/sites/mine", "/complaints/new", ("site", "/", r"/sites/\d+$"), "/scorecard/?period=year"],
     # The separated administrators: their home page and area only (三权分立).
-    "sysadmin@vendor.example.com": ["/", "/account/", "/users/", "/users/new", ("user", "/users/", r"/users/\d+$"),
-                                    "/clients/", ("client", "/clients/", r"/clients/\d+$"), "/sites/",
-                                    ("site", "/sites/", r"/sites/\d+$"), "/settings/", "/settings/calendar",
-                                    "/notifications/robots"],
+    "sysadmin@vendor.example.com": [
+        "/",
+        "/account/",
+        "/users/",
+        "/users/new",
+        ("user", "/users/", r"/users/\d+$"),
+        "/clients/",
+        ("client", "/clients/", r"/clients/\d+$"),
+        "/sites/",
+        ("site", "/sites/", r"/sites/\d+$"),
+        "/settings/",
+        "/settings/calendar",
+        "/notifications/robots",
+    ],
     "security@vendor.example.com": ["/", "/account/"],
     "auditor@vendor.example.com": ["/", "/account/"],
 }
@@ -134,8 +167,9 @@ def test_no_serious_accessibility_finding_on_any_page(browser, live_server, emai
             page.goto(f"{live_server}/?lang={lang}")  # the choice sticks to the user
             for entry in ROLES[email]:
                 check(page, resolve(page, live_server, entry), findings)
-            check(page, live_server + (ERRORS[404] if email in BUSINESS_EMAILS else "/nothing-here"), findings,
-                  status=404)
+            check(
+                page, live_server + (ERRORS[404] if email in BUSINESS_EMAILS else "/nothing-here"), findings, status=404
+            )
             if email not in ALLOWED_403:
                 check(page, live_server + ERRORS[403], findings, status=403)
         page.goto(f"{live_server}/?lang=zh")

@@ -1,14 +1,34 @@
 """On a phone a table becomes cards: each cell a row of its own, its label beside the value and never cut."""
+
 import pytest
 
 from .test_flows import sign_in
 
 PAGES = {
-    "admin@edu.example.com": ["/equipment/", "/renewals/request?state=expiring", "/renewals/", "/tickets/",
-                              "/complaints/", "/complaints/ledger", "/inspections/", "/documents/", "/contracts/",
-                              "/users/", "/sites/"],
-    "manager@vendor.example.com": ["/equipment/", "/tickets/", "/warranty/", "/models/", "/clients/",
-                                   "/settings/", "/settings/calendar", "/parts/", "/notifications/deliveries"],
+    "admin@edu.example.com": [
+        "/equipment/",
+        "/renewals/request?state=expiring",
+        "/renewals/",
+        "/tickets/",
+        "/complaints/",
+        "/complaints/ledger",
+        "/inspections/",
+        "/documents/",
+        "/contracts/",
+        "/users/",
+        "/sites/",
+    ],
+    "manager@vendor.example.com": [
+        "/equipment/",
+        "/tickets/",
+        "/warranty/",
+        "/models/",
+        "/clients/",
+        "/settings/",
+        "/settings/calendar",
+        "/parts/",
+        "/notifications/deliveries",
+    ],
 }
 
 # Every card cell as wide as its card, and its label (the ::before) as wide as the text it holds.

@@ -1,4 +1,5 @@
 """The main flows, as their users walk them, in Chromium."""
+
 import re
 
 import pytest
@@ -302,15 +303,18 @@ def test_manual_published_for_a_model_and_downloaded_from_a_units_page(browser, 
         agent.check("input[name=target][value=model]")
         agent.select_option("#model", label="联想 M730e")
         agent.fill("#label", "V1")
-        agent.set_input_files("#file", files=[{"name": "M730e 快速上手指南.pdf", "mimeType": "application/pdf",
-                                               "buffer": first}])
+        agent.set_input_files(
+            "#file", files=[{"name": "M730e 快速上手指南.pdf", "mimeType": "application/pdf", "buffer": first}]
+        )
         agent.click("button:has-text('Publish')")
         expect(agent.locator(".alert-success")).to_contain_text("is published")
         agent.click("#new-version summary")
         agent.fill("#new-version #label", "V2")
         agent.fill("#new-version #note", "新增开机步骤")
-        agent.set_input_files("#new-version #file", files=[{"name": "M730e 快速上手指南（第二版）.pdf",
-                                                            "mimeType": "application/pdf", "buffer": second}])
+        agent.set_input_files(
+            "#new-version #file",
+            files=[{"name": "M730e 快速上手指南（第二版）.pdf", "mimeType": "application/pdf", "buffer": second}],
+        )
         agent.click("#new-version button[type=submit]")
         expect(agent.locator(".alert-success")).to_contain_text("Version V2 is published")
         expect(agent.locator("#versions tbody tr")).to_have_count(2)
@@ -382,7 +386,9 @@ def test_a_fault_report_sent_twice_is_filed_once(browser, live_server, javascrip
     """With JavaScript, a double click on "send": the button waits for the answer. Without it, the same form sent
     twice (the first answer lost on the network, the browser sends it again): the portal files the report once
     and the second answer shows that one report."""
-    context = browser.new_context(java_script_enabled=javascript, locale="en-US", viewport={"width": 375, "height": 800})
+    context = browser.new_context(
+        java_script_enabled=javascript, locale="en-US", viewport={"width": 375, "height": 800}
+    )
     title = f"Report sent twice ({'js' if javascript else 'no js'})"
     try:
         page = context.new_page()
@@ -398,12 +404,15 @@ def test_a_fault_report_sent_twice_is_filed_once(browser, live_server, javascrip
         if javascript:
             page.dblclick("button:has-text('Send the fault report')")
         else:
+
             def lose_the_first_answer(route):
                 route.fetch(max_redirects=0)  # reaches the portal; its answer never reaches the browser
                 route.fulfill(response=route.fetch(max_redirects=0))
 
-            page.route(re.compile(r".*/tickets/new$"), lambda route: lose_the_first_answer(route)
-                       if route.request.method == "POST" else route.continue_())
+            page.route(
+                re.compile(r".*/tickets/new$"),
+                lambda route: lose_the_first_answer(route) if route.request.method == "POST" else route.continue_(),
+            )
             page.click("button:has-text('Send the fault report')")
         page.wait_for_url(re.compile(r"/tickets/\d+$"))
         assert title in page.inner_text("h1")

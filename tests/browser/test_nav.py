@@ -1,6 +1,7 @@
 """The main menu: on a 375-pixel phone a button opens every section of the role, in groups; from 992 pixels a
 horizontal bar; without JavaScript the links are simply there. The vendor's name is never cut, nothing scrolls sideways.
 Screenshots in /tmp/shots-ui."""
+
 import pathlib
 import re
 
@@ -112,7 +113,9 @@ def test_the_managers_menu_is_grouped_and_pictured(phone, live_server):
         for label in groups.all():
             expect(label).to_be_visible()
             labelled = page.locator(f'{MENU} ul[aria-labelledby="{label.get_attribute("id")}"] a')
-            assert labelled.count() >= 2  # (administration: clients and settings; accounts are the system administrator's)
+            assert (
+                labelled.count() >= 2
+            )  # (administration: clients and settings; accounts are the system administrator's)
         page.screenshot(path=str(SHOTS / f"menu-open-{lang}-375.png"))
     page.goto(f"{live_server}/?lang=zh")
 

@@ -6,6 +6,7 @@ How we count, the strict way: in a fresh browser (empty cache), the sign-in page
 in, together, must stay within 150 KB; then a second page (a plain navigation to another page) within 40 KB, i.e.
 the styles, scripts and fonts are not downloaded again.
 """
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -60,8 +61,9 @@ def test_a_signed_in_user_downloads_the_styles_scripts_and_fonts_once(page, live
     first = meter.take()
     assert any(url.endswith(".css") for url in first), report(first)  # the meter sees the files
     # The icon font (cut down to the icons in use) is there and loaded: the icons show.
-    fonts = page.evaluate("() => [...document.fonts].filter(f => f.family.includes('bootstrap-icons'))"
-                          ".map(f => f.status)")
+    fonts = page.evaluate(
+        "() => [...document.fonts].filter(f => f.family.includes('bootstrap-icons')).map(f => f.status)"
+    )
     assert fonts == ["loaded"], fonts
 
     page.goto(f"{live_server}{second}")

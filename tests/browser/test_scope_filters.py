@@ -1,5 +1,6 @@
 """A vendor narrows a list to a client, then to one of its sites: htmx fills the site select in place; without
 JavaScript the form's button does it in two steps."""
+
 import re
 
 import pytest
@@ -11,7 +12,9 @@ from .test_flows import sign_in
 pytestmark = pytest.mark.browser
 
 
-@pytest.mark.parametrize("path, table", [("/equipment/", "#equipment-table"), ("/inspections/?state=all", "#visit-table")])
+@pytest.mark.parametrize(
+    "path, table", [("/equipment/", "#equipment-table"), ("/inspections/?state=all", "#visit-table")]
+)
 def test_vendor_chooses_a_client_then_one_of_its_sites(page, live_server, path, table):
     page.set_viewport_size({"width": 1280, "height": 900})
     sign_in(page, live_server, "agent@vendor.example.com")

@@ -1,6 +1,7 @@
 """Issue 17's walk, as its users take it, on the demo data: the client administrator opens the scorecard for last
 year, drills into a broken response clock down to the ticket, and downloads the evidence pack of the year; a
 teacher answers a survey link on a 375-pixel phone, and the answer shows on the scorecard."""
+
 import io
 import re
 
@@ -101,8 +102,11 @@ def test_a_survey_answered_on_a_phone_shows_on_the_scorecard(browser, demo_serve
     with app.test_request_context():
         edu = db.session.scalar(sa.select(Client).where(Client.name_zh == "示范区教育局"))
         survey = db.session.scalar(
-            sa.select(Survey).where(Survey.client_id == edu.id, Survey.answered_at.is_(None),
-                                    Survey.expires_at > utcnow()).order_by(Survey.id).limit(1))
+            sa.select(Survey)
+            .where(Survey.client_id == edu.id, Survey.answered_at.is_(None), Survey.expires_at > utcnow())
+            .order_by(Survey.id)
+            .limit(1)
+        )
         assert survey is not None, "the demo keeps a survey waiting for its answer"
         token, this_year = services.token_of(survey), str(local_today().year)
 

@@ -1,5 +1,6 @@
 """The survey link on a 375-px phone, without an account: in the recipient's language or the other, answered
 once with the large choices, without serious axe findings, no wider than the screen."""
+
 import pytest
 import sqlalchemy as sa
 

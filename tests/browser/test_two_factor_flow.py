@@ -2,6 +2,7 @@
 page (the code computed by pyotp, as an authenticator app would), the recovery codes, then signing in with a code;
 and the security administrator's pages. Screenshots at 1280 and 375 pixels, in Chinese and English, in
 /tmp/shots-2fa."""
+
 import pathlib
 import re
 import time
@@ -42,18 +43,41 @@ def shoot(page, name, lang):
         page.screenshot(path=str(SHOTS / f"{name}-{lang}-{width}.png"), full_page=True)
 
 
-@pytest.mark.parametrize(("lang", "email", "texts"), [
-    ("zh", "agent@vendor.example.com", {"banner": "您的账户必须使用双因素认证", "setup": "设置双因素认证",
-                                        "confirm": "确认并启用", "kept": "我已妥善保存", "out": "退出",
-                                        "step": "双因素认证", "continue": "继续", "welcome": "欢迎"}),
-    ("en", "manager@vendor.example.com", {"banner": "Your account must use two-step sign-in", "setup":
-                                          "Set up two-step sign-in", "confirm": "Confirm and turn on",
-                                          "kept": "I have kept them", "out": "Sign out", "step": "Two-step sign-in",
-                                          "continue": "Continue", "welcome": "Welcome"}),
-])
+@pytest.mark.parametrize(
+    ("lang", "email", "texts"),
+    [
+        (
+            "zh",
+            "agent@vendor.example.com",
+            {
+                "banner": "您的账户必须使用双因素认证",
+                "setup": "设置双因素认证",
+                "confirm": "确认并启用",
+                "kept": "我已妥善保存",
+                "out": "退出",
+                "step": "双因素认证",
+                "continue": "继续",
+                "welcome": "欢迎",
+            },
+        ),
+        (
+            "en",
+            "manager@vendor.example.com",
+            {
+                "banner": "Your account must use two-step sign-in",
+                "setup": "Set up two-step sign-in",
+                "confirm": "Confirm and turn on",
+                "kept": "I have kept them",
+                "out": "Sign out",
+                "step": "Two-step sign-in",
+                "continue": "Continue",
+                "welcome": "Welcome",
+            },
+        ),
+    ],
+)
 def test_enrol_then_sign_in_with_a_code(browser, server, lang, email, texts):
-    context = browser.new_context(locale="zh-CN" if lang == "zh" else "en-US",
-                                  viewport={"width": 1280, "height": 900})
+    context = browser.new_context(locale="zh-CN" if lang == "zh" else "en-US", viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     errors = []
     try:

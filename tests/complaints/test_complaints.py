@@ -1,5 +1,6 @@
 """Complaints: the rounds until the client is satisfied, who may take each step, due times and overdue flags,
 scoping, filing checks, and the ledger with its export."""
+
 import io
 import re
 from datetime import timedelta
@@ -25,15 +26,22 @@ def get(app, complaint_id):
 
 def events(app, complaint_id):
     with app.app_context():
-        return [(e.round, e.action) for e in db.session.scalars(
-            sa.select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint_id)
-            .order_by(ComplaintEvent.at, ComplaintEvent.id))]
+        return [
+            (e.round, e.action)
+            for e in db.session.scalars(
+                sa.select(ComplaintEvent)
+                .where(ComplaintEvent.complaint_id == complaint_id)
+                .order_by(ComplaintEvent.at, ComplaintEvent.id)
+            )
+        ]
 
 
 def test_rounds_until_the_client_is_satisfied(app, world):
     admin, manager, agent = (app.test_client(user=u) for u in (world.a_admin, world.manager, world.agent))
-    response = admin.post("/complaints/new", data={"category": "repair_quality", "description": "修了三次还是坏",
-                                                   "ticket": world.ticket_a.id})
+    response = admin.post(
+        "/complaints/new",
+        data={"category": "repair_quality", "description": "修了三次还是坏", "ticket": world.ticket_a.id},
+    )
     assert response.status_code == 302
     cid = int(response.headers["Location"].rsplit("/", 1)[1])
     complaint = get(app, cid)
@@ -52,8 +60,15 @@ def test_rounds_until_the_client_is_satisfied(app, world):
     assert admin.post(f"/complaints/{cid}/close", data={"rating": 4, "body": "满意"}).status_code == 302
     complaint = get(app, cid)
     assert complaint.status == "closed" and not complaint.is_open and complaint.rating == 4 and complaint.closed_at
-    assert events(app, cid) == [(1, "filed"), (1, "assigned"), (1, "answered"), (1, "rejected"), (2, "assigned"),
-                                (2, "answered"), (2, "closed")]
+    assert events(app, cid) == [
+        (1, "filed"),
+        (1, "assigned"),
+        (1, "answered"),
+        (1, "rejected"),
+        (2, "assigned"),
+        (2, "answered"),
+        (2, "closed"),
+    ]
     page = admin.get(f"/complaints/{cid}?lang=en").get_data(as_text=True)
     assert "Closed by the client, satisfied." in page and "仍未解决" in page and "Round 2" in page
 
@@ -78,7 +93,8 @@ def test_only_the_handler_or_the_manager_answers_and_only_the_client_closes(app,
     admin = app.test_client(user=world.a_admin)
     admin.get("/?lang=en")
     assert "that step is not possible" in admin.post(f"/complaints/{cid}/close", data={"rating": 5}).get_data(
-        as_text=True)  # nothing answered yet
+        as_text=True
+    )  # nothing answered yet
     manager.post(f"/complaints/{cid}/assign", data={"handler": world.manager.id})
     agent.get("/?lang=en")
     response = agent.post(f"/complaints/{cid}/answer", data={"body": "x"})
@@ -95,9 +111,11 @@ def test_a_reason_and_a_rating_are_required(app, world):
     school = app.test_client(user=world.a_school)
     school.get("/?lang=en")
     assert "Say why the answer does not satisfy you." in school.post(
-        f"/complaints/{world.complaint_a.id}/reject", data={"body": ""}).get_data(as_text=True)
-    assert "Choose a rating from 1 to 5." in school.post(
-        f"/complaints/{world.complaint_a.id}/close", data={}).get_data(as_text=True)
+        f"/complaints/{world.complaint_a.id}/reject", data={"body": ""}
+    ).get_data(as_text=True)
+    assert "Choose a rating from 1 to 5." in school.post(f"/complaints/{world.complaint_a.id}/close", data={}).get_data(
+        as_text=True
+    )
     assert get(app, world.complaint_a.id).status == "answered"
 
 
@@ -111,9 +129,9 @@ def test_due_times_and_overdue_flags(app, world, make):
     home = manager.get("/?lang=en").get_data(as_text=True)
     assert "Awaiting an answer" in home and "Overdue" in home
     with app.app_context():
+        from portal.auth.models import User
         from portal.complaints.views import awaiting
 
-        from portal.auth.models import User
         assert awaiting(db.session.get(User, world.manager.id), utcnow()) == {"open": 4, "awaiting": 4, "overdue": 1}
         assert awaiting(db.session.get(User, world.b_staff.id), utcnow())["open"] == 1
     manager.post(f"/complaints/{late.id}/assign", data={"handler": world.manager.id})
@@ -146,12 +164,20 @@ def test_filing_checks(app, world):
     assert "Choose what the complaint is about." in page and "我写的投诉" in page
     with_file = {"description": "我写的投诉", "attachments": [(io.BytesIO(b"%PDF-1.4 x"), "a.pdf")]}
     page = client.post("/complaints/new?lang=en", data=with_file, content_type="multipart/form-data").get_data(
-        as_text=True)
+        as_text=True
+    )
     assert "Choose the photos again" in page  # the file is not kept, and the form says so
-    assert client.post("/complaints/new", data={"category": "other", "description": "x",
-                                                "ticket": world.ticket_b.id}).status_code == 404
-    fake = {"category": "other", "description": "x",
-            "attachments": [(io.BytesIO(b"MZ\x90\x00 not a pdf"), "invoice.pdf")]}
+    assert (
+        client.post(
+            "/complaints/new", data={"category": "other", "description": "x", "ticket": world.ticket_b.id}
+        ).status_code
+        == 404
+    )
+    fake = {
+        "category": "other",
+        "description": "x",
+        "attachments": [(io.BytesIO(b"MZ\x90\x00 not a pdf"), "invoice.pdf")],
+    }
     page = client.post("/complaints/new?lang=en", data=fake, content_type="multipart/form-data").get_data(as_text=True)
     assert "“invoice.pdf” is not a real PDF file: its content does not match its name." in page
     with app.app_context():
@@ -211,8 +237,10 @@ def test_services_refuse_moves_out_of_order(app, world):
 
 def test_lists_answer_a_fragment_to_htmx_and_a_page_otherwise(app, world):
     manager = app.test_client(user=world.manager)
-    for url, marker in (("/complaints/?state=new", "complaint-table"), ("/complaints/ledger?category=response_time",
-                                                                         "ledger-table")):
+    for url, marker in (
+        ("/complaints/?state=new", "complaint-table"),
+        ("/complaints/ledger?category=response_time", "ledger-table"),
+    ):
         fragment = manager.get(url, headers={"HX-Request": "true"}).get_data(as_text=True)
         page = manager.get(url).get_data(as_text=True)
         assert "<html" not in fragment and world.complaint_b.number in fragment

@@ -7,6 +7,7 @@ POINT: ``writing`` (the staged file written, before it is synced to disk), ``bef
 complete, the row not committed) or ``after-commit`` (the row committed, the file not yet moved into place).
 Exits with 3 if it was not killed.
 """
+
 import io
 import os
 import signal
@@ -26,8 +27,16 @@ def die(*args, **kwargs):
 
 
 def main(database, folder, user_id, point):
-    app = create_app({"TESTING": True, "PORTAL_ENV": "test", "SECRET_KEY": "test-secret", "WTF_CSRF_ENABLED": False,
-                      "SQLALCHEMY_DATABASE_URI": database, "STORAGE_DIR": folder})
+    app = create_app(
+        {
+            "TESTING": True,
+            "PORTAL_ENV": "test",
+            "SECRET_KEY": "test-secret",
+            "WTF_CSRF_ENABLED": False,
+            "SQLALCHEMY_DATABASE_URI": database,
+            "STORAGE_DIR": folder,
+        }
+    )
     app.test_client_class = Browser  # signed in as the sign-in form would: a sign-in session row, its id in the cookie
     if point == "writing":
         storage.os.fsync = die
@@ -47,9 +56,19 @@ def main(database, folder, user_id, point):
     with app.app_context():
         user = db.session.get(User, int(user_id))
         db.session.expunge(user)
-    data = {"kind": "installation", "title_zh": "中断的上传", "title_en": "", "language": "zh", "target": "general",
-            "model": "", "contract": "", "description": "", "label": "V1.0", "note": "",
-            "file": (io.BytesIO(pdf("killed", point)), f"{point}.pdf")}
+    data = {
+        "kind": "installation",
+        "title_zh": "中断的上传",
+        "title_en": "",
+        "language": "zh",
+        "target": "general",
+        "model": "",
+        "contract": "",
+        "description": "",
+        "label": "V1.0",
+        "note": "",
+        "file": (io.BytesIO(pdf("killed", point)), f"{point}.pdf"),
+    }
     app.test_client(user=user).post("/documents/new", data=data, content_type="multipart/form-data")
     raise SystemExit(3)
 

@@ -1,5 +1,6 @@
 """Documents: publishing and its checks, version history, who sees what (lists, pages, files), the download's
 name and record, the unit and contract pages."""
+
 import hashlib
 import io
 from urllib.parse import unquote
@@ -13,9 +14,18 @@ from portal.extensions import db
 
 
 def form(**changes):
-    data = {"kind": "installation", "title_zh": "交互平板安装手册", "title_en": "Panel installation manual",
-            "language": "zh", "target": "general", "model": "", "contract": "", "description": "",
-            "label": "V1.0", "note": ""}
+    data = {
+        "kind": "installation",
+        "title_zh": "交互平板安装手册",
+        "title_en": "Panel installation manual",
+        "language": "zh",
+        "target": "general",
+        "model": "",
+        "contract": "",
+        "description": "",
+        "label": "V1.0",
+        "note": "",
+    }
     data.update(changes)
     return data
 
@@ -39,17 +49,28 @@ def stored_files(app):
 def test_vendor_staff_publish_a_manual_for_a_model(app, world):
     agent = app.test_client(user=world.agent)
     content = pdf("F86EA", "installation")
-    response = agent.post("/documents/new?lang=en", data=with_file(form(target="model", model=world.model.id),
-                                                           content=content), content_type="multipart/form-data")
+    response = agent.post(
+        "/documents/new?lang=en",
+        data=with_file(form(target="model", model=world.model.id), content=content),
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     doc_id = int(response.headers["Location"].rsplit("/", 1)[1])
     with app.app_context():
         document = db.session.get(Document, doc_id)
         version = document.current
         assert (document.model_id, document.contract_id, document.kind, document.language) == (
-            world.model.id, None, "installation", "zh")
+            world.model.id,
+            None,
+            "installation",
+            "zh",
+        )
         assert (version.seq, version.label, version.filename, version.file_type) == (
-            1, "V1.0", "交互平板安装手册.pdf", "pdf")
+            1,
+            "V1.0",
+            "交互平板安装手册.pdf",
+            "pdf",
+        )
         assert version.sha256 == hashlib.sha256(content).hexdigest() and version.size == len(content)
         assert version.uploaded_by_id == world.agent.id
         key = version.storage_key
@@ -57,14 +78,19 @@ def test_vendor_staff_publish_a_manual_for_a_model(app, world):
     assert open(path, "rb").read() == content
     assert "交互平板" not in key and "pdf" not in key  # stored under a generated name
     page = agent.get(f"/documents/{doc_id}?lang=en").get_data(as_text=True)
-    assert "Panel installation manual" in page and "V1.0" in page and "“Panel installation manual” is published." in page
+    assert (
+        "Panel installation manual" in page and "V1.0" in page and "“Panel installation manual” is published." in page
+    )
 
 
 def test_a_refused_file_keeps_what_was_typed_and_stores_nothing(app, world):
     agent = app.test_client(user=world.agent)
     before = len(stored_files(app))
-    response = agent.post("/documents/new?lang=en", data=with_file(form(title_zh="我的手册"), "手册.pdf", b"not a pdf"),
-                          content_type="multipart/form-data")
+    response = agent.post(
+        "/documents/new?lang=en",
+        data=with_file(form(title_zh="我的手册"), "手册.pdf", b"not a pdf"),
+        content_type="multipart/form-data",
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "“手册.pdf” is not a real PDF file: its content does not match its name." in page
@@ -74,22 +100,35 @@ def test_a_refused_file_keeps_what_was_typed_and_stores_nothing(app, world):
 
 def test_each_field_says_what_is_wrong(app, world):
     agent = app.test_client(user=world.agent)
-    response = agent.post("/documents/new?lang=en", data=form(kind="", title_zh="", label="", target="model"),
-                          content_type="multipart/form-data")
+    response = agent.post(
+        "/documents/new?lang=en",
+        data=form(kind="", title_zh="", label="", target="model"),
+        content_type="multipart/form-data",
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    for message in ("Choose the kind of document.", "Give the document a Chinese title.", "Give the version, e.g. V1.0.",
-                    "Choose the equipment model.", "Choose a file."):
+    for message in (
+        "Choose the kind of document.",
+        "Give the document a Chinese title.",
+        "Give the version, e.g. V1.0.",
+        "Choose the equipment model.",
+        "Choose a file.",
+    ):
         assert message in page, message
-    response = agent.post("/documents/new?lang=en", data=with_file(form(target="contract", contract=999_999)),
-                          content_type="multipart/form-data")
+    response = agent.post(
+        "/documents/new?lang=en",
+        data=with_file(form(target="contract", contract=999_999)),
+        content_type="multipart/form-data",
+    )
     assert "Choose the contract." in response.get_data(as_text=True)
 
 
 def test_fields_valid_but_file_chosen_again_after_an_error_elsewhere(app, world):
     agent = app.test_client(user=world.agent)
     before = stored_files(app)
-    response = agent.post("/documents/new?lang=en", data=with_file(form(title_zh="")), content_type="multipart/form-data")
+    response = agent.post(
+        "/documents/new?lang=en", data=with_file(form(title_zh="")), content_type="multipart/form-data"
+    )
     assert "Choose the file again" in response.get_data(as_text=True)
     assert stored_files(app) == before and len(rows(app, Document)) == 4  # nothing stored for a refused form
 
@@ -97,8 +136,10 @@ def test_fields_valid_but_file_chosen_again_after_an_error_elsewhere(app, world)
 def test_a_request_larger_than_the_portal_accepts_gets_a_page_in_the_users_language(app, world):
     app.config["MAX_CONTENT_LENGTH"] = 2000
     response = app.test_client(user=world.agent).post(
-        "/documents/new?lang=en", data=with_file(form(), content=pdf("x") + b" " * 5000),
-        content_type="multipart/form-data")
+        "/documents/new?lang=en",
+        data=with_file(form(), content=pdf("x") + b" " * 5000),
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 413
     assert "larger than the portal accepts" in response.get_data(as_text=True)
 
@@ -106,8 +147,10 @@ def test_a_request_larger_than_the_portal_accepts_gets_a_page_in_the_users_langu
 def test_an_oversize_file_within_the_request_limit_is_refused_on_its_field(app, world):
     app.config["DOCUMENT_MAX_BYTES"] = 1024 * 1024
     response = app.test_client(user=world.agent).post(
-        "/documents/new?lang=en", data=with_file(form(), content=pdf("x") + b" " * (1024 * 1024)),
-        content_type="multipart/form-data")
+        "/documents/new?lang=en",
+        data=with_file(form(), content=pdf("x") + b" " * (1024 * 1024)),
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 200 and "is larger than 1 MB." in response.get_data(as_text=True)
 
 
@@ -116,9 +159,11 @@ def test_versions_are_kept_and_the_newest_is_offered_first(app, world):
     doc = world.doc_a
     first = agent.get(f"/documents/{doc.id}/download").get_data()
     v2 = docx("第二版")
-    response = agent.post(f"/documents/{doc.id}/versions", data={"label": "V2.0", "note": "重写第三章",
-                                                                 "file": (io.BytesIO(v2), "甲技术方案 V2.docx")},
-                          content_type="multipart/form-data")
+    response = agent.post(
+        f"/documents/{doc.id}/versions",
+        data={"label": "V2.0", "note": "重写第三章", "file": (io.BytesIO(v2), "甲技术方案 V2.docx")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     with app.app_context():
         document = db.session.get(Document, doc.id)
@@ -135,15 +180,22 @@ def test_versions_are_kept_and_the_newest_is_offered_first(app, world):
 def test_a_version_label_or_file_given_twice_is_refused(app, world):
     agent = app.test_client(user=world.agent)
     doc = world.doc_a
-    response = agent.post(f"/documents/{doc.id}/versions?lang=en", data={
-        "label": "v1.0", "file": (io.BytesIO(pdf("other")), "x.pdf")}, content_type="multipart/form-data")
+    response = agent.post(
+        f"/documents/{doc.id}/versions?lang=en",
+        data={"label": "v1.0", "file": (io.BytesIO(pdf("other")), "x.pdf")},
+        content_type="multipart/form-data",
+    )
     assert "Version v1.0 already exists" in response.get_data(as_text=True)
     with app.app_context():
-        same = open(app.config["STORAGE_DIR"] + "/" + db.session.get(DocumentVersion, world.version_a.id).storage_key,
-                    "rb").read()
+        same = open(
+            app.config["STORAGE_DIR"] + "/" + db.session.get(DocumentVersion, world.version_a.id).storage_key, "rb"
+        ).read()
     files = len(stored_files(app))
-    response = agent.post(f"/documents/{doc.id}/versions?lang=en", data={
-        "label": "V1.1", "file": (io.BytesIO(same), "again.pdf")}, content_type="multipart/form-data")
+    response = agent.post(
+        f"/documents/{doc.id}/versions?lang=en",
+        data={"label": "V1.1", "file": (io.BytesIO(same), "again.pdf")},
+        content_type="multipart/form-data",
+    )
     assert "This file is the same as version V1.0." in response.get_data(as_text=True)
     assert len(stored_files(app)) == files  # the refused copy was removed from storage
     assert len(rows(app, DocumentVersion)) == 4
@@ -151,7 +203,9 @@ def test_a_version_label_or_file_given_twice_is_refused(app, world):
 
 def titles(app, user, query=""):
     page = app.test_client(user=user).get(f"/documents/{query}").get_data(as_text=True)
-    return {t for t in ("厂商授权函", "甲技术方案", "甲二验收报告", "乙技术方案", "乙型号手册", "通用型号手册") if t in page}
+    return {
+        t for t in ("厂商授权函", "甲技术方案", "甲二验收报告", "乙技术方案", "乙型号手册", "通用型号手册") if t in page
+    }
 
 
 def test_who_sees_which_documents(app, world, make):
@@ -176,8 +230,11 @@ def test_withdrawn_documents_are_hidden_from_clients_with_their_files(app, world
     doc = world.doc_a
     assert manager.post(f"/documents/{doc.id}/withdraw", data={"withdrawn": "1"}).status_code == 302
     staff = app.test_client(user=world.a_staff)
-    for url in (f"/documents/{doc.id}", f"/documents/{doc.id}/download",
-                f"/documents/{doc.id}/versions/{world.version_a.id}/download"):
+    for url in (
+        f"/documents/{doc.id}",
+        f"/documents/{doc.id}/download",
+        f"/documents/{doc.id}/versions/{world.version_a.id}/download",
+    ):
         assert staff.get(url).status_code == 404, url
         assert manager.get(url).status_code == 200, url
     assert "甲技术方案" not in staff.get("/documents/").get_data(as_text=True)
@@ -205,8 +262,11 @@ def test_download_keeps_the_chinese_name_for_every_browser(app, world, make):
     assert response.mimetype == "application/pdf" and response.headers["X-Content-Type-Options"] == "nosniff"
     assert int(response.headers["Content-Length"]) == len(response.get_data())
     only_chinese = make.document(world.manager, filename="授权书.pdf")
-    header = app.test_client(user=world.a_school).get(f"/documents/{only_chinese.id}/download").headers[
-        "Content-Disposition"]
+    header = (
+        app.test_client(user=world.a_school)
+        .get(f"/documents/{only_chinese.id}/download")
+        .headers["Content-Disposition"]
+    )
     assert f'filename="document-{only_chinese.id}-1.pdf"' in header and unquote(header.split("''")[1]) == "授权书.pdf"
 
 
@@ -223,8 +283,8 @@ def test_each_download_is_recorded_and_counted(app, world):
     with app.app_context():
         downloads = db.session.scalars(sa.select(DocumentDownload).order_by(DocumentDownload.id)).all()
         assert [(d.user_id, d.version_id, d.document_id) for d in downloads] == [
-            (world.a_staff.id, world.version_a.id, world.doc_a.id)] * 2 + [
-            (world.a_school.id, world.version_a.id, world.doc_a.id)]
+            (world.a_staff.id, world.version_a.id, world.doc_a.id)
+        ] * 2 + [(world.a_school.id, world.version_a.id, world.doc_a.id)]
         assert all(d.at is not None for d in downloads)
         assert db.session.get(Document, world.doc_a.id).download_count == 3
         assert db.session.get(DocumentVersion, world.version_a.id).download_count == 3
@@ -236,10 +296,23 @@ def test_each_download_is_recorded_and_counted(app, world):
 
 def test_the_unit_page_offers_its_models_manuals_and_its_contracts_documents(app, world, make):
     other_model = make.model(manufacturer="戴尔", model_number="P2422H")
-    make.document(world.manager, model=world.model, title_zh="平板用户手册", title_en="Panel user manual",
-                  kind="user", language="en", filename="manual-en.pdf")
-    make.document(world.manager, model=world.model, title_zh="平板安装手册", title_en="Panel install guide",
-                  kind="installation", filename="安装.pdf")
+    make.document(
+        world.manager,
+        model=world.model,
+        title_zh="平板用户手册",
+        title_en="Panel user manual",
+        kind="user",
+        language="en",
+        filename="manual-en.pdf",
+    )
+    make.document(
+        world.manager,
+        model=world.model,
+        title_zh="平板安装手册",
+        title_en="Panel install guide",
+        kind="installation",
+        filename="安装.pdf",
+    )
     make.document(world.manager, model=other_model, title_zh="显示器手册", filename="monitor.pdf")
     page = app.test_client(user=world.a_school).get(f"/equipment/{world.unit_a1.id}?lang=zh").get_data(as_text=True)
     assert "平板用户手册" in page and "平板安装手册" in page and "甲技术方案" in page
@@ -252,8 +325,9 @@ def test_the_unit_page_offers_its_models_manuals_and_its_contracts_documents(app
 
 
 def test_the_list_filters_and_answers_htmx_with_a_fragment(app, world, make):
-    make.document(world.manager, model=world.model, title_zh="平板用户手册", kind="user", language="en",
-                  filename="manual-en.pdf")
+    make.document(
+        world.manager, model=world.model, title_zh="平板用户手册", kind="user", language="en", filename="manual-en.pdf"
+    )
     staff = app.test_client(user=world.a_staff)
     assert titles(app, world.a_staff, "?kind=technical_plan") == {"甲技术方案"}
     assert titles(app, world.a_staff, "?q=验收") == {"甲二验收报告"}
@@ -270,22 +344,33 @@ def test_the_list_filters_and_answers_htmx_with_a_fragment(app, world, make):
 
 def test_editing_the_details_moves_a_document_to_another_target(app, world):
     manager = app.test_client(user=world.manager)
-    response = manager.post(f"/documents/{world.doc_b.id}/edit", data=form(
-        kind="white_paper", title_zh="白皮书", target="general", language="both"))
+    response = manager.post(
+        f"/documents/{world.doc_b.id}/edit",
+        data=form(kind="white_paper", title_zh="白皮书", target="general", language="both"),
+    )
     assert response.status_code == 302
     with app.app_context():
         document = db.session.get(Document, world.doc_b.id)
         assert (document.contract_id, document.model_id, document.kind, document.language) == (
-            None, None, "white_paper", "both")
+            None,
+            None,
+            "white_paper",
+            "both",
+        )
     assert app.test_client(user=world.a_staff).get(f"/documents/{world.doc_b.id}").status_code == 200
     response = manager.post(f"/documents/{world.doc_b.id}/edit?lang=en", data=form(title_zh="", target="model"))
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "Give the document a Chinese title." in page and "Choose the equipment model." in page
+    assert (
+        response.status_code == 200
+        and "Give the document a Chinese title." in page
+        and "Choose the equipment model." in page
+    )
 
 
 @pytest.mark.parametrize("user", ["manager", "a_staff"])
-def test_a_documents_page_needs_the_same_queries_with_many_versions_and_downloads(app, world, make, count_queries,
-                                                                                 user):
+def test_a_documents_page_needs_the_same_queries_with_many_versions_and_downloads(
+    app, world, make, count_queries, user
+):
     browser = app.test_client(user=getattr(world, user))
     with count_queries() as few:
         assert browser.get(f"/documents/{world.doc_a.id}").status_code == 200

@@ -1,6 +1,7 @@
 """File storage: files are staged and kept only once their row commits; ``flask documents-check`` reports missing,
 altered, orphan and stale staged files, and ``--clean`` deals with what it can; a worker killed at any point of
 an upload leaves nothing that the check does not find."""
+
 import hashlib
 import io
 import os
@@ -54,8 +55,20 @@ def test_a_file_is_staged_then_kept_under_its_generated_name_with_its_hash(tmp_p
     assert not store.exists(stored.key)
 
 
-@pytest.mark.parametrize("key", ["../../etc/passwd", "/etc/passwd", "ab/../../x", "", "staging/../ab", "ab/cd/ef",
-                                 "AB/CD/" + "A" * 32, "staging/" + "0" * 31, None])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "../../etc/passwd",
+        "/etc/passwd",
+        "ab/../../x",
+        "",
+        "staging/../ab",
+        "ab/cd/ef",
+        "AB/CD/" + "A" * 32,
+        "staging/" + "0" * 31,
+        None,
+    ],
+)
 def test_only_the_storages_own_keys_are_opened(tmp_path, key):
     with pytest.raises(ValueError):
         FolderStorage(tmp_path).open(key)
@@ -115,8 +128,11 @@ def test_a_savepoint_released_does_not_keep_a_file_its_transaction_then_rolls_ba
 def test_a_refused_version_leaves_no_file(app, world):
     agent = app.test_client(user=world.agent)
     before = files(app.config["STORAGE_DIR"])
-    response = agent.post(f"/documents/{world.doc_a.id}/versions?lang=en", data={
-        "label": "V1.0", "file": (io.BytesIO(pdf("another")), "x.pdf")}, content_type="multipart/form-data")
+    response = agent.post(
+        f"/documents/{world.doc_a.id}/versions?lang=en",
+        data={"label": "V1.0", "file": (io.BytesIO(pdf("another")), "x.pdf")},
+        content_type="multipart/form-data",
+    )
     assert "Version V1.0 already exists" in response.get_data(as_text=True)
     assert files(app.config["STORAGE_DIR"]) == before
 
@@ -135,7 +151,10 @@ def version_keys(app):
 
 
 def test_documents_check_finds_missing_and_altered_files(app, world):
-    assert check(app) == (0, "Stored files checked: 17, problems: 0.\n")  # 4 versions, 4 issued PDFs, 3 photos, 6 attachments
+    assert check(app) == (
+        0,
+        "Stored files checked: 17, problems: 0.\n",
+    )  # 4 versions, 4 issued PDFs, 3 photos, 6 attachments
     keys = version_keys(app)
     root = Path(app.config["STORAGE_DIR"])
     (root / keys[0]).unlink()
@@ -143,8 +162,10 @@ def test_documents_check_finds_missing_and_altered_files(app, world):
     code, output = check(app)
     assert code == 1 and "problems: 2." in output
     with app.app_context():
-        first, second = (db.session.scalar(sa.select(DocumentVersion.document_id).where(
-            DocumentVersion.storage_key == key)) for key in keys[:2])
+        first, second = (
+            db.session.scalar(sa.select(DocumentVersion.document_id).where(DocumentVersion.storage_key == key))
+            for key in keys[:2]
+        )
     assert f"missing: document {first} version V1.0 ({keys[0]})" in output
     assert f"differs: document {second} version V1.0 ({keys[1]}): not the file uploaded" in output
     code, output = check(app, "--clean")  # nothing to clean: a backup is needed
@@ -170,7 +191,10 @@ def test_documents_check_reports_orphans_and_stale_staged_files_and_cleans_them_
     code, output = check(app, "--clean")
     assert code == 0 and f"cleaned: {orphan}" in output and f"cleaned: {stale}" in output
     assert not (root / orphan).exists() and not (root / stale).exists() and (root / fresh).exists()
-    assert check(app) == (0, "Stored files checked: 17, problems: 0.\n")  # 4 versions, 4 issued PDFs, 3 photos, 6 attachments
+    assert check(app) == (
+        0,
+        "Stored files checked: 17, problems: 0.\n",
+    )  # 4 versions, 4 issued PDFs, 3 photos, 6 attachments
     assert all((root / key).exists() for key in version_keys(app))
     with app.app_context():  # the issued PDFs are no orphans: kept
         from portal.reports.models import IssuedDocument
@@ -200,16 +224,31 @@ def killed_upload(app, user, point):
     """Publish a document in a process of its own, killed at ``point``; returns the files it left."""
     before = set(files(app.config["STORAGE_DIR"]))
     result = subprocess.run(
-        [sys.executable, "-m", "tests.documents.kill_upload", app.config["SQLALCHEMY_DATABASE_URI"],
-         app.config["STORAGE_DIR"], str(user.id), point],
-        cwd=ROOT, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "tests.documents.kill_upload",
+            app.config["SQLALCHEMY_DATABASE_URI"],
+            app.config["STORAGE_DIR"],
+            str(user.id),
+            point,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == -signal.SIGKILL, result.stderr
     return sorted(set(files(app.config["STORAGE_DIR"])) - before)
 
 
 def versions(app):
     with app.app_context():
-        return db.session.scalars(sa.select(DocumentVersion).join(Document, DocumentVersion.document_id == Document.id).where(Document.title_zh == "中断的上传")).all()
+        return db.session.scalars(
+            sa.select(DocumentVersion)
+            .join(Document, DocumentVersion.document_id == Document.id)
+            .where(Document.title_zh == "中断的上传")
+        ).all()
 
 
 @pytest.mark.parametrize("point", ["writing", "before-commit"])
@@ -243,9 +282,18 @@ def test_a_worker_killed_after_the_commit_leaves_a_staged_file_that_the_check_mo
 def test_an_upload_that_is_not_killed_leaves_exactly_its_file(shared):
     """The control for the tests above: the same upload, run to its end, keeps one file under its key."""
     user = Factory(shared).user("vendor_agent")
-    response = shared.test_client(user=user).post("/documents/new", data={
-        "kind": "installation", "title_zh": "中断的上传", "language": "zh", "target": "general", "label": "V1.0",
-        "file": (io.BytesIO(pdf("whole")), "whole.pdf")}, content_type="multipart/form-data")
+    response = shared.test_client(user=user).post(
+        "/documents/new",
+        data={
+            "kind": "installation",
+            "title_zh": "中断的上传",
+            "language": "zh",
+            "target": "general",
+            "label": "V1.0",
+            "file": (io.BytesIO(pdf("whole")), "whole.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     [version] = versions(shared)
     assert files(shared.config["STORAGE_DIR"]) == [version.storage_key]

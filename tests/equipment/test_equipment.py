@@ -1,4 +1,5 @@
 """Registering, listing, exporting and labelling units; the warranty overview; contracts and models."""
+
 import csv
 import io
 import re
@@ -24,8 +25,16 @@ def today(app):
 
 
 def unit_data(world, **changes):
-    data = {"contract": world.contract_a.id, "site": world.a_site1.id, "model": world.model.id,
-            "serial": "NEW-001", "asset_tag": "ZC-9", "building": "教学楼", "room": "302", "status": "in_service"}
+    data = {
+        "contract": world.contract_a.id,
+        "site": world.a_site1.id,
+        "model": world.model.id,
+        "serial": "NEW-001",
+        "asset_tag": "ZC-9",
+        "building": "教学楼",
+        "room": "302",
+        "status": "in_service",
+    }
     data.update(changes)
     return data
 
@@ -44,50 +53,76 @@ class TestRegistering:
         data = unit_data(world, warranty_start="2026-01-31", warranty_months="1")
         assert app.test_client(user=world.a_staff).post("/equipment/new", data=data).status_code == 302
         with app.app_context():
-            assert db.session.scalar(sa.select(Equipment.warranty_end).where(Equipment.serial == "NEW-001")) == date(2026, 2, 28)
+            assert db.session.scalar(sa.select(Equipment.warranty_end).where(Equipment.serial == "NEW-001")) == date(
+                2026, 2, 28
+            )
 
     def test_another_clients_contract_or_site_is_not_a_choice(self, app, world):
         client = app.test_client(user=world.a_staff)
-        body = client.post("/equipment/new", data=unit_data(world, contract=world.contract_b.id), headers=EN).get_data(as_text=True)
+        body = client.post("/equipment/new", data=unit_data(world, contract=world.contract_b.id), headers=EN).get_data(
+            as_text=True
+        )
         assert "Not a valid choice" in body
-        body = client.post("/equipment/new", data=unit_data(world, site=world.b_site.id), headers=EN).get_data(as_text=True)
+        body = client.post("/equipment/new", data=unit_data(world, site=world.b_site.id), headers=EN).get_data(
+            as_text=True
+        )
         assert "Not a valid choice" in body
         with app.app_context():
             assert db.session.scalar(sa.select(sa.func.count()).select_from(Equipment)) == 3
 
     def test_vendor_site_must_belong_to_the_contracts_client(self, app, world):
-        body = app.test_client(user=world.manager).post(
-            "/equipment/new", data=unit_data(world, site=world.b_site.id), headers=EN).get_data(as_text=True)
+        body = (
+            app.test_client(user=world.manager)
+            .post("/equipment/new", data=unit_data(world, site=world.b_site.id), headers=EN)
+            .get_data(as_text=True)
+        )
         assert "This site is not one of the contract" in body
 
     def test_serial_is_unique_per_model_and_input_is_kept(self, app, world, make):
         client = app.test_client(user=world.a_staff)
-        body = client.post("/equipment/new", data=unit_data(world, serial="A1-0001", room="楼顶"), headers=EN).get_data(as_text=True)
+        body = client.post("/equipment/new", data=unit_data(world, serial="A1-0001", room="楼顶"), headers=EN).get_data(
+            as_text=True
+        )
         assert "A unit of this model with this serial number is already registered." in body
         assert 'value="楼顶"' in body
         other_model = make.model(manufacturer="鸿合", model_number="HD-1")
-        assert client.post("/equipment/new", data=unit_data(world, serial="A1-0001", model=other_model.id)).status_code == 302
+        assert (
+            client.post("/equipment/new", data=unit_data(world, serial="A1-0001", model=other_model.id)).status_code
+            == 302
+        )
 
-    @pytest.mark.parametrize(("field", "value", "message"), [
-        ("serial", "", "This field is required."),
-        ("warranty_months", "0", "Use a number of months from 1 to 240."),
-        ("warranty_months", "abc", "Not a valid integer value."),
-        ("unit_price", "-1", "The price cannot be negative."),
-        ("installed_on", "31/02/2026", "Not a valid date value."),
-    ])
+    @pytest.mark.parametrize(
+        ("field", "value", "message"),
+        [
+            ("serial", "", "This field is required."),
+            ("warranty_months", "0", "Use a number of months from 1 to 240."),
+            ("warranty_months", "abc", "Not a valid integer value."),
+            ("unit_price", "-1", "The price cannot be negative."),
+            ("installed_on", "31/02/2026", "Not a valid date value."),
+        ],
+    )
     def test_each_field_says_what_is_wrong(self, app, world, field, value, message):
-        body = app.test_client(user=world.a_staff).post(
-            "/equipment/new", data=unit_data(world, **{field: value}), headers=EN).get_data(as_text=True)
+        body = (
+            app.test_client(user=world.a_staff)
+            .post("/equipment/new", data=unit_data(world, **{field: value}), headers=EN)
+            .get_data(as_text=True)
+        )
         assert message in body
 
     def test_messages_in_chinese(self, app, world):
-        body = app.test_client(user=world.a_staff).post(
-            "/equipment/new", data=unit_data(world, serial="", warranty_months="0"), headers=ZH).get_data(as_text=True)
+        body = (
+            app.test_client(user=world.a_staff)
+            .post("/equipment/new", data=unit_data(world, serial="", warranty_months="0"), headers=ZH)
+            .get_data(as_text=True)
+        )
         assert "此项为必填项。" in body and "请输入 1 到 240 之间的月数。" in body
 
     def test_edit_moves_a_unit_to_another_room(self, app, world):
         data = unit_data(world, serial="A1-0001", room="401")
-        assert app.test_client(user=world.a_admin).post(f"/equipment/{world.unit_a1.id}/edit", data=data).status_code == 302
+        assert (
+            app.test_client(user=world.a_admin).post(f"/equipment/{world.unit_a1.id}/edit", data=data).status_code
+            == 302
+        )
         with app.app_context():
             assert db.session.get(Equipment, world.unit_a1.id).room == "401"
 
@@ -96,7 +131,9 @@ class TestExtensions:
     def test_vendor_extends_visibly_and_the_end_moves(self, app, world):
         before = world.unit_a1.warranty_end
         agent = app.test_client(user=world.agent)
-        response = agent.post(f"/equipment/{world.unit_a1.id}/extensions", data={"days": "60", "reason": "报修单未在48小时内修复"})
+        response = agent.post(
+            f"/equipment/{world.unit_a1.id}/extensions", data={"days": "60", "reason": "报修单未在48小时内修复"}
+        )
         assert response.status_code == 302
         with app.app_context():
             unit = db.session.get(Equipment, world.unit_a1.id)
@@ -107,14 +144,27 @@ class TestExtensions:
         assert "报修单未在48小时内修复" in page and "+60" in page
 
     def test_an_extension_needs_a_reason(self, app, world):
-        body = app.test_client(user=world.agent).post(
-            f"/equipment/{world.unit_a1.id}/extensions", data={"days": "60", "reason": ""}, headers=EN).get_data(as_text=True)
+        body = (
+            app.test_client(user=world.agent)
+            .post(f"/equipment/{world.unit_a1.id}/extensions", data={"days": "60", "reason": ""}, headers=EN)
+            .get_data(as_text=True)
+        )
         assert "Say why the warranty is extended." in body
 
     def test_changing_the_contracts_acceptance_moves_its_units(self, app, world):
-        data = {"client": world.a.id, "number": "HT-A-1", "title": "项目", "accepted_on": "2026-03-31",
-                "price": "100000", "warranty_months": "12", "renewal_percent": "8"}
-        assert app.test_client(user=world.manager).post(f"/contracts/{world.contract_a.id}/edit", data=data).status_code == 302
+        data = {
+            "client": world.a.id,
+            "number": "HT-A-1",
+            "title": "项目",
+            "accepted_on": "2026-03-31",
+            "price": "100000",
+            "warranty_months": "12",
+            "renewal_percent": "8",
+        }
+        assert (
+            app.test_client(user=world.manager).post(f"/contracts/{world.contract_a.id}/edit", data=data).status_code
+            == 302
+        )
         with app.app_context():
             assert db.session.get(Equipment, world.unit_a1.id).warranty_end == date(2027, 3, 31)
 
@@ -128,9 +178,12 @@ class TestList:
         units = {}
         for name, offset in ends.items():
             start = add_months(now + timedelta(days=offset), -36)
-            units[name] = make.unit(world.contract_a, world.a_site1, world.model, serial=f"S-{name}",
-                                    warranty_start=start)
-        units["pending"] = make.unit(make.contract(world.a, accepted_on=None), world.a_site2, world.model, serial="S-pending")
+            units[name] = make.unit(
+                world.contract_a, world.a_site1, world.model, serial=f"S-{name}", warranty_start=start
+            )
+        units["pending"] = make.unit(
+            make.contract(world.a, accepted_on=None), world.a_site2, world.model, serial="S-pending"
+        )
         return units
 
     @pytest.mark.parametrize("state", ["expired", "expiring", "in_warranty", "pending"])
@@ -146,7 +199,9 @@ class TestList:
 
     def test_sorted_by_warranty_end(self, app, world, spread):
         body = app.test_client(user=world.a_admin).get("/equipment/?sort=end&q=S-").get_data(as_text=True)
-        assert body.index("S-expired") < body.index("S-expiring") < body.index("S-in_warranty") < body.index("S-pending")
+        assert (
+            body.index("S-expired") < body.index("S-expiring") < body.index("S-in_warranty") < body.index("S-pending")
+        )
         body = app.test_client(user=world.a_admin).get("/equipment/?sort=-end&q=S-").get_data(as_text=True)
         assert body.index("S-in_warranty") < body.index("S-expiring") < body.index("S-expired")
 
@@ -164,8 +219,12 @@ class TestList:
             browser.get("/warranty/")
         other_model = make.model()
         for n in range(40):
-            make.unit(world.contract_a if n % 2 else world.contract_a2, world.a_site1 if n % 3 else world.a_site2,
-                      other_model if n % 2 else world.model, serial=f"BULK-{n:03d}")
+            make.unit(
+                world.contract_a if n % 2 else world.contract_a2,
+                world.a_site1 if n % 3 else world.a_site2,
+                other_model if n % 2 else world.model,
+                serial=f"BULK-{n:03d}",
+            )
         with count_queries() as many:
             listing = browser.get("/equipment/")
             browser.get("/warranty/")
@@ -192,8 +251,11 @@ class TestExport:
 
 class TestLabels:
     def test_selected_units_with_vendor_hotline_and_qr(self, app, world):
-        body = app.test_client(user=world.a_staff).get(
-            f"/equipment/labels?id={world.unit_a1.id}&id={world.unit_b.id}", headers=ZH).get_data(as_text=True)
+        body = (
+            app.test_client(user=world.a_staff)
+            .get(f"/equipment/labels?id={world.unit_a1.id}&id={world.unit_b.id}", headers=ZH)
+            .get_data(as_text=True)
+        )
         assert body.count('class="label"') == 1  # B's unit is not the user's: silently left out
         assert "A1-0001" in body and "400-000-0000" in body
         qr = app.test_client(user=world.a_staff).get(f"/equipment/{world.unit_a1.id}/qr.svg")
@@ -207,8 +269,13 @@ class TestLabels:
 class TestOverview:
     def test_counts_and_scope(self, app, world, make):
         now = today(app)
-        make.unit(world.contract_a, world.a_site1, world.model, serial="SOON",
-                  warranty_start=add_months(now + timedelta(days=20), -36))
+        make.unit(
+            world.contract_a,
+            world.a_site1,
+            world.model,
+            serial="SOON",
+            warranty_start=add_months(now + timedelta(days=20), -36),
+        )
         page = app.test_client(user=world.a_school).get("/warranty/", headers=EN).get_data(as_text=True)
         assert "SOON" in page and "A2-0001" not in page and "By site" not in page
         admin = app.test_client(user=world.a_admin).get("/warranty/", headers=EN).get_data(as_text=True)
@@ -221,8 +288,13 @@ class TestOverview:
         client = make.client()
         site, contract = make.site(client), make.contract(client)
         for days in (0, 1, 40, 200, 400):
-            make.unit(contract, site, world.model, serial=f"M{days}",
-                      warranty_start=add_months(now + timedelta(days=days), -36))
+            make.unit(
+                contract,
+                site,
+                world.model,
+                serial=f"M{days}",
+                warranty_start=add_months(now + timedelta(days=days), -36),
+            )
         with app.test_request_context():
             months = tally.expiring_by_month(world.manager, now, client_id=client.id)
         assert len(months) == 12 and sum(c for _, c in months) == 4  # 400 days is beyond the 12 months
@@ -231,8 +303,16 @@ class TestOverview:
 
 class TestContractsAndModels:
     def test_manager_creates_a_contract(self, app, world):
-        data = {"client": world.b.id, "number": "HT-NEW", "title": "新项目", "signed_on": "2026-01-05",
-                "accepted_on": "2026-03-01", "price": "1234567.89", "warranty_months": "36", "renewal_percent": "8"}
+        data = {
+            "client": world.b.id,
+            "number": "HT-NEW",
+            "title": "新项目",
+            "signed_on": "2026-01-05",
+            "accepted_on": "2026-03-01",
+            "price": "1234567.89",
+            "warranty_months": "36",
+            "renewal_percent": "8",
+        }
         assert app.test_client(user=world.manager).post("/contracts/new", data=data).status_code == 302
         with app.app_context():
             contract = db.session.scalar(sa.select(Contract).where(Contract.number == "HT-NEW"))
@@ -241,11 +321,22 @@ class TestContractsAndModels:
         assert "¥1,234,567.89" in body and "8%" in body
 
     def test_contract_validation(self, app, world):
-        data = {"client": world.b.id, "number": "HT-A-1", "title": "x", "signed_on": "2026-03-05",
-                "accepted_on": "2026-03-01", "price": "-5", "warranty_months": "36", "renewal_percent": "120"}
+        data = {
+            "client": world.b.id,
+            "number": "HT-A-1",
+            "title": "x",
+            "signed_on": "2026-03-05",
+            "accepted_on": "2026-03-01",
+            "price": "-5",
+            "warranty_months": "36",
+            "renewal_percent": "120",
+        }
         body = app.test_client(user=world.manager).post("/contracts/new", data=data, headers=EN).get_data(as_text=True)
-        for message in ("Acceptance cannot come before signing.", "The price cannot be negative.",
-                        "Use a percentage from 0 to 100."):
+        for message in (
+            "Acceptance cannot come before signing.",
+            "The price cannot be negative.",
+            "Use a percentage from 0 to 100.",
+        ):
             assert message in body
 
     def test_site_admin_sees_only_contracts_with_units_at_their_school(self, app, world):
@@ -256,15 +347,26 @@ class TestContractsAndModels:
         data = {"manufacturer": "希沃", "model_number": "F86EA", "category": "touch", "name_zh": "平板"}
         body = app.test_client(user=world.agent).post("/models/new", data=data, headers=EN).get_data(as_text=True)
         assert "This manufacturer already has a model with this number." in body
-        assert app.test_client(user=world.agent).post("/models/new", data={**data, "manufacturer": "鸿合"}).status_code == 302
+        assert (
+            app.test_client(user=world.agent).post("/models/new", data={**data, "manufacturer": "鸿合"}).status_code
+            == 302
+        )
 
 
 def test_zero_is_a_value_and_a_bad_number_says_so(app, world):
     manager = app.test_client(user=world.manager)
-    data = {"client": world.b.id, "number": "HT-ZERO", "title": "赠送项目", "price": "0", "warranty_months": "12",
-            "renewal_percent": "0"}
+    data = {
+        "client": world.b.id,
+        "number": "HT-ZERO",
+        "title": "赠送项目",
+        "price": "0",
+        "warranty_months": "12",
+        "renewal_percent": "0",
+    }
     assert manager.post("/contracts/new", data=data).status_code == 302  # a free system, no renewal fee
-    body = manager.post("/contracts/new", data={**data, "number": "HT-BAD", "price": "abc"}, headers=EN).get_data(as_text=True)
+    body = manager.post("/contracts/new", data={**data, "number": "HT-BAD", "price": "abc"}, headers=EN).get_data(
+        as_text=True
+    )
     assert "Not a valid decimal value." in body and "This field is required." not in body
 
 

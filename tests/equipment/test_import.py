@@ -1,4 +1,5 @@
 """Bulk import: a preview, then all rows or none; errors per row and column in the user's language."""
+
 import io
 import re
 import time
@@ -11,16 +12,55 @@ from openpyxl import Workbook, load_workbook
 from portal.equipment.models import Equipment, ImportBatch
 from portal.extensions import db
 
-ZH_HEADER = ["合同编号", "使用单位", "厂商", "型号", "序列号", "资产编号", "楼宇", "房间", "安装日期", "质保起始日",
-             "质保期限（月）", "单价（元）", "设备状态"]
-EN_HEADER = ["Contract number", "Site", "Manufacturer", "Model number", "Serial number", "Asset tag", "Building",
-             "Room", "Installed on", "Warranty start", "Warranty term (months)", "Unit price (CNY)", "Status"]
+ZH_HEADER = [
+    "合同编号",
+    "使用单位",
+    "厂商",
+    "型号",
+    "序列号",
+    "资产编号",
+    "楼宇",
+    "房间",
+    "安装日期",
+    "质保起始日",
+    "质保期限（月）",
+    "单价（元）",
+    "设备状态",
+]
+EN_HEADER = [
+    "Contract number",
+    "Site",
+    "Manufacturer",
+    "Model number",
+    "Serial number",
+    "Asset tag",
+    "Building",
+    "Room",
+    "Installed on",
+    "Warranty start",
+    "Warranty term (months)",
+    "Unit price (CNY)",
+    "Status",
+]
 
 
 def row(serial, site="甲一中", contract="HT-A-1", **kw):
     values = {"installed_on": "2026-03-01", "start": "", "months": "", "price": "12800", "status": "在用", **kw}
-    return [contract, site, "希沃", "F86EA", serial, "ZC-1", "教学楼", "302", values["installed_on"], values["start"],
-            values["months"], values["price"], values["status"]]
+    return [
+        contract,
+        site,
+        "希沃",
+        "F86EA",
+        serial,
+        "ZC-1",
+        "教学楼",
+        "302",
+        values["installed_on"],
+        values["start"],
+        values["months"],
+        values["price"],
+        values["status"],
+    ]
 
 
 def as_csv(header, rows, encoding="utf-8-sig"):
@@ -39,8 +79,12 @@ def as_xlsx(header, rows):
 
 
 def upload(client, data, name, lang="en"):
-    return client.post("/equipment/import", data={"file": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data", headers={"Accept-Language": lang})
+    return client.post(
+        "/equipment/import",
+        data={"file": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+        headers={"Accept-Language": lang},
+    )
 
 
 def count_units(app):
@@ -51,7 +95,9 @@ def count_units(app):
 class TestGoodFiles:
     def test_csv_with_chinese_headers_preview_then_confirm(self, app, world):
         client = app.test_client(user=world.a_staff)
-        response = upload(client, as_csv(ZH_HEADER, [row("IMP-1"), row("IMP-2", site="A School 2", months="12")]), "设备.csv")
+        response = upload(
+            client, as_csv(ZH_HEADER, [row("IMP-1"), row("IMP-2", site="A School 2", months="12")]), "设备.csv"
+        )
         assert response.status_code == 302
         preview = client.get(response.headers["Location"], headers={"Accept-Language": "en"})
         body = preview.get_data(as_text=True)
@@ -92,15 +138,20 @@ class TestBadFiles:
     def test_every_problem_with_its_row_and_column_and_nothing_saved(self, app, world):
         rows = [
             row("OK-1"),
-            row("", site="没有这个学校"),                      # row 3: serial required, unknown site
-            row("OK-1"),                                        # row 4: duplicate of row 2
-            row("A1-0001", installed_on="2026-13-01"),          # row 5: registered serial, bad date
-            row("Z-1", contract="HT-B-1"),                      # row 6: another client's contract
+            row("", site="没有这个学校"),  # row 3: serial required, unknown site
+            row("OK-1"),  # row 4: duplicate of row 2
+            row("A1-0001", installed_on="2026-13-01"),  # row 5: registered serial, bad date
+            row("Z-1", contract="HT-B-1"),  # row 6: another client's contract
             row("Z-2", months="0", price="abc", status="坏了"),  # row 7
-            row("Z-3", months="twelve"),                          # row 8
+            row("Z-3", months="twelve"),  # row 8
         ]
         body = upload(app.test_client(user=world.a_staff), as_csv(EN_HEADER, rows), "bad.csv").get_data(as_text=True)
-        found = set(re.findall(r'data-label="Row">(\d+)</td><td data-label="Column">([^<]+)</td><td data-label="Problem">([^<]+)<', body))
+        found = set(
+            re.findall(
+                r'data-label="Row">(\d+)</td><td data-label="Column">([^<]+)</td><td data-label="Problem">([^<]+)<',
+                body,
+            )
+        )
         expected = {
             ("3", "Serial number", "Required."),
             ("3", "Site", "No site of this contract&#39;s client has this name."),
@@ -118,29 +169,37 @@ class TestBadFiles:
         assert count_units(app) == 3
 
     def test_errors_in_chinese(self, app, world):
-        body = upload(app.test_client(user=world.a_staff), as_csv(ZH_HEADER, [row("", site="没有")]), "错.csv", "zh-CN"
-                      ).get_data(as_text=True)
+        body = upload(
+            app.test_client(user=world.a_staff), as_csv(ZH_HEADER, [row("", site="没有")]), "错.csv", "zh-CN"
+        ).get_data(as_text=True)
         assert "必填。" in body and "该合同所属客户下没有这个名称的使用单位。" in body and "未保存任何数据" in body
 
-    @pytest.mark.parametrize(("data", "name", "message"), [
-        (b"%PDF-1.4 not a sheet", "manual.pdf", "Upload a .csv or .xlsx file."),
-        (b"PK\x03\x04 broken", "units.xlsx", "This is not a readable XLSX file."),
-        (b"\n\n", "empty.csv", "The file is empty."),
-        (b"\xff\xfe\xfa\xfb\x81\x30", "odd.csv", "The CSV file is not in UTF-8 or GBK encoding."),
-    ])
+    @pytest.mark.parametrize(
+        ("data", "name", "message"),
+        [
+            (b"%PDF-1.4 not a sheet", "manual.pdf", "Upload a .csv or .xlsx file."),
+            (b"PK\x03\x04 broken", "units.xlsx", "This is not a readable XLSX file."),
+            (b"\n\n", "empty.csv", "The file is empty."),
+            (b"\xff\xfe\xfa\xfb\x81\x30", "odd.csv", "The CSV file is not in UTF-8 or GBK encoding."),
+        ],
+    )
     def test_unreadable_files(self, app, world, data, name, message):
         response = upload(app.test_client(user=world.a_staff), data, name)
         assert response.status_code == 200 and message in response.get_data(as_text=True)
 
     def test_missing_and_unknown_columns(self, app, world):
         header = [h for h in EN_HEADER if h != "Serial number"] + ["Colour"]
-        body = upload(app.test_client(user=world.a_staff), as_csv(header, [row("X")[:4] + row("X")[5:] + ["red"]]),
-                      "x.csv").get_data(as_text=True)
+        body = upload(
+            app.test_client(user=world.a_staff), as_csv(header, [row("X")[:4] + row("X")[5:] + ["red"]]), "x.csv"
+        ).get_data(as_text=True)
         assert "This required column is missing." in body and "Unknown column: use the headers of the template." in body
 
     def test_no_file(self, app, world):
-        body = app.test_client(user=world.a_staff).post("/equipment/import", data={}, headers={"Accept-Language": "en"}
-                                                        ).get_data(as_text=True)
+        body = (
+            app.test_client(user=world.a_staff)
+            .post("/equipment/import", data={}, headers={"Accept-Language": "en"})
+            .get_data(as_text=True)
+        )
         assert "Choose a file to import." in body
 
     def test_confirm_checks_again(self, app, world, make):
@@ -283,8 +342,9 @@ def test_a_csv_field_too_long_to_read_is_refused(app, world):
 
 
 def test_the_import_shows_the_files_normalised_name(app, world):
-    body = upload(app.test_client(user=world.a_staff), as_csv(EN_HEADER, [row("", site="x")]),
-                  "../设备\u202e清单.csv").get_data(as_text=True)
+    body = upload(
+        app.test_client(user=world.a_staff), as_csv(EN_HEADER, [row("", site="x")]), "../设备\u202e清单.csv"
+    ).get_data(as_text=True)
     assert "设备清单.csv: 2 problems" in body and "\u202e" not in body and "../" not in body
 
 
@@ -337,7 +397,9 @@ def test_rows_are_counted_with_a_prefixed_namespace_too(app):
 
     with app.test_request_context(headers={"Accept-Language": "en"}):
         assert read_rows("units.xlsx", prefixed(huge_xlsx(rows=2)), 10) == (
-            ["Contract number", "Site", "Serial number"], [["HT-2026-001", "示范区第一中学", "SN0001"]] * 2)
+            ["Contract number", "Site", "Serial number"],
+            [["HT-2026-001", "示范区第一中学", "SN0001"]] * 2,
+        )
         data = prefixed(huge_xlsx())
         started = time.process_time()
         with pytest.raises(FileProblem) as refused:
@@ -372,7 +434,7 @@ def test_the_template_as_downloaded_imports_cleanly_on_the_demo(app, demo, fmt, 
     data = template_file(client, fmt, lang)
     before = count_units(app)
     response = upload(client, data, f"equipment-template.{fmt}", lang=lang)
-    assert response.status_code == 302, re.findall(r'<td[^>]*>([^<]*)</td>', response.get_data(as_text=True))
+    assert response.status_code == 302, re.findall(r"<td[^>]*>([^<]*)</td>", response.get_data(as_text=True))
     preview = client.get(response.headers["Location"], headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "1 unit is ready to import." in preview
     assert client.post(response.headers["Location"]).status_code == 302 and count_units(app) == before + 1

@@ -1,6 +1,7 @@
 """The maintained unit counts (``portal.equipment.tally``) agree with a recount after every kind of change, the pages
 show the recount's numbers, ``flask counts check`` / ``rebuild`` find and mend a difference, and the vendor's overview
 is one row a client with a page for each."""
+
 import re
 from datetime import date, timedelta
 
@@ -45,10 +46,21 @@ def spread(make, world):
     pending = make.contract(world.a, accepted_on=None)
     make.unit(pending, world.a_site1, world.model, serial="T-PENDING")
     make.unit(world.contract_a, world.a_site1, world.model, serial="T-EXPIRED", warranty_start=date(2019, 1, 1))
-    make.unit(world.contract_a, world.a_site2, world.model, serial="T-SOON",
-              warranty_start=add_months(now + timedelta(days=20), -36))
-    make.unit(world.contract_b, world.b_site, world.model, serial="T-RENEWED", warranty_start=date(2019, 1, 1),
-              renewed_until=now + timedelta(days=400))
+    make.unit(
+        world.contract_a,
+        world.a_site2,
+        world.model,
+        serial="T-SOON",
+        warranty_start=add_months(now + timedelta(days=20), -36),
+    )
+    make.unit(
+        world.contract_b,
+        world.b_site,
+        world.model,
+        serial="T-RENEWED",
+        warranty_start=date(2019, 1, 1),
+        renewed_until=now + timedelta(days=400),
+    )
     make.unit(world.contract_b, world.b_site, world.model, serial="T-LATER", warranty_start=now)
 
 
@@ -57,8 +69,16 @@ class TestKeptInStep:
         spread(make, world)
         agrees(app)
         staff = app.test_client(user=world.a_staff)
-        data = {"contract": world.contract_a.id, "site": world.a_site1.id, "model": world.model.id, "serial": "T-NEW",
-                "asset_tag": "", "building": "", "room": "", "status": "in_service"}
+        data = {
+            "contract": world.contract_a.id,
+            "site": world.a_site1.id,
+            "model": world.model.id,
+            "serial": "T-NEW",
+            "asset_tag": "",
+            "building": "",
+            "room": "",
+            "status": "in_service",
+        }
         assert staff.post("/equipment/new", data=data).status_code == 302
         agrees(app)
         with app.app_context():
@@ -76,10 +96,19 @@ class TestKeptInStep:
             unit.covered_until = unit.renewed_until
             db.session.commit()
         agrees(app)
-        data = {"client": world.a.id, "number": "HT-A-1", "title": "项目", "accepted_on": "2024-03-31",
-                "price": "100000", "warranty_months": "12", "renewal_percent": "8"}
-        assert app.test_client(user=world.manager).post(f"/contracts/{world.contract_a.id}/edit",
-                                                        data=data).status_code == 302
+        data = {
+            "client": world.a.id,
+            "number": "HT-A-1",
+            "title": "项目",
+            "accepted_on": "2024-03-31",
+            "price": "100000",
+            "warranty_months": "12",
+            "renewal_percent": "8",
+        }
+        assert (
+            app.test_client(user=world.manager).post(f"/contracts/{world.contract_a.id}/edit", data=data).status_code
+            == 302
+        )
         agrees(app)
         with app.app_context():
             db.session.delete(db.session.get(Equipment, unit_id))
@@ -93,22 +122,46 @@ class TestKeptInStep:
         from .test_import import EN_HEADER, as_csv, row, upload
 
         staff = app.test_client(user=world.a_staff)
-        response = upload(staff, as_csv(EN_HEADER, [row(f"IMP-{n}", site="A School 2" if n % 2 else "甲一中")
-                                                    for n in range(12)]), "units.csv")
+        response = upload(
+            staff,
+            as_csv(EN_HEADER, [row(f"IMP-{n}", site="A School 2" if n % 2 else "甲一中") for n in range(12)]),
+            "units.csv",
+        )
         assert staff.post(response.headers["Location"]).status_code == 302
         agrees(app)
-        base = dict(client_id=world.b.id, site_id=world.b_site.id, contract_id=world.contract_b.id,
-                    model_id=world.model.id, asset_tag="", building="", room="", status="in_service",
-                    extension_days=0, replacement_note="")
+        base = dict(
+            client_id=world.b.id,
+            site_id=world.b_site.id,
+            contract_id=world.contract_b.id,
+            model_id=world.model.id,
+            asset_tag="",
+            building="",
+            room="",
+            status="in_service",
+            extension_days=0,
+            replacement_note="",
+        )
         with app.app_context():  # as seed-scale writes: Core, many rows in one statement
-            db.session.execute(sa.insert(Equipment), [
-                dict(base, serial=f"CORE-{n}", warranty_end=date(2027, 1, 1 + n % 3), covered_until=date(2027, 1, 1 + n % 3))
-                for n in range(30)])
+            db.session.execute(
+                sa.insert(Equipment),
+                [
+                    dict(
+                        base,
+                        serial=f"CORE-{n}",
+                        warranty_end=date(2027, 1, 1 + n % 3),
+                        covered_until=date(2027, 1, 1 + n % 3),
+                    )
+                    for n in range(30)
+                ],
+            )
             db.session.commit()
         agrees(app)
         with app.app_context():  # a sweep or hand-made SQL: many rows, some keys unchanged
-            db.session.execute(sa.update(Equipment).where(Equipment.serial.like("CORE-%"))
-                               .values(covered_until=date(2027, 1, 2), renewed_until=date(2027, 1, 2)))
+            db.session.execute(
+                sa.update(Equipment)
+                .where(Equipment.serial.like("CORE-%"))
+                .values(covered_until=date(2027, 1, 2), renewed_until=date(2027, 1, 2))
+            )
             db.session.execute(sa.update(Equipment).values(room="R"))
             db.session.commit()
         agrees(app)
@@ -131,17 +184,30 @@ class TestKeptInStep:
         def add(serial):
             def run():
                 with shared.app_context():
-                    db.session.add(Equipment(client_id=world.b.id, site_id=world.b_site.id,
-                                             contract_id=world.contract_b.id, model_id=world.model.id, serial=serial,
-                                             warranty_end=date(2031, 5, 5), covered_until=date(2031, 5, 5)))
+                    db.session.add(
+                        Equipment(
+                            client_id=world.b.id,
+                            site_id=world.b_site.id,
+                            contract_id=world.contract_b.id,
+                            model_id=world.model.id,
+                            serial=serial,
+                            warranty_end=date(2031, 5, 5),
+                            covered_until=date(2031, 5, 5),
+                        )
+                    )
                     db.session.commit()
+
             return run
 
         assert at_once(add("C-1"), add("C-2"), add("C-3")) == [None, None, None]
         agrees(shared)
         with shared.app_context():
-            assert db.session.scalar(sa.select(tally.ClientTally.units).where(
-                tally.ClientTally.covered_until == date(2031, 5, 5))) == 3
+            assert (
+                db.session.scalar(
+                    sa.select(tally.ClientTally.units).where(tally.ClientTally.covered_until == date(2031, 5, 5))
+                )
+                == 3
+            )
 
 
 class TestPagesShowTheRecount:
@@ -161,7 +227,7 @@ class TestPagesShowTheRecount:
         assert "By client" in body and "By site" not in body and "T-SOON" in body
         assert f'href="/warranty/clients/{world.a.id}"' in body and f'href="/warranty/clients/{world.b.id}"' in body
         assert "/equipment/?site=" not in body  # no table of every site of every client
-        rows = re.findall(r"<tr>(.*?)</tr>", body[body.index("By client"):], re.S)
+        rows = re.findall(r"<tr>(.*?)</tr>", body[body.index("By client") :], re.S)
         bureau_a = next(r for r in rows if "Bureau A" in r)
         cells = [int(n) for n in re.findall(r'class="text-end[^"]*">(\d+)<', bureau_a)]
         assert cells == recount(app, world.agent, client_id=world.a.id) + [sum(recount(app, world.agent, world.a.id))]
@@ -190,9 +256,15 @@ class TestPagesShowTheRecount:
         assert app.test_client(user=world.a_school).get(f"/warranty/clients/{world.a.id}").status_code == 403
 
     def test_bounded_queries(self, app, world, make, count_queries):
-        pages = [(world.agent, "/"), (world.agent, "/warranty/"), (world.agent, f"/warranty/clients/{world.a.id}"),
-                 (world.a_admin, "/"), (world.a_admin, "/warranty/"), (world.a_school, "/"),
-                 (world.a_school, "/warranty/")]
+        pages = [
+            (world.agent, "/"),
+            (world.agent, "/warranty/"),
+            (world.agent, f"/warranty/clients/{world.a.id}"),
+            (world.a_admin, "/"),
+            (world.a_admin, "/warranty/"),
+            (world.a_school, "/"),
+            (world.a_school, "/warranty/"),
+        ]
         few = []
         for user, url in pages:
             with count_queries() as counter:
@@ -202,8 +274,12 @@ class TestPagesShowTheRecount:
             client = make.client()
             site = make.site(client)
             make.unit(make.contract(client), site, world.model)
-            make.unit(world.contract_a, world.a_site1 if n % 2 else world.a_site2, world.model,
-                      warranty_start=date(2020, 1, 1) + timedelta(days=40 * n))
+            make.unit(
+                world.contract_a,
+                world.a_site1 if n % 2 else world.a_site2,
+                world.model,
+                warranty_start=date(2020, 1, 1) + timedelta(days=40 * n),
+            )
         for (user, url), before in zip(pages, few, strict=True):
             with count_queries() as counter:
                 assert app.test_client(user=user).get(url).status_code == 200
@@ -217,8 +293,11 @@ class TestCommands:
         result = runner.invoke(args=["counts", "check"])
         assert result.exit_code == 0 and "agree" in result.output
         with app.app_context():  # the tallies changed behind the triggers' back
-            db.session.execute(sa.update(tally.ClientTally).where(tally.ClientTally.client_id == world.a.id)
-                               .values(units=tally.ClientTally.units + 5))
+            db.session.execute(
+                sa.update(tally.ClientTally)
+                .where(tally.ClientTally.client_id == world.a.id)
+                .values(units=tally.ClientTally.units + 5)
+            )
             db.session.execute(sa.delete(tally.SiteTally).where(tally.SiteTally.site_id == world.b_site.id))
             db.session.commit()
         result = runner.invoke(args=["counts", "check"])
@@ -246,10 +325,10 @@ class TestCommands:
         from portal.scale import seed_scale
 
         with app.app_context():
-            seed_scale(units=300, tickets=20, visits=5, complaints=5, clients=3, schools_per_client=4,
-                       echo=lambda *a: None)
+            seed_scale(
+                units=300, tickets=20, visits=5, complaints=5, clients=3, schools_per_client=4, echo=lambda *a: None
+            )
             db.session.commit()
         agrees(app)
         runner = app.test_cli_runner()
         assert runner.invoke(args=["counts", "check"]).exit_code == 0
-

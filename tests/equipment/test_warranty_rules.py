@@ -1,18 +1,26 @@
 """The warranty rules from the bids, on their edges: calendar months, leap years, extensions, parts."""
+
 from datetime import date, timedelta
 
 import pytest
 
 from portal.equipment.warranty import (
-    WarrantyState, add_months, covered_bounds, covered_until, days_left, part_coverage_end, state, warranty_end,
+    WarrantyState,
+    add_months,
+    covered_bounds,
+    covered_until,
+    days_left,
+    part_coverage_end,
+    state,
+    warranty_end,
 )
 
 
 @pytest.mark.parametrize(
     ("start", "months", "end"),
     [
-        (date(2026, 1, 31), 1, date(2026, 2, 28)),   # no 31 February: the month's last day
-        (date(2028, 1, 31), 1, date(2028, 2, 29)),   # leap year
+        (date(2026, 1, 31), 1, date(2026, 2, 28)),  # no 31 February: the month's last day
+        (date(2028, 1, 31), 1, date(2028, 2, 29)),  # leap year
         (date(2024, 2, 29), 12, date(2025, 2, 28)),  # from a leap day, one year on
         (date(2024, 2, 29), 48, date(2028, 2, 29)),  # four years on: a leap day again
         (date(2026, 3, 31), 1, date(2026, 4, 30)),
@@ -55,8 +63,9 @@ def test_a_renewal_covers_after_the_warranty():
     assert covered_until(end, date(2028, 3, 1)) == date(2028, 3, 1) and covered_until(end, None) == end
 
 
-@pytest.mark.parametrize("wanted", [WarrantyState.IN_WARRANTY, WarrantyState.EXPIRING, WarrantyState.EXPIRED,
-                                    WarrantyState.RENEWED])
+@pytest.mark.parametrize(
+    "wanted", [WarrantyState.IN_WARRANTY, WarrantyState.EXPIRING, WarrantyState.EXPIRED, WarrantyState.RENEWED]
+)
 def test_sql_bounds_agree_with_the_state_function(wanted):
     today = date(2026, 11, 22)
     low, high = covered_bounds(wanted, today, 90)
@@ -77,7 +86,7 @@ def test_sql_bounds_agree_with_the_state_function(wanted):
     ("unit_end", "replaced_on", "covered_to"),
     [
         (date(2027, 6, 30), date(2026, 1, 10), date(2027, 6, 30)),  # the unit's rest is longer
-        (date(2026, 2, 1), date(2026, 1, 10), date(2026, 4, 10)),   # 90 days is longer
+        (date(2026, 2, 1), date(2026, 1, 10), date(2026, 4, 10)),  # 90 days is longer
         (date(2026, 4, 10), date(2026, 1, 10), date(2026, 4, 10)),  # equal
         (date(2025, 12, 31), date(2026, 1, 10), date(2026, 4, 10)),  # swapped after the warranty: still 90 days
         (None, date(2026, 1, 10), date(2026, 4, 10)),

@@ -1,5 +1,6 @@
 """Plans and the schedule they make, overdue visits, recording with per-unit results, sign-off and dispute,
 findings turned into fault reports, the calendar feed, scoping, and the service log."""
+
 import io
 from datetime import date, timedelta
 
@@ -57,8 +58,9 @@ def test_the_manager_sets_a_plan_and_the_visits_are_scheduled_from_today(app, wo
     # Saving again schedules the same visits, not twice; a chosen site narrows the inspections.
     assert manager.post(f"/inspections/plans/{contract.id}", data=PLAN).status_code == 302
     assert len(visits(app, contract_id=contract.id)) == len(scheduled)
-    manager.post(f"/inspections/plans/{contract.id}", data={**PLAN, "frequency": "half_yearly",
-                                                           "sites": [str(world.a_site1.id)]})
+    manager.post(
+        f"/inspections/plans/{contract.id}", data={**PLAN, "frequency": "half_yearly", "sites": [str(world.a_site1.id)]}
+    )
     again = [v for v in visits(app, contract_id=contract.id) if v.kind == "inspection"]
     assert {v.site_id for v in again} == {world.a_site1.id} and {v.due_on.month for v in again} <= {1, 7}
     with app.app_context():
@@ -72,8 +74,13 @@ def test_recorded_visits_survive_a_new_plan(app, world, make):
     manager.post(f"/inspections/plans/{contract.id}", data=PLAN)
     first = visits(app, contract_id=contract.id, kind="inspection")[0]
     agent = app.test_client(user=world.agent)
-    assert agent.post(f"/inspections/{first.id}/record", data={
-        "done_on": first.due_on.isoformat(), "method": "on_site", "engineers": "张工"}).status_code == 302
+    assert (
+        agent.post(
+            f"/inspections/{first.id}/record",
+            data={"done_on": first.due_on.isoformat(), "method": "on_site", "engineers": "张工"},
+        ).status_code
+        == 302
+    )
     manager.post(f"/inspections/plans/{contract.id}", data={**PLAN, "frequency": "none"})
     left = visits(app, contract_id=contract.id, kind="inspection")
     assert [v.id for v in left] == [first.id] and left[0].status == "done"
@@ -82,7 +89,8 @@ def test_recorded_visits_survive_a_new_plan(app, world, make):
 def test_a_plan_needs_valid_numbers_and_the_clients_own_sites(app, world):
     response = app.test_client(user=world.manager).post(
         f"/inspections/plans/{world.contract_a.id}?lang=en",
-        data={"frequency": "quarterly", "phone_visits": "20", "sites": [str(world.b_site.id)], "months": ["13"]})
+        data={"frequency": "quarterly", "phone_visits": "20", "sites": [str(world.b_site.id)], "months": ["13"]},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Give a number from 0 to 12." in page and "Choose among the client" in page
@@ -110,8 +118,15 @@ def test_overdue_visits_are_flagged_for_the_vendor_and_the_client_only(app, worl
 
 
 def record_form(**changes):
-    data = {"done_on": "2026-03-16", "method": "on_site", "engineers": "张工、李工", "hardware": "外观正常",
-            "software": "补丁已更新", "risks": "机房温度偏高", "recommendations": "加装空调"}
+    data = {
+        "done_on": "2026-03-16",
+        "method": "on_site",
+        "engineers": "张工、李工",
+        "hardware": "外观正常",
+        "software": "补丁已更新",
+        "risks": "机房温度偏高",
+        "recommendations": "加装空调",
+    }
     data.update(changes)
     return data
 
@@ -120,20 +135,31 @@ def test_recording_an_inspection_with_per_unit_results(app, world, make):
     visit = make.visit(world.contract_a, world.a_site1)
     agent = app.test_client(user=world.agent)
     # An issue without a note is refused, and what was typed stays.
-    response = agent.post(f"/inspections/{visit.id}/record?lang=en", data=record_form(**{
-        f"unit-{world.unit_a1.id}-result": "issue", f"unit-{world.unit_a1.id}-note": ""}))
+    response = agent.post(
+        f"/inspections/{visit.id}/record?lang=en",
+        data=record_form(**{f"unit-{world.unit_a1.id}-result": "issue", f"unit-{world.unit_a1.id}-note": ""}),
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "Say what was found." in page and "机房温度偏高" in page
     assert get(app, Visit, visit.id).status == "scheduled"
-    response = agent.post(f"/inspections/{visit.id}/record", data=record_form(**{
-        f"unit-{world.unit_a1.id}-result": "issue", f"unit-{world.unit_a1.id}-note": "屏幕闪烁"}))
+    response = agent.post(
+        f"/inspections/{visit.id}/record",
+        data=record_form(**{f"unit-{world.unit_a1.id}-result": "issue", f"unit-{world.unit_a1.id}-note": "屏幕闪烁"}),
+    )
     assert response.status_code == 302
     done = get(app, Visit, visit.id)
-    assert (done.status, done.done_on, done.method, done.risks) == ("done", date(2026, 3, 16), "on_site", "机房温度偏高")
+    assert (done.status, done.done_on, done.method, done.risks) == (
+        "done",
+        date(2026, 3, 16),
+        "on_site",
+        "机房温度偏高",
+    )
     with app.app_context():
         rows = db.session.scalars(sa.select(VisitUnit).where(VisitUnit.visit_id == visit.id)).all()
         assert [(r.equipment_id, r.result, r.note) for r in rows] == [(world.unit_a1.id, "issue", "屏幕闪烁")]
-    unit_page = app.test_client(user=world.a_school).get(f"/equipment/{world.unit_a1.id}?lang=en").get_data(as_text=True)
+    unit_page = (
+        app.test_client(user=world.a_school).get(f"/equipment/{world.unit_a1.id}?lang=en").get_data(as_text=True)
+    )
     assert "屏幕闪烁" in unit_page and "Issue found" in unit_page
     report = app.test_client(user=world.a_school).get(f"/inspections/{visit.id}/report?lang=zh").get_data(as_text=True)
     assert "巡检报告" in report and "屏幕闪烁" in report and "加装空调" in report
@@ -152,11 +178,19 @@ def test_sign_off_and_dispute(app, world, make):
     assert get(app, Visit, visit.id).status == "done"
     response = school.post(f"/inspections/{visit.id}/sign?lang=en", data={"name": "周敏"})
     assert "Choose a rating from 1 to 5." in response.get_data(as_text=True)
-    assert school.post(f"/inspections/{visit.id}/sign", data={"name": "周敏", "satisfaction": "4",
-                                                              "comment": "认真"}).status_code == 302
+    assert (
+        school.post(
+            f"/inspections/{visit.id}/sign", data={"name": "周敏", "satisfaction": "4", "comment": "认真"}
+        ).status_code
+        == 302
+    )
     signed = get(app, Visit, visit.id)
     assert (signed.status, signed.signed_name, signed.satisfaction, signed.signed_by_id) == (
-        "signed", "周敏", 4, world.a_school.id) and signed.signed_at is not None
+        "signed",
+        "周敏",
+        4,
+        world.a_school.id,
+    ) and signed.signed_at is not None
     # A signed record is final: no second signature, no dispute, no correction.
     assert school.post(f"/inspections/{visit.id}/sign", data={"name": "周敏", "satisfaction": "5"}).status_code == 400
     assert school.post(f"/inspections/{visit.id}/dispute", data={"reason": "x"}).status_code == 400
@@ -168,8 +202,9 @@ def test_sign_off_and_dispute(app, world, make):
 
 def test_a_scheduled_visit_cannot_be_signed(app, world, make):
     visit = make.visit(world.contract_a, world.a_site1)
-    response = app.test_client(user=world.a_admin).post(f"/inspections/{visit.id}/sign",
-                                                        data={"name": "王", "satisfaction": "5"})
+    response = app.test_client(user=world.a_admin).post(
+        f"/inspections/{visit.id}/sign", data={"name": "王", "satisfaction": "5"}
+    )
     assert response.status_code == 400 and get(app, Visit, visit.id).status == "scheduled"
 
 
@@ -181,7 +216,11 @@ def test_a_finding_becomes_a_fault_report_in_one_step(app, world):
     with app.app_context():
         ticket = db.session.scalar(sa.select(Ticket).order_by(Ticket.id.desc()))
         assert (ticket.equipment_id, ticket.site_id, ticket.severity, ticket.channel) == (
-            world.unit_a1.id, world.a_site1.id, "B", "on_site")
+            world.unit_a1.id,
+            world.a_site1.id,
+            "B",
+            "on_site",
+        )
         assert ticket.description == "触控失灵" and db.session.get(VisitUnit, row.id).ticket_id == ticket.id
         count = db.session.scalar(sa.select(sa.func.count(Ticket.id)))
     assert response.headers["Location"] == f"/tickets/{ticket.id}"
@@ -196,7 +235,7 @@ def test_a_finding_becomes_a_fault_report_in_one_step(app, world):
 def feed_url(client):
     page = client.post("/inspections/calendar", data={"action": "new"}).get_data(as_text=True)
     start = page.index("http://localhost/inspections/calendar/")
-    return page[start:page.index('"', start)].replace("http://localhost", "")
+    return page[start : page.index('"', start)].replace("http://localhost", "")
 
 
 def test_the_calendar_feed_is_valid_icalendar_of_ones_own_visits_and_can_be_revoked(app, world, make):
@@ -216,7 +255,9 @@ def test_the_calendar_feed_is_valid_icalendar_of_ones_own_visits_and_can_be_revo
     assert f"visit-{other_school.id}" not in uids and f"visit-{other_client.id}" not in uids
     event = next(e for e in events if str(e["UID"]).startswith(f"visit-{mine.id}@"))
     assert event.decoded("DTSTART") == mine.due_on and "甲一中" in str(event["SUMMARY"])
-    assert world.contract_a.number in str(event["DESCRIPTION"]) and str(event["URL"]).endswith(f"/inspections/{mine.id}")
+    assert world.contract_a.number in str(event["DESCRIPTION"]) and str(event["URL"]).endswith(
+        f"/inspections/{mine.id}"
+    )
     # A new address replaces the old; revoking leaves none.
     newer = feed_url(school)
     assert newer != url and app.test_client().get(url).status_code == 404
@@ -232,22 +273,32 @@ def test_lists_hold_only_the_users_own_visits_and_logs(app, world):
         return page
 
     page = seen(world.a_school, "/inspections/?state=all")
-    assert f"/inspections/{world.visit_a.id}\"" in page and f"/inspections/{world.visit_a2.id}\"" not in page
-    assert f"/inspections/{world.visit_b.id}\"" not in page
+    assert f'/inspections/{world.visit_a.id}"' in page and f'/inspections/{world.visit_a2.id}"' not in page
+    assert f'/inspections/{world.visit_b.id}"' not in page
     page = seen(world.a_admin, "/inspections/?state=all")
-    assert f"/inspections/{world.visit_a2.id}\"" in page and f"/inspections/{world.visit_b.id}\"" not in page
+    assert f'/inspections/{world.visit_a2.id}"' in page and f'/inspections/{world.visit_b.id}"' not in page
     logs = seen(world.a_school, "/inspections/log?month=2026-03")
-    assert f"log-{world.log_a.id}\"" in logs and f"log-{world.log_a2.id}\"" not in logs
-    assert f"log-{world.log_b.id}\"" not in logs
+    assert f'log-{world.log_a.id}"' in logs and f'log-{world.log_a2.id}"' not in logs
+    assert f'log-{world.log_b.id}"' not in logs
     fragment = app.test_client(user=world.manager).get("/inspections/?state=all", headers={"HX-Request": "true"})
     assert "<html" not in fragment.get_data(as_text=True) and f"/inspections/{world.visit_b.id}" in fragment.get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def log_form(world, **changes):
-    data = {"contract": world.contract_a.id, "site": world.a_site1.id, "work_date": "2026-03-03",
-            "engineers": "刘工、陈工", "headcount": "2", "time_in": "08:30", "time_out": "17:00", "place": "机房",
-            "work_done": "更换交换机模块", "result": "网络恢复"}
+    data = {
+        "contract": world.contract_a.id,
+        "site": world.a_site1.id,
+        "work_date": "2026-03-03",
+        "engineers": "刘工、陈工",
+        "headcount": "2",
+        "time_in": "08:30",
+        "time_out": "17:00",
+        "place": "机房",
+        "work_done": "更换交换机模块",
+        "result": "网络恢复",
+    }
     data.update(changes)
     return data
 
@@ -296,13 +347,18 @@ def test_lists_need_the_same_queries_with_many_rows(app, world, make, count_quer
 
 def test_a_visits_page_needs_the_same_queries_with_many_units(app, world, make, count_queries):
     browser = app.test_client(user=world.a_school)
-    visit = make.visit(world.contract_a, world.a_site1, recorded_by=world.agent,
-                       results={world.unit_a1: ("issue", "x")})
+    visit = make.visit(
+        world.contract_a, world.a_site1, recorded_by=world.agent, results={world.unit_a1: ("issue", "x")}
+    )
     with count_queries() as few:
         assert browser.get(f"/inspections/{visit.id}").status_code == 200
     units = [make.unit(world.contract_a, world.a_site1, world.model, serial=f"Q-{n}") for n in range(20)]
-    busy = make.visit(world.contract_a, world.a_site1, recorded_by=world.agent,
-                      results={u: ("ok", "") for u in [world.unit_a1, *units]})
+    busy = make.visit(
+        world.contract_a,
+        world.a_site1,
+        recorded_by=world.agent,
+        results={u: ("ok", "") for u in [world.unit_a1, *units]},
+    )
     with count_queries() as many:
         assert browser.get(f"/inspections/{busy.id}").status_code == 200
     assert many.count == few.count, many.statements
@@ -313,14 +369,18 @@ def test_attachments_are_checked_by_content_and_kept_with_the_record(app, world,
 
     visit = make.visit(world.contract_a, world.a_site1)
     agent = app.test_client(user=world.agent)
-    response = agent.post(f"/inspections/{visit.id}/record?lang=en", data={
-        **record_form(), "attachments": [(io.BytesIO(b"not a pdf"), "签字单.pdf")]},
-        content_type="multipart/form-data")
+    response = agent.post(
+        f"/inspections/{visit.id}/record?lang=en",
+        data={**record_form(), "attachments": [(io.BytesIO(b"not a pdf"), "签字单.pdf")]},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 200 and "“签字单.pdf” is not a real PDF file" in response.get_data(as_text=True)
     assert get(app, Visit, visit.id).status == "scheduled"
-    response = agent.post(f"/inspections/{visit.id}/record", data={
-        **record_form(), "attachments": [(io.BytesIO(pdf("signed")), "签字单.pdf")]},
-        content_type="multipart/form-data")
+    response = agent.post(
+        f"/inspections/{visit.id}/record",
+        data={**record_form(), "attachments": [(io.BytesIO(pdf("signed")), "签字单.pdf")]},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     with app.app_context():
         item = db.session.get(Visit, visit.id).attachments[0]
@@ -339,7 +399,11 @@ def test_an_extra_visit_is_planned_then_recorded(app, world):
     assert response.status_code == 302 and response.headers["Location"].endswith("/record")
     visit = visits(app, kind="extra")[0]
     assert (visit.site_id, visit.client_id, visit.due_on, visit.status) == (
-        world.a_site1.id, world.a.id, date(2026, 5, 4), "scheduled")
+        world.a_site1.id,
+        world.a.id,
+        date(2026, 5, 4),
+        "scheduled",
+    )
     page = agent.post("/inspections/new?lang=en", data={**data, "site": world.b_site.id}).get_data(as_text=True)
     assert "This site is not the contract" in page
     assert agent.post("/inspections/new", data={**data, "site": 999_999}).status_code == 404
@@ -414,7 +478,9 @@ def test_the_calendar_feed_stamps_utc_on_a_server_in_beijing_time(app, world, ma
         time.tzset()
     stamps = [e.decoded("DTSTAMP") for e in icalendar.Calendar.from_ical(body).walk("VEVENT")]
     assert stamps and all(abs((stamp - utcnow()).total_seconds()) < 120 for stamp in stamps), stamps
-    assert b"DTSTAMP:" in body and all(line.endswith(b"Z") for line in body.split(b"\r\n") if line.startswith(b"DTSTAMP"))
+    assert b"DTSTAMP:" in body and all(
+        line.endswith(b"Z") for line in body.split(b"\r\n") if line.startswith(b"DTSTAMP")
+    )
 
 
 def test_the_demos_recorded_inspections_show_on_each_inspected_units_page(app):
@@ -431,16 +497,19 @@ def test_the_demos_recorded_inspections_show_on_each_inspected_units_page(app):
     with app.app_context():
         seed()
         db.session.commit()
-        done = db.session.scalars(sa.select(Visit).where(Visit.status.in_(DONE_STATES),
-                                                         Visit.kind == "inspection")).all()
+        done = db.session.scalars(
+            sa.select(Visit).where(Visit.status.in_(DONE_STATES), Visit.kind == "inspection")
+        ).all()
         assert done
         for visit in done:
             units = len(site_units(visit))  # the contract's units at the school, in service
-            rows = db.session.scalar(sa.select(sa.func.count()).select_from(VisitUnit).where(
-                VisitUnit.visit_id == visit.id))
+            rows = db.session.scalar(
+                sa.select(sa.func.count()).select_from(VisitUnit).where(VisitUnit.visit_id == visit.id)
+            )
             assert rows == units > 0, (visit.id, rows, units)
-        unit_id = db.session.scalar(sa.select(VisitUnit.equipment_id).join(Visit).where(
-            Visit.id == done[0].id).limit(1))
+        unit_id = db.session.scalar(
+            sa.select(VisitUnit.equipment_id).join(Visit).where(Visit.id == done[0].id).limit(1)
+        )
         manager = db.session.scalar(sa.select(User).where(User.role == "vendor_manager"))
         db.session.expunge(manager)
     page = app.test_client(user=manager).get(f"/equipment/{unit_id}?lang=en").get_data(as_text=True)

@@ -1,10 +1,11 @@
 """The outbox's e-mails, against a real SMTP server (aiosmtpd, started here): each recipient's language and time
 zone, both parts, absolute links; SMTP down then back (retried, then sent exactly once); two workers at once; a
 worker that stopped mid-send; retries exhausted; the file backend; the daily digest."""
+
 import email
 import email.policy
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -38,7 +39,9 @@ class Inbox:
         self.received = []
 
     async def handle_DATA(self, server, session, envelope):
-        self.received.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=email.policy.default)))
+        self.received.append(
+            (envelope.rcpt_tos, email.message_from_bytes(envelope.content, policy=email.policy.default))
+        )
         return "250 OK"
 
     def to(self, address):
@@ -70,8 +73,7 @@ def smtp():
 def mail_app(tmp_path, **config):
     """The application on a database that threads share (a SQLite file, or the PostgreSQL test database)."""
     url = DATABASE_URL if DATABASE_URL.startswith("postgresql") else f"sqlite:///{tmp_path / 'mail.sqlite'}"
-    app = make_app(SQLALCHEMY_DATABASE_URI=url, STORAGE_DIR=str(tmp_path / "files"), PORTAL_BASE_URL=BASE,
-                   **config)
+    app = make_app(SQLALCHEMY_DATABASE_URI=url, STORAGE_DIR=str(tmp_path / "files"), PORTAL_BASE_URL=BASE, **config)
     if url.startswith("sqlite"):
         with app.app_context():
             db.create_all()
@@ -80,8 +82,13 @@ def mail_app(tmp_path, **config):
 
 @pytest.fixture
 def mailer(tmp_path, smtp):
-    app = mail_app(tmp_path, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_TIMEOUT=5,
-                   MAIL_DEFAULT_SENDER="service@portal.example.cn")
+    app = mail_app(
+        tmp_path,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp.port,
+        MAIL_TIMEOUT=5,
+        MAIL_DEFAULT_SENDER="service@portal.example.cn",
+    )
     yield app
     reset_database(app)
 
@@ -113,8 +120,15 @@ def cast(mailer):
 def tell_filed(app, cast, users=None):
     with app.app_context():
         ticket = db.session.get(Ticket, cast.ticket.id)
-        notes = tell("ticket.filed", ticket, users or vendor_staff(), number=ticket.number, severity="A",
-                     site={"zh": "乌市一中", "en": "Urumqi No.1"}, title=ticket.title)
+        notes = tell(
+            "ticket.filed",
+            ticket,
+            users or vendor_staff(),
+            number=ticket.number,
+            severity="A",
+            site={"zh": "乌市一中", "en": "Urumqi No.1"},
+            title=ticket.title,
+        )
         db.session.commit()
         return [n.id for n in notes]
 
@@ -164,11 +178,17 @@ def test_each_recipient_gets_the_mail_in_their_language(mailer, cast, smtp):
 
 def test_times_are_in_the_recipients_site_time_zone_and_values_are_escaped(mailer, cast, smtp):
     smtp.start()
-    due = datetime(2026, 3, 2, 4, 30, tzinfo=timezone.utc)  # 10:30 in Ürümqi, 12:30 in Beijing
+    due = datetime(2026, 3, 2, 4, 30, tzinfo=UTC)  # 10:30 in Ürümqi, 12:30 in Beijing
     with mailer.app_context():
         ticket = db.session.get(Ticket, cast.ticket.id)
-        tell("ticket.at_risk", ticket, [db.session.get(User, cast.school.id)],
-             number="<b>GZ</b>", clock="response", due_at=moment(due))
+        tell(
+            "ticket.at_risk",
+            ticket,
+            [db.session.get(User, cast.school.id)],
+            number="<b>GZ</b>",
+            clock="response",
+            due_at=moment(due),
+        )
         db.session.commit()
     run(mailer)
     [message] = smtp.inbox.to("school@client.example")
@@ -180,8 +200,15 @@ def test_times_are_in_the_recipients_site_time_zone_and_values_are_escaped(maile
 
 def test_smtp_down_then_back_is_retried_with_back_off_and_sent_exactly_once(mailer, cast, smtp):
     with mailer.app_context():
-        tell("ticket.filed", db.session.get(Ticket, cast.ticket.id), [db.session.get(User, cast.agent.id)],
-             number="GZ-1", severity="A", site="S", title="T")
+        tell(
+            "ticket.filed",
+            db.session.get(Ticket, cast.ticket.id),
+            [db.session.get(User, cast.agent.id)],
+            number="GZ-1",
+            severity="A",
+            site="S",
+            title="T",
+        )
         db.session.commit()
     start = utcnow()
     assert run(mailer, start) == {"sent": 0, "retry": 1, "failed": 0}  # nothing listens on the port yet
@@ -218,10 +245,14 @@ def test_a_worker_that_stopped_mid_send_leaves_a_failed_delivery_the_manager_res
     tell_filed(mailer, cast, users=None)
     now = utcnow()
     with mailer.app_context():  # a worker claimed the agent's mail, then died before marking it
-        agent_mail = db.session.scalar(sa.select(Delivery.id).join(Notification).where(
-            Notification.user_id == cast.agent.id))
-        db.session.execute(sa.update(Delivery).where(Delivery.id == agent_mail).values(
-            state="sending", attempts=1, lease_until=now - timedelta(seconds=1)))
+        agent_mail = db.session.scalar(
+            sa.select(Delivery.id).join(Notification).where(Notification.user_id == cast.agent.id)
+        )
+        db.session.execute(
+            sa.update(Delivery)
+            .where(Delivery.id == agent_mail)
+            .values(state="sending", attempts=1, lease_until=now - timedelta(seconds=1))
+        )
         db.session.commit()
     assert run(mailer, now) == {"sent": 1, "retry": 0, "failed": 1}  # the manager's mail goes; the agent's fails
     assert smtp.inbox.to("agent@vendor.example") == []
@@ -283,14 +314,18 @@ def test_the_daily_digest_is_one_mail_per_user_per_day(mailer, cast, smtp):
 
     def responded(number):
         with mailer.app_context():
-            tell("ticket.responded", db.session.get(Ticket, cast.ticket.id), [db.session.get(User, cast.school.id)],
-                 number=number)
+            tell(
+                "ticket.responded",
+                db.session.get(Ticket, cast.ticket.id),
+                [db.session.get(User, cast.school.id)],
+                number=number,
+            )
             db.session.commit()
 
     responded("GZ-1")
     responded("GZ-2")
     assert run(mailer)["sent"] == 0  # nothing instant
-    day = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)  # 09:00 in Beijing
+    day = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
     assert sorted(at_once(lambda: digests(mailer, day), lambda: digests(mailer, day))) == [0, 1]
     assert digests(mailer, day + timedelta(hours=2)) == 0
     assert run(mailer)["sent"] == 1

@@ -1,5 +1,6 @@
 """Each step that tells someone: who is told (and who never is: another school, another client, a deactivated
 account, the one who took the step), the message in both languages, and the link to the object."""
+
 from datetime import date, timedelta
 
 import pytest
@@ -43,14 +44,25 @@ def deactivate(make, app, user):
 
 
 def robot(make, client=None, kinds="ticket.filed,complaint.filed"):
-    return make.save(Robot(name="group", platform="wecom", webhook_url="http://127.0.0.1:9/hook", kinds=kinds,
-                           client_id=client.id if client else None))
+    return make.save(
+        Robot(
+            name="group",
+            platform="wecom",
+            webhook_url="http://127.0.0.1:9/hook",
+            kinds=kinds,
+            client_id=client.id if client else None,
+        )
+    )
 
 
 def robot_posts(app, kind):
     with app.app_context():
-        return sorted(d.robot_id for d in db.session.scalars(sa.select(Delivery).where(
-            Delivery.kind == kind, Delivery.robot_id.is_not(None))))
+        return sorted(
+            d.robot_id
+            for d in db.session.scalars(
+                sa.select(Delivery).where(Delivery.kind == kind, Delivery.robot_id.is_not(None))
+            )
+        )
 
 
 # ---------------------------------------------------------------- faults
@@ -90,19 +102,36 @@ def act(client, ticket, action, **data):
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
 
 
-@pytest.mark.parametrize("kind, steps, words", [
-    ("ticket.responded", [("respond", {"body": "先重启试试"})], ("the vendor responded", "已响应")),
-    ("ticket.proposal", [("respond", {"body": "a"}), ("propose", {"body": "更换主板"})],
-     ("a solution is proposed", "解决方案")),
-    ("ticket.on_site", [("respond", {"body": "a"}), ("arrive", {})], ("the engineer is on site", "工程师已到场")),
-    ("ticket.waiting", [("respond", {"body": "a"}), ("wait", {"body": "请开放机房"})],
-     ("is waiting for you: 请开放机房", "请开放机房")),
-    ("ticket.spare_lent", [("respond", {"body": "a"}), ("loan", {"spare": "备机 SN-9"})],
-     ("a spare unit is lent (备机 SN-9)", "备机 SN-9")),
-    ("ticket.resolved", [("respond", {"body": "a"}),
-                         ("resolve", {"problem_kind": "hardware", "cause": "主板", "solution": "更换主板"})],
-     ("is resolved", "已解决")),
-])
+@pytest.mark.parametrize(
+    "kind, steps, words",
+    [
+        ("ticket.responded", [("respond", {"body": "先重启试试"})], ("the vendor responded", "已响应")),
+        (
+            "ticket.proposal",
+            [("respond", {"body": "a"}), ("propose", {"body": "更换主板"})],
+            ("a solution is proposed", "解决方案"),
+        ),
+        ("ticket.on_site", [("respond", {"body": "a"}), ("arrive", {})], ("the engineer is on site", "工程师已到场")),
+        (
+            "ticket.waiting",
+            [("respond", {"body": "a"}), ("wait", {"body": "请开放机房"})],
+            ("is waiting for you: 请开放机房", "请开放机房"),
+        ),
+        (
+            "ticket.spare_lent",
+            [("respond", {"body": "a"}), ("loan", {"spare": "备机 SN-9"})],
+            ("a spare unit is lent (备机 SN-9)", "备机 SN-9"),
+        ),
+        (
+            "ticket.resolved",
+            [
+                ("respond", {"body": "a"}),
+                ("resolve", {"problem_kind": "hardware", "cause": "主板", "solution": "更换主板"}),
+            ],
+            ("is resolved", "已解决"),
+        ),
+    ],
+)
 def test_each_step_of_the_vendor_tells_the_reporter_only(app, world, kind, steps, words):
     agent = app.test_client(user=world.agent)
     for action, data in steps:
@@ -136,13 +165,15 @@ def test_replies_go_to_the_other_side(app, world, make):
     first = told(app, "ticket.reply", world.ticket_a.id)
     assert set(first) == VENDOR_EMAILS  # no one assigned yet: the vendor's staff
     assert text(app, first["agent@test.example"], "en")[0] == (
-        f"Fault {world.ticket_a.number}: a reply from {world.a_school.name}")
+        f"Fault {world.ticket_a.number}: a reply from {world.a_school.name}"
+    )
     act(agent, world.ticket_a, "respond", body="a")  # the agent is now the assignee
     act(agent, world.ticket_a, "reply", body="马上到")
     notes = told(app, "ticket.reply", world.ticket_a.id)
     assert set(notes) == VENDOR_EMAILS | {"school@a.example"}
     assert text(app, notes["school@a.example"], "zh_Hans_CN")[0] == (
-        f"故障 {world.ticket_a.number}：{world.agent.name} 回复了")
+        f"故障 {world.ticket_a.number}：{world.agent.name} 回复了"
+    )
     forget(app)
     act(school, world.ticket_a, "reply", body="好的")
     assert set(told(app, "ticket.reply", world.ticket_a.id)) == {"agent@test.example"}  # the assignee only
@@ -159,7 +190,9 @@ def test_a_filed_complaint_tells_the_managers_and_the_groups(app, world, make):
     notes = told(app, "complaint.filed", complaint.id)
     assert set(notes) == {"manager@test.example"}  # not the agents, not a deactivated manager
     assert text(app, notes["manager@test.example"], "en") == (
-        f"Complaint {complaint.number} filed: Attitude", f"/complaints/{complaint.id}")
+        f"Complaint {complaint.number} filed: Attitude",
+        f"/complaints/{complaint.id}",
+    )
     assert text(app, notes["manager@test.example"], "zh_Hans_CN")[0] == f"投诉 {complaint.number} 已提交：服务态度"
     assert group.id in robot_posts(app, "complaint.filed")
 
@@ -176,13 +209,16 @@ def test_routing_tells_the_handler_and_the_answer_the_complainant(app, world):
     answered = told(app, "complaint.answered", cid)
     assert set(answered) == {"school@a.example"}  # the complainant; not the admin, not the agent who answered
     assert text(app, answered["school@a.example"], "zh_Hans_CN")[0] == (
-        f"投诉 {world.complaint_a.number} 已答复：您满意吗？")
+        f"投诉 {world.complaint_a.number} 已答复：您满意吗？"
+    )
 
 
 def test_a_manager_routing_to_themselves_is_not_told(app, world):
     manager = app.test_client(user=world.manager)
-    assert manager.post(f"/complaints/{world.complaint_a.id}/assign",
-                        data={"handler": world.manager.id}).status_code == 302
+    assert (
+        manager.post(f"/complaints/{world.complaint_a.id}/assign", data={"handler": world.manager.id}).status_code
+        == 302
+    )
     assert told(app, "complaint.routed") == {}
 
 
@@ -212,9 +248,11 @@ def test_an_answered_quote_tells_the_managers(app, world):
     notes = told(app, "quote.declined", world.quote_a.id)
     assert set(notes) == {"manager@test.example"}
     assert text(app, notes["manager@test.example"], "en")[0] == (
-        f"Quote {world.quote_a.number} is declined by Bureau A: 预算不足")
+        f"Quote {world.quote_a.number} is declined by Bureau A: 预算不足"
+    )
     assert text(app, notes["manager@test.example"], "zh_Hans_CN")[0] == (
-        f"报价 {world.quote_a.number} 被甲教育局拒绝：预算不足")
+        f"报价 {world.quote_a.number} 被甲教育局拒绝：预算不足"
+    )
 
 
 def test_an_accepted_quote_tells_the_managers(app, world):
@@ -235,7 +273,8 @@ def test_a_recorded_visit_tells_its_schools_administrator_only(app, world, make)
     assert set(notes) == {"school@a.example"}  # not the school next door, not B, not the client admin
     assert text(app, notes["school@a.example"], "en") == (
         "Preventive inspection at A School 1 is recorded and waits for your sign-off",
-        f"/inspections/{world.visit_a.id}")
+        f"/inspections/{world.visit_a.id}",
+    )
     assert text(app, notes["school@a.example"], "zh_Hans_CN")[0] == "预防性巡检（甲一中）已记录，等待您签字确认"
     assert set(told(app, "visit.signoff", world.visit_a2.id)) == {"school2@a.example"}
     assert set(told(app, "visit.signoff", world.visit_b.id)) == set()  # B has no school administrator
@@ -246,14 +285,26 @@ def test_a_visit_to_the_whole_client_tells_its_administrators(app, world, make):
     notes = told(app, "visit.signoff", visit.id)
     assert set(notes) == {"admin@a.example"}
     assert text(app, notes["admin@a.example"], "en")[0] == (
-        "Phone visit at Bureau A is recorded and waits for your sign-off")
+        "Phone visit at Bureau A is recorded and waits for your sign-off"
+    )
 
 
 def test_a_day_in_the_service_log_tells_the_clients_administrators(app, world):
     agent = app.test_client(user=world.agent)
-    response = agent.post("/inspections/log/new", data={
-        "contract": world.contract_b.id, "site": world.b_site.id, "work_date": "2026-03-02", "engineers": "刘工",
-        "headcount": 1, "time_in": "08:30", "time_out": "17:30", "place": "机房", "work_done": "巡视"})
+    response = agent.post(
+        "/inspections/log/new",
+        data={
+            "contract": world.contract_b.id,
+            "site": world.b_site.id,
+            "work_date": "2026-03-02",
+            "engineers": "刘工",
+            "headcount": 1,
+            "time_in": "08:30",
+            "time_out": "17:30",
+            "place": "机房",
+            "work_done": "巡视",
+        },
+    )
     assert response.status_code == 302, response.get_data(as_text=True)[:3000]
     notes = told(app, "log.signature")
     assert set(notes) == {"admin@b.example"}  # B's; A's administrator hears nothing of B
@@ -264,7 +315,8 @@ def test_a_day_in_the_service_log_tells_the_clients_administrators(app, world):
 
 def test_nothing_is_told_about_a_step_that_is_rolled_back(app, world):
     agent = app.test_client(user=world.agent)
-    response = agent.post(f"/tickets/{world.ticket_a.id}/resolve", data={
-        "problem_kind": "hardware", "cause": "x", "solution": "y"})  # a new ticket cannot be resolved
+    response = agent.post(
+        f"/tickets/{world.ticket_a.id}/resolve", data={"problem_kind": "hardware", "cause": "x", "solution": "y"}
+    )  # a new ticket cannot be resolved
     assert response.status_code in (400, 409)
     assert told(app, "ticket.resolved") == {}

@@ -1,4 +1,5 @@
 """The bell, the list (newest first, unread marked, mark read, open), and the preferences page."""
+
 import re
 
 import pytest
@@ -14,8 +15,9 @@ from .test_events import told
 
 def notes_of(app, user):
     with app.app_context():
-        return {n.id: n.read_at for n in db.session.scalars(sa.select(Notification).where(
-            Notification.user_id == user.id))}
+        return {
+            n.id: n.read_at for n in db.session.scalars(sa.select(Notification).where(Notification.user_id == user.id))
+        }
 
 
 def bell(body):
@@ -148,12 +150,17 @@ def test_preferences_are_saved_and_honoured(app, world, make):
     response = browser.post("/notifications/preferences", data={"ticket_responded": "off", "ticket_reply": "digest"})
     assert response.status_code == 303
     with app.app_context():
-        saved = {p.kind: p.mode for p in db.session.scalars(sa.select(Preference).where(
-            Preference.user_id == world.a_school.id))}
+        saved = {
+            p.kind: p.mode
+            for p in db.session.scalars(sa.select(Preference).where(Preference.user_id == world.a_school.id))
+        }
     assert saved == {"ticket.responded": "off", "ticket.reply": "digest"}
     page = browser.get("/notifications/preferences").get_data(as_text=True)
-    assert re.search(r'name="ticket_responded"[^>]*value="off"[^>]*checked|value="off"[^>]*checked[^>]*'
-                     r'name="ticket_responded"|checked[^>]*name="ticket_responded"[^>]*value="off"', page)
+    assert re.search(
+        r'name="ticket_responded"[^>]*value="off"[^>]*checked|value="off"[^>]*checked[^>]*'
+        r'name="ticket_responded"|checked[^>]*name="ticket_responded"[^>]*value="off"',
+        page,
+    )
     agent = app.test_client(user=world.agent)
     assert agent.post(f"/tickets/{world.ticket_a.id}/respond", data={"body": "a"}).status_code == 302
     assert told(app, "ticket.responded") == {}  # turned off
@@ -210,8 +217,10 @@ def test_every_demo_account_has_read_and_unread_notifications_that_open(app):
             assert browser.get(response.headers["Location"]).status_code == 200, (user.email, response.location)
 
 
-@pytest.mark.skipif(not DATABASE_URL.startswith("postgresql"),
-                    reason="on SQLite a request that may write holds the one write lock: no other tab saves meanwhile")
+@pytest.mark.skipif(
+    not DATABASE_URL.startswith("postgresql"),
+    reason="on SQLite a request that may write holds the one write lock: no other tab saves meanwhile",
+)
 def test_a_preference_another_tab_saved_meanwhile_is_saved_over_without_an_error(shared):
     """The same user saves the preferences in two tabs at once: the other tab's rows are committed between this
     request's reading them (none yet) and its inserting them. The insert's conflict is taken back to a savepoint
@@ -225,20 +234,25 @@ def test_a_preference_another_tab_saved_meanwhile_is_saved_over_without_an_error
         if not other_tab and any(isinstance(row, Preference) for row in session.new):
             other_tab.append(True)
             with db.engine.connect() as connection:  # another connection: the other tab, committed first
-                connection.execute(sa.insert(Preference).values(user_id=world.a_school.id, kind="ticket.responded",
-                                                                mode="digest"))
+                connection.execute(
+                    sa.insert(Preference).values(user_id=world.a_school.id, kind="ticket.responded", mode="digest")
+                )
                 connection.commit()
 
     sa.event.listen(Session, "before_flush", meanwhile)
     try:
-        answer = shared.test_client(user=world.a_school).post("/notifications/preferences", data={
-            "ticket_responded": "off", "ticket_resolved": "off"})
+        answer = shared.test_client(user=world.a_school).post(
+            "/notifications/preferences", data={"ticket_responded": "off", "ticket_resolved": "off"}
+        )
     finally:
         sa.event.remove(Session, "before_flush", meanwhile)
     assert other_tab and answer.status_code == 303
     with shared.app_context():
-        rows = dict(db.session.execute(sa.select(Preference.kind, Preference.mode).where(
-            Preference.user_id == world.a_school.id)).all())
+        rows = dict(
+            db.session.execute(
+                sa.select(Preference.kind, Preference.mode).where(Preference.user_id == world.a_school.id)
+            ).all()
+        )
     assert rows == {"ticket.responded": "off", "ticket.resolved": "off"}
 
 
@@ -249,8 +263,16 @@ def test_a_user_moved_to_another_school_no_longer_sees_nor_receives_the_old_scho
 
     note = world.notes["site_admin"]  # about a fault of the first school
     with app.app_context():
-        db.session.add(Delivery(channel="email", notification_id=note.id, kind=note.kind, subject_type="ticket",
-                                subject_id=note.subject_id, params={}))
+        db.session.add(
+            Delivery(
+                channel="email",
+                notification_id=note.id,
+                kind=note.kind,
+                subject_type="ticket",
+                subject_id=note.subject_id,
+                params={},
+            )
+        )
         db.session.get(User, world.a_school.id).site_id = world.a_site2.id  # now the second school's administrator
         db.session.commit()
         moved = db.session.get(User, world.a_school.id)

@@ -1,6 +1,7 @@
 """Group robots: the WeCom and DingTalk payloads (and DingTalk's signature, recomputed here) as a local HTTP server
 records them; a platform's refusal (errcode ≠ 0) is retried; the manager's pages never show a saved webhook token
 or secret, and escape what users typed."""
+
 import base64
 import hashlib
 import hmac
@@ -91,8 +92,15 @@ def robot(app, **kw):
 def file_fault(app, ticket_id):
     with app.app_context():
         ticket = db.session.get(Ticket, ticket_id)
-        made = tell_robots("ticket.filed", ticket, key=f"filed:{ticket.id}", number=ticket.number,
-                           severity=ticket.severity, site={"zh": "一中", "en": "No.1 School"}, title=ticket.title)
+        made = tell_robots(
+            "ticket.filed",
+            ticket,
+            key=f"filed:{ticket.id}",
+            number=ticket.number,
+            severity=ticket.severity,
+            site={"zh": "一中", "en": "No.1 School"},
+            title=ticket.title,
+        )
         db.session.commit()
         return len(made)
 
@@ -127,8 +135,13 @@ def test_wecom_gets_documented_markdown_with_the_severity_a_link_and_neutral_use
 
 def test_dingtalk_is_signed_as_documented_and_speaks_the_groups_language(app, setting, platform):
     _manager, ticket = setting
-    robot(app, platform="dingtalk", webhook_url=f"{platform.url}/robot/send?access_token={TOKEN}", secret=SECRET,
-          locale="zh_Hans_CN")
+    robot(
+        app,
+        platform="dingtalk",
+        webhook_url=f"{platform.url}/robot/send?access_token={TOKEN}",
+        secret=SECRET,
+        locale="zh_Hans_CN",
+    )
     file_fault(app, ticket.id)
     before = int(time.time() * 1000)
     assert run(app)["sent"] == 1
@@ -177,9 +190,16 @@ def test_the_manager_saves_a_robot_whose_secrets_never_show_again(app, setting, 
     client = app.test_client(user=manager)
     new = client.get("/notifications/robots/new", headers=EN)
     assert new.status_code == 200 and "What it posts" in new.get_data(as_text=True)
-    data = {"name": "<script>alert(1)</script>值班群", "platform": "dingtalk", "locale": "en",
-            "webhook_url": f"{platform.url}/robot/send?access_token={TOKEN}", "secret": SECRET,
-            "kinds": ["ticket.filed", "ticket.breached"], "client": "", "active": "y"}
+    data = {
+        "name": "<script>alert(1)</script>值班群",
+        "platform": "dingtalk",
+        "locale": "en",
+        "webhook_url": f"{platform.url}/robot/send?access_token={TOKEN}",
+        "secret": SECRET,
+        "kinds": ["ticket.filed", "ticket.breached"],
+        "client": "",
+        "active": "y",
+    }
     refused = client.post("/notifications/robots/new", data={**data, "webhook_url": "ftp://x", "kinds": []}, headers=EN)
     body = refused.get_data(as_text=True)
     assert refused.status_code == 200 and "starting with https://" in body and "Choose what the robot posts." in body
@@ -193,8 +213,11 @@ def test_the_manager_saves_a_robot_whose_secrets_never_show_again(app, setting, 
     platform.answer = {"errcode": 300001, "errmsg": f"token {TOKEN} is invalid"}  # a platform that echoes it
     run(app)
     pages.append(client.get("/notifications/deliveries", headers=EN))
-    edit = client.post(f"/notifications/robots/{saved.id}/edit", data={**data, "webhook_url": "", "secret": "",
-                                                                       "name": "值班群"}, headers=EN)
+    edit = client.post(
+        f"/notifications/robots/{saved.id}/edit",
+        data={**data, "webhook_url": "", "secret": "", "name": "值班群"},
+        headers=EN,
+    )
     assert edit.status_code == 302
     pages.append(client.get("/notifications/robots", headers=EN))
     for page in pages:

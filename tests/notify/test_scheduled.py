@@ -1,5 +1,6 @@
 """What time alone tells (``portal.notify.scheduled``): each sweep tells the right people once, nobody outside the
 object's scope, and a second run tells nobody again."""
+
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
@@ -18,9 +19,11 @@ def told(app, kind):
     """{user id: [params, …]} of the notifications of ``kind`` that a sweep told (a sweep's carry a key; a step's,
     such as a visit's recording telling its school at once, do not)."""
     with app.app_context():
-        rows = db.session.execute(sa.select(Notification.user_id, Notification.params)
-                                  .where(Notification.kind == kind, Notification.key.is_not(None))
-                                  .order_by(Notification.id)).all()
+        rows = db.session.execute(
+            sa.select(Notification.user_id, Notification.params)
+            .where(Notification.kind == kind, Notification.key.is_not(None))
+            .order_by(Notification.id)
+        ).all()
     out = {}
     for user_id, params in rows:
         out.setdefault(user_id, []).append(params)
@@ -62,8 +65,11 @@ def test_a_clock_at_risk_warns_the_staff_on_duty_once_and_again_when_its_due_tim
         row.response_due, row.response_risk = ticket.response_due + timedelta(hours=1), now + timedelta(minutes=30)
         db.session.commit()
     assert run(app, scheduled.tickets_at_risk, now + timedelta(minutes=31)) >= 1
-    mine = [p["due_at"] for p in told(app, "ticket.at_risk")[world.agent.id]
-            if p["number"] == ticket.number and p["clock"] == "response"]
+    mine = [
+        p["due_at"]
+        for p in told(app, "ticket.at_risk")[world.agent.id]
+        if p["number"] == ticket.number and p["clock"] == "response"
+    ]
     assert mine == [ticket.response_due.isoformat(), (ticket.response_due + timedelta(hours=1)).isoformat()]
 
 
@@ -99,13 +105,19 @@ def test_a_breach_long_past_is_recorded_but_told_to_nobody(app, world):
 
     old = utcnow() - timedelta(days=40)
     with app.app_context():
-        db.session.execute(sa.update(Ticket).where(Ticket.id == world.ticket_a.id).values(
-            response_due=old, response_risk=old - timedelta(minutes=10), watch_at=old))
+        db.session.execute(
+            sa.update(Ticket)
+            .where(Ticket.id == world.ticket_a.id)
+            .values(response_due=old, response_risk=old - timedelta(minutes=10), watch_at=old)
+        )
         db.session.commit()
     run(app, record_breaches, utcnow())
     with app.app_context():
-        assert db.session.scalar(sa.select(TicketEvent.id).where(TicketEvent.ticket_id == world.ticket_a.id,
-                                                                 TicketEvent.key == "breach:response"))
+        assert db.session.scalar(
+            sa.select(TicketEvent.id).where(
+                TicketEvent.ticket_id == world.ticket_a.id, TicketEvent.key == "breach:response"
+            )
+        )
     assert told(app, "ticket.breached") == {}
 
 
@@ -119,10 +131,12 @@ def test_no_response_after_24_hours_tells_the_managers_and_that_clients_administ
         db.session.commit()
     notes = twice(app, scheduled.tickets_without_response, ticket.filed_at + timedelta(hours=25), "ticket.no_response")
     assert set(notes) == {world.manager.id, world.a_admin.id}
-    assert sorted(p["number"] for p in notes[world.a_admin.id]) == sorted([world.ticket_a.number,
-                                                                            world.ticket_a2.number])
-    assert sorted(p["number"] for p in notes[world.manager.id]) == sorted([world.ticket_a.number,
-                                                                            world.ticket_a2.number])
+    assert sorted(p["number"] for p in notes[world.a_admin.id]) == sorted(
+        [world.ticket_a.number, world.ticket_a2.number]
+    )
+    assert sorted(p["number"] for p in notes[world.manager.id]) == sorted(
+        [world.ticket_a.number, world.ticket_a2.number]
+    )
     # Not yet 24 hours: nothing.
     assert run(app, scheduled.tickets_without_response, ticket.filed_at + timedelta(hours=23)) == 0
 
@@ -135,7 +149,8 @@ def test_an_overdue_complaint_tells_the_managers_once_per_round(app, world):
     notes = twice(app, scheduled.complaints_overdue, due + timedelta(minutes=5), "complaint.overdue")
     assert set(notes) == {world.manager.id}
     assert Counter(p["number"] for p in notes[world.manager.id]) == Counter(
-        {c.number: 1 for c in (world.complaint_a, world.complaint_a2, world.complaint_b)})
+        {c.number: 1 for c in (world.complaint_a, world.complaint_a2, world.complaint_b)}
+    )
     # Another round, overdue again: told again.
     with app.app_context():
         row = db.session.get(Complaint, world.complaint_a.id)
@@ -147,8 +162,13 @@ def test_an_overdue_complaint_tells_the_managers_once_per_round(app, world):
 def test_a_quote_expiring_within_7_days_reminds_its_clients_administrators(app, world, make):
     today = date(2026, 6, 10)
     now = datetime(2026, 6, 10, 4, 0, tzinfo=UTC)
-    soon = make.quote(world.a, [world.unit_a1], status="issued", valid_until=today + timedelta(days=5),
-                      issued_at=now - timedelta(days=20))
+    soon = make.quote(
+        world.a,
+        [world.unit_a1],
+        status="issued",
+        valid_until=today + timedelta(days=5),
+        issued_at=now - timedelta(days=20),
+    )
     make.quote(world.b, [world.unit_b], status="issued", valid_until=today + timedelta(days=20), issued_at=now)
     make.quote(world.a, [world.unit_a1], status="accepted", valid_until=today + timedelta(days=2), issued_at=now)
     notes = twice(app, scheduled.quotes_expiring, now, "quote.expiring")
@@ -180,14 +200,19 @@ def test_a_recorded_visit_waiting_for_sign_off_reminds_the_school_administrator(
     notes = twice(app, scheduled.visits_waiting_signoff, recorded + timedelta(days=2), "visit.signoff")
     # Each school's administrator hears of their school's visit only; B has none: its administrator.
     assert {user: len(params) for user, params in notes.items()} == {
-        world.a_school.id: 1, world.a_school2.id: 1, world.b_admin.id: 1}
+        world.a_school.id: 1,
+        world.a_school2.id: 1,
+        world.b_admin.id: 1,
+    }
 
 
 def test_service_log_entries_waiting_for_signature_one_reminder_per_client_and_day(app, world):
     now = datetime(2026, 3, 3, 1, 0, tzinfo=UTC)  # the world's entries are of 2 March 2026
     notes = twice(app, scheduled.logs_waiting_signature, now, "log.signature")
-    assert notes == {world.a_admin.id: [{"work_on": "2026-03-02", "engineers": "刘工"}],
-                     world.b_admin.id: [{"work_on": "2026-03-02", "engineers": "刘工"}]}
+    assert notes == {
+        world.a_admin.id: [{"work_on": "2026-03-02", "engineers": "刘工"}],
+        world.b_admin.id: [{"work_on": "2026-03-02", "engineers": "刘工"}],
+    }
 
 
 def test_the_warranty_digest_counts_each_recipients_units_exactly(app, world, make):
@@ -195,13 +220,17 @@ def test_the_warranty_digest_counts_each_recipients_units_exactly(app, world, ma
     now = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
     ends = {world.a_site1: [20, 25, 60], world.a_site2: [80, 120], world.b_site: [200]}
     contracts = {world.a_site1: world.contract_a, world.a_site2: world.contract_a2, world.b_site: world.contract_b}
-    units = [(make.unit(contracts[site], site, world.model).id, days) for site, days_list in ends.items()
-             for days in days_list]
+    units = [
+        (make.unit(contracts[site], site, world.model).id, days)
+        for site, days_list in ends.items()
+        for days in days_list
+    ]
     with app.app_context():
         db.session.execute(sa.update(Equipment).values(covered_until=today + timedelta(days=400)))  # the world's
         for unit_id, days in units:
-            db.session.execute(sa.update(Equipment).where(Equipment.id == unit_id)
-                               .values(covered_until=today + timedelta(days=days)))
+            db.session.execute(
+                sa.update(Equipment).where(Equipment.id == unit_id).values(covered_until=today + timedelta(days=days))
+            )
         db.session.commit()
     notes = twice(app, scheduled.warranty_digest, now, "warranty.digest")
     assert notes == {
@@ -210,10 +239,16 @@ def test_the_warranty_digest_counts_each_recipients_units_exactly(app, world, ma
         world.a_school2.id: [{"count_90": 1, "count_30": 0}],
     }  # B has nothing ending within 90 days: its administrator is not told; staff and the vendor never are
     with app.app_context():
-        subjects = dict(db.session.execute(sa.select(Notification.user_id, Notification.site_id)
-                                           .where(Notification.kind == "warranty.digest")).all())
-    assert subjects == {world.a_admin.id: None, world.a_school.id: world.a_site1.id,
-                        world.a_school2.id: world.a_site2.id}
+        subjects = dict(
+            db.session.execute(
+                sa.select(Notification.user_id, Notification.site_id).where(Notification.kind == "warranty.digest")
+            ).all()
+        )
+    assert subjects == {
+        world.a_admin.id: None,
+        world.a_school.id: world.a_site1.id,
+        world.a_school2.id: world.a_site2.id,
+    }
     # The client's administrator starts a renewal request for those units from it, on the page and in the mail; a
     # school administrator (who may not ask for quotes) is led to the warranty page only.
     admin_page = app.test_client(user=world.a_admin).get("/notifications/?lang=en").get_data(as_text=True)
@@ -225,8 +260,9 @@ def test_the_warranty_digest_counts_each_recipients_units_exactly(app, world, ma
 
     with app.app_context():
         for user, offered in ((world.a_admin, True), (world.a_school, False)):
-            note = db.session.scalar(sa.select(Notification).where(Notification.user_id == user.id,
-                                                                   Notification.kind == "warranty.digest"))
+            note = db.session.scalar(
+                sa.select(Notification).where(Notification.user_id == user.id, Notification.kind == "warranty.digest")
+            )
             mail = mails.notification_mail(Delivery(id=0, notification=note))
             assert ("/renewals/request?state=expiring" in mail.body) is offered
     # Next month: told again.

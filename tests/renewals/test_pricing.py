@@ -1,4 +1,5 @@
 """Renewal prices (8% a year, discounts, annual ceilings, rounding) and amounts in capital numerals."""
+
 from decimal import Decimal as D
 
 import pytest
@@ -24,7 +25,7 @@ class TestLinePrice:
         assert line_price(D("0.125"), D("0.5"), 3).amount == D("0.19")
         assert line_price(D("0.125"), D("0.5"), 1).amount == D("0.06")
         assert line_price(D("12345.67"), D("0.08"), 1).amount == D("987.65")  # 987.6536
-        assert line_price(D("0.3125"), D("0.08"), 1).amount == D("0.03")      # 0.025 → 0.03, half-up
+        assert line_price(D("0.3125"), D("0.08"), 1).amount == D("0.03")  # 0.025 → 0.03, half-up
         assert isinstance(line_price(D("1"), D("0.08"), 1).amount, D)
 
     @pytest.mark.parametrize("years", [0, 4, -1])
@@ -32,7 +33,9 @@ class TestLinePrice:
         with pytest.raises(ValueError):
             line_price(D("1000"), D("0.08"), years)
 
-    @pytest.mark.parametrize(("basis", "rate", "discount"), [("-1", "0.08", "0"), ("1", "-0.08", "0"), ("1", "0.08", "1")])
+    @pytest.mark.parametrize(
+        ("basis", "rate", "discount"), [("-1", "0.08", "0"), ("1", "-0.08", "0"), ("1", "0.08", "1")]
+    )
     def test_refuses_nonsense(self, basis, rate, discount):
         with pytest.raises(ValueError):
             line_price(D(basis), D(rate), 1, discount=D(discount))

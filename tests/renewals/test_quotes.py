@@ -1,4 +1,5 @@
 """Renewal quotes: asked for, priced, issued, accepted or declined or expired; the coverage they give."""
+
 import re
 from datetime import date, timedelta
 from decimal import Decimal as D
@@ -30,7 +31,9 @@ def quote_of(app, quote_id):
 
 
 def ask(app, user, **query):
-    response = app.test_client(user=user).post("/renewals/request", query_string=query, data={"years": "2", "note": "请尽快报价"})
+    response = app.test_client(user=user).post(
+        "/renewals/request", query_string=query, data={"years": "2", "note": "请尽快报价"}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     return int(response.headers["Location"].rsplit("/", 1)[1])
 
@@ -39,18 +42,29 @@ class TestLifecycle:
     def test_request_price_issue_accept(self, app, world):
         quote_id = ask(app, world.a_staff, unit=world.unit_a1.id)
         quote = quote_of(app, quote_id)
-        assert re.fullmatch(r"XB-\d{4}-\d{4}", quote.number) and quote.status == "requested" and quote.client_id == world.a.id
+        assert (
+            re.fullmatch(r"XB-\d{4}-\d{4}", quote.number)
+            and quote.status == "requested"
+            and quote.client_id == world.a.id
+        )
         with app.app_context():
             line = db.session.scalar(sa.select(RenewalQuote).where(RenewalQuote.id == quote_id)).lines[0]
             assert line.amount == D("3808.00")  # 23,800 × 8% × 2 years
             line_id = line.id
 
         manager = app.test_client(user=world.manager)
-        response = manager.post(f"/renewals/{quote_id}/lines/{line_id}", data={
-            f"l{line_id}-rate_percent": "8", f"l{line_id}-discount_percent": "10", f"l{line_id}-ceiling": "1500"})
+        response = manager.post(
+            f"/renewals/{quote_id}/lines/{line_id}",
+            data={f"l{line_id}-rate_percent": "8", f"l{line_id}-discount_percent": "10", f"l{line_id}-ceiling": "1500"},
+        )
         assert response.status_code == 302
         valid = today(app) + timedelta(days=30)
-        assert manager.post(f"/renewals/{quote_id}/issue", data={"valid_until": valid.isoformat(), "terms": "含上门服务"}).status_code == 302
+        assert (
+            manager.post(
+                f"/renewals/{quote_id}/issue", data={"valid_until": valid.isoformat(), "terms": "含上门服务"}
+            ).status_code
+            == 302
+        )
         quote = quote_of(app, quote_id)
         assert quote.status == "issued" and quote.total == D("3000.00")  # capped at 1,500 a year
 
@@ -63,15 +77,30 @@ class TestLifecycle:
             assert unit.renewed_until == date(2030, 1, 15) and unit.covered_until == date(2030, 1, 15)
             coverage = db.session.scalar(sa.select(RenewalCoverage))
             assert (coverage.starts_on, coverage.ends_on) == (date(2028, 1, 16), date(2030, 1, 15))
-            actions = [e.action for e in db.session.scalars(sa.select(QuoteEvent).where(QuoteEvent.quote_id == quote_id).order_by(QuoteEvent.id))]
+            actions = [
+                e.action
+                for e in db.session.scalars(
+                    sa.select(QuoteEvent).where(QuoteEvent.quote_id == quote_id).order_by(QuoteEvent.id)
+                )
+            ]
             assert actions == ["requested", "line_changed", "issued", "accepted"]
-        page = app.test_client(user=world.a_school).get(f"/equipment/{world.unit_a1.id}", headers=EN).get_data(as_text=True)
+        page = (
+            app.test_client(user=world.a_school)
+            .get(f"/equipment/{world.unit_a1.id}", headers=EN)
+            .get_data(as_text=True)
+        )
         assert "Renewed until January 15, 2030" in page and "Renewed" in page
 
     def test_an_expired_unit_is_covered_from_today(self, app, world, make):
         now = today(app)
-        old = make.unit(world.contract_a, world.a_site1, world.model, serial="OLD-1", unit_price=D("1000"),
-                        warranty_start=add_months(now, -40))
+        old = make.unit(
+            world.contract_a,
+            world.a_site1,
+            world.model,
+            serial="OLD-1",
+            unit_price=D("1000"),
+            warranty_start=add_months(now, -40),
+        )
         quote = make.quote(world.a, [old], status="issued", valid_until=now + timedelta(days=5))
         assert app.test_client(user=world.a_admin).post(f"/renewals/{quote.id}/accept").status_code == 302
         with app.app_context():
@@ -119,8 +148,9 @@ class TestLifecycle:
         with app.app_context():
             assert services.expire_quotes(today(app)) == 1
             assert services.expire_quotes(today(app)) == 0
-            assert db.session.scalars(sa.select(QuoteEvent.action).where(QuoteEvent.quote_id == quote.id,
-                                                                         QuoteEvent.action == "expired")).all() == ["expired"]
+            assert db.session.scalars(
+                sa.select(QuoteEvent.action).where(QuoteEvent.quote_id == quote.id, QuoteEvent.action == "expired")
+            ).all() == ["expired"]
         assert quote_of(app, quote.id).status == "expired"
         body = admin.post(f"/renewals/{quote.id}/accept", headers=EN).get_data(as_text=True)
         assert "that step is not possible" in body
@@ -129,17 +159,27 @@ class TestLifecycle:
 
 
 class TestRules:
-    @pytest.mark.parametrize(("status", "step"), [
-        ("requested", "accept"), ("requested", "decline"), ("accepted", "issue"), ("accepted", "accept"),
-        ("declined", "accept"), ("expired", "issue"), ("issued", "issue"),
-    ])
+    @pytest.mark.parametrize(
+        ("status", "step"),
+        [
+            ("requested", "accept"),
+            ("requested", "decline"),
+            ("accepted", "issue"),
+            ("accepted", "accept"),
+            ("declined", "accept"),
+            ("expired", "issue"),
+            ("issued", "issue"),
+        ],
+    )
     def test_only_the_allowed_moves(self, app, world, make, status, step):
         quote = make.quote(world.a, [world.unit_a1], status=status, valid_until=today(app) + timedelta(days=9))
         with app.app_context():
             q = db.session.get(RenewalQuote, quote.id)
-            action = {"accept": lambda: services.accept(q, None, today(app)),
-                      "decline": lambda: services.decline(q, None, "x", today(app)),
-                      "issue": lambda: services.issue(q, None, today(app), today=today(app))}[step]
+            action = {
+                "accept": lambda: services.accept(q, None, today(app)),
+                "decline": lambda: services.decline(q, None, "x", today(app)),
+                "issue": lambda: services.issue(q, None, today(app), today=today(app)),
+            }[step]
             with pytest.raises(services.QuoteRefused):
                 action()
 
@@ -168,8 +208,11 @@ class TestRules:
             assert line.to_be_priced and line.basis is None and line.amount == 0
 
     def test_years_are_one_to_three(self, app, world):
-        body = app.test_client(user=world.a_staff).post(
-            f"/renewals/request?unit={world.unit_a1.id}", data={"years": "5"}, headers=EN).get_data(as_text=True)
+        body = (
+            app.test_client(user=world.a_staff)
+            .post(f"/renewals/request?unit={world.unit_a1.id}", data={"years": "5"}, headers=EN)
+            .get_data(as_text=True)
+        )
         assert "Not a valid choice" in body
 
     def test_a_unit_named_with_control_characters_is_refused_saying_why(self, app, world):
@@ -191,8 +234,11 @@ class TestPages:
         assert world.quote_a.number in vendor and world.quote_b.number in vendor
 
     def test_request_from_the_equipment_list_selection(self, app, world):
-        body = app.test_client(user=world.a_staff).get(f"/renewals/request?id={world.unit_a1.id}&id={world.unit_b.id}",
-                                                       headers=EN).get_data(as_text=True)
+        body = (
+            app.test_client(user=world.a_staff)
+            .get(f"/renewals/request?id={world.unit_a1.id}&id={world.unit_b.id}", headers=EN)
+            .get_data(as_text=True)
+        )
         assert "A1-0001" in body and "B-0001" not in body and "1 unit" in body
 
     def test_printable_quote_in_both_languages(self, app, world, make):
@@ -203,9 +249,17 @@ class TestPages:
         assert "Renewal quote" in en and "CN¥1,904.00" in en and "壹" not in en
 
     def test_indicative_prices_on_unit_and_contract_pages(self, app, world):
-        unit = app.test_client(user=world.a_school).get(f"/equipment/{world.unit_a1.id}", headers=EN).get_data(as_text=True)
+        unit = (
+            app.test_client(user=world.a_school)
+            .get(f"/equipment/{world.unit_a1.id}", headers=EN)
+            .get_data(as_text=True)
+        )
         assert "CN¥1,904.00 a year" in unit
-        contract = app.test_client(user=world.a_staff).get(f"/contracts/{world.contract_a.id}", headers=EN).get_data(as_text=True)
+        contract = (
+            app.test_client(user=world.a_staff)
+            .get(f"/contracts/{world.contract_a.id}", headers=EN)
+            .get_data(as_text=True)
+        )
         assert "CN¥8,000.00 a year (indicative)" in contract
 
     def test_price_list(self, app, world):

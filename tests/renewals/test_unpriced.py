@@ -1,5 +1,6 @@
 """A quote for the expiring units when one of them has no price: the requester sees which and why, leaves it out
 or keeps it for the vendor to price on the quote; the other units never wait."""
+
 import html.parser
 from datetime import timedelta
 from decimal import Decimal as D
@@ -16,7 +17,7 @@ EN = {"Accept-Language": "en"}
 ZH = {"Accept-Language": "zh-CN"}
 REASON = {
     "en": "No price is recorded for this unit, and the contract's transaction price is the price of the whole "
-          "contract, not of one unit.",
+    "contract, not of one unit.",
     "zh": "该设备没有登记单价；合同的系统成交价是整个合同的价格，不是单台设备的价格。",
 }
 
@@ -76,22 +77,33 @@ def expiring(app, world, make):
     with app.test_request_context():
         today = local_today()
     start = add_months(today + timedelta(days=20), -12)
-    units = [make.unit(world.contract_a, world.a_site1, world.model, serial=f"EXP-{n}", unit_price=price,
-                       warranty_start=start, warranty_months=12)
-             for n, price in ((1, D("10000.00")), (2, None), (3, D("5000.00")))]
+    units = [
+        make.unit(
+            world.contract_a,
+            world.a_site1,
+            world.model,
+            serial=f"EXP-{n}",
+            unit_price=price,
+            warranty_start=start,
+            warranty_months=12,
+        )
+        for n, price in ((1, D("10000.00")), (2, None), (3, D("5000.00")))
+    ]
     return units
 
 
 def quotes_of(app, client_id):
     with app.app_context():
-        return db.session.scalars(sa.select(RenewalQuote).where(RenewalQuote.client_id == client_id)
-                                  .order_by(RenewalQuote.id)).all()
+        return db.session.scalars(
+            sa.select(RenewalQuote).where(RenewalQuote.client_id == client_id).order_by(RenewalQuote.id)
+        ).all()
 
 
 def lines_of(app, quote_id):
     with app.app_context():
-        lines = db.session.scalars(sa.select(QuoteLine).where(QuoteLine.quote_id == quote_id)
-                                   .order_by(QuoteLine.id)).all()
+        lines = db.session.scalars(
+            sa.select(QuoteLine).where(QuoteLine.quote_id == quote_id).order_by(QuoteLine.id)
+        ).all()
         db.session.expunge_all()
         return lines
 
@@ -118,7 +130,9 @@ def test_sent_as_shown_the_priceable_units_are_quoted_at_once(app, world, expiri
     quote = quotes_of(app, world.a.id)[before]
     lines = lines_of(app, quote.id)
     assert sorted(line.equipment_id for line in lines) == sorted([expiring[0].id, expiring[2].id])
-    assert [line.amount for line in lines] == [D("800.00"), D("400.00")] and not any(l.to_be_priced for l in lines)
+    assert [line.amount for line in lines] == [D("800.00"), D("400.00")] and not any(
+        line.to_be_priced for line in lines
+    )
     assert len(quotes_of(app, world.a.id)) == before + 1
 
 
@@ -173,10 +187,11 @@ def test_kept_ticked_it_is_a_line_the_vendor_prices_before_the_quote_can_be_issu
     missing = manager.post(f"/renewals/{quote.id}/lines/{waiting.id}?lang=en", data={f"{line}-rate_percent": "8"})
     assert "Enter the price of this unit" in missing.get_data(as_text=True)
     assert lines_of(app, quote.id)[1].to_be_priced
-    priced = manager.post(f"/renewals/{quote.id}/lines/{waiting.id}",
-                          data={f"{line}-basis": "7000", f"{line}-rate_percent": "8"})
+    priced = manager.post(
+        f"/renewals/{quote.id}/lines/{waiting.id}", data={f"{line}-basis": "7000", f"{line}-rate_percent": "8"}
+    )
     assert priced.status_code == 302
-    assert {l.equipment_id: l.amount for l in lines_of(app, quote.id)}[expiring[1].id] == D("1120.00")
+    assert {row.equipment_id: row.amount for row in lines_of(app, quote.id)}[expiring[1].id] == D("1120.00")
     assert manager.post(f"/renewals/{quote.id}/issue", data={"valid_until": valid}).status_code == 302
     issued = quotes_of(app, world.a.id)[-1]
     assert issued.status == "issued" and issued.total == D("1600.00") + D("1120.00") + D("800.00")
@@ -218,4 +233,7 @@ def test_units_sent_without_the_list_are_asked_for_all(app, world, expiring):
     response = staff.post("/renewals/request", data={"unit": [str(expiring[0].id), str(expiring[1].id)], "years": "1"})
     assert response.status_code == 302
     lines = lines_of(app, quotes_of(app, world.a.id)[-1].id)
-    assert [(line.equipment_id, line.to_be_priced) for line in lines] == [(expiring[0].id, False), (expiring[1].id, True)]
+    assert [(line.equipment_id, line.to_be_priced) for line in lines] == [
+        (expiring[0].id, False),
+        (expiring[1].id, True),
+    ]

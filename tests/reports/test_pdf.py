@@ -1,8 +1,9 @@
 """The evidence pack and the warranty certificate: issued by a POST (once), rendered by the worker's task into a
 valid PDF whose text carries the headings and figures, checked on /verify by hash and by upload."""
+
 import io
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from portal.jobs import huey
 from portal.reports.models import IssuedDocument
 from portal.reports.services import render_issued
 
-FILED = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai, a Tuesday
+FILED = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Tuesday
 YEAR = {"start": "2026-01-01", "end": "2026-12-31"}
 MARCH = {"start": "2026-03-01", "end": "2026-03-31"}  # the late ticket only (the world's are filed today)
 
@@ -92,7 +93,10 @@ def test_evidence_pack_in_chinese(app, world, late_ticket):
     assert len(reader.pages) == doc.pages > 1
     for heading in ("履约证据包", "履约看板", "故障报修及其时钟", "巡检与回访", "投诉处理台账", "评价"):
         assert heading in text, heading
-    assert f"第 1 页，共 {len(reader.pages)} 页" in text and f"第 {len(reader.pages)} 页，共 {len(reader.pages)} 页" in text
+    assert (
+        f"第 1 页，共 {len(reader.pages)} 页" in text
+        and f"第 {len(reader.pages)} 页，共 {len(reader.pages)} 页" in text
+    )
     assert doc.number in text and world.contract_a.number in text and "甲教育局" in text
     assert late_ticket.number in text
     # The hand-known figures: one ticket in the period; three clocks late: the response (met 10 minutes after it
@@ -130,8 +134,10 @@ def test_scorecard_figures_in_the_pack(app, world, late_ticket):
 
     def computed():
         with app.test_request_context(), force_locale("en"):
-            card = metrics.scorecard(metrics.Scope(client_id=world.a.id, contract_id=world.contract_a.id),
-                                     metrics.Period("custom", date(2026, 1, 1), date(2027, 1, 1)))
+            card = metrics.scorecard(
+                metrics.Scope(client_id=world.a.id, contract_id=world.contract_a.id),
+                metrics.Period("custom", date(2026, 1, 1), date(2027, 1, 1)),
+            )
             return {row.key: (str(row.promise), str(row.measured_text)) for row in card.rows}
 
     try:
@@ -197,21 +203,24 @@ def test_verify_by_hash_by_upload_and_an_altered_copy(app, world):
     assert page.status_code == 200 and "由本门户签发" in body and doc.number in body and "甲教育局" in body
     assert world.contract_a.number in body and "甲教育局" in body  # issued by the client's administrator
     assert anonymous.get(f"/verify/{doc.sha256.upper()}").status_code == 200
-    upload = anonymous.post("/verify/", data={"file": (io.BytesIO(data), "证据包.pdf")},
-                            content_type="multipart/form-data")
+    upload = anonymous.post(
+        "/verify/", data={"file": (io.BytesIO(data), "证据包.pdf")}, content_type="multipart/form-data"
+    )
     assert upload.status_code == 200 and doc.number in upload.get_data(as_text=True)
     altered = bytearray(data)
     altered[len(data) // 2] ^= 0x01  # one byte in the middle: header and trailer intact, another hash
-    refused = anonymous.post("/verify/", data={"file": (io.BytesIO(bytes(altered)), "证据包.pdf")},
-                             content_type="multipart/form-data")
+    refused = anonymous.post(
+        "/verify/", data={"file": (io.BytesIO(bytes(altered)), "证据包.pdf")}, content_type="multipart/form-data"
+    )
     assert refused.status_code == 404 and "并非由本门户签发" in refused.get_data(as_text=True)
     assert doc.number not in refused.get_data(as_text=True)
     assert anonymous.get("/verify/%00").status_code == 400  # a control character: refused before any view
     for wrong in ("0" * 64, "not-a-hash", "g" * 64, "a" * 65, "' OR 1=1 --", "é" * 64):
         answer = anonymous.get(f"/verify/{wrong}")
         assert answer.status_code == 404 and "并非由本门户签发" in answer.get_data(as_text=True), wrong
-    not_pdf = anonymous.post("/verify/", data={"file": (io.BytesIO(b"hello"), "x.pdf")},
-                             content_type="multipart/form-data")
+    not_pdf = anonymous.post(
+        "/verify/", data={"file": (io.BytesIO(b"hello"), "x.pdf")}, content_type="multipart/form-data"
+    )
     assert not_pdf.status_code == 200 and "不是真正的 PDF 文件" in not_pdf.get_data(as_text=True)
     assert anonymous.get("/verify/").status_code == 200
 
@@ -261,8 +270,11 @@ def test_warranty_certificate_lists_units_extensions_and_renewed_cover(app, worl
         unit = db.session.get(Equipment, world.unit_a1.id)
         extend_warranty(unit, 60, "主板故障停机，无法修复")
         extend_warranty(unit, 60, "触控模块二次故障")
-        db.session.add(RenewalCoverage(equipment_id=unit.id, quote_id=world.quote_a.id, starts_on=date(2029, 1, 15),
-                                       ends_on=date(2030, 1, 14)))
+        db.session.add(
+            RenewalCoverage(
+                equipment_id=unit.id, quote_id=world.quote_a.id, starts_on=date(2029, 1, 15), ends_on=date(2030, 1, 14)
+            )
+        )
         db.session.commit()
         end = unit.warranty_end
     client = app.test_client(user=world.a_school)
@@ -288,9 +300,9 @@ def test_scorecard_hand_known_figures_for_march(app, world, late_ticket):
     render_pending(app)
     _reader, text = pdf_text(client.get(f"/reports/{doc_id}/download").data)
     flat = " ".join(text.split())
-    response_row = flat[flat.index("A substantive response to every fault report"):]
+    response_row = flat[flat.index("A substantive response to every fault report") :]
     assert response_row.split("Broken")[0].count("0 of 1 clocks met (0%)") == 1
-    proposal_row = flat[flat.index("A solution proposal within the promised time"):]
+    proposal_row = flat[flat.index("A solution proposal within the promised time") :]
     assert proposal_row.split("Kept")[0].count("1 of 1 clocks met (100%)") == 1
 
 

@@ -1,5 +1,6 @@
 """The scorecard's figures on a small world with known answers (tests/scorecard/known.py), per scope, per month
 (trends), and in a bounded number of queries."""
+
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -122,7 +123,9 @@ def test_texts_are_translated_and_formatted(app, known):
             assert sc.row("satisfaction").target_text == "≥ 95%"
         with force_locale("zh_Hans_CN"):
             assert sc.row("response").target_text == "30分钟，工作时间"
-            assert sc.row("response").promise == "每次报修均在承诺时限内实质性响应"  # the figure is the target's, from the contract
+            assert (
+                sc.row("response").promise == "每次报修均在承诺时限内实质性响应"
+            )  # the figure is the target's, from the contract
 
 
 def test_period_parse():
@@ -139,20 +142,31 @@ def test_period_parse():
     assert Period.parse("year", "2025", today=today) == Period("year", date(2025, 1, 1), date(2026, 1, 1))
     assert Period.parse("year", today=today).start == date(2026, 1, 1)
     assert Period.parse("service_year", "1", contract=Contract, today=today) == Period(
-        "service_year", date(2025, 1, 15), date(2026, 1, 15), 1)
+        "service_year", date(2025, 1, 15), date(2026, 1, 15), 1
+    )
     # Today (20 Oct 2026) is in the second service year: 15 Jan 2026 – 14 Jan 2027.
     assert Period.parse("service_year", contract=Contract, today=today) == Period(
-        "service_year", date(2026, 1, 15), date(2027, 1, 15), 2)
+        "service_year", date(2026, 1, 15), date(2027, 1, 15), 2
+    )
     assert Period.parse("custom", start="2026-10-05", end="2026-10-05", today=today) == Period(
-        "custom", date(2026, 10, 5), date(2026, 10, 6))
-    for kind, value, extra in [("month", "2026-13", {}), ("month", "abc", {}), ("month", "1999-12", {}),
-                               ("quarter", "2026-Q5", {}), ("quarter", "2026-3", {}), ("year", "2100", {}),
-                               ("year", "x", {}), ("service_year", "0", {"contract": Contract}),
-                               ("service_year", "1", {}), ("week", "1", {}),
-                               ("custom", None, {"start": "2026-10-05", "end": "2026-10-04"}),
-                               ("custom", None, {"start": "2020-01-01", "end": "2025-12-31"}),
-                               ("custom", None, {"start": "2026-10-05"}),
-                               ("custom", None, {"start": "2026-02-30", "end": "2026-03-01"})]:
+        "custom", date(2026, 10, 5), date(2026, 10, 6)
+    )
+    for kind, value, extra in [
+        ("month", "2026-13", {}),
+        ("month", "abc", {}),
+        ("month", "1999-12", {}),
+        ("quarter", "2026-Q5", {}),
+        ("quarter", "2026-3", {}),
+        ("year", "2100", {}),
+        ("year", "x", {}),
+        ("service_year", "0", {"contract": Contract}),
+        ("service_year", "1", {}),
+        ("week", "1", {}),
+        ("custom", None, {"start": "2026-10-05", "end": "2026-10-04"}),
+        ("custom", None, {"start": "2020-01-01", "end": "2025-12-31"}),
+        ("custom", None, {"start": "2026-10-05"}),
+        ("custom", None, {"start": "2026-02-30", "end": "2026-03-01"}),
+    ]:
         with pytest.raises(ValueError):
             Period.parse(kind, value, today=today, **extra)
 
@@ -193,7 +207,7 @@ def test_evidence_lists_the_objects_behind_a_row(app, known):
 
     scope = Scope(known.a.id)
     with app.test_request_context():
-        (source, model, query), = M.evidence("response", scope, OCTOBER, now=NOW, only_broken=True)
+        ((source, model, query),) = M.evidence("response", scope, OCTOBER, now=NOW, only_broken=True)
         assert (source, model) == ("tickets", Ticket)
         broken = db.session.scalars(query).all()
         assert len(broken) == 3 and known.t3_number in {t.number for t in broken}
@@ -202,7 +216,10 @@ def test_evidence_lists_the_objects_behind_a_row(app, known):
         assert [p.description for p in parts] == ["电源"]
         sources = M.evidence("satisfaction", scope, OCTOBER, now=NOW, only_broken=True)
         assert [(s, len(db.session.scalars(q).all())) for s, _m, q in sources] == [
-            ("ticket_ratings", 1), ("visit_ratings", 1), ("surveys", 0)]
+            ("ticket_ratings", 1),
+            ("visit_ratings", 1),
+            ("surveys", 0),
+        ]
         for key in M.ROW_KEYS:  # every row's evidence runs, and counts what the row counts
             lists = M.evidence(key, scope, OCTOBER, now=NOW, only_broken=True)
             assert all(db.session.execute(q).all() is not None for _s, _m, q in lists)
@@ -233,8 +250,8 @@ def test_at_risk_ranks_contracts(app, known):
 
 def test_at_risk_counts_what_is_at_risk_now(app, make):
     from portal.complaints import services as complaints
-    from portal.inspections import services as visits
     from portal.contracts.models import Contract
+    from portal.inspections import services as visits
     from portal.orgs.models import Site
 
     client = make.client()
@@ -245,12 +262,22 @@ def test_at_risk_counts_what_is_at_risk_now(app, make):
     # Filed 25 minutes before NOW: the 30-minute response clock is past its risk point (22.5 min), not yet due.
     make.ticket(admin, site, unit, now=NOW - timedelta(minutes=25))
     with app.test_request_context():
-        visits.add_visit(db.session.get(Contract, contract.id), db.session.get(Site, site.id), kind="return_visit",
-                         due_on=date(2026, 10, 23))  # due in 3 days
-        complaints.file_complaint(db.session.get(User, admin.id), site=None, ticket=None, category="other",
-                                  description="x", now=NOW - timedelta(hours=21))  # due in 3 hours
+        visits.add_visit(
+            db.session.get(Contract, contract.id),
+            db.session.get(Site, site.id),
+            kind="return_visit",
+            due_on=date(2026, 10, 23),
+        )  # due in 3 days
+        complaints.file_complaint(
+            db.session.get(User, admin.id),
+            site=None,
+            ticket=None,
+            category="other",
+            description="x",
+            now=NOW - timedelta(hours=21),
+        )  # due in 3 hours
         db.session.commit()
-        (found, broken, risky), = M.at_risk(now=NOW)
+        ((found, broken, risky),) = M.at_risk(now=NOW)
     # Nothing broken yet. At risk: the response clock (the proposal's risk point is at 45 min, on site's at 90), the
     # return visits (one due in 3 days), complaints answered in 24 h (one due in 3 hours).
     assert (found.id, broken, risky) == (contract.id, 0, 2 + 1)
@@ -263,9 +290,12 @@ def test_queries_do_not_grow_with_the_data(app, make, known, count_queries):
 
     def counted():
         found = []
-        for call in (lambda: M.scorecard(scope, OCTOBER, now=NOW), lambda: M.trends(scope, now=NOW),
-                     lambda: M.at_risk(now=NOW), lambda: M.scorecard(Scope(known.a.id, known.contract_a.id),
-                                                                     OCTOBER, now=NOW)):
+        for call in (
+            lambda: M.scorecard(scope, OCTOBER, now=NOW),
+            lambda: M.trends(scope, now=NOW),
+            lambda: M.at_risk(now=NOW),
+            lambda: M.scorecard(Scope(known.a.id, known.contract_a.id), OCTOBER, now=NOW),
+        ):
             with app.test_request_context(), count_queries() as queries:
                 call()
             found.append(queries.count)
@@ -273,10 +303,17 @@ def test_queries_do_not_grow_with_the_data(app, make, known, count_queries):
 
     few = counted()
     # Much more of everything in the same scope and period, and more contracts for the overview.
-    filed = make.tickets([(known.admin, known.s1, known.a1)] * 15 + [(known.admin, known.s2, known.w1)] * 15,
-                         now=at(10, 18, 0))
-    make.save(*[ReplacedPart(ticket_id=t.id, description="x", replaced_on=date(2026, 10, 19),
-                             covered_until=date(2027, 1, 1)) for t in filed])
+    filed = make.tickets(
+        [(known.admin, known.s1, known.a1)] * 15 + [(known.admin, known.s2, known.w1)] * 15, now=at(10, 18, 0)
+    )
+    make.save(
+        *[
+            ReplacedPart(
+                ticket_id=t.id, description="x", replaced_on=date(2026, 10, 19), covered_until=date(2027, 1, 1)
+            )
+            for t in filed
+        ]
+    )
     for n in range(10):
         make.visit(known.contract_a, known.s1, due_on=date(2026, 10, 1 + n))
         make.complaint(known.admin, known.s1, now=at(10, 1 + n, 0))
@@ -284,8 +321,9 @@ def test_queries_do_not_grow_with_the_data(app, make, known, count_queries):
         client = make.client()
         site = make.site(client)
         contract = make.contract(client)
-        make.ticket(make.user("client_staff", client=client), site, make.unit(contract, site, known.model),
-                    now=at(10, 10, 0))
+        make.ticket(
+            make.user("client_staff", client=client), site, make.unit(contract, site, known.model), now=at(10, 10, 0)
+        )
     assert counted() == few, few
 
 
@@ -293,11 +331,15 @@ def test_a_complaint_answered_late_after_a_period_was_past_due_at_its_end(app, m
     from portal.complaints import services as complaints
 
     client = make.client()
-    admin, manager, agent = make.user("client_admin", client=client), make.user("vendor_manager"), \
-        make.user("vendor_agent")
+    admin, manager, agent = (
+        make.user("client_admin", client=client),
+        make.user("vendor_manager"),
+        make.user("vendor_agent"),
+    )
     with app.test_request_context():
-        c = complaints.file_complaint(db.session.get(User, admin.id), site=None, ticket=None, category="other",
-                                      description="x", now=at(9, 29, 2))  # due 30 Sep 02:00 UTC
+        c = complaints.file_complaint(
+            db.session.get(User, admin.id), site=None, ticket=None, category="other", description="x", now=at(9, 29, 2)
+        )  # due 30 Sep 02:00 UTC
         complaints.assign(c, db.session.get(User, manager.id), db.session.get(User, agent.id), now=at(10, 2, 2))
         complaints.answer(c, db.session.get(User, agent.id), "答复", now=at(10, 2, 2))  # late, after September
         db.session.commit()
@@ -309,10 +351,15 @@ def test_a_complaint_answered_late_after_a_period_was_past_due_at_its_end(app, m
     # Now (20 Oct 02:00): answered, not yet closed by the client: open, not past due, 21 days old.
     assert (row.value, row.met, row.detail) == (1, True, {"oldest_days": 21, "past_due": 0})
     with app.test_request_context():
-        (_s, _m, query), = M.evidence("complaints_open", Scope(client.id), Period(
-            "month", date(2026, 9, 1), date(2026, 10, 1)), now=NOW, only_broken=True)
+        ((_s, _m, query),) = M.evidence(
+            "complaints_open",
+            Scope(client.id),
+            Period("month", date(2026, 9, 1), date(2026, 10, 1)),
+            now=NOW,
+            only_broken=True,
+        )
         assert [x.id for x in db.session.scalars(query)] == [c.id]
-        (_s, _m, query), = M.evidence("complaints_open", Scope(client.id), OCTOBER, now=NOW, only_broken=True)
+        ((_s, _m, query),) = M.evidence("complaints_open", Scope(client.id), OCTOBER, now=NOW, only_broken=True)
         assert db.session.scalars(query).all() == []
 
 
@@ -322,16 +369,21 @@ def test_a_complaint_answered_late_before_a_periods_end_is_not_past_due_at_it(ap
     from portal.complaints import services as complaints
 
     client = make.client()
-    admin, manager, agent = make.user("client_admin", client=client), make.user("vendor_manager"), \
-        make.user("vendor_agent")
+    admin, manager, agent = (
+        make.user("client_admin", client=client),
+        make.user("vendor_manager"),
+        make.user("vendor_agent"),
+    )
     with app.test_request_context():
         people = [db.session.get(User, u.id) for u in (admin, manager, agent)]
-        early = complaints.file_complaint(people[0], site=None, ticket=None, category="other", description="x",
-                                          now=at(9, 27, 2))  # due 28 Sep 02:00 UTC
+        early = complaints.file_complaint(
+            people[0], site=None, ticket=None, category="other", description="x", now=at(9, 27, 2)
+        )  # due 28 Sep 02:00 UTC
         complaints.assign(early, people[1], people[2], now=at(9, 28, 5))
         complaints.answer(early, people[2], "答复", now=at(9, 28, 5))  # late, but answered within September
-        later = complaints.file_complaint(people[0], site=None, ticket=None, category="other", description="y",
-                                          now=at(9, 29, 2))  # due 30 Sep 02:00 UTC
+        later = complaints.file_complaint(
+            people[0], site=None, ticket=None, category="other", description="y", now=at(9, 29, 2)
+        )  # due 30 Sep 02:00 UTC
         complaints.assign(later, people[1], people[2], now=at(10, 2, 2))
         complaints.answer(later, people[2], "答复", now=at(10, 2, 2))  # late, answered after September
         db.session.commit()
@@ -340,5 +392,5 @@ def test_a_complaint_answered_late_before_a_periods_end_is_not_past_due_at_it(ap
     # At 30 Sep 16:00 UTC both are open (neither closed by the client); only the later one is past due then.
     assert (row.value, row.met, row.detail["past_due"]) == (2, False, 1)
     with app.test_request_context():
-        (_s, _m, query), = M.evidence("complaints_open", Scope(client.id), september, now=NOW, only_broken=True)
+        ((_s, _m, query),) = M.evidence("complaints_open", Scope(client.id), september, now=NOW, only_broken=True)
         assert [x.id for x in db.session.scalars(query)] == [later.id]

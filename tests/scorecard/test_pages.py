@@ -1,5 +1,6 @@
 """The scorecard's pages: who sees what, the figures the metrics module computes, htmx, bad filters, the evidence,
 the vendor's overview and the contract's deposit terms."""
+
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -16,8 +17,11 @@ EN = {"Accept-Language": "en"}
 ZH = {"Accept-Language": "zh-CN"}
 OCTOBER = "period=month&value=2026-10"
 # 10:00 in Shanghai on working days of October 2026 (not the National Day week).
-FILED = [datetime(2026, 10, 12, 2, 0, tzinfo=UTC), datetime(2026, 10, 13, 2, 0, tzinfo=UTC),
-         datetime(2026, 10, 14, 2, 0, tzinfo=UTC)]
+FILED = [
+    datetime(2026, 10, 12, 2, 0, tzinfo=UTC),
+    datetime(2026, 10, 13, 2, 0, tzinfo=UTC),
+    datetime(2026, 10, 14, 2, 0, tzinfo=UTC),
+]
 
 
 def text(response):
@@ -71,8 +75,9 @@ def test_the_overview_is_the_vendors(app, world):
         assert f"/scorecard/?client={contract.client_id}&amp;contract={contract.id}" in body
 
 
-@pytest.mark.parametrize("query", ["contract={b_contract}", "site={b_site}", "client={b}",
-                                   "contract={b_contract}&site={a_site1}"])
+@pytest.mark.parametrize(
+    "query", ["contract={b_contract}", "site={b_site}", "client={b}", "contract={b_contract}&site={a_site1}"]
+)
 def test_another_clients_ids_answer_404(app, world, query):
     url = query.format(b_contract=world.contract_b.id, b_site=world.b_site.id, b=world.b.id, a_site1=world.a_site1.id)
     for user in (world.a_admin, world.a_school):
@@ -92,8 +97,11 @@ def test_a_school_administrator_cannot_ask_for_the_neighbouring_school(app, worl
 
 def test_a_vendors_contract_of_another_client_is_dropped_as_in_the_lists(app, world):
     """A vendor who changes the client keeps no contract of the previous one: the client's whole card shows."""
-    body = text(app.test_client(user=world.manager).get(
-        f"/scorecard/?client={world.b.id}&contract={world.contract_a.id}&{OCTOBER}", headers=EN))
+    body = text(
+        app.test_client(user=world.manager).get(
+            f"/scorecard/?client={world.b.id}&contract={world.contract_a.id}&{OCTOBER}", headers=EN
+        )
+    )
     assert "scorecard-table" in body and "HT-A-1</option>" not in body
     assert "Centre B · all contracts" in body
 
@@ -119,14 +127,16 @@ def test_the_school_administrator_sees_their_schools_figures_only(app, world, cl
     theirs = text(app.test_client(user=world.a_admin).get(f"/scorecard/?{OCTOBER}", headers=EN))
     assert whole_text in theirs
     # The client admin can narrow to the school and sees what its administrator sees.
-    narrowed = text(app.test_client(user=world.a_admin).get(f"/scorecard/?site={world.a_site1.id}&{OCTOBER}",
-                                                            headers=EN))
+    narrowed = text(
+        app.test_client(user=world.a_admin).get(f"/scorecard/?site={world.a_site1.id}&{OCTOBER}", headers=EN)
+    )
     assert school_text in narrowed and whole_text not in narrowed
 
 
 def test_the_page_shows_every_row_as_the_module_computes_it(app, world, clocks):
-    theirs = text(app.test_client(user=world.a_admin).get(f"/scorecard/?contract={world.contract_a.id}&{OCTOBER}",
-                                                          headers=EN))
+    theirs = text(
+        app.test_client(user=world.a_admin).get(f"/scorecard/?contract={world.contract_a.id}&{OCTOBER}", headers=EN)
+    )
     with app.test_request_context(headers=EN):
         period = metrics.Period.parse("month", "2026-10", today=date(2026, 11, 28))
         card = metrics.scorecard(metrics.Scope(client_id=world.a.id, contract_id=world.contract_a.id), period)
@@ -140,16 +150,19 @@ def test_the_page_shows_every_row_as_the_module_computes_it(app, world, clocks):
     # The broken response row: its badge in words, its evidence link with the same filters.
     response_row = theirs.split('id="row-response"')[1].split("</tr>")[0]
     assert "Broken" in response_row
-    assert (f"/scorecard/evidence/response?client={world.a.id}&amp;contract={world.contract_a.id}&amp;period=month"
-            f"&amp;value=2026-10") in response_row
+    assert (
+        f"/scorecard/evidence/response?client={world.a.id}&amp;contract={world.contract_a.id}&amp;period=month"
+        f"&amp;value=2026-10"
+    ) in response_row
     assert "<svg" in response_row and "the last 12 months" in response_row  # the trend and its words
     # The deposit of the single contract: 5 % of 100,000.00, due 12 months after the acceptance of 2025-01-15.
     assert "Quality deposit" in theirs and "¥5,000.00" in theirs and "January 15, 2026" in theirs
 
 
 def test_the_page_in_chinese(app, world, clocks):
-    body = text(app.test_client(user=world.a_admin).get(f"/scorecard/?contract={world.contract_a.id}&{OCTOBER}",
-                                                        headers=ZH))
+    body = text(
+        app.test_client(user=world.a_admin).get(f"/scorecard/?contract={world.contract_a.id}&{OCTOBER}", headers=ZH)
+    )
     assert "履约看板" in body and "质量保证金" in body and "未履行" in body and "证据" in body
 
 
@@ -165,8 +178,11 @@ def test_htmx_gets_the_card_alone(app, world, clocks):
 
 
 def test_a_vendor_changing_the_client_gets_its_contracts_in_the_fragment(app, world):
-    part = text(app.test_client(user=world.manager).get(f"/scorecard/?client={world.b.id}",
-                                                        headers={**EN, "HX-Request": "true"}))
+    part = text(
+        app.test_client(user=world.manager).get(
+            f"/scorecard/?client={world.b.id}", headers={**EN, "HX-Request": "true"}
+        )
+    )
     assert 'id="contract" name="contract" hx-swap-oob="true"' in part
     assert "HT-B-1" in part and "HT-A-1" not in part
 
@@ -174,18 +190,41 @@ def test_a_vendor_changing_the_client_gets_its_contracts_in_the_fragment(app, wo
 # ---------------------------------------------------------------- bad filters
 
 
-@pytest.mark.parametrize("query, english, chinese", [
-    ("contract=abc", "Choose a contract from the list.", "请从列表中选择合同。"),
-    ("contract=99999999999", "Choose a contract from the list.", "请从列表中选择合同。"),
-    ("site=-1", "Choose a site from the list.", "请从列表中选择使用单位。"),
-    ("client=1.5", "Choose a client from the list.", "请从列表中选择客户。"),
-    ("period=weekly", "Choose a period from the list.", "请从列表中选择统计周期。"),
-    ("period=custom&start=2026-02-30&end=2026-03-01", "Give a date like 2026-10-31.", "请按 2026-10-31 的格式填写日期。"),
-    ("period=custom&start=1500-01-01&end=2026-03-01", "Give a date from 2000 to 2100.", "请填写 2000 年至 2100 年之间的日期。"),
-    ("period=month&value=" + "9" * 40, "Give the period like the example beside the field.", "请按输入框旁的示例填写周期。"),
-    ("period=quarter&value=" + "Q" * 21, "Give the period like the example beside the field.", "请按输入框旁的示例填写周期。"),
-    ("period=month&value=2026-10%00", "The address holds control characters", "网址中含有控制字符"),  # the app's own 400
-])
+@pytest.mark.parametrize(
+    "query, english, chinese",
+    [
+        ("contract=abc", "Choose a contract from the list.", "请从列表中选择合同。"),
+        ("contract=99999999999", "Choose a contract from the list.", "请从列表中选择合同。"),
+        ("site=-1", "Choose a site from the list.", "请从列表中选择使用单位。"),
+        ("client=1.5", "Choose a client from the list.", "请从列表中选择客户。"),
+        ("period=weekly", "Choose a period from the list.", "请从列表中选择统计周期。"),
+        (
+            "period=custom&start=2026-02-30&end=2026-03-01",
+            "Give a date like 2026-10-31.",
+            "请按 2026-10-31 的格式填写日期。",
+        ),
+        (
+            "period=custom&start=1500-01-01&end=2026-03-01",
+            "Give a date from 2000 to 2100.",
+            "请填写 2000 年至 2100 年之间的日期。",
+        ),
+        (
+            "period=month&value=" + "9" * 40,
+            "Give the period like the example beside the field.",
+            "请按输入框旁的示例填写周期。",
+        ),
+        (
+            "period=quarter&value=" + "Q" * 21,
+            "Give the period like the example beside the field.",
+            "请按输入框旁的示例填写周期。",
+        ),
+        (
+            "period=month&value=2026-10%00",
+            "The address holds control characters",
+            "网址中含有控制字符",
+        ),  # the app's own 400
+    ],
+)
 def test_bad_filters_are_refused_with_a_message_per_field(app, world, query, english, chinese):
     browser = app.test_client(user=world.a_admin)
     for headers, message in ((EN, english), (ZH, chinese)):
@@ -196,14 +235,24 @@ def test_bad_filters_are_refused_with_a_message_per_field(app, world, query, eng
             assert "scorecard-table" not in text(response)
 
 
-@pytest.mark.parametrize("query", ["period=month&value=2026-13", "period=quarter&value=2026-Q5", "period=year&value=1850",
-                                   "period=custom&start=2026-10-10&end=2026-10-01", "period=custom&start=2026-10-10",
-                                   "period=custom&start=2000-01-01&end=2099-01-01", "period=service_year&value=x",
-                                   "period=service_year&value=999999"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "period=month&value=2026-13",
+        "period=quarter&value=2026-Q5",
+        "period=year&value=1850",
+        "period=custom&start=2026-10-10&end=2026-10-01",
+        "period=custom&start=2026-10-10",
+        "period=custom&start=2000-01-01&end=2099-01-01",
+        "period=service_year&value=x",
+        "period=service_year&value=999999",
+    ],
+)
 def test_periods_the_module_refuses_are_messages_not_errors(app, world, query):
     for user in (world.a_admin, world.manager):
-        response = app.test_client(user=user).get(f"/scorecard/?client={world.a.id}&contract={world.contract_a.id}"
-                                                  f"&{query}", headers=EN)
+        response = app.test_client(user=user).get(
+            f"/scorecard/?client={world.a.id}&contract={world.contract_a.id}&{query}", headers=EN
+        )
         assert response.status_code == 400, query
         assert "The scorecard cannot be shown for these filters" in text(response)
 
@@ -220,13 +269,13 @@ def test_an_unknown_row_is_404(app, world):
 def test_the_evidence_of_a_clock_row(app, world, clocks):
     first, second, late = clocks
     browser = app.test_client(user=world.a_admin)
-    everything = text(browser.get(f"/scorecard/evidence/response?contract={world.contract_a.id}&{OCTOBER}",
-                                  headers=EN))
+    everything = text(browser.get(f"/scorecard/evidence/response?contract={world.contract_a.id}&{OCTOBER}", headers=EN))
     for ticket in clocks:
         assert f'href="/tickets/{ticket.id}"' in everything
     assert "Met in time" in everything and "2 hours, 30 minutes" in everything  # answered 150 minutes after due
-    broken = text(browser.get(f"/scorecard/evidence/response?contract={world.contract_a.id}&{OCTOBER}&only=broken",
-                              headers=EN))
+    broken = text(
+        browser.get(f"/scorecard/evidence/response?contract={world.contract_a.id}&{OCTOBER}&only=broken", headers=EN)
+    )
     assert f'href="/tickets/{late.id}"' in broken
     assert f'href="/tickets/{first.id}"' not in broken and f'href="/tickets/{second.id}"' not in broken
     # A school administrator's evidence holds their school's tickets only.
@@ -260,8 +309,12 @@ def test_the_evidence_pages(app, world, make):
 
 
 def test_queries_do_not_grow_with_the_data(app, world, make, count_queries):
-    urls = [f"/scorecard/?{OCTOBER}", f"/scorecard/?contract={world.contract_a.id}&{OCTOBER}",
-            f"/scorecard/evidence/response?{OCTOBER}", f"/scorecard/evidence/satisfaction?{OCTOBER}"]
+    urls = [
+        f"/scorecard/?{OCTOBER}",
+        f"/scorecard/?contract={world.contract_a.id}&{OCTOBER}",
+        f"/scorecard/evidence/response?{OCTOBER}",
+        f"/scorecard/evidence/satisfaction?{OCTOBER}",
+    ]
     browser = app.test_client(user=world.a_admin)
     vendor = app.test_client(user=world.manager)
     few = {}
@@ -280,7 +333,7 @@ def test_queries_do_not_grow_with_the_data(app, world, make, count_queries):
     for url in urls:
         with count_queries() as counter:
             assert browser.get(url).status_code == 200
-        assert counter.count == few[url], (url, few[url], counter.count, counter.statements[few[url]:])
+        assert counter.count == few[url], (url, few[url], counter.count, counter.statements[few[url] :])
     with count_queries() as counter:
         assert vendor.get("/scorecard/overview").status_code == 200
     assert counter.count == few_overview, counter.statements
@@ -289,39 +342,59 @@ def test_queries_do_not_grow_with_the_data(app, world, make, count_queries):
 # ---------------------------------------------------------------- the contract's deposit terms
 
 
-CONTRACT = {"number": "HT-A-1", "title": "项目", "accepted_on": "2025-01-15", "signed_on": "2024-12-01",
-            "price": "100000", "warranty_months": "36", "renewal_percent": "8"}
+CONTRACT = {
+    "number": "HT-A-1",
+    "title": "项目",
+    "accepted_on": "2025-01-15",
+    "signed_on": "2024-12-01",
+    "price": "100000",
+    "warranty_months": "36",
+    "renewal_percent": "8",
+}
 
 
-@pytest.mark.parametrize("field, value, english", [
-    ("deposit_percent", "150", "Use a percentage from 0 to 100."),
-    ("deposit_percent", "5.555", "Use at most 2 decimals in a percentage."),
-    ("deposit_months", "-1", "Use a number of months from 0 to 120."),
-    ("deposit_months", "500", "Use a number of months from 0 to 120."),
-    ("renewal_ceiling", "-5", "The ceiling cannot be negative."),
-    ("deposit_returned_on", "2024-11-30", "The deposit cannot be returned before the contract is signed."),
-    ("deposit_returned_on", "2026-02-30", "Not a valid date value."),
-])
+@pytest.mark.parametrize(
+    "field, value, english",
+    [
+        ("deposit_percent", "150", "Use a percentage from 0 to 100."),
+        ("deposit_percent", "5.555", "Use at most 2 decimals in a percentage."),
+        ("deposit_months", "-1", "Use a number of months from 0 to 120."),
+        ("deposit_months", "500", "Use a number of months from 0 to 120."),
+        ("renewal_ceiling", "-5", "The ceiling cannot be negative."),
+        ("deposit_returned_on", "2024-11-30", "The deposit cannot be returned before the contract is signed."),
+        ("deposit_returned_on", "2026-02-30", "Not a valid date value."),
+    ],
+)
 def test_the_contract_form_refuses_bad_deposit_terms(app, world, field, value, english):
     browser = app.test_client(user=world.manager)
-    response = browser.post(f"/contracts/{world.contract_a.id}/edit", headers=EN,
-                            data={**CONTRACT, "client": world.a.id, field: value})
+    response = browser.post(
+        f"/contracts/{world.contract_a.id}/edit", headers=EN, data={**CONTRACT, "client": world.a.id, field: value}
+    )
     assert response.status_code == 200 and english in text(response)
     with app.app_context():
         contract = db.session.get(Contract, world.contract_a.id)
-        assert (contract.deposit_rate, contract.deposit_months, contract.renewal_ceiling) == (
-            Decimal("0.05"), 12, None)
+        assert (contract.deposit_rate, contract.deposit_months, contract.renewal_ceiling) == (Decimal("0.05"), 12, None)
 
 
 def test_the_contract_form_keeps_the_deposit_terms(app, world):
     browser = app.test_client(user=world.manager)
-    data = {**CONTRACT, "client": world.a.id, "renewal_ceiling": "6000.50", "deposit_percent": "3.5",
-            "deposit_months": "24", "deposit_returned_on": "2027-02-01"}
+    data = {
+        **CONTRACT,
+        "client": world.a.id,
+        "renewal_ceiling": "6000.50",
+        "deposit_percent": "3.5",
+        "deposit_months": "24",
+        "deposit_returned_on": "2027-02-01",
+    }
     assert browser.post(f"/contracts/{world.contract_a.id}/edit", data=data).status_code == 302
     with app.app_context():
         contract = db.session.get(Contract, world.contract_a.id)
-        assert (contract.renewal_ceiling, contract.deposit_rate, contract.deposit_months,
-                contract.deposit_returned_on) == (Decimal("6000.50"), Decimal("0.035"), 24, date(2027, 2, 1))
+        assert (
+            contract.renewal_ceiling,
+            contract.deposit_rate,
+            contract.deposit_months,
+            contract.deposit_returned_on,
+        ) == (Decimal("6000.50"), Decimal("0.035"), 24, date(2027, 2, 1))
     form = text(browser.get(f"/contracts/{world.contract_a.id}/edit", headers=EN))
     assert 'value="3.50"' in form and 'value="24"' in form and 'value="6000.50"' in form
     page = text(app.test_client(user=world.a_admin).get(f"/contracts/{world.contract_a.id}", headers=EN))
@@ -334,8 +407,12 @@ def test_the_contract_form_keeps_the_deposit_terms(app, world):
     assert browser.post(f"/contracts/{world.contract_a.id}/edit", data=data).status_code == 302
     with app.app_context():
         contract = db.session.get(Contract, world.contract_a.id)
-        assert (contract.renewal_ceiling, contract.deposit_rate, contract.deposit_months,
-                contract.deposit_returned_on) == (None, Decimal("0.05"), 12, None)
+        assert (
+            contract.renewal_ceiling,
+            contract.deposit_rate,
+            contract.deposit_months,
+            contract.deposit_returned_on,
+        ) == (None, Decimal("0.05"), 12, None)
 
 
 def test_planted_markup_shows_as_text_in_the_evidence(app, world, make):
@@ -344,9 +421,19 @@ def test_planted_markup_shows_as_text_in_the_evidence(app, world, make):
 
     planted = '<script>alert("x")</script>'
     ticket = make.ticket(world.a_school, world.a_site1, world.unit_a1, now=FILED[0], title=planted)
-    make.save(Survey(token_hash="1" * 64, client_id=world.a.id, site_id=world.a_site1.id, ticket_id=ticket.id,
-                     recipient_name=planted, comment=planted, expires_at=utcnow() + timedelta(days=7),
-                     answered_at=utcnow(), rating=2))
+    make.save(
+        Survey(
+            token_hash="1" * 64,
+            client_id=world.a.id,
+            site_id=world.a_site1.id,
+            ticket_id=ticket.id,
+            recipient_name=planted,
+            comment=planted,
+            expires_at=utcnow() + timedelta(days=7),
+            answered_at=utcnow(),
+            rating=2,
+        )
+    )
     browser = app.test_client(user=world.a_admin)
     for url in (f"/scorecard/evidence/response?{OCTOBER}", "/scorecard/evidence/satisfaction?period=year"):
         body = text(browser.get(url, headers=EN))

@@ -1,4 +1,5 @@
 """The scorecard against a plain Python recount of every row on random data, per scope and per month."""
+
 import random
 from datetime import date, datetime, time, timedelta
 
@@ -50,8 +51,9 @@ def random_world(app, make, seed, tickets=40):
                 choice = rnd.random()
                 met = None
                 if choice < 0.5:
-                    met = t.filed_at + timedelta(minutes=rnd.choice([minutes - 5, minutes, minutes + 1, 1440,
-                                                                      1441, 3000]))
+                    met = t.filed_at + timedelta(
+                        minutes=rnd.choice([minutes - 5, minutes, minutes + 1, 1440, 1441, 3000])
+                    )
                 setattr(t, f"{name}_met", met)
                 if rnd.random() < 0.15:
                     waived.append(name)
@@ -60,8 +62,15 @@ def random_world(app, make, seed, tickets=40):
             t.waived, t.breached = ",".join(waived), ",".join(breached)
             t.work_stopped = rnd.random() < 0.3
             if t.work_stopped and rnd.random() < 0.6:
-                db.session.add(WarrantyExtension(equipment_id=t.equipment_id, days=rnd.choice([60, 60, 30]),
-                                                 reason="x", cause_kind="ticket", cause_id=t.id))
+                db.session.add(
+                    WarrantyExtension(
+                        equipment_id=t.equipment_id,
+                        days=rnd.choice([60, 60, 30]),
+                        reason="x",
+                        cause_kind="ticket",
+                        cause_id=t.id,
+                    )
+                )
             if rnd.random() < 0.5:
                 t.closed_at = t.filed_at + timedelta(hours=rnd.randrange(1, 300))
                 t.rating = rnd.choice([None, 1, 2, 3, 4, 5, 5])
@@ -70,14 +79,25 @@ def random_world(app, make, seed, tickets=40):
             received = start + timedelta(minutes=rnd.randrange(0, 90 * 24 * 60, 11))
             status = rnd.choice(["new", "assigned", "answered", "reopened", "closed"])
             due = received + timedelta(hours=24) if status in ("new", "assigned", "reopened") else None
-            db.session.add(Complaint(
-                number=f"TS-R{seed}-{n}", client_id=client.id, site_id=site.id if site else None,
-                category="other", description="x", status=status, is_open=status != "closed", round=1,
-                received_at=received, due_at=due, overdue_rounds=rnd.choice([0, 0, 1]),
-                closed_at=received + timedelta(days=2) if status == "closed" else None,
-                rating=rnd.choice([None, 2, 4, 5]) if status == "closed" else None))
+            db.session.add(
+                Complaint(
+                    number=f"TS-R{seed}-{n}",
+                    client_id=client.id,
+                    site_id=site.id if site else None,
+                    category="other",
+                    description="x",
+                    status=status,
+                    is_open=status != "closed",
+                    round=1,
+                    received_at=received,
+                    due_at=due,
+                    overdue_rounds=rnd.choice([0, 0, 1]),
+                    closed_at=received + timedelta(days=2) if status == "closed" else None,
+                    rating=rnd.choice([None, 2, 4, 5]) if status == "closed" else None,
+                )
+            )
         visits = []
-        for n in range(40):
+        for _ in range(40):
             contract = rnd.choice(contracts)
             kind = rnd.choice(["inspection", "phone_visit", "return_visit", "end_of_life", "extra"])
             site = None if kind == "phone_visit" else rnd.choice(sites)
@@ -85,25 +105,53 @@ def random_world(app, make, seed, tickets=40):
             status = rnd.choice(["scheduled", "done", "signed", "disputed"])
             done = due + timedelta(days=rnd.randrange(-5, 6)) if status != "scheduled" else None
             signed = datetime.combine(done, time(4), UTC) + timedelta(days=1) if status == "signed" else None
-            visit = Visit(contract_id=contract.id, client_id=client.id, site_id=site.id if site else None, kind=kind,
-                          due_on=due, window_start=due, status=status, done_on=done, signed_at=signed,
-                          satisfaction=rnd.choice([None, 2, 4, 5]) if signed else None)
+            visit = Visit(
+                contract_id=contract.id,
+                client_id=client.id,
+                site_id=site.id if site else None,
+                kind=kind,
+                due_on=due,
+                window_start=due,
+                status=status,
+                done_on=done,
+                signed_at=signed,
+                satisfaction=rnd.choice([None, 2, 4, 5]) if signed else None,
+            )
             db.session.add(visit)
             visits.append(visit)
-        for n in range(20):
-            db.session.add(ServiceLog(
-                contract_id=rnd.choice(contracts).id, client_id=client.id, site_id=rnd.choice(sites).id
-                if rnd.random() < 0.7 else None, work_date=date(2026, 9, 1) + timedelta(days=rnd.randrange(0, 90)),
-                engineers="x", headcount=1, time_in=time(8), time_out=time(17), place="x", work_done="x",
-                signed_at=at(10, 1, 0) if rnd.random() < 0.5 else None))
+        for _ in range(20):
+            db.session.add(
+                ServiceLog(
+                    contract_id=rnd.choice(contracts).id,
+                    client_id=client.id,
+                    site_id=rnd.choice(sites).id if rnd.random() < 0.7 else None,
+                    work_date=date(2026, 9, 1) + timedelta(days=rnd.randrange(0, 90)),
+                    engineers="x",
+                    headcount=1,
+                    time_in=time(8),
+                    time_out=time(17),
+                    place="x",
+                    work_done="x",
+                    signed_at=at(10, 1, 0) if rnd.random() < 0.5 else None,
+                )
+            )
         db.session.flush()
         for n, ticket in enumerate(filed[:20]):
             t = db.session.get(Ticket, ticket.id)
             db.session.execute(sa.delete(Survey).where(Survey.ticket_id == t.id))  # one its close made, if any
             answered = start + timedelta(minutes=rnd.randrange(0, 90 * 24 * 60)) if rnd.random() < 0.7 else None
-            db.session.add(Survey(token_hash=f"{seed:032d}{n:032d}", client_id=t.client_id, site_id=t.site_id,
-                                  contract_id=t.contract_id, ticket_id=t.id, expires_at=at(12, 31, 0),
-                                  answered_at=answered, rating=rnd.randrange(1, 6) if answered else None))
+            db.session.add(
+                Survey(
+                    token_hash=f"{seed:032d}{n:032d}",
+                    client_id=t.client_id,
+                    site_id=t.site_id,
+                    contract_id=t.contract_id,
+                    ticket_id=t.id,
+                    expires_at=at(12, 31, 0),
+                    answered_at=answered,
+                    rating=rnd.randrange(1, 6) if answered else None,
+                )
+            )
         db.session.commit()
     return client, sites, contracts
 
@@ -119,10 +167,15 @@ def recount(app, scope, period, now):
     shanghai = M.ZoneInfo("Asia/Shanghai")
     lo, hi = (datetime.combine(day, time(0), shanghai) for day in (period.start, period.end))
     with app.app_context():
+
         def scoped(rows, contract=True):
-            return [r for r in rows if r.client_id == scope.client_id
-                    and (scope.site_id is None or r.site_id == scope.site_id)
-                    and (not contract or scope.contract_id is None or r.contract_id == scope.contract_id)]
+            return [
+                r
+                for r in rows
+                if r.client_id == scope.client_id
+                and (scope.site_id is None or r.site_id == scope.site_id)
+                and (not contract or scope.contract_id is None or r.contract_id == scope.contract_id)
+            ]
 
         tickets = scoped(db.session.scalars(sa.select(Ticket)).all())
         extensions = {(e.cause_id, e.days) for e in db.session.scalars(sa.select(WarrantyExtension))}
@@ -150,8 +203,12 @@ def recount(app, scope, period, now):
             else:
                 pending += 1
         counts[name] = (met, met + broken, pending)
-    late = sum(1 for t in filed if (t.response_met is None and t.filed_at < now - timedelta(hours=24))
-               or (t.response_met is not None and t.response_met - t.filed_at > timedelta(hours=24)))
+    late = sum(
+        1
+        for t in filed
+        if (t.response_met is None and t.filed_at < now - timedelta(hours=24))
+        or (t.response_met is not None and t.response_met - t.filed_at > timedelta(hours=24))
+    )
     counts["no_response_24h"] = (late, len(filed))
     stopped = [t for t in filed if t.work_stopped]
     counts["extensions"] = (sum(1 for t in stopped if (t.id, 60) in extensions), len(stopped))
@@ -165,8 +222,11 @@ def recount(app, scope, period, now):
     for key, kind in M.VISIT_ROWS.items():
         due = [v for v in visits if v.kind == kind and period.start <= v.due_on < period.end]
         on_time = sum(1 for v in due if v.status != "scheduled" and v.done_on <= v.due_on)
-        bad = sum(1 for v in due if (v.status != "scheduled" and v.done_on > v.due_on)
-                  or (v.status == "scheduled" and v.due_on < today))
+        bad = sum(
+            1
+            for v in due
+            if (v.status != "scheduled" and v.done_on > v.due_on) or (v.status == "scheduled" and v.due_on < today)
+        )
         counts[key] = (on_time, on_time + bad)
     done = [v for v in visits if v.done_on is not None and period.start <= v.done_on < period.end]
     counts["visit_signoff"] = (sum(1 for v in done if v.status == "signed"), len(done))
@@ -184,8 +244,12 @@ def test_scorecard_agrees_with_a_plain_recount(app, make, seed):
     client, sites, contracts = random_world(app, make, seed)
     periods = [Period("month", date(2026, m, 1), date(2026, m + 1, 1)) for m in (9, 10, 11)]
     periods.append(Period("custom", date(2026, 9, 10), date(2026, 11, 20)))
-    for scope in (Scope(client.id), Scope(client.id, site_id=sites[0].id), Scope(client.id, contracts[1].id),
-                  Scope(client.id, contracts[0].id, sites[1].id)):
+    for scope in (
+        Scope(client.id),
+        Scope(client.id, site_id=sites[0].id),
+        Scope(client.id, contracts[1].id),
+        Scope(client.id, contracts[0].id, sites[1].id),
+    ):
         for period in periods:
             expected = recount(app, scope, period, NOW)
             sc = card(app, scope, period)

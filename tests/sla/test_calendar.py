@@ -1,4 +1,5 @@
 """Working time across weekends, national holidays and swapped working days, with 2026's official schedule."""
+
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,25 +16,27 @@ def at(*args):
 
 def test_the_2026_national_day_schedule(cal):
     assert not cal.is_working_day(date(2026, 10, 1)) and not cal.is_working_day(date(2026, 10, 7))
-    assert cal.is_working_day(date(2026, 9, 20))   # a Sunday, worked in exchange (调休)
+    assert cal.is_working_day(date(2026, 9, 20))  # a Sunday, worked in exchange (调休)
     assert cal.is_working_day(date(2026, 10, 10))  # a Saturday, worked in exchange
     assert not cal.is_working_day(date(2026, 11, 22))  # an ordinary Sunday
 
 
 def test_working_days(cal):
     assert cal.add_working_days(date(2026, 11, 20), 3) == date(2026, 11, 25)  # Fri + 3 → Wed, over the weekend
-    assert cal.add_working_days(date(2026, 9, 30), 1) == date(2026, 10, 8)    # over the National Day week
-    assert cal.add_working_days(date(2026, 10, 8), 2) == date(2026, 10, 10)   # the swapped Saturday counts
+    assert cal.add_working_days(date(2026, 9, 30), 1) == date(2026, 10, 8)  # over the National Day week
+    assert cal.add_working_days(date(2026, 10, 8), 2) == date(2026, 10, 10)  # the swapped Saturday counts
     assert cal.add_working_days(date(2026, 11, 20), 0) == date(2026, 11, 20)
 
 
 def test_working_hours_5x8(cal):
     hours = WorkingHours()
     assert cal.add_working_minutes(at(2026, 11, 20, 16, 0), 120, hours) == at(2026, 11, 23, 10, 0)  # weekend
-    assert cal.add_working_minutes(at(2026, 9, 30, 16, 30), 60, hours) == at(2026, 10, 8, 9, 30)   # holiday
-    assert cal.add_working_minutes(at(2026, 10, 10, 8, 0), 60, hours) == at(2026, 10, 10, 10, 0)   # swapped day
+    assert cal.add_working_minutes(at(2026, 9, 30, 16, 30), 60, hours) == at(2026, 10, 8, 9, 30)  # holiday
+    assert cal.add_working_minutes(at(2026, 10, 10, 8, 0), 60, hours) == at(2026, 10, 10, 10, 0)  # swapped day
     assert cal.add_working_minutes(at(2026, 11, 23, 18, 0), 30, hours) == at(2026, 11, 24, 9, 30)  # after hours
-    assert cal.add_working_minutes(at(2026, 11, 23, 9, 0), 48 * 60, hours) == at(2026, 11, 30, 17, 0)  # 6 days: Mon–Fri, Mon
+    assert cal.add_working_minutes(at(2026, 11, 23, 9, 0), 48 * 60, hours) == at(
+        2026, 11, 30, 17, 0
+    )  # 6 days: Mon–Fri, Mon
 
 
 def test_working_seconds_between(cal):

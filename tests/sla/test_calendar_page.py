@@ -1,4 +1,5 @@
 """The holiday calendar the vendor manager sees and corrects."""
+
 from datetime import date
 
 import sqlalchemy as sa
@@ -40,8 +41,9 @@ def test_manager_enters_next_years_schedule_and_confirms_it(app, world):
 
 def test_calendar_form_errors_and_removal(app, world):
     manager = app.test_client(user=world.manager)
-    body = manager.post("/settings/calendar/days", data={"day": "2027-13-01", "kind": "holiday", "name_zh": ""},
-                        headers=EN).get_data(as_text=True)
+    body = manager.post(
+        "/settings/calendar/days", data={"day": "2027-13-01", "kind": "holiday", "name_zh": ""}, headers=EN
+    ).get_data(as_text=True)
     assert "Not a valid date value." in body and "This field is required." in body
     assert manager.post("/settings/calendar/days/2026-10-01/delete").status_code == 302
     assert manager.post("/settings/calendar/days/2026-10-01/delete").status_code == 404
@@ -62,15 +64,25 @@ from tests.pages import form, post_form  # noqa: E402
 
 ZH = {"Accept-Language": "zh-CN"}
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-SPRING_2027 = {"range-name_zh": "春节", "range-name_en": "", "range-first": "2027-02-05", "range-last": "2027-02-11",
-               "range-workdays": "2027-01-31, 2027-02-20"}
+SPRING_2027 = {
+    "range-name_zh": "春节",
+    "range-name_en": "",
+    "range-first": "2027-02-05",
+    "range-last": "2027-02-11",
+    "range-workdays": "2027-01-31, 2027-02-20",
+}
 
 
 def rows(app, year=2027):
     with app.app_context():
-        return [(d.day, d.kind, d.name_zh, d.name_en, d.source) for d in db.session.scalars(
-            sa.select(CalendarDay).where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))
-            .order_by(CalendarDay.day))]
+        return [
+            (d.day, d.kind, d.name_zh, d.name_en, d.source)
+            for d in db.session.scalars(
+                sa.select(CalendarDay)
+                .where(CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))
+                .order_by(CalendarDay.day)
+            )
+        ]
 
 
 def test_a_holiday_range_with_its_swapped_working_days_is_saved_at_once(app, world):
@@ -83,37 +95,66 @@ def test_a_holiday_range_with_its_swapped_working_days_is_saved_at_once(app, wor
     assert [d for d, kind, *_ in saved if kind == "holiday"] == [date(2027, 2, 5) + timedelta(days=n) for n in range(7)]
     assert [d for d, kind, *_ in saved if kind == "workday"] == [date(2027, 1, 31), date(2027, 2, 20)]
     assert {(name_zh, name_en, source) for _, _, name_zh, name_en, source in saved} == {
-        ("春节", "Spring Festival", "manual")}  # the English name of a known holiday filled in
+        ("春节", "Spring Festival", "manual")
+    }  # the English name of a known holiday filled in
     # The same form again (a double click) counts once; a new form with the same holiday makes no duplicates.
     assert manager.post("/settings/calendar/holidays", data=data).status_code == 303
     again = {**form(manager.get("/settings/calendar?year=2027"), "/settings/calendar/holidays"), **SPRING_2027}
     assert manager.post("/settings/calendar/holidays", data=again).status_code == 302
     assert rows(app) == saved
     # A corrected range replaces the holiday's earlier days: none of the old ones is left behind.
-    corrected = {**form(manager.get("/settings/calendar?year=2027"), "/settings/calendar/holidays"), **SPRING_2027,
-                 "range-first": "2027-02-06", "range-last": "2027-02-13", "range-workdays": "2027年2月20日"}
+    corrected = {
+        **form(manager.get("/settings/calendar?year=2027"), "/settings/calendar/holidays"),
+        **SPRING_2027,
+        "range-first": "2027-02-06",
+        "range-last": "2027-02-13",
+        "range-workdays": "2027年2月20日",
+    }
     assert manager.post("/settings/calendar/holidays", data=corrected).status_code == 302
     assert [(d, kind) for d, kind, *_ in rows(app)] == [
-        *((date(2027, 2, 6) + timedelta(days=n), "holiday") for n in range(8)), (date(2027, 2, 20), "workday")]
+        *((date(2027, 2, 6) + timedelta(days=n), "holiday") for n in range(8)),
+        (date(2027, 2, 20), "workday"),
+    ]
     page = manager.get("/settings/calendar?year=2027", headers=EN).get_data(as_text=True)
     assert "Spring Festival" in page and "entered by" in page
 
 
-@pytest.mark.parametrize("change, field, english, chinese", [
-    ({"range-name_zh": ""}, "name_zh", "This field is required.", "此项为必填项。"),
-    ({"range-first": "2027-02-31"}, "first", "Not a valid date value.", None),
-    ({"range-last": "2027-02-01"}, "last", "The last day off cannot be before the first.", "最后一天休息日不能早于第一天。"),
-    ({"range-last": "2027-03-10"}, "last", "A holiday lasts at most 31 days.", "一个假期最长 31 天。"),
-    ({"range-first": "1999-12-30"}, "first", "The calendar holds the years 2000 to 2100.", None),
-    ({"range-workdays": "2027-02-20 next saturday"}, "workdays", "“next” is not a date: write dates like 2027-02-06.",
-     "“next”不是日期：请按 2027-02-06 的格式填写。"),
-    ({"range-workdays": "2027-02-07"}, "workdays", "A swapped working day cannot fall between the first and the "
-     "last day off.", "调休上班日不能在第一天与最后一天休息日之间。"),
-    ({"range-workdays": " ".join(f"2027-03-{n:02d}" for n in range(1, 12))}, "workdays",
-     "Give at most 10 working days.", "最多填写 10 个上班日。"),
-])
-def test_the_range_form_refuses_with_a_message_on_the_field_and_keeps_what_was_typed(app, world, change, field,
-                                                                                      english, chinese):
+@pytest.mark.parametrize(
+    "change, field, english, chinese",
+    [
+        ({"range-name_zh": ""}, "name_zh", "This field is required.", "此项为必填项。"),
+        ({"range-first": "2027-02-31"}, "first", "Not a valid date value.", None),
+        (
+            {"range-last": "2027-02-01"},
+            "last",
+            "The last day off cannot be before the first.",
+            "最后一天休息日不能早于第一天。",
+        ),
+        ({"range-last": "2027-03-10"}, "last", "A holiday lasts at most 31 days.", "一个假期最长 31 天。"),
+        ({"range-first": "1999-12-30"}, "first", "The calendar holds the years 2000 to 2100.", None),
+        (
+            {"range-workdays": "2027-02-20 next saturday"},
+            "workdays",
+            "“next” is not a date: write dates like 2027-02-06.",
+            "“next”不是日期：请按 2027-02-06 的格式填写。",
+        ),
+        (
+            {"range-workdays": "2027-02-07"},
+            "workdays",
+            "A swapped working day cannot fall between the first and the last day off.",
+            "调休上班日不能在第一天与最后一天休息日之间。",
+        ),
+        (
+            {"range-workdays": " ".join(f"2027-03-{n:02d}" for n in range(1, 12))},
+            "workdays",
+            "Give at most 10 working days.",
+            "最多填写 10 个上班日。",
+        ),
+    ],
+)
+def test_the_range_form_refuses_with_a_message_on_the_field_and_keeps_what_was_typed(
+    app, world, change, field, english, chinese
+):
     manager = app.test_client(user=world.manager)
     data = {**SPRING_2027, "range-name_en": "Spring <b>Festival</b>", **change}
     for headers, message in ((EN, english), (ZH, chinese)):
@@ -124,8 +165,9 @@ def test_the_range_form_refuses_with_a_message_on_the_field_and_keeps_what_was_t
             assert message in body
         assert f'id="range-{field}-error"' in body
         kept = form(body, "/settings/calendar/holidays")
-        assert all(kept[name] == value for name, value in data.items() if name != "range-workdays" or field == "workdays"
-                   ), kept
+        assert all(
+            kept[name] == value for name, value in data.items() if name != "range-workdays" or field == "workdays"
+        ), kept
         assert "<b>Festival</b>" not in body and "Spring &lt;b&gt;Festival&lt;/b&gt;" in body
     assert rows(app) == []
 
@@ -135,8 +177,11 @@ def test_a_due_date_in_early_2027_skips_1_january_once_the_schedule_is_entered_a
     with app.app_context():
         assert due_at(filed, 120, "working", business_calendar()) == datetime(2027, 1, 1, 10, 0, tzinfo=SHANGHAI)
     manager = app.test_client(user=world.manager)
-    data = {**form(manager.get("/settings/calendar?year=2027"), "/settings/calendar/import"),
-            "notice-year": "2027", "notice-text": "一、元旦：1月1日（周五）至3日（周日）放假调休，共3天。"}
+    data = {
+        **form(manager.get("/settings/calendar?year=2027"), "/settings/calendar/import"),
+        "notice-year": "2027",
+        "notice-text": "一、元旦：1月1日（周五）至3日（周日）放假调休，共3天。",
+    }
     manager.post("/settings/calendar/import", data={**data, "notice-confirmed": "1"})
     with app.app_context():
         calendar = business_calendar()
@@ -158,9 +203,19 @@ def test_the_notice_is_previewed_then_saved_on_confirmation(app, world):
     blank = form(manager.get("/settings/calendar", headers=EN), "/settings/calendar/import")
     assert blank["notice-year"] == str(local_today_in(app).year + 1)
     data = {**blank, "notice-year": "2030", "notice-text": NOTICE_2027}  # the title's year wins
-    for headers, expected in ((EN, ("Preview: the notice for 2027", "Spring Festival", "Save these 12 days",
-                                    "Fri, Jan 1 – Sun, Jan 3", "Sun, Jan 31, Sat, Feb 20")),
-                              (ZH, ("预览：2027年的通知", "春节", "保存这 12 天", "1月1日周五 – 1月3日周日", "1月31日周日"))):
+    for headers, expected in (
+        (
+            EN,
+            (
+                "Preview: the notice for 2027",
+                "Spring Festival",
+                "Save these 12 days",
+                "Fri, Jan 1 – Sun, Jan 3",
+                "Sun, Jan 31, Sat, Feb 20",
+            ),
+        ),
+        (ZH, ("预览：2027年的通知", "春节", "保存这 12 天", "1月1日周五 – 1月3日周日", "1月31日周日")),
+    ):
         preview = manager.post("/settings/calendar/import", data=data, headers=headers)
         body = preview.get_data(as_text=True)
         assert preview.status_code == 200 and all(text in body for text in expected), body
@@ -174,8 +229,12 @@ def test_the_notice_is_previewed_then_saved_on_confirmation(app, world):
     assert len(saved) == 12 and (date(2027, 1, 1), "holiday", "元旦", "New Year's Day", "manual") in saved
     assert (date(2027, 2, 20), "workday", "春节", "Spring Festival", "manual") in saved
     assert manager.post(action, data=confirm).status_code == 303  # sent twice: counts once
-    fresh = {**form(manager.get("/settings/calendar?year=2027"), "/settings/calendar/import"),
-             "notice-year": "2027", "notice-text": NOTICE_2027, "notice-confirmed": "1"}
+    fresh = {
+        **form(manager.get("/settings/calendar?year=2027"), "/settings/calendar/import"),
+        "notice-year": "2027",
+        "notice-text": NOTICE_2027,
+        "notice-confirmed": "1",
+    }
     assert manager.post("/settings/calendar/import", data=fresh).status_code == 302
     assert rows(app) == saved
     page = manager.get("/settings/calendar?year=2027", headers=EN).get_data(as_text=True)
@@ -185,11 +244,18 @@ def test_the_notice_is_previewed_then_saved_on_confirmation(app, world):
 def test_lines_the_notice_parser_cannot_read_are_shown_and_nothing_is_saved(app, world):
     manager = app.test_client(user=world.manager)
     text = NOTICE_2027 + "\n三、清明节：4月3日（周六）至5日（周一）放假，共4天。\n四、劳动节：五月一日放假<script>。"
-    data = {**form(manager.get("/settings/calendar"), "/settings/calendar/import"), "notice-year": "2027",
-            "notice-text": text}
-    for headers, expected in ((EN, ("2 lines could not be read", "Line 5", "Line 6", "The line says 4 days, but",
-                                    "is 3 days", "国务院办公厅")),
-                              (ZH, ("2 行无法读取", "第 5 行", "第 6 行", "通知写的是 4 天"))):
+    data = {
+        **form(manager.get("/settings/calendar"), "/settings/calendar/import"),
+        "notice-year": "2027",
+        "notice-text": text,
+    }
+    for headers, expected in (
+        (
+            EN,
+            ("2 lines could not be read", "Line 5", "Line 6", "The line says 4 days, but", "is 3 days", "国务院办公厅"),
+        ),
+        (ZH, ("2 行无法读取", "第 5 行", "第 6 行", "通知写的是 4 天")),
+    ):
         body = manager.post("/settings/calendar/import", data=data, headers=headers).get_data(as_text=True)
         assert all(part in body for part in expected), body
         assert "<script>" not in body and "&lt;script&gt;" in body
@@ -201,11 +267,14 @@ def test_lines_the_notice_parser_cannot_read_are_shown_and_nothing_is_saved(app,
     assert rows(app) == []
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"notice-text": ""}, "This field is required."),
-    ({"notice-year": "1999"}, "The calendar holds the years 2000 to 2100."),
-    ({"notice-year": "next"}, "Not a valid integer value."),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"notice-text": ""}, "This field is required."),
+        ({"notice-year": "1999"}, "The calendar holds the years 2000 to 2100."),
+        ({"notice-year": "next"}, "Not a valid integer value."),
+    ],
+)
 def test_the_notice_form_refuses_with_a_message_on_the_field(app, world, change, message):
     manager = app.test_client(user=world.manager)
     data = {"notice-year": "2027", "notice-text": "一、元旦：1月1日放假。", **change}
@@ -236,12 +305,15 @@ def test_new_calendar_forms_need_the_csrf_token(app, world):
     manager = app.test_client(user=world.manager)
     page = manager.get("/settings/calendar?year=2027").get_data(as_text=True)
     assert manager.post("/settings/calendar/2027/confirm", data={"confirmed": "1"}).status_code == 400
-    for action, data in (("/settings/calendar/holidays", SPRING_2027),
-                         ("/settings/calendar/import", {"notice-year": "2027", "notice-text": NOTICE_2027,
-                                                        "notice-confirmed": "1"})):
+    for action, data in (
+        ("/settings/calendar/holidays", SPRING_2027),
+        ("/settings/calendar/import", {"notice-year": "2027", "notice-text": NOTICE_2027, "notice-confirmed": "1"}),
+    ):
         assert manager.post(action, data=data).status_code == 400
         fields = form(page, action)
-        assert [re.fullmatch(r"[\w.-]+", v) is not None for k, v in fields.items() if k.endswith("csrf_token")] == [True]
+        assert [re.fullmatch(r"[\w.-]+", v) is not None for k, v in fields.items() if k.endswith("csrf_token")] == [
+            True
+        ]
         assert manager.post(action, data={**fields, **data}).status_code == 302
     assert len(rows(app)) == 12
 
@@ -267,11 +339,17 @@ def home(app, user, lang, monkeypatch, today):
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_the_manager_is_warned_from_1_november_while_next_year_is_unconfirmed(app, world, monkeypatch, lang):
-    for today, warned in ((date(2026, 10, 31), False), (date(2026, 11, 1), True), (date(2026, 12, 31), True),
-                          (date(2027, 1, 1), False), (date(2027, 11, 1), False)):  # 2028: not asked in 2027's October
+    for today, warned in (
+        (date(2026, 10, 31), False),
+        (date(2026, 11, 1), True),
+        (date(2026, 12, 31), True),
+        (date(2027, 1, 1), False),
+        (date(2027, 11, 1), False),
+    ):  # 2028: not asked in 2027's October
         body = home(app, world.manager, lang, monkeypatch, today)
         assert (WARNING[lang] in body) == warned and (WARNING[lang].replace("2027", "2028") in body) == (
-            today == date(2027, 11, 1)), today
+            today == date(2027, 11, 1)
+        ), today
         if warned:
             assert 'href="/settings/calendar?year=2027"' in body
     with app.app_context():  # entered but not confirmed: still warned; confirmed: no more

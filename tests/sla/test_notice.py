@@ -1,5 +1,6 @@
 """Reading the State Council's holiday notice, pasted as text: the real 2025 and 2026 notices give exactly the days
 of the official schedule (the chinesecalendar library's), and a line that cannot be read is reported, never dropped."""
+
 from datetime import date
 
 import pytest
@@ -89,24 +90,29 @@ def test_forms_of_earlier_notices():
 
 
 def test_half_width_and_full_width_input():
-    notice = parse_notice("二、春节: ２月１５日(周日)至２３日(周一)放假调休, 共９天。 2月14日(周六)、2月28日(周六)上班。", 2026)
+    notice = parse_notice(
+        "二、春节: ２月１５日(周日)至２３日(周一)放假调休, 共９天。 2月14日(周六)、2月28日(周六)上班。", 2026
+    )
     assert notice.problems == [] and len(notice.items[0].days_off) == 9 and len(notice.items[0].workdays) == 2
 
 
-@pytest.mark.parametrize("line, code", [
-    ("一、元旦：1月1日（周四）至3日（周日）放假调休，共3天。", "weekday"),      # 1 January 2027 is a Friday
-    ("二、春节：2月15日至23日放假调休，共8天。", "count"),                     # 9 days, not 8
-    ("三、清明节：4月6日至4日放假，共3天。", "ends_before"),
-    ("四、劳动节：5月1日至6月5日放假。", "too_long"),
-    ("五、端午节：6月31日放假。", "no_date"),
-    ("六、国庆节：10月1日至7日放假调休，共7天。10月3日（周日）上班。", "both"),
-    ("七、国庆节：10月1日至7日放假调休，共7天。9月26日上班，10月9日上班。", "unreadable"),
-    ("八、中秋节：九月十五日放假。", "line"),                                 # numbered, no date it can read
-    ("中秋节：9月15日休息三天", "unreadable"),                               # not "放假"
-    ("九、国庆节：10月1日至7日放假调休，共7天。20日（周日）上班。", "no_date"),  # a working day without its month
-    ("十、春节 2月15日至23日放假", "line"),                                  # no colon
-    ("元旦：1月1日放假；1月4日上班。", "unreadable"),
-])
+@pytest.mark.parametrize(
+    "line, code",
+    [
+        ("一、元旦：1月1日（周四）至3日（周日）放假调休，共3天。", "weekday"),  # 1 January 2027 is a Friday
+        ("二、春节：2月15日至23日放假调休，共8天。", "count"),  # 9 days, not 8
+        ("三、清明节：4月6日至4日放假，共3天。", "ends_before"),
+        ("四、劳动节：5月1日至6月5日放假。", "too_long"),
+        ("五、端午节：6月31日放假。", "no_date"),
+        ("六、国庆节：10月1日至7日放假调休，共7天。10月3日（周日）上班。", "both"),
+        ("七、国庆节：10月1日至7日放假调休，共7天。9月26日上班，10月9日上班。", "unreadable"),
+        ("八、中秋节：九月十五日放假。", "line"),  # numbered, no date it can read
+        ("中秋节：9月15日休息三天", "unreadable"),  # not "放假"
+        ("九、国庆节：10月1日至7日放假调休，共7天。20日（周日）上班。", "no_date"),  # a working day without its month
+        ("十、春节 2月15日至23日放假", "line"),  # no colon
+        ("元旦：1月1日放假；1月4日上班。", "unreadable"),
+    ],
+)
 def test_malformed_lines_are_reported_with_the_reason(line, code):
     notice = parse_notice("\n".join(["一、元旦：1月1日（周五）放假1天。", line]), 2027)
     assert [(p.line, p.code) for p in notice.problems] == [(2, code)]
@@ -122,8 +128,9 @@ def test_a_day_in_two_items_is_reported():
 def test_problems_read_in_both_languages(app):
     notice = parse_notice("一、元旦：1月1日（周四）至3日（周日）放假调休，共3天。", 2027)
     with app.test_request_context(headers={"Accept-Language": "en"}):
-        assert notice.problems[0].message == ("January 1, 2027 is a Friday, but the notice says 周四: check the year "
-                                              "and the date.")
+        assert notice.problems[0].message == (
+            "January 1, 2027 is a Friday, but the notice says 周四: check the year and the date."
+        )
     with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
         assert notice.problems[0].message == "2027年1月1日是星期五，但通知写的是周四：请核对年份和日期。"
 

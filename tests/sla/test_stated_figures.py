@@ -1,6 +1,7 @@
 """The pages state each contract's own service levels, with the clock that counts (7×24 or working hours), and its
 own renewal rate: never the bids' defaults (30 minutes, 2 hours, 48 hours, 8%) as fixed text. A page about several
 contracts states each one's figures, or, when there are too many to state, a sentence without numbers."""
+
 import re
 from datetime import time, timedelta
 from decimal import Decimal
@@ -38,16 +39,22 @@ def page(client, url, lang):
 
 def no_defaults(text, lang):
     text = re.sub(r"<time class=\"countdown\".*?</time>", "", text)  # "30 minutes from now": a countdown, not a promise
-    found = [m.string[max(0, m.start() - 80):m.end() + 20] for p in DEFAULTS[lang] for m in [re.search(p, text)] if m]
+    found = [m.string[max(0, m.start() - 80) : m.end() + 20] for p in DEFAULTS[lang] for m in [re.search(p, text)] if m]
     assert not found, found
 
 
 @pytest.fixture
 def own_terms(app, world, make):
     """Contract B with service levels and a renewal rate of its own; a fault filed under them."""
-    make.save(SlaPolicy(contract_id=world.contract_b.id, clock="working", day_starts=time(8, 30), day_ends=time(17, 30),
-                        targets=[SlaTarget(severity=s, response=15, proposal=45, on_site=90, resolution=24 * 60)
-                                 for s in "ABCD"]))
+    make.save(
+        SlaPolicy(
+            contract_id=world.contract_b.id,
+            clock="working",
+            day_starts=time(8, 30),
+            day_ends=time(17, 30),
+            targets=[SlaTarget(severity=s, response=15, proposal=45, on_site=90, resolution=24 * 60) for s in "ABCD"],
+        )
+    )
     with app.app_context():
         db.session.get(Contract, world.contract_b.id).renewal_rate = Decimal("0.065")
         db.session.commit()
@@ -75,8 +82,10 @@ def test_the_at_risk_warning_names_the_tickets_own_fix_time_and_clock(app, world
         ticket.resolution_risk, ticket.resolution_due = utcnow() - timedelta(minutes=5), utcnow() + timedelta(hours=1)
         db.session.commit()
     text = page(app.test_client(user=world.b_staff), f"/tickets/{own_terms.id}", lang)
-    warning = {"en": "Less than a quarter of the 24 hours (in working hours) is left",
-               "zh": "24小时时限（按工作时间计）已剩不到四分之一"}[lang]
+    warning = {
+        "en": "Less than a quarter of the 24 hours (in working hours) is left",
+        "zh": "24小时时限（按工作时间计）已剩不到四分之一",
+    }[lang]
     assert warning in text
     no_defaults(text, lang)
 
@@ -84,21 +93,43 @@ def test_the_at_risk_warning_names_the_tickets_own_fix_time_and_clock(app, world
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_several_contracts_each_with_its_own_figures(app, world, make, lang):
     """Client A has two contracts: one with figures per severity (7×24), one with the bids' (no policy saved)."""
-    make.save(SlaPolicy(contract_id=world.contract_a.id, clock="24x7", targets=[
-        SlaTarget(severity=s, response=10 if s == "A" else 20, proposal=60, on_site=60 if s == "A" else 100,
-                  resolution=12 * 60 if s == "A" else 36 * 60) for s in "ABCD"]))
+    make.save(
+        SlaPolicy(
+            contract_id=world.contract_a.id,
+            clock="24x7",
+            targets=[
+                SlaTarget(
+                    severity=s,
+                    response=10 if s == "A" else 20,
+                    proposal=60,
+                    on_site=60 if s == "A" else 100,
+                    resolution=12 * 60 if s == "A" else 36 * 60,
+                )
+                for s in "ABCD"
+            ],
+        )
+    )
     with app.app_context():
         db.session.get(Contract, world.contract_a.id).renewal_rate = Decimal("0.065")
         db.session.commit()
     admin = app.test_client(user=world.a_admin)
     text = page(admin, "/tickets/", lang)
-    expected = {"en": ["Contract HT-A-1 (7×24 clock), by severity:", "Severity A: response within 10 minutes, on site "
-                       "within 1 hour, fixed or a spare unit lent within 12 hours", "Severity B–D: response within 20 minutes, on site within 100 minutes, "
-                       "fixed or a spare unit lent within 36 hours", "Contract HT-A-2 (7×24 clock): response within "
-                       "30 minutes, on site within 2 hours, fixed or a spare unit lent within 48 hours."],
-                "zh": ["合同 HT-A-1（7×24 计时），按故障等级：", "A 级故障：10分钟内响应，1小时内到场，12小时内修复或提供备机",
-                       "B–D 级故障：20分钟内响应，100分钟内到场，36小时内修复或提供备机",
-                       "合同 HT-A-2（7×24 计时）：30分钟内响应，2小时内到场，48小时内修复或提供备机。"]}[lang]
+    expected = {
+        "en": [
+            "Contract HT-A-1 (7×24 clock), by severity:",
+            "Severity A: response within 10 minutes, on site within 1 hour, fixed or a spare unit lent within 12 hours",
+            "Severity B–D: response within 20 minutes, on site within 100 minutes, "
+            "fixed or a spare unit lent within 36 hours",
+            "Contract HT-A-2 (7×24 clock): response within "
+            "30 minutes, on site within 2 hours, fixed or a spare unit lent within 48 hours.",
+        ],
+        "zh": [
+            "合同 HT-A-1（7×24 计时），按故障等级：",
+            "A 级故障：10分钟内响应，1小时内到场，12小时内修复或提供备机",
+            "B–D 级故障：20分钟内响应，100分钟内到场，36小时内修复或提供备机",
+            "合同 HT-A-2（7×24 计时）：30分钟内响应，2小时内到场，48小时内修复或提供备机。",
+        ],
+    }[lang]
     assert all(line in text for line in expected), [line for line in expected if line not in text]
     # Two rates: the renewal page names none rather than one that is wrong for the other contract.
     text = page(admin, "/renewals/", lang)
@@ -111,13 +142,22 @@ def test_contracts_that_promise_the_same_are_stated_once_together(app, world, ma
     """Client A's two contracts with the same (the bids') figures and a third with its own: two lines, not three,
     the first naming both contracts as the reader's language lists them."""
     third = make.contract(world.a, number="HT-A-3")
-    make.save(SlaPolicy(contract_id=third.id, clock="24x7", targets=[
-        SlaTarget(severity=s, response=15, proposal=60, on_site=120, resolution=48 * 60) for s in "ABCD"]))
+    make.save(
+        SlaPolicy(
+            contract_id=third.id,
+            clock="24x7",
+            targets=[SlaTarget(severity=s, response=15, proposal=60, on_site=120, resolution=48 * 60) for s in "ABCD"],
+        )
+    )
     text = page(app.test_client(user=world.a_admin), "/tickets/new", lang)
-    together = {"en": "Contracts HT-A-1 and HT-A-2 (7×24 clock): response within 30 minutes",
-                "zh": "合同 HT-A-1和HT-A-2（7×24 计时）：30分钟内响应"}[lang]
-    alone = {"en": "Contract HT-A-3 (7×24 clock): response within 15 minutes",
-             "zh": "合同 HT-A-3（7×24 计时）：15分钟内响应"}[lang]
+    together = {
+        "en": "Contracts HT-A-1 and HT-A-2 (7×24 clock): response within 30 minutes",
+        "zh": "合同 HT-A-1和HT-A-2（7×24 计时）：30分钟内响应",
+    }[lang]
+    alone = {
+        "en": "Contract HT-A-3 (7×24 clock): response within 15 minutes",
+        "zh": "合同 HT-A-3（7×24 计时）：15分钟内响应",
+    }[lang]
     assert together in text and alone in text
     assert text.count({"en": "fixed or a spare unit lent within", "zh": "内修复或提供备机"}[lang]) == 2
 
@@ -138,8 +178,15 @@ def test_too_many_contracts_or_none_chosen_yet_are_stated_without_numbers(app, w
 
 def test_the_policies_of_the_contracts_on_a_page_come_in_one_query(app, world, make, count_queries):
     for contract in (world.contract_a, world.contract_a2):
-        make.save(SlaPolicy(contract_id=contract.id, clock="24x7", targets=[
-            SlaTarget(severity=s, response=20, proposal=60, on_site=100, resolution=36 * 60) for s in "ABCD"]))
+        make.save(
+            SlaPolicy(
+                contract_id=contract.id,
+                clock="24x7",
+                targets=[
+                    SlaTarget(severity=s, response=20, proposal=60, on_site=100, resolution=36 * 60) for s in "ABCD"
+                ],
+            )
+        )
     admin = app.test_client(user=world.a_admin)
     with count_queries() as counter:
         assert admin.get("/tickets/").status_code == 200
@@ -184,11 +231,17 @@ def test_no_message_states_a_promise_figure_as_fixed_text():
 
     with open(ROOT / "translations" / "messages.pot", "rb") as f:
         catalog = read_po(f)
-    fixed = [m.id for m in catalog if m.id and isinstance(m.id, str) and PROMISE_FIGURES.search(m.id)
-             and m.id not in STATED_ON_PURPOSE]
+    fixed = [
+        m.id
+        for m in catalog
+        if m.id and isinstance(m.id, str) and PROMISE_FIGURES.search(m.id) and m.id not in STATED_ON_PURPOSE
+    ]
     assert fixed == []
-    literal = [str(p.relative_to(ROOT)) for p in (ROOT / "templates").rglob("*.html")
-               if re.search(r"""\{\{[^}]*=\s*["']\d+(\.\d+)?%["'][^}]*\}\}""", p.read_text(encoding="utf-8"))]
+    literal = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "templates").rglob("*.html")
+        if re.search(r"""\{\{[^}]*=\s*["']\d+(\.\d+)?%["'][^}]*\}\}""", p.read_text(encoding="utf-8"))
+    ]
     assert literal == []
 
 
@@ -197,8 +250,9 @@ def test_a_rate_is_stated_to_the_hundredth_of_a_percent_not_rounded_to_another(a
     from portal.renewals.models import QuoteLine
 
     with app.app_context():
-        line = db.session.get(QuoteLine, db.session.scalar(
-            sa.select(QuoteLine.id).where(QuoteLine.quote_id == world.quote_b.id)))
+        line = db.session.get(
+            QuoteLine, db.session.scalar(sa.select(QuoteLine.id).where(QuoteLine.quote_id == world.quote_b.id))
+        )
         line.rate, line.discount = Decimal("0.0825"), Decimal("0.015")
         db.session.get(Contract, world.contract_b.id).renewal_rate = Decimal("0.065")
         db.session.commit()
@@ -206,6 +260,9 @@ def test_a_rate_is_stated_to_the_hundredth_of_a_percent_not_rounded_to_another(a
     for url in (f"/renewals/{world.quote_b.id}", f"/renewals/{world.quote_b.id}/print"):
         text = page(admin, url, lang)
         assert "8.25%" in text and "1.5%" in text, url
-    for url in (f"/contracts/{world.contract_b.id}", f"/equipment/{world.unit_b.id}",
-                f"/renewals/request?contract={world.contract_b.id}"):
+    for url in (
+        f"/contracts/{world.contract_b.id}",
+        f"/equipment/{world.unit_b.id}",
+        f"/renewals/request?contract={world.contract_b.id}",
+    ):
         assert "6.5%" in page(admin, url, lang), url

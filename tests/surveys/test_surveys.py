@@ -1,5 +1,6 @@
 """The satisfaction survey by link: made once per closed fault and signed-off visit, answered once without signing
 in, its token the key to its one survey, throttled per address, listed in each role's scope."""
+
 import re
 from datetime import timedelta
 
@@ -70,8 +71,7 @@ def test_confirming_a_fault_makes_one_survey_for_its_reporter_in_their_language(
     before = utcnow().replace(microsecond=0)
     survey = close(app, world)
     assert survey is not None
-    assert (survey.client_id, survey.site_id, survey.contract_id) == (world.a.id, world.a_site1.id,
-                                                                       world.contract_a.id)
+    assert (survey.client_id, survey.site_id, survey.contract_id) == (world.a.id, world.a_site1.id, world.contract_a.id)
     assert survey.recipient_user_id == world.a_school.id and survey.language == "en"
     assert survey.expires_at - survey.created_at == timedelta(days=30) and survey.created_at >= before
     assert survey.answered_at is None and survey.rating is None
@@ -118,8 +118,12 @@ def test_the_7_day_sweep_makes_the_survey_too_and_a_second_close_makes_none(app,
         db.session.commit()
     assert len(surveys(app)) == 1
     with app.app_context():
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)
-                                 .where(Notification.kind == "survey.invite")) == 1
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count()).select_from(Notification).where(Notification.kind == "survey.invite")
+            )
+            == 1
+        )
 
 
 def test_concurrent_closes_make_one_survey(shared, make):
@@ -258,6 +262,7 @@ def test_concurrent_answers_one_wins(shared, make):
         def send():
             response = shared.test_client().post(f"/survey/{token}?lang=en", data={"rating": str(rating)})
             return response.status_code, response.get_data(as_text=True)
+
         return send
 
     results = at_once(post(5), post(1), post(3))
@@ -358,10 +363,12 @@ def test_comments_are_escaped_everywhere(app, world):
     token = token_of(app, survey.id)
     evil = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
     app.test_client().post(f"/survey/{token}", data={"rating": "3", "comment": evil})
-    for client, url in ((app.test_client(), f"/survey/{token}"),
-                        (app.test_client(user=world.manager), "/surveys/"),
-                        (app.test_client(user=world.manager), f"/tickets/{world.ticket_a.id}"),
-                        (app.test_client(user=world.a_school), f"/tickets/{world.ticket_a.id}")):
+    for client, url in (
+        (app.test_client(), f"/survey/{token}"),
+        (app.test_client(user=world.manager), "/surveys/"),
+        (app.test_client(user=world.manager), f"/tickets/{world.ticket_a.id}"),
+        (app.test_client(user=world.a_school), f"/tickets/{world.ticket_a.id}"),
+    ):
         body = client.get(url).get_data(as_text=True)
         assert evil not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body, url
 

@@ -1,4 +1,5 @@
 """The ticket tests' form fields and helpers: a photo, a ticket as stored, a move through the ticket's page."""
+
 import io
 import re
 from datetime import timedelta
@@ -8,8 +9,15 @@ from PIL import Image
 from portal.extensions import db
 from portal.tickets.models import Ticket
 
-FIELDS = {"severity": "B", "kind": "hardware", "title": "屏幕不亮", "description": "302教室黑屏",
-          "contact_name": "张老师", "contact_phone": "13800000000", "channel": "portal"}
+FIELDS = {
+    "severity": "B",
+    "kind": "hardware",
+    "title": "屏幕不亮",
+    "description": "302教室黑屏",
+    "contact_name": "张老师",
+    "contact_phone": "13800000000",
+    "channel": "portal",
+}
 
 
 def png(size=(4, 3)):
@@ -40,9 +48,21 @@ def shift(app, ticket_id, **delta):
     with app.app_context():
         ticket = db.session.get(Ticket, ticket_id)
         step = timedelta(**delta)
-        for name in ("filed_at", "resolution_from", "response_due", "proposal_due", "on_site_due", "resolution_due",
-                     "response_risk", "proposal_risk", "on_site_risk", "resolution_risk", "next_due", "next_risk",
-                     "watch_at"):
+        for name in (
+            "filed_at",
+            "resolution_from",
+            "response_due",
+            "proposal_due",
+            "on_site_due",
+            "resolution_due",
+            "response_risk",
+            "proposal_risk",
+            "on_site_risk",
+            "resolution_risk",
+            "next_due",
+            "next_risk",
+            "watch_at",
+        ):
             if getattr(ticket, name) is not None:
                 setattr(ticket, name, getattr(ticket, name) - step)
         db.session.commit()

@@ -1,5 +1,6 @@
 """Every step of a ticket (one endpoint, many actions): the wrong role gets 403, another client's or school's
 ticket 404, anonymous users the sign-in page. One test per step walks every role (the world is built once)."""
+
 import pytest
 
 from portal.roles import CLIENT, Role

@@ -1,8 +1,8 @@
 """A ticket's clocks as pure functions: 7×24, working hours across a weekend, a national holiday and a swapped
 working day, the at-risk moment, pauses to the second, and each clock's state."""
+
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
 
 from portal.sla.calendar import WorkingHours
 from portal.tickets.clocks import ClockState, schedule, seconds_between, state
@@ -83,7 +83,7 @@ def test_clock_states():
 
 
 def test_each_clock_says_whether_it_counts_round_the_clock_or_working_hours(app, world):
-    """"48 hours" of working time is due days later than 48 hours: the page says which clock counts."""
+    """ "48 hours" of working time is due days later than 48 hours: the page says which clock counts."""
     from portal.extensions import db
     from portal.tickets.models import Ticket
 

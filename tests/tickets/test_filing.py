@@ -1,5 +1,6 @@
 """Filing a fault report: the clocks fixed at filing, numbering, billable and unregistered equipment, filing on a
 client's behalf, scoping, bad input, the unit search, and the photos (checked by content, at most five)."""
+
 import io
 import re
 from datetime import timedelta
@@ -13,7 +14,6 @@ from portal.tickets.models import Ticket
 from portal.types import utcnow
 
 from .helpers import FIELDS, get, png
-
 
 # ---------------------------------------------------------------- filing
 
@@ -65,8 +65,9 @@ def test_unregistered_equipment_at_the_school_admins_own_site(app, world):
 
 def test_vendor_files_on_a_clients_behalf_by_phone(app, world):
     client = app.test_client(user=world.agent)
-    response = client.post("/tickets/new", data={**FIELDS, "channel": "phone", "site": world.b_site.id,
-                                                 "equipment_text": "机房空调"})
+    response = client.post(
+        "/tickets/new", data={**FIELDS, "channel": "phone", "site": world.b_site.id, "equipment_text": "机房空调"}
+    )
     assert response.status_code == 302
     ticket = get(app, int(response.headers["Location"].rsplit("/", 1)[1]))
     assert ticket.client_id == world.b.id and ticket.channel == "phone"
@@ -75,7 +76,9 @@ def test_vendor_files_on_a_clients_behalf_by_phone(app, world):
 def test_a_client_cannot_file_at_another_clients_site_or_unit(app, world):
     client = app.test_client(user=world.a_staff)
     assert client.post("/tickets/new", data={**FIELDS, "unit": world.unit_b.id}).status_code == 404
-    assert client.post("/tickets/new", data={**FIELDS, "site": world.b_site.id, "equipment_text": "x"}).status_code == 404
+    assert (
+        client.post("/tickets/new", data={**FIELDS, "site": world.b_site.id, "equipment_text": "x"}).status_code == 404
+    )
     school = app.test_client(user=world.a_school)
     assert school.post("/tickets/new", data={**FIELDS, "unit": world.unit_a2.id}).status_code == 404
 
@@ -85,8 +88,13 @@ def test_bad_input_is_explained_per_field_and_kept(app, world):
     response = client.post("/tickets/new?lang=en", data={"title": "我打的字", "contact_name": "", "site": ""})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    for message in ("Choose how serious the fault is.", "Describe the fault", "This field is required.",
-                    "Choose the site where the equipment is.", "Choose the unit above, or describe the equipment here."):
+    for message in (
+        "Choose how serious the fault is.",
+        "Describe the fault",
+        "This field is required.",
+        "Choose the site where the equipment is.",
+        "Choose the unit above, or describe the equipment here.",
+    ):
         assert message in page
     assert 'value="我打的字"' in page
     with app.app_context():
@@ -124,7 +132,9 @@ def test_photos_are_checked_by_content_and_served_to_the_ticket_only(app, world,
     with app.app_context():
         photos = db.session.scalars(sa.select(Ticket).where(Ticket.id == ticket_id)).one().photos
         assert [(p.filename, p.content_type, p.width, p.height) for p in photos] == [
-            ("a.png", "image/png", 4, 3), ("b.png", "image/png", 4, 3)]
+            ("a.png", "image/png", 4, 3),
+            ("b.png", "image/png", 4, 3),
+        ]
         photo_id = photos[0].id
     image = filer.get(f"/tickets/{ticket_id}/photos/{photo_id}")
     assert image.status_code == 200 and image.mimetype == "image/png"
@@ -135,14 +145,17 @@ def test_photos_are_checked_by_content_and_served_to_the_ticket_only(app, world,
     assert filer.get(f"/tickets/{world.ticket_a.id}/photos/{photo_id}").status_code == 404
 
 
-@pytest.mark.parametrize(("name", "content", "message"), [
-    ("fake.jpg", b"<html><script>alert(1)</script></html>", "is not a real JPEG file"),
-    ("truncated.png", png()[:30], "is not a whole PNG image"),
-    ("anim.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "is not a kind of file accepted here: JPEG or PNG."),
-    ("manual.pdf", b"%PDF-1.4 x", "is not a kind of file accepted here: JPEG or PNG."),
-    ("empty.png", b"", "is empty"),
-    ("big.png", b"\x89PNG" + b"0" * (5 * 1024 * 1024), "is larger than 5 MB"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("fake.jpg", b"<html><script>alert(1)</script></html>", "is not a real JPEG file"),
+        ("truncated.png", png()[:30], "is not a whole PNG image"),
+        ("anim.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;", "is not a kind of file accepted here: JPEG or PNG."),
+        ("manual.pdf", b"%PDF-1.4 x", "is not a kind of file accepted here: JPEG or PNG."),
+        ("empty.png", b"", "is empty"),
+        ("big.png", b"\x89PNG" + b"0" * (5 * 1024 * 1024), "is larger than 5 MB"),
+    ],
+)
 def test_fake_broken_and_oversized_photos_are_refused(app, filer, name, content, message):
     response = upload(filer, (name, content))
     page = response.get_data(as_text=True)

@@ -1,5 +1,6 @@
 """Breaches and the queue (filters, views, order, search by number, assignment, auto-close), spare units and
 the arrival recorded by scanning the unit's label."""
+
 import re
 from datetime import timedelta
 
@@ -13,14 +14,14 @@ from portal.types import utcnow
 
 from .helpers import act, get, shift
 
-
 # ---------------------------------------------------------------- breaches, the queue
 
 
 def breaches_of(app, ticket_id):
     with app.app_context():
-        return db.session.scalars(sa.select(TicketEvent.body).where(TicketEvent.ticket_id == ticket_id,
-                                                                    TicketEvent.action == "breach")).all()
+        return db.session.scalars(
+            sa.select(TicketEvent.body).where(TicketEvent.ticket_id == ticket_id, TicketEvent.action == "breach")
+        ).all()
 
 
 def test_breaches_are_shown_at_once_recorded_once_by_the_sweep_and_filterable(app, world):
@@ -51,9 +52,13 @@ def test_overdue_breached_and_at_risk_mean_the_same_in_python_and_in_sql(app, wo
     now = utcnow()
     with app.app_context():
         tickets = db.session.scalars(sa.select(Ticket).order_by(Ticket.id)).all()
-        python = {name: {t.id for t in tickets if getattr(t, name)(now)} for name in ("overdue", "in_breach", "at_risk")}
-        sql = {name: set(db.session.scalars(sa.select(Ticket.id).where(getattr(Ticket, name)(now))))
-               for name in ("overdue", "in_breach", "at_risk")}
+        python = {
+            name: {t.id for t in tickets if getattr(t, name)(now)} for name in ("overdue", "in_breach", "at_risk")
+        }
+        sql = {
+            name: set(db.session.scalars(sa.select(Ticket.id).where(getattr(Ticket, name)(now))))
+            for name in ("overdue", "in_breach", "at_risk")
+        }
     assert python == sql
     assert python == {"overdue": {world.ticket_a.id}, "in_breach": {world.ticket_a.id}, "at_risk": {world.ticket_b.id}}
 
@@ -97,8 +102,11 @@ def test_a_pasted_ticket_number_finds_the_ticket(app, world):
     page = agent.get(f"/tickets/?view=all&q={world.ticket_b.number.lower()}", headers=htmx).get_data(as_text=True)
     assert f">{world.ticket_b.number}</a>" in page and world.ticket_a.number not in page
     # A client cannot find another client's ticket by its number.
-    page = app.test_client(user=world.a_admin).get(f"/tickets/?view=all&q={world.ticket_b.number}",
-                                                   headers=htmx).get_data(as_text=True)
+    page = (
+        app.test_client(user=world.a_admin)
+        .get(f"/tickets/?view=all&q={world.ticket_b.number}", headers=htmx)
+        .get_data(as_text=True)
+    )
     assert f">{world.ticket_b.number}</a>" not in page and "empty-state" in page
 
 
@@ -120,8 +128,11 @@ def test_saving_the_same_assignee_again_adds_nothing_to_the_timeline(app, world)
     assert act(manager, world.ticket_a.id, "assign", assignee=world.agent.id).status_code == 302
     assert act(manager, world.ticket_a.id, "assign", assignee=world.agent.id).status_code == 302
     with app.app_context():
-        assigned = db.session.scalars(sa.select(TicketEvent.body).where(
-            TicketEvent.ticket_id == world.ticket_a.id, TicketEvent.action == "assigned").order_by(TicketEvent.id)).all()
+        assigned = db.session.scalars(
+            sa.select(TicketEvent.body)
+            .where(TicketEvent.ticket_id == world.ticket_a.id, TicketEvent.action == "assigned")
+            .order_by(TicketEvent.id)
+        ).all()
     agent = world.agent.name
     assert assigned == [agent, "", agent, "", agent, "", agent]  # each change once; saving it again adds nothing
 
@@ -142,8 +153,9 @@ def test_unconfirmed_resolved_tickets_close_by_themselves_after_7_days(app, worl
         ticket = db.session.get(Ticket, world.ticket_a.id)
         assert ticket.status == "closed" and ticket.auto_closed and ticket.rating is None
         assert ticket.closed_at == ticket.resolved_at + timedelta(days=7)  # when the 7 days ran out, not the sweep
-        events = db.session.scalars(sa.select(TicketEvent.action).where(TicketEvent.ticket_id == ticket.id,
-                                                                        TicketEvent.action == "auto_closed")).all()
+        events = db.session.scalars(
+            sa.select(TicketEvent.action).where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == "auto_closed")
+        ).all()
         assert events == ["auto_closed"]
     page = app.test_client(user=world.a_school).get(f"/tickets/{world.ticket_a.id}?lang=en").get_data(as_text=True)
     assert "Closed automatically" in page
@@ -184,18 +196,28 @@ def test_scanning_the_units_label_records_the_arrival_at_the_scan(app, world):
     from itsdangerous import URLSafeTimedSerializer
 
     scanned = URLSafeTimedSerializer(app.config["SECRET_KEY"], salt="ticket-arrival-scan").loads(token)["at"]
-    assert agent.post(f"/tickets/{world.ticket_a.id}/arrive", data={"scan": token, "version": version}).status_code == 302
+    assert (
+        agent.post(f"/tickets/{world.ticket_a.id}/arrive", data={"scan": token, "version": version}).status_code == 302
+    )
     ticket = get(app, world.ticket_a.id)
     from datetime import datetime
 
     assert ticket.on_site_met == datetime.fromisoformat(scanned).replace(microsecond=0)
     assert ticket.status == "on_site"
     with app.app_context():
-        assert db.session.scalar(sa.select(TicketEvent.action).where(TicketEvent.ticket_id == ticket.id)
-                                 .order_by(TicketEvent.id.desc()).limit(1)) == "on_site_scan"
+        assert (
+            db.session.scalar(
+                sa.select(TicketEvent.action)
+                .where(TicketEvent.ticket_id == ticket.id)
+                .order_by(TicketEvent.id.desc())
+                .limit(1)
+            )
+            == "on_site_scan"
+        )
     # Clients see no arrival button; a forged scan is ignored (the arrival is recorded now).
     assert 'name="scan"' not in app.test_client(user=world.a_school).get(f"/equipment/{world.unit_a1.id}").get_data(
-        as_text=True)
+        as_text=True
+    )
     other = app.test_client(user=world.agent)
     act(other, world.ticket_b.id, "respond", body="ok")
     before = utcnow()

@@ -1,5 +1,6 @@
 """A ticket's life end to end: every state move and refusal, reopening, pauses and severity changes and their
 clocks, working-hours policies, concurrent edits, scoping and internal notes."""
+
 import re
 from datetime import timedelta
 
@@ -12,7 +13,6 @@ from portal.tickets.models import Ticket, TicketEvent
 
 from .helpers import act, get, shift, version_of
 
-
 # ---------------------------------------------------------------- the life of a ticket
 
 
@@ -24,8 +24,20 @@ def test_the_whole_life_of_a_ticket(app, world):
     assert ticket.status == "responded" and ticket.response_met and ticket.assignee_id == world.agent.id
     assert act(agent, tid, "propose", body="更换电源板").status_code == 302
     assert act(agent, tid, "arrive", body="到达").status_code == 302
-    assert act(agent, tid, "resolve", problem_kind="hardware", cause="电源板损坏", solution="更换电源板",
-               loss="停课半天", part=world.part.id, quantity=1).status_code == 302
+    assert (
+        act(
+            agent,
+            tid,
+            "resolve",
+            problem_kind="hardware",
+            cause="电源板损坏",
+            solution="更换电源板",
+            loss="停课半天",
+            part=world.part.id,
+            quantity=1,
+        ).status_code
+        == 302
+    )
     ticket = get(app, tid)
     assert ticket.status == "resolved" and not ticket.is_open and ticket.resolution_met_by == "fix"
     assert ticket.next_due is None and ticket.watch_at is None
@@ -35,8 +47,9 @@ def test_the_whole_life_of_a_ticket(app, world):
     ticket = get(app, tid)
     assert ticket.status == "closed" and ticket.rating == 4 and ticket.closed_at and not ticket.auto_closed
     with app.app_context():
-        actions = db.session.scalars(sa.select(TicketEvent.action).where(TicketEvent.ticket_id == tid)
-                                     .order_by(TicketEvent.id)).all()
+        actions = db.session.scalars(
+            sa.select(TicketEvent.action).where(TicketEvent.ticket_id == tid).order_by(TicketEvent.id)
+        ).all()
     assert actions == ["filed", "responded", "proposal", "on_site", "resolved", "closed"]
     report = school.get(f"/tickets/{tid}/report?lang=en").get_data(as_text=True)
     assert "Service report" in report and "电源板损坏" in report and "4/5" in report
@@ -59,12 +72,15 @@ def test_a_replaced_part_is_covered_for_the_rest_of_the_warranty_or_90_days(app,
         assert part.covered_until == part.replaced_on + timedelta(days=90)  # the unit's end is sooner
 
 
-@pytest.mark.parametrize(("action", "data", "message"), [
-    ("resolve", {"problem_kind": "hardware", "cause": "c", "solution": "s"}, "cannot become"),
-    ("propose", {"body": "x"}, "cannot become"),
-    ("resume", {}, "is not waiting for the client"),
-    ("return", {}, "No spare unit is on loan"),
-])
+@pytest.mark.parametrize(
+    ("action", "data", "message"),
+    [
+        ("resolve", {"problem_kind": "hardware", "cause": "c", "solution": "s"}, "cannot become"),
+        ("propose", {"body": "x"}, "cannot become"),
+        ("resume", {}, "is not waiting for the client"),
+        ("return", {}, "No spare unit is on loan"),
+    ],
+)
 def test_invalid_moves_are_refused_with_a_message(app, world, action, data, message):
     agent = app.test_client(user=world.agent)
     agent.get("/?lang=en")
@@ -123,7 +139,9 @@ def test_waiting_for_the_client_pauses_the_resolution_clock(app, world):
         assert ticket.paused_seconds == 240 * 60 and ticket.resolution_due == filed + timedelta(hours=52)
         # A step that ends a wait (here the engineer's arrival) resumes the clock first.
         services.wait(ticket, agent, "等学校开门", now=filed + timedelta(hours=7))
-        services.arrive(ticket, agent, filed + timedelta(hours=7, minutes=30), now=filed + timedelta(hours=7, minutes=30))
+        services.arrive(
+            ticket, agent, filed + timedelta(hours=7, minutes=30), now=filed + timedelta(hours=7, minutes=30)
+        )
         assert ticket.status == "on_site" and ticket.paused_at is None and ticket.paused_seconds == 270 * 60
         assert ticket.resolution_due == filed + timedelta(hours=52, minutes=30)
         db.session.commit()
@@ -170,9 +188,15 @@ def test_a_pause_on_a_working_hours_clock_counts_working_seconds_only(app, world
 
     from portal.sla.models import SlaPolicy, SlaTarget
 
-    make.save(SlaPolicy(contract_id=world.contract_a.id, clock="working", day_starts=time(9), day_ends=time(17),
-                        targets=[SlaTarget(severity=s, response=30, proposal=60, on_site=120, resolution=48 * 60)
-                                 for s in "ABCD"]))
+    make.save(
+        SlaPolicy(
+            contract_id=world.contract_a.id,
+            clock="working",
+            day_starts=time(9),
+            day_ends=time(17),
+            targets=[SlaTarget(severity=s, response=30, proposal=60, on_site=120, resolution=48 * 60) for s in "ABCD"],
+        )
+    )
     shanghai = ZoneInfo("Asia/Shanghai")
 
     def local(*args):
@@ -182,8 +206,13 @@ def test_a_pause_on_a_working_hours_clock_counts_working_seconds_only(app, world
         ([(local(2026, 11, 20, 14, 0, 0), local(2026, 11, 20, 14, 0, 29))], 29),  # Friday afternoon
         # Friday 16:59:40 to Monday 09:00:05: 20 s before closing, 5 s after opening.
         ([(local(2026, 11, 20, 16, 59, 40), local(2026, 11, 23, 9, 0, 5))], 25),
-        ([(local(2026, 11, 20, 14, 0, 0), local(2026, 11, 20, 14, 1, 36)),
-          (local(2026, 11, 20, 16, 59, 31), local(2026, 11, 21, 12, 0, 0))], 125),  # 96 s, and 29 s before closing
+        (
+            [
+                (local(2026, 11, 20, 14, 0, 0), local(2026, 11, 20, 14, 1, 36)),
+                (local(2026, 11, 20, 16, 59, 31), local(2026, 11, 21, 12, 0, 0)),
+            ],
+            125,
+        ),  # 96 s, and 29 s before closing
         ([(local(2026, 11, 20, 17, 0, 0), local(2026, 11, 23, 9, 0, 0))], 0),  # a night and a weekend
     ]
     for spans, seconds in cases:
@@ -199,9 +228,22 @@ def test_a_pause_on_a_working_hours_clock_counts_working_seconds_only(app, world
 def test_a_severity_change_recomputes_every_due_time_from_filing(app, world, make):
     from portal.sla.models import SlaPolicy, SlaTarget
 
-    make.save(SlaPolicy(contract_id=world.contract_a.id, clock="24x7", targets=[
-        SlaTarget(severity=s, response=30 * (i + 1), proposal=60 * (i + 1), on_site=120 * (i + 1),
-                  resolution=2880 * (i + 1)) for i, s in enumerate("ABCD")]))
+    make.save(
+        SlaPolicy(
+            contract_id=world.contract_a.id,
+            clock="24x7",
+            targets=[
+                SlaTarget(
+                    severity=s,
+                    response=30 * (i + 1),
+                    proposal=60 * (i + 1),
+                    on_site=120 * (i + 1),
+                    resolution=2880 * (i + 1),
+                )
+                for i, s in enumerate("ABCD")
+            ],
+        )
+    )
     ticket = make.ticket(world.a_staff, world.a_site1, world.unit_a1, severity="C")
     assert ticket.response_due - ticket.filed_at == timedelta(minutes=90)
     agent = app.test_client(user=world.agent)
@@ -210,8 +252,9 @@ def test_a_severity_change_recomputes_every_due_time_from_filing(app, world, mak
     assert after.severity == "A" and after.response_due - after.filed_at == timedelta(minutes=30)
     assert after.resolution_due - after.filed_at == timedelta(hours=48)
     with app.app_context():
-        body = db.session.scalar(sa.select(TicketEvent.body).where(TicketEvent.ticket_id == ticket.id,
-                                                                   TicketEvent.action == "severity"))
+        body = db.session.scalar(
+            sa.select(TicketEvent.body).where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == "severity")
+        )
     assert body == "C → A: 影响全校考试"
     assert act(agent, ticket.id, "severity", severity="A", body="again").status_code == 400
 
@@ -222,9 +265,15 @@ def test_working_hours_policy_applies_to_the_ticket(app, world, make):
 
     from portal.sla.models import SlaPolicy, SlaTarget
 
-    make.save(SlaPolicy(contract_id=world.contract_a.id, clock="working", day_starts=time(9), day_ends=time(17),
-                        targets=[SlaTarget(severity=s, response=30, proposal=60, on_site=120, resolution=960)
-                                 for s in "ABCD"]))
+    make.save(
+        SlaPolicy(
+            contract_id=world.contract_a.id,
+            clock="working",
+            day_starts=time(9),
+            day_ends=time(17),
+            targets=[SlaTarget(severity=s, response=30, proposal=60, on_site=120, resolution=960) for s in "ABCD"],
+        )
+    )
     friday = datetime(2026, 11, 20, 16, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
     ticket = make.ticket(world.a_staff, world.a_site1, world.unit_a1, now=friday)
     shanghai = ZoneInfo("Asia/Shanghai")
@@ -241,8 +290,9 @@ def test_the_second_of_two_concurrent_saves_is_refused_and_told_why(app, world, 
     page = second.get(f"/tickets/{world.ticket_a.id}").get_data(as_text=True)
     stale = version_of(page)
     assert act(first, world.ticket_a.id, "respond", body="第一位工程师的回复").status_code == 302
-    response = second.post(f"/tickets/{world.ticket_a.id}/respond?lang=en",
-                           data={"body": "第二位工程师打的字", "version": stale})
+    response = second.post(
+        f"/tickets/{world.ticket_a.id}/respond?lang=en", data={"body": "第二位工程师打的字", "version": stale}
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "Someone else changed this since you opened it" in page

@@ -1,5 +1,6 @@
 """A repair's effects on the warranty: 60 days for a fault that stopped work or a breached severity A
 resolution, replaced parts' coverage, replacement after repeated repairs, and exclusions with a reason."""
+
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -8,7 +9,6 @@ from portal.equipment.models import Equipment, WarrantyExtension
 from portal.extensions import db
 
 from .helpers import act, get, shift
-
 
 # ---------------------------------------------------------------- warranty effects
 
@@ -42,14 +42,20 @@ def test_a_fault_that_stopped_work_adds_60_days_once(app, world):
 
 
 def test_a_part_replaced_on_a_fault_that_extends_the_warranty_carries_the_extended_end(app, world, make):
-    """"The rest of the unit's warranty or 90 days": the rest as it is once this very fault's +60 days are added."""
+    """ "The rest of the unit's warranty or 90 days": the rest as it is once this very fault's +60 days are added."""
     from portal.i18n import local_today
     from portal.tickets.models import ReplacedPart
 
     with app.test_request_context():
         today = local_today()
-    unit = make.unit(world.contract_a, world.a_site1, world.model, serial="EXT-1",
-                     warranty_start=today - timedelta(days=330), warranty_months=12)  # ends in about 35 days
+    unit = make.unit(
+        world.contract_a,
+        world.a_site1,
+        world.model,
+        serial="EXT-1",
+        warranty_start=today - timedelta(days=330),
+        warranty_months=12,
+    )  # ends in about 35 days
     ticket = make.ticket(world.a_staff, world.a_site1, unit)
     with app.app_context():
         end = db.session.get(Equipment, unit.id).warranty_end
@@ -92,12 +98,15 @@ def test_the_same_fault_after_two_repairs_flags_the_unit_for_replacement(app, wo
     for user in (world.a_school, world.agent):
         page = app.test_client(user=user).get(f"/equipment/{world.unit_a1.id}?lang=en").get_data(as_text=True)
         assert "Replacement due" in page
-    assert "Replacement due" in app.test_client(user=world.a_school).get(
-        f"/tickets/{third.id}?lang=en").get_data(as_text=True)
+    assert "Replacement due" in app.test_client(user=world.a_school).get(f"/tickets/{third.id}?lang=en").get_data(
+        as_text=True
+    )
     vendor = app.test_client(user=world.manager)
     assert vendor.post(f"/equipment/{world.unit_a1.id}/replacement?lang=en", data={"note": ""}).status_code == 200
-    assert vendor.post(f"/equipment/{world.unit_a1.id}/replacement",
-                       data={"note": "新机 F86EA SN-NEW-1"}).status_code == 302
+    assert (
+        vendor.post(f"/equipment/{world.unit_a1.id}/replacement", data={"note": "新机 F86EA SN-NEW-1"}).status_code
+        == 302
+    )
     with app.app_context():
         unit = db.session.get(Equipment, world.unit_a1.id)
         assert unit.replacement_due_since is None and unit.replacement_note == "新机 F86EA SN-NEW-1"
