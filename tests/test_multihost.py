@@ -246,3 +246,13 @@ def walk(cluster, other):
     for request_id, upstream, _, method, url in walk.seen:
         assert re.fullmatch(r"[0-9a-f]{32}", request_id or ""), (method, url, request_id)
         assert logged.get(request_id) == upstream, (method, url, request_id)
+
+    # One request's story, from nginx through the web worker to the job worker: the second fault's POST (its id
+    # nginx's) woke host b's job worker, whose log lines of that task carry the same id.
+    [filed] = [rid for rid, _, _, method, url in after if method == "POST" and urlsplit(url).path == "/tickets/new"]
+    assert filed in logged
+    deadline = time.monotonic() + TIMEOUT
+    while not [line for line in b.log("worker").read_text(errors="replace").splitlines() if f"req={filed} " in line]:
+        assert time.monotonic() < deadline, f"no line of host b's job worker carries the request id {filed}"
+        time.sleep(0.3)
+    assert f"req={filed} " in b.log("web").read_text(errors="replace")  # and the web worker's access line

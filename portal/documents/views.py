@@ -9,10 +9,10 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import choices  # the module, not its function (a cycle: choices, models, views)
 from ..auth.models import User
 from ..bounds import db_id
 from ..catalog.models import EquipmentModel
-from ..choices import scope_choices
 from ..contracts.models import Contract
 from ..database import records_on_get
 from ..downloads import File, serve
@@ -124,7 +124,7 @@ def visible_contracts():
 def index():
     filters = DocumentFilter.from_args(request.args, current_user)
     # A vendor's contracts are the chosen client's (bounded: portal.choices), checked before the query.
-    scope = scope_choices(current_user, filters.client, None, filters.contract, sites=False, contracts=True)
+    scope = choices.scope_choices(current_user, filters.client, None, filters.contract, sites=False, contracts=True)
     filters.client, filters.contract = scope.client, scope.contract
     page = paginate(listed(filters.apply(Document.scoped(current_user))), NEWEST)
     return render(

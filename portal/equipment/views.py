@@ -12,9 +12,9 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import joinedload, selectinload
 
+from .. import choices  # the module, not its function (a cycle: choices, models, views)
 from ..bounds import db_id
 from ..catalog.models import Category, EquipmentModel
-from ..choices import scope_choices
 from ..contracts.models import Contract
 from ..extensions import db
 from ..htmx import is_htmx, render
@@ -58,7 +58,7 @@ def filter_choices(filters):
     """The options of the list's filters: the client and its sites (bounded: portal.choices), the catalogue's models,
     categories, states. Checks the filter's client, site and contract on the way (a site of another client than
     the one just chosen is dropped)."""
-    scope = scope_choices(current_user, filters.client, filters.site, filters.contract)
+    scope = choices.scope_choices(current_user, filters.client, filters.site, filters.contract)
     filters.client, filters.site, filters.contract = scope.client, scope.site, scope.contract
     models = db.session.scalars(
         sa.select(EquipmentModel).order_by(EquipmentModel.manufacturer, EquipmentModel.model_number)

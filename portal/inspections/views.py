@@ -13,9 +13,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
-from .. import steps
+from .. import (
+    choices,  # the module, not its function (a cycle: choices, models, views)
+    steps,
+)
 from ..bounds import CONTROL_MESSAGE, DATE_MAX, DATE_MIN, db_id, has_control
-from ..choices import scope_choices
 from ..complaints.services import inspect_attachment
 from ..contracts.models import Contract
 from ..downloads import of_row, serve
@@ -143,7 +145,7 @@ def index():
     today = local_today()
     filters = VisitFilter.from_args(request.args, current_user)
     # The client, then its sites and contracts: bounded choices, checked before the query (portal.choices).
-    scope = scope_choices(current_user, filters.client, filters.site, filters.contract, contracts=True)
+    scope = choices.scope_choices(current_user, filters.client, filters.site, filters.contract, contracts=True)
     filters.client, filters.site, filters.contract = scope.client, scope.site, scope.contract
     page = paginate(listed(filters.apply(Visit.scoped(current_user), today)), filters.order)
     return render(

@@ -19,8 +19,8 @@ from flask_login import current_user
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload
 
+from .. import choices as choice_lists  # the module: it imports models whose packages import views
 from ..bounds import page_number
-from ..choices import scope_choices
 from ..complaints.models import Complaint
 from ..contracts.models import Contract
 from ..equipment.models import Equipment
@@ -87,7 +87,7 @@ def read_request(user):
     ok = form.validate()
     client_id, contract_id, site_id = form.client.data, form.contract.data, form.site.data
     if user.is_vendor:
-        choices = scope_choices(user, client_id, site_id, contract_id, sites=True, contracts=True)
+        choices = choice_lists.scope_choices(user, client_id, site_id, contract_id, sites=True, contracts=True)
         client_id, site_id, contract_id = choices.client, choices.site, choices.contract
     else:
         if client_id is not None and client_id != user.client_id:
@@ -96,7 +96,7 @@ def read_request(user):
             Contract.get_or_404(contract_id, user)
         if site_id is not None:
             Site.get_or_404(site_id, user)
-        choices = scope_choices(user, sites=True, contracts=True)
+        choices = choice_lists.scope_choices(user, sites=True, contracts=True)
         client_id = user.client_id
         if user.site_id is not None:
             site_id = user.site_id
