@@ -102,8 +102,11 @@ class Context(logging.Filter):
             from .audit.hooks import request_id
 
             fields["request_id"] = request_id()
-            user = g.get("_login_user")  # only once Flask-Login has loaded it: never load it for a log line
-            if user is not None and getattr(user, "is_authenticated", False):
+            # Only once Flask-Login has loaded it, and only what is loaded: a log line never sends a query nor
+            # refreshes an expired user (is_authenticated would: after the request, a streamed response's last line
+            # is logged with the user detached). The anonymous user has no id.
+            user = g.get("_login_user")
+            if user is not None:
                 fields["user_id"] = _loaded(user, "id") or NONE
                 fields["client_id"] = _loaded(user, "client_id") or NONE
         for name, value in fields.items():

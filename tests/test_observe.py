@@ -110,6 +110,37 @@ def test_json_lines_carry_the_request_user_and_client(json_app, capsys):
     assert alone["message"] == "no request here" and alone["request_id"] == alone["user_id"] == "-"
 
 
+def test_a_line_about_a_detached_expired_user_neither_queries_nor_fails(json_app, capsys):
+    """A streamed export's last line (the development server's request log) comes after the request's session is
+    gone: the user Flask-Login loaded is detached and expired. Reading is_authenticated would refresh it (an error
+    on a detached object, a query otherwise); the line takes what is loaded, here nothing."""
+    from flask import g
+
+    from portal.auth.models import User
+
+    app = json_app
+    world = World(Factory(app))
+    with app.app_context():
+        user = db.session.get(User, world.a_staff.id)
+        db.session.expire(user)
+        db.session.expunge(user)
+    with app.test_request_context("/equipment/export.csv"):
+        g._login_user = user
+        capsys.readouterr()
+        logging.getLogger("werkzeug").info('"GET /equipment/export.csv HTTP/1.1" 200 -')
+    [line] = json_lines(capsys.readouterr().err)
+    assert line["user_id"] == line["client_id"] == "-" and line["request_id"] != "-"
+    # A user whose columns are loaded is named on the line, without a query.
+    with app.app_context():
+        user = db.session.get(User, world.a_staff.id)
+        db.session.expunge(user)
+    with app.test_request_context("/"):
+        g._login_user = user
+        logging.getLogger("portal.test").info("loaded")
+    [line] = json_lines(capsys.readouterr().err)
+    assert line["user_id"] == world.a_staff.id and line["client_id"] == world.a.id
+
+
 def test_a_request_without_an_id_gets_one_on_every_line_and_in_the_answer(client, capsys):
     capsys.readouterr()
     response = client.get("/login", headers={"X-Request-ID": "bad id with spaces"})
