@@ -41,11 +41,12 @@ dist: install assets translations $(LOCK_TOOL)/bin/uv
 # SIGTERM) when the server exits, by Ctrl-C or otherwise.
 WITH_WORKER = $(BIN)/flask jobs worker & worker=$$!; trap 'kill -TERM $$worker 2>/dev/null; wait $$worker' EXIT;
 
-# On every core (pytest-xdist): each test module runs whole on one worker (its ``world`` is built once there), the
-# browser tests all on one worker (one Chromium at a time); see tests/conftest.py. PYTEST_WORKERS=0: one process.
+# On every core (pytest-xdist): each test file runs whole on one worker (--dist loadfile: its ``world`` is built once
+# there, see tests/conftest.py). Not loadgroup: pytest-xdist 3.8 names a group by rewriting a test's id, which
+# pytest 9 no longer lets a plugin do, so every test was dealt out alone. PYTEST_WORKERS=0: one process.
 PYTEST_WORKERS ?= auto
 test: install assets translations
-	$(BIN)/python -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # ruff: the lint rules of pyproject.toml ([tool.ruff]) and the format check, over the code, the tests and deploy/.
 # `.venv/bin/ruff check --fix . && .venv/bin/ruff format .` fixes what can be fixed.

@@ -72,15 +72,6 @@ if DATABASE_URL.startswith("postgresql"):
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
-def pytest_collection_modifyitems(items):
-    """For ``make test``'s ``--dist loadgroup``: a module's tests stay together on one worker, and the browser tests
-    share one worker (two Chromiums at once would only fight over the cores)."""
-    for item in items:
-        if not item.get_closest_marker("xdist_group"):
-            browser = item.get_closest_marker("browser") or item.path.parent.name == "browser"
-            item.add_marker(pytest.mark.xdist_group("browser" if browser else item.module.__name__))
-
-
 class Browser(FlaskLoginClient):
     """The test client, reading every response to its end before handing it over, as a browser does: a streamed
     export a test only looks at the status of is not left open to be closed later, in another test's context.
