@@ -24,7 +24,8 @@ from .conftest import DATABASE_URL, make_app
 from .factories import Factory, World
 
 POSTGRES = DATABASE_URL.startswith("postgresql")
-TARGET_DATABASE = "test_backup_restore"
+# The restore's target: a database of its own beside this worker's test database (xdist: one per worker).
+TARGET_DATABASE = f"{sa.engine.make_url(DATABASE_URL).database}_restore" if POSTGRES else None
 HEAD = ScriptDirectory(str(Path(__file__).resolve().parent.parent / "migrations")).get_current_head()
 NAMING_TABLES = ("document_version", "ticket_photo", "complaint_attachment", "visit_attachment")  # + issued PDFs
 pytestmark = pytest.mark.skipif(
